@@ -1,0 +1,534 @@
+/*
+ * conn.c - a client connection: both wire formats, Hello, intake, replies.
+ *
+ * Every connection is driven by conn_on_readable(): it takes one frame (or
+ * JSON line) at a time, asking the server before each whether back-pressure
+ * allows another record. A record goes to the store; its IntakeAck (or Error)
+ * is written from conn_intake_done() once its transaction has committed.
+ *
+ * Bad input is the peer's problem, never the process's: an undecodable
+ * stream (garbage, oversize length prefix, a body that is not a Frame, an
+ * oversize JSON line) gets an Error and the connection drains and closes; a
+ * well-framed but invalid record gets an Error naming it and the connection
+ * goes on. A cut mid-frame loses only that partial frame: nothing is stored.
+ */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hotline.pb-c.h"
+#include "intake.h"
+#include "json_codec.h"
+#include "log.h"
+#include "mask.h"
+#include "server.h"
+#include "store_pg.h"
+#include "utf8.h"
+
+#define PROTOCOL_VERSION 1
+#define SERVER_NAME "hotlined/" HOTLINE_VERSION
+
+static void conn_on_read_cb(struct bufferevent *bev, void *arg);
+static void conn_on_write_cb(struct bufferevent *bev, void *arg);
+static void conn_on_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* Copies an untrusted id for a log line: printable ASCII only, truncated. */
+static void log_safe(char *dst, size_t n, const char *src)
+{
+	size_t i = 0;
+	for (; src && src[i] && i + 1 < n; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		dst[i] = (ch >= 0x21 && ch < 0x7f) ? (char)ch : '?';
+	}
+	dst[i] = '\0';
+}
+
+/* The external_id to echo in an Error: only when it is a valid proto string. */
+static const char *echo_id(const char *external_id)
+{
+	if (!external_id)
+		return "";
+	size_t n = strlen(external_id);
+	if (n > INTAKE_MAX_EXTERNAL_ID || !utf8_valid(external_id, n))
+		return "";
+	return external_id;
+}
+
+static size_t conn_output_len(const struct conn *c)
+{
+	return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
+static void conn_send_frame(struct conn *c, const Hotline__V1__Frame *frame)
+{
+	if (!c->bev)
+		return;
+	size_t body = protobuf_c_message_get_packed_size(&frame->base);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec vec;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)(body + FRAME_HEADER_LEN), &vec, 1) < 1) {
+		log_error("conn=%llu out of memory writing a reply", (unsigned long long)c->id);
+		conn_close(c);
+		return;
+	}
+	frame_put_header(vec.iov_base, (uint32_t)body);
+	protobuf_c_message_pack(&frame->base, (uint8_t *)vec.iov_base + FRAME_HEADER_LEN);
+	vec.iov_len = body + FRAME_HEADER_LEN;
+	evbuffer_commit_space(out, &vec, 1);
+}
+
+static void conn_send_line(struct conn *c, char *line, size_t len)
+{
+	if (!line) {
+		log_error("conn=%llu out of memory writing a reply", (unsigned long long)c->id);
+		conn_close(c);
+		return;
+	}
+	if (c->bev)
+		bufferevent_write(c->bev, line, len);
+	free(line);
+}
+
+static void conn_send_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,
+			    const char *external_id)
+{
+	if (c->proto == CONN_PROTO_JSON) {
+		size_t len;
+		char *line = json_format_error(code, message, echo_id(external_id), &len);
+		conn_send_line(c, line, len);
+		return;
+	}
+	Hotline__V1__Error err = HOTLINE__V1__ERROR__INIT;
+	err.code = code;
+	err.message = (char *)message;
+	err.external_id = (char *)echo_id(external_id);
+	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
+	frame.msg_case = HOTLINE__V1__FRAME__MSG_ERROR;
+	frame.error = &err;
+	conn_send_frame(c, &frame);
+}
+
+/* Error + drain: the stream can no longer be trusted. */
+static void conn_fail(struct conn *c, Hotline__V1__ErrorCode code, const char *message)
+{
+	log_warn("conn=%llu peer=%s feed=%s closing: %s", (unsigned long long)c->id, c->peer,
+		 c->feed_code[0] ? c->feed_code : "-", message);
+	conn_send_error(c, code, message, NULL);
+	conn_begin_drain(c);
+}
+
+static void conn_maybe_finish(struct conn *c)
+{
+	if (c->state == CONN_DRAINING && c->inflight == 0 && conn_output_len(c) == 0)
+		conn_close(c);
+}
+
+/* ---- Hello ---------------------------------------------------------------- */
+
+static void conn_send_welcome(struct conn *c)
+{
+	const struct hotline_config *cfg = server_config(c->server);
+	if (c->proto == CONN_PROTO_JSON) {
+		size_t len;
+		char *line = json_format_welcome(PROTOCOL_VERSION, SERVER_NAME,
+						 (uint32_t)cfg->max_line,
+						 (uint32_t)cfg->max_conn_inflight, &len);
+		conn_send_line(c, line, len);
+		return;
+	}
+	Hotline__V1__Welcome welcome = HOTLINE__V1__WELCOME__INIT;
+	welcome.version = PROTOCOL_VERSION;
+	welcome.server = (char *)SERVER_NAME;
+	welcome.max_frame = (uint32_t)cfg->max_frame;
+	welcome.window = (uint32_t)cfg->max_conn_inflight;
+	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
+	frame.msg_case = HOTLINE__V1__FRAME__MSG_WELCOME;
+	frame.welcome = &welcome;
+	conn_send_frame(c, &frame);
+}
+
+static void conn_hello(struct conn *c, int role, const char *id, const char *token,
+		       uint32_t version)
+{
+	char safe_id[65];
+	log_safe(safe_id, sizeof(safe_id), id);
+	if (version != PROTOCOL_VERSION) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "protocol version %u is not supported (this server: %d)",
+			 version, PROTOCOL_VERSION);
+		conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL, msg);
+		return;
+	}
+	if (role != HOTLINE__V1__ROLE__ROLE_FEED) {
+		conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL,
+			  "only role FEED is served on this listener");
+		return;
+	}
+	const struct feed_config *feed = config_find_feed(server_config(c->server), id);
+	if (!feed || !config_token_equal(feed->token, token ? token : "")) {
+		server_stats_mut(c->server)->auth_failed++;
+		log_warn("conn=%llu peer=%s hello refused: %s '%s'", (unsigned long long)c->id,
+			 c->peer, feed ? "wrong token for feed" : "unknown feed", safe_id);
+		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH, "unknown feed or wrong token",
+				NULL);
+		conn_begin_drain(c);
+		return;
+	}
+	snprintf(c->feed_code, sizeof(c->feed_code), "%s", feed->code);
+	c->state = CONN_ACTIVE;
+	log_info("conn=%llu peer=%s feed=%s %s hello accepted", (unsigned long long)c->id,
+		 c->peer, c->feed_code, c->proto == CONN_PROTO_JSON ? "json" : "binary");
+	conn_send_welcome(c);
+}
+
+/* ---- intake ---------------------------------------------------------------- */
+
+static void conn_intake_done(struct store_intake *rec, const struct store_result *result)
+{
+	struct conn *c = rec->owner;
+	struct server_stats *stats = server_stats_mut(c->server);
+	c->inflight--;
+	if (result->outcome == STORE_COMMITTED) {
+		stats->acked++;
+		if (result->duplicate)
+			stats->duplicates++;
+		if (c->proto == CONN_PROTO_JSON) {
+			size_t len;
+			char *line = json_format_ack(rec->intake->external_id, result->ticket_no,
+						     result->duplicate, &len);
+			if (c->bev)
+				conn_send_line(c, line, len);
+			else
+				free(line);
+		} else {
+			Hotline__V1__IntakeAck ack = HOTLINE__V1__INTAKE_ACK__INIT;
+			ack.external_id = (char *)rec->intake->external_id;
+			ack.ticket_no = (char *)result->ticket_no;
+			ack.duplicate = result->duplicate;
+			Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
+			frame.msg_case = HOTLINE__V1__FRAME__MSG_INTAKE_ACK;
+			frame.intake_ack = &ack;
+			conn_send_frame(c, &frame);
+		}
+	} else {
+		stats->failed++;
+		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL,
+				"the record could not be stored; resend later",
+				rec->intake->external_id);
+	}
+	intake_free(rec->intake);
+	free(rec);
+	server_record_end(c->server);
+	if (c->state == CONN_CLOSED) {
+		if (c->inflight == 0)
+			server_conn_idle(c->server, c);
+		return;
+	}
+	conn_maybe_finish(c);
+}
+
+/* Validates in and hands it to the store; takes ownership of in. */
+static void conn_intake(struct conn *c, struct intake *in)
+{
+	struct server *server = c->server;
+	const struct hotline_config *cfg = server_config(server);
+	int64_t now = server_now_ms(server);
+	struct intake_limits limits;
+	intake_limits_default(&limits);
+	limits.max_content = (size_t)cfg->max_content;
+	char err[256];
+	if (intake_validate(in, now, &limits, err, sizeof(err)) != 0) {
+		char safe_id[65];
+		log_safe(safe_id, sizeof(safe_id), in->external_id);
+		log_info("conn=%llu feed=%s record '%s' refused: %s", (unsigned long long)c->id,
+			 c->feed_code, safe_id, err);
+		server_stats_mut(server)->invalid++;
+		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, err, in->external_id);
+		intake_free(in);
+		return;
+	}
+	if (in->received_at_ms == 0)
+		in->received_at_ms = now;
+	struct store_intake *rec = calloc(1, sizeof(*rec));
+	if (!rec) {
+		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory",
+				in->external_id);
+		intake_free(in);
+		return;
+	}
+	snprintf(rec->feed_code, sizeof(rec->feed_code), "%s", c->feed_code);
+	rec->intake = in;
+	rec->done = conn_intake_done;
+	rec->owner = c;
+	if (log_get_level() <= LOG_DEBUG) {
+		char masked[MASK_PHONE_SIZE], safe_id[65];
+		mask_phone(in->caller_phone, masked, sizeof(masked));
+		log_safe(safe_id, sizeof(safe_id), in->external_id);
+		log_debug("conn=%llu feed=%s record '%s' caller=%s queued", (unsigned long long)c->id,
+			  c->feed_code, safe_id, masked);
+	}
+	c->inflight++;
+	server_record_begin(server);
+	server_stats_mut(server)->records++;
+	store_pg_submit(server_store(server), rec);
+}
+
+/* ---- binary protocol ----------------------------------------------------- */
+
+static void conn_binary_frame(struct conn *c, Hotline__V1__Frame *frame)
+{
+	if (c->state == CONN_HELLO) {
+		if (frame->msg_case != HOTLINE__V1__FRAME__MSG_HELLO) {
+			conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL,
+				  "the first frame must be Hello");
+			return;
+		}
+		const Hotline__V1__Hello *h = frame->hello;
+		conn_hello(c, h->role, h->id, h->token, h->version);
+		return;
+	}
+	switch (frame->msg_case) {
+	case HOTLINE__V1__FRAME__MSG_INTAKE: {
+		struct intake *in = intake_from_pb(frame->intake);
+		if (!in) {
+			conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory",
+					frame->intake->external_id);
+			return;
+		}
+		conn_intake(c, in);
+		return;
+	}
+	case HOTLINE__V1__FRAME__MSG_ACK:
+		/* TicketUpdate acknowledgements: nothing is sent to feeds yet. */
+		return;
+	default:
+		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL,
+				"this message is not accepted from a feed", NULL);
+		return;
+	}
+}
+
+static void conn_read_binary(struct conn *c, struct evbuffer *in)
+{
+	while (c->state == CONN_HELLO || c->state == CONN_ACTIVE) {
+		if (c->state == CONN_ACTIVE && !server_may_read(c->server, c))
+			return;
+		struct evbuffer_iovec vec;
+		if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1 || vec.iov_len == 0)
+			return;
+		size_t consumed = 0;
+		enum frame_status st =
+			frame_decoder_feed(&c->decoder, vec.iov_base, vec.iov_len, &consumed);
+		evbuffer_drain(in, consumed);
+		if (st == FRAME_TOO_LARGE) {
+			server_stats_mut(c->server)->bad_input++;
+			conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
+				  "frame length exceeds max_frame");
+			return;
+		}
+		if (st == FRAME_NEED_MORE)
+			continue;
+		size_t len;
+		const uint8_t *body = frame_decoder_body(&c->decoder, &len);
+		Hotline__V1__Frame *frame = frame_unpack(body, len);
+		if (!frame) {
+			server_stats_mut(c->server)->bad_input++;
+			conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+				  "bytes are not a hotline.v1.Frame");
+			return;
+		}
+		conn_binary_frame(c, frame);
+		frame_message_free(frame);
+	}
+}
+
+/* ---- JSON-lines protocol ------------------------------------------------- */
+
+static void conn_json_line(struct conn *c, const char *line, size_t len)
+{
+	char err[256];
+	if (c->state == CONN_HELLO) {
+		struct hello_msg hello;
+		if (json_parse_hello(line, len, &hello, err, sizeof(err)) != 0) {
+			conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL, err);
+			return;
+		}
+		conn_hello(c, hello.role, hello.id, hello.token, hello.version);
+		return;
+	}
+	struct intake *in = NULL;
+	char external_id[INTAKE_MAX_EXTERNAL_ID + 1];
+	if (json_parse_intake(line, len, &in, external_id, err, sizeof(err)) != 0) {
+		server_stats_mut(c->server)->invalid++;
+		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, err, external_id);
+		return;
+	}
+	conn_intake(c, in);
+}
+
+static void conn_read_json(struct conn *c, struct evbuffer *in)
+{
+	size_t max_line = (size_t)server_config(c->server)->max_line;
+	while (c->state == CONN_HELLO || c->state == CONN_ACTIVE) {
+		if (c->state == CONN_ACTIVE && !server_may_read(c->server, c))
+			return;
+		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			if (evbuffer_get_length(in) > max_line) {
+				server_stats_mut(c->server)->bad_input++;
+				conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
+					  "line longer than max_line");
+			}
+			return;
+		}
+		size_t len = (size_t)eol.pos;
+		if (len > max_line) {
+			server_stats_mut(c->server)->bad_input++;
+			conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
+				  "line longer than max_line");
+			return;
+		}
+		char *line = malloc(len + 1);
+		if (!line) {
+			conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory");
+			return;
+		}
+		evbuffer_remove(in, line, len);
+		evbuffer_drain(in, 1); /* the '\n' */
+		line[len] = '\0';
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (len > 0)
+			conn_json_line(c, line, len);
+		free(line);
+	}
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+void conn_on_readable(struct conn *c)
+{
+	if (!c->bev || (c->state != CONN_HELLO && c->state != CONN_ACTIVE))
+		return;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	if (c->proto == CONN_PROTO_JSON)
+		conn_read_json(c, in);
+	else
+		conn_read_binary(c, in);
+}
+
+static void conn_on_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_on_readable(arg);
+}
+
+static void conn_on_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	if (c->state == CONN_DRAINING)
+		conn_maybe_finish(c);
+	else if (c->paused)
+		server_output_drained(c->server, c);
+}
+
+static void conn_on_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	if (what & BEV_EVENT_EOF) {
+		if (frame_decoder_partial(&c->decoder))
+			log_info("conn=%llu feed=%s closed mid-frame; the partial frame is dropped",
+				 (unsigned long long)c->id, c->feed_code[0] ? c->feed_code : "-");
+		/* The peer may have half-closed and still read its acks. */
+		if (c->inflight > 0 && c->state == CONN_ACTIVE) {
+			conn_begin_drain(c);
+			return;
+		}
+		conn_close(c);
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_close(c);
+}
+
+void conn_begin_drain(struct conn *c)
+{
+	if (c->state == CONN_CLOSED || c->state == CONN_DRAINING)
+		return;
+	c->state = CONN_DRAINING;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	conn_maybe_finish(c);
+}
+
+void conn_close(struct conn *c)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	c->state = CONN_CLOSED;
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	frame_decoder_free(&c->decoder);
+	log_debug("conn=%llu closed (%zu records still in flight)", (unsigned long long)c->id,
+		  c->inflight);
+	server_conn_closed(c->server, c);
+}
+
+struct conn *conn_new(struct server *server, evutil_socket_t fd, const struct sockaddr *addr,
+		      enum conn_proto proto)
+{
+	static uint64_t next_id = 1;
+	const struct hotline_config *cfg = server_config(server);
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	c->bev = bufferevent_socket_new(server_base(server), fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		evutil_closesocket(fd);
+		free(c);
+		return NULL;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->server = server;
+	c->proto = proto;
+	c->state = CONN_HELLO;
+	c->id = next_id++;
+	c->opened_ms = server_now_ms(server);
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+	} else if (addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		port = ntohs(sin6->sin6_port);
+	}
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+	frame_decoder_init(&c->decoder, (size_t)cfg->max_frame);
+	/* Stop reading once a whole maximal frame or line is buffered and unread:
+	 * that bounds a paused connection's input buffer. */
+	size_t limit = (size_t)(cfg->max_frame > cfg->max_line ? cfg->max_frame : cfg->max_line);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, limit + FRAME_HEADER_LEN + 1);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CONN_MAX_OUTPUT / 2, 0);
+	bufferevent_setcb(c->bev, conn_on_read_cb, conn_on_write_cb, conn_on_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	return c;
+}
+
+void conn_free(struct conn *c)
+{
+	frame_decoder_free(&c->decoder);
+	free(c);
+}

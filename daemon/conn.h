@@ -1,0 +1,71 @@
+/*
+ * conn.h - one client connection of hotlined, in either wire format.
+ *
+ * Owns: a connection's state machine (HELLO -> ACTIVE -> DRAINING -> CLOSED,
+ * driven by conn_on_readable() and the bufferevent callbacks), decoding its
+ * frames or JSON lines, Hello authentication, handing intake records to the
+ * store and writing each one's IntakeAck or Error once the store answers.
+ * Never: frees itself (the server reaps CLOSED connections after the loop
+ * pass, once no record of theirs is in flight), or reads past the limits the
+ * server sets (back-pressure).
+ * Callers: daemon/server.c.
+ */
+#ifndef HOTLINE_CONN_H
+#define HOTLINE_CONN_H
+
+#include <event2/bufferevent.h>
+#include <event2/util.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "frame.h"
+
+/* Most reply bytes waiting for a slow reader before we stop reading from it. */
+#define CONN_MAX_OUTPUT (256 * 1024)
+
+enum conn_state {
+	CONN_HELLO,    /* connected; the first frame/line must be a Hello */
+	CONN_ACTIVE,   /* authenticated; records are read */
+	CONN_DRAINING, /* reading stopped; replies still owed are sent, then close */
+	CONN_CLOSED    /* socket gone; waits for in-flight records, then reaped */
+};
+
+enum conn_proto { CONN_PROTO_BINARY, CONN_PROTO_JSON };
+
+struct server;
+
+struct conn {
+	TAILQ_ENTRY(conn) link;        /* server's open list, then its dead list */
+	TAILQ_ENTRY(conn) paused_link; /* server's paused list while paused */
+	bool paused;
+	struct server *server;
+	struct bufferevent *bev; /* NULL once CLOSED */
+	enum conn_state state;
+	enum conn_proto proto;
+	uint64_t id;
+	char peer[64];
+	char feed_code[65]; /* set at Hello */
+	struct frame_decoder decoder;
+	size_t inflight; /* records submitted to the store, not yet answered */
+	int64_t opened_ms;
+};
+
+/* Wraps an accepted socket (the connection owns fd). NULL on failure (fd closed). */
+struct conn *conn_new(struct server *server, evutil_socket_t fd, const struct sockaddr *addr,
+		      enum conn_proto proto) __attribute__((warn_unused_result));
+
+/* Processes whatever input is buffered, as far as back-pressure allows. */
+void conn_on_readable(struct conn *c);
+
+/* Stops reading; the connection closes once every reply it owes is written. */
+void conn_begin_drain(struct conn *c);
+
+/* Closes the socket now (replies still owed are dropped; feeds resend). */
+void conn_close(struct conn *c);
+
+/* Frees a CLOSED connection with nothing in flight (server's reaper only). */
+void conn_free(struct conn *c);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * main.c - hotlined: start-up, signals, the maintenance timer, shutdown.
+ *
+ * Owns: the command line, loading and reloading the config (SIGHUP keeps the
+ * running config when the new one fails), wiring store and server to one
+ * libevent loop, and the graceful stop (SIGTERM/SIGINT: stop accepting and
+ * reading, commit and acknowledge what was read, exit 0; a second signal or
+ * shutdown_timeout_ms exits at once, acknowledging nothing uncommitted).
+ * Never: exits because PostgreSQL or Redis is unavailable at run time.
+ */
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "store_pg.h"
+
+#define JANITOR_INTERVAL_MS 200
+#define STATS_INTERVAL_MS 60000
+
+struct daemon {
+	const char *config_path;
+	struct hotline_config cfg;
+	struct event_base *base;
+	struct store_pg *store;
+	struct server *server;
+	struct event *ev_janitor;
+	struct event *ev_signals[3];
+	bool stopping;
+	int64_t stop_deadline_ms;
+	int64_t next_stats_ms;
+};
+
+static int64_t now_ms(struct event_base *base)
+{
+	struct timeval tv;
+	event_base_gettimeofday_cached(base, &tv);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void usage(FILE *out)
+{
+	fputs("usage: hotlined -c FILE [--check-config]\n"
+	      "\n"
+	      "The hotline12345 intake and routing daemon. Runs in the foreground and logs\n"
+	      "to stderr (run it under systemd or deploy/dev-up).\n"
+	      "\n"
+	      "  -c, --config FILE   configuration file (INI; see README \"Configuration\")\n"
+	      "      --check-config  validate the configuration and exit (0 = valid)\n"
+	      "  -h, --help          this text\n"
+	      "      --version       print the version\n"
+	      "\n"
+	      "signals: SIGTERM/SIGINT stop gracefully (a second one stops at once),\n"
+	      "         SIGHUP reloads the configuration (kept unchanged if invalid).\n",
+	      out);
+}
+
+static void log_stats(struct daemon *d, const char *when)
+{
+	struct server_stats ss;
+	struct store_pg_stats ps;
+	server_get_stats(d->server, &ss);
+	store_pg_get_stats(d->store, &ps);
+	log_info("stats(%s): connections=%zu records=%llu acked=%llu duplicates=%llu "
+		 "invalid=%llu failed=%llu inflight=%zu paused=%zu batches=%llu "
+		 "batch_max=%llu pg_ready=%d pg_reconnects=%llu",
+		 when, ss.connections, (unsigned long long)ss.records,
+		 (unsigned long long)ss.acked, (unsigned long long)ss.duplicates,
+		 (unsigned long long)ss.invalid, (unsigned long long)ss.failed, ss.inflight,
+		 ss.paused, (unsigned long long)ps.batches,
+		 (unsigned long long)ps.batch_records_max, ps.connections_ready,
+		 (unsigned long long)ps.reconnects);
+}
+
+static void on_janitor(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	int64_t now = now_ms(d->base);
+	server_janitor(d->server, now);
+	if (now >= d->next_stats_ms) {
+		d->next_stats_ms = now + STATS_INTERVAL_MS;
+		log_stats(d, "periodic");
+	}
+	if (!d->stopping)
+		return;
+	struct server_stats ss;
+	server_get_stats(d->server, &ss);
+	if (ss.connections == 0 && store_pg_pending(d->store) == 0) {
+		log_info("shutdown: every record read was committed and acknowledged");
+		event_base_loopexit(d->base, NULL);
+	} else if (now >= d->stop_deadline_ms) {
+		log_warn("shutdown: shutdown_timeout_ms passed with %zu connections open and "
+			 "%zu records uncommitted (not acknowledged; feeds resend them)",
+			 ss.connections, store_pg_pending(d->store));
+		event_base_loopexit(d->base, NULL);
+	}
+}
+
+static void reload(struct daemon *d)
+{
+	struct hotline_config fresh;
+	char err[1024], note[512];
+	if (config_load(d->config_path, &fresh, err, sizeof(err)) != 0) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	int kept = config_apply_reload(&d->cfg, &fresh, note, sizeof(note));
+	config_free(&fresh);
+	log_set_level(log_level_parse(d->cfg.log_level));
+	if (kept)
+		log_warn("reload: changed options that need a restart were not applied: %s", note);
+	store_pg_config_changed(d->store);
+	log_info("reloaded %s (%zu feeds)", d->config_path, d->cfg.nfeeds);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	if (sig == SIGHUP) {
+		reload(d);
+		return;
+	}
+	if (d->stopping) {
+		log_warn("second stop signal: exiting now");
+		event_base_loopbreak(d->base);
+		return;
+	}
+	d->stopping = true;
+	d->stop_deadline_ms = now_ms(d->base) + d->cfg.shutdown_timeout_ms;
+	log_info("%s: stopping; finishing in-flight records", strsignal((int)sig));
+	server_begin_shutdown(d->server);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	memset(&d, 0, sizeof(d));
+	bool check_only = false;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'k':
+			check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("hotlined %s\n", HOTLINE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!d.config_path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_set_ident("hotlined");
+	char err[1024];
+	if (config_load(d.config_path, &d.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hotlined: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration is valid (%zu feeds)\n", d.config_path, d.cfg.nfeeds);
+		config_free(&d.cfg);
+		return 0;
+	}
+	log_set_level(log_level_parse(d.cfg.log_level));
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)(time(NULL) ^ getpid()));
+
+	d.base = event_base_new();
+	if (!d.base)
+		fatal("cannot create the event loop");
+	d.store = store_pg_new(d.base, &d.cfg);
+	if (!d.store)
+		fatal("cannot create the PostgreSQL store: out of memory");
+	d.server = server_new(d.base, &d.cfg, d.store);
+	if (!d.server)
+		fatal("cannot start listening (see above)");
+	store_pg_start(d.store);
+
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	for (int i = 0; i < 3; i++) {
+		d.ev_signals[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
+		if (!d.ev_signals[i] || evsignal_add(d.ev_signals[i], NULL) != 0)
+			fatal("cannot install signal handlers");
+	}
+	d.ev_janitor = event_new(d.base, -1, EV_PERSIST, on_janitor, &d);
+	struct timeval tick = { 0, JANITOR_INTERVAL_MS * 1000 };
+	if (!d.ev_janitor || event_add(d.ev_janitor, &tick) != 0)
+		fatal("cannot start the maintenance timer");
+	d.next_stats_ms = now_ms(d.base) + STATS_INTERVAL_MS;
+	log_info("hotlined %s started (pid %d, %zu feeds)", HOTLINE_VERSION, (int)getpid(),
+		 d.cfg.nfeeds);
+
+	event_base_dispatch(d.base);
+
+	log_stats(&d, "exit");
+	server_free(d.server);
+	store_pg_free(d.store);
+	for (int i = 0; i < 3; i++)
+		event_free(d.ev_signals[i]);
+	event_free(d.ev_janitor);
+	event_base_free(d.base);
+	config_free(&d.cfg);
+	log_info("stopped");
+	return 0;
+}

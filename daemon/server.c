@@ -1,0 +1,343 @@
+/*
+ * server.c - listeners, the connection registry and back-pressure.
+ *
+ * Back-pressure: a connection reads a record only while (a) it has fewer than
+ * max_conn_inflight records in flight, (b) the daemon has fewer than
+ * max_inflight in all, and (c) fewer than CONN_MAX_OUTPUT reply bytes wait
+ * for it to read. Otherwise it is parked on the paused list and its socket
+ * buffer fills, which stops the feed: memory stays bounded however slow
+ * PostgreSQL is. When records finish, one deferred event reconsiders the
+ * paused connections after the current loop pass (never from inside the
+ * store's callback, so nothing re-enters).
+ *
+ * Reaping: a closed connection whose records are still in the store stays
+ * allocated (the store will call back into it) until the last one finishes;
+ * then it moves to the dead list, freed by a deferred event.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "conn.h"
+#include "log.h"
+
+TAILQ_HEAD(conn_list, conn);
+
+struct listener {
+	struct evconnlistener *ev;
+	enum conn_proto proto;
+	struct server *server;
+};
+
+struct server {
+	struct event_base *base;
+	struct hotline_config *cfg;
+	struct store_pg *store;
+	struct listener listeners[2];
+	struct conn_list open;   /* HELLO, ACTIVE, DRAINING */
+	struct conn_list closed; /* CLOSED, records still in flight */
+	struct conn_list dead;   /* CLOSED, waiting to be freed */
+	TAILQ_HEAD(, conn) paused;
+	struct event *ev_resume;
+	struct event *ev_reap;
+	bool shutting_down;
+	struct server_stats stats;
+};
+
+struct event_base *server_base(struct server *server)
+{
+	return server->base;
+}
+
+struct hotline_config *server_config(struct server *server)
+{
+	return server->cfg;
+}
+
+struct store_pg *server_store(struct server *server)
+{
+	return server->store;
+}
+
+struct server_stats *server_stats_mut(struct server *server)
+{
+	return &server->stats;
+}
+
+int64_t server_now_ms(struct server *server)
+{
+	struct timeval tv;
+	event_base_gettimeofday_cached(server->base, &tv);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static bool conn_may_read(const struct server *server, const struct conn *c)
+{
+	const struct hotline_config *cfg = server->cfg;
+	if (c->inflight >= (size_t)cfg->max_conn_inflight)
+		return false;
+	if (server->stats.inflight >= (size_t)cfg->max_inflight)
+		return false;
+	if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) >= CONN_MAX_OUTPUT)
+		return false;
+	return true;
+}
+
+bool server_may_read(struct server *server, struct conn *c)
+{
+	if (conn_may_read(server, c))
+		return true;
+	if (!c->paused) {
+		c->paused = true;
+		TAILQ_INSERT_TAIL(&server->paused, c, paused_link);
+		server->stats.paused++;
+		server->stats.pauses++;
+	}
+	return false;
+}
+
+static void unpause(struct server *server, struct conn *c)
+{
+	if (!c->paused)
+		return;
+	TAILQ_REMOVE(&server->paused, c, paused_link);
+	c->paused = false;
+	server->stats.paused--;
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *server = arg;
+	struct conn *c, *next;
+	for (c = TAILQ_FIRST(&server->paused); c; c = next) {
+		next = TAILQ_NEXT(c, paused_link);
+		if (!conn_may_read(server, c))
+			continue;
+		unpause(server, c);
+		conn_on_readable(c); /* may pause c again: it goes to the tail */
+		if (server->stats.inflight >= (size_t)server->cfg->max_inflight)
+			break;
+	}
+}
+
+static void schedule_resume(struct server *server)
+{
+	if (!TAILQ_EMPTY(&server->paused))
+		event_active(server->ev_resume, EV_TIMEOUT, 0);
+}
+
+void server_record_begin(struct server *server)
+{
+	server->stats.inflight++;
+}
+
+void server_record_end(struct server *server)
+{
+	server->stats.inflight--;
+	schedule_resume(server);
+}
+
+void server_output_drained(struct server *server, struct conn *c)
+{
+	schedule_resume(server);
+}
+
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *server = arg;
+	struct conn *c;
+	while ((c = TAILQ_FIRST(&server->dead)) != NULL) {
+		TAILQ_REMOVE(&server->dead, c, link);
+		conn_free(c);
+	}
+}
+
+void server_conn_closed(struct server *server, struct conn *c)
+{
+	unpause(server, c);
+	TAILQ_REMOVE(&server->open, c, link);
+	server->stats.connections--;
+	if (c->inflight == 0) {
+		TAILQ_INSERT_TAIL(&server->dead, c, link);
+		event_active(server->ev_reap, EV_TIMEOUT, 0);
+	} else {
+		TAILQ_INSERT_TAIL(&server->closed, c, link);
+	}
+}
+
+void server_conn_idle(struct server *server, struct conn *c)
+{
+	TAILQ_REMOVE(&server->closed, c, link);
+	TAILQ_INSERT_TAIL(&server->dead, c, link);
+	event_active(server->ev_reap, EV_TIMEOUT, 0);
+}
+
+static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *addr,
+		      int socklen, void *arg)
+{
+	struct listener *l = arg;
+	struct server *server = l->server;
+	if (server->shutting_down) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (server->stats.connections >= (size_t)server->cfg->max_connections) {
+		server->stats.refused++;
+		log_warn("refusing a connection: max_connections = %ld reached",
+			 server->cfg->max_connections);
+		evutil_closesocket(fd);
+		return;
+	}
+	struct conn *c = conn_new(server, fd, addr, l->proto);
+	if (!c) {
+		log_error("cannot set up a connection: out of memory");
+		return;
+	}
+	TAILQ_INSERT_TAIL(&server->open, c, link);
+	server->stats.connections++;
+	server->stats.accepted++;
+	log_debug("conn=%llu peer=%s connected", (unsigned long long)c->id, c->peer);
+}
+
+static void on_accept_error(struct evconnlistener *ev, void *arg)
+{
+	/* EMFILE and friends: log and keep serving; the listener stays armed. */
+	int err = EVUTIL_SOCKET_ERROR();
+	log_error("accept failed: %s", evutil_socket_error_to_string(err));
+}
+
+static int listen_on(struct server *server, struct listener *l, const char *what,
+		     const char *address, enum conn_proto proto)
+{
+	l->server = server;
+	l->proto = proto;
+	if (address[0] == '\0')
+		return 0;
+	char host[256], port[16];
+	int portnum;
+	if (config_parse_hostport(address, host, sizeof(host), &portnum) != 0) {
+		log_error("%s: '%s' is not host:port", what, address);
+		return -1;
+	}
+	snprintf(port, sizeof(port), "%d", portnum);
+	struct evutil_addrinfo hints = { 0 }, *ai = NULL;
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_PASSIVE;
+	int rc = evutil_getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0) {
+		log_error("%s: cannot resolve '%s': %s", what, host, evutil_gai_strerror(rc));
+		return -1;
+	}
+	l->ev = evconnlistener_new_bind(server->base, on_accept, l,
+					LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+						LEV_OPT_CLOSE_ON_EXEC,
+					1024, ai->ai_addr, (int)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (!l->ev) {
+		log_error("%s: cannot listen on %s: %s", what, address, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->ev, on_accept_error);
+	log_info("listening on %s (%s)", address, what);
+	return 0;
+}
+
+struct server *server_new(struct event_base *base, struct hotline_config *cfg,
+			  struct store_pg *store)
+{
+	struct server *server = calloc(1, sizeof(*server));
+	if (!server)
+		return NULL;
+	server->base = base;
+	server->cfg = cfg;
+	server->store = store;
+	TAILQ_INIT(&server->open);
+	TAILQ_INIT(&server->closed);
+	TAILQ_INIT(&server->dead);
+	TAILQ_INIT(&server->paused);
+	server->ev_resume = event_new(base, -1, 0, on_resume, server);
+	server->ev_reap = event_new(base, -1, 0, on_reap, server);
+	if (!server->ev_resume || !server->ev_reap ||
+	    listen_on(server, &server->listeners[0], "binary", cfg->listen_binary,
+		      CONN_PROTO_BINARY) != 0 ||
+	    listen_on(server, &server->listeners[1], "json-lines", cfg->listen_json,
+		      CONN_PROTO_JSON) != 0) {
+		server_free(server);
+		return NULL;
+	}
+	return server;
+}
+
+static void close_listeners(struct server *server)
+{
+	for (int i = 0; i < 2; i++) {
+		if (server->listeners[i].ev) {
+			evconnlistener_free(server->listeners[i].ev);
+			server->listeners[i].ev = NULL;
+		}
+	}
+}
+
+void server_free(struct server *server)
+{
+	if (!server)
+		return;
+	close_listeners(server);
+	struct conn *c;
+	while ((c = TAILQ_FIRST(&server->open)) != NULL)
+		conn_close(c); /* moves it to closed or dead */
+	/* At exit: records still in the store are freed by store_pg_free. */
+	while ((c = TAILQ_FIRST(&server->closed)) != NULL) {
+		TAILQ_REMOVE(&server->closed, c, link);
+		conn_free(c);
+	}
+	on_reap(-1, 0, server);
+	if (server->ev_resume)
+		event_free(server->ev_resume);
+	if (server->ev_reap)
+		event_free(server->ev_reap);
+	free(server);
+}
+
+void server_janitor(struct server *server, int64_t now_ms)
+{
+	long timeout = server->cfg->hello_timeout_ms;
+	struct conn *c, *next;
+	for (c = TAILQ_FIRST(&server->open); c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->state == CONN_HELLO && now_ms - c->opened_ms > timeout) {
+			log_info("conn=%llu peer=%s closed: no Hello within %ld ms",
+				 (unsigned long long)c->id, c->peer, timeout);
+			conn_close(c);
+		}
+	}
+}
+
+void server_begin_shutdown(struct server *server)
+{
+	server->shutting_down = true;
+	close_listeners(server);
+	struct conn *c, *next;
+	for (c = TAILQ_FIRST(&server->open); c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		unpause(server, c);
+		if (c->state == CONN_HELLO)
+			conn_close(c);
+		else
+			conn_begin_drain(c);
+	}
+}
+
+void server_get_stats(const struct server *server, struct server_stats *out)
+{
+	*out = server->stats;
+}

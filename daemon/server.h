@@ -1,0 +1,80 @@
+/*
+ * server.h - hotlined's listeners, connection registry and back-pressure.
+ *
+ * Owns: the binary and JSON-lines listeners, the list of open connections,
+ * the global count of records in flight and the rule for when a connection
+ * may read (its own window, the global window, its unread replies), resuming
+ * paused connections, reaping closed ones after the loop pass, hello timeouts
+ * and the graceful drain on shutdown.
+ * Never: parses a frame (conn.c) or talks to PostgreSQL (store_pg.c).
+ * Callers: daemon/main.c; daemon/conn.c for the accounting calls.
+ */
+#ifndef HOTLINE_SERVER_H
+#define HOTLINE_SERVER_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store_pg.h"
+
+struct conn;
+struct server;
+
+struct server_stats {
+	uint64_t accepted;
+	uint64_t refused; /* over max_connections */
+	uint64_t auth_failed;
+	uint64_t records;    /* intake records submitted to the store */
+	uint64_t acked;      /* IntakeAck sent (committed) */
+	uint64_t duplicates; /* ... of which duplicate */
+	uint64_t invalid;    /* refused by validation */
+	uint64_t failed;     /* refused by the store */
+	uint64_t bad_input;  /* connections closed for undecodable input */
+	uint64_t pauses;     /* times a connection stopped reading (back-pressure) */
+	size_t connections;
+	size_t inflight;
+	size_t paused;
+};
+
+/*
+ * Binds the configured listeners. cfg and store are borrowed and must outlive
+ * the server. Returns NULL (after logging why) when a listener cannot bind.
+ */
+struct server *server_new(struct event_base *base, struct hotline_config *cfg,
+			  struct store_pg *store) __attribute__((warn_unused_result));
+void server_free(struct server *server);
+
+/* Once a second: closes connections that have not said Hello in time. */
+void server_janitor(struct server *server, int64_t now_ms);
+
+/*
+ * Stops accepting, stops reading, and lets every connection finish the
+ * replies it owes; each closes when done (stats.connections reaches 0).
+ */
+void server_begin_shutdown(struct server *server);
+
+void server_get_stats(const struct server *server, struct server_stats *out);
+
+/* ---- for conn.c ---- */
+struct event_base *server_base(struct server *server);
+struct hotline_config *server_config(struct server *server);
+struct store_pg *server_store(struct server *server);
+struct server_stats *server_stats_mut(struct server *server);
+int64_t server_now_ms(struct server *server);
+
+/* True when c may take one more record now; otherwise c is parked as paused. */
+bool server_may_read(struct server *server, struct conn *c);
+void server_record_begin(struct server *server);
+/* A record finished: paused connections are reconsidered after this pass. */
+void server_record_end(struct server *server);
+/* c's unread replies fell below the limit: reconsider it. */
+void server_output_drained(struct server *server, struct conn *c);
+/* c's socket is gone; it is freed after the loop pass once nothing is in flight. */
+void server_conn_closed(struct server *server, struct conn *c);
+/* A CLOSED c just finished its last in-flight record. */
+void server_conn_idle(struct server *server, struct conn *c);
+
+#endif

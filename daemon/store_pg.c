@@ -1,0 +1,821 @@
+/*
+ * store_pg.c - group commit of intake records into PostgreSQL.
+ *
+ * Shape: records wait in one FIFO queue. Each pool connection has at most one
+ * transaction in flight; whenever a connection is idle and records wait, it
+ * takes up to batch_max of them and sends ONE statement (arrays of every
+ * column, unnested server-side, inserting tickets + audit events + outbox rows
+ * and returning each record's ticket_no) followed by a pipeline Sync. The
+ * records' owners hear the outcome only when PGRES_PIPELINE_SYNC arrives, i.e.
+ * after the implicit transaction has committed. While a commit is in flight
+ * the next batch accumulates, so batch size follows load (group commit).
+ *
+ * Failure handling:
+ *  - connection lost, server shutting down, serialization failure, schema not
+ *    migrated: the batch goes back to the head of the queue unacknowledged,
+ *    the connection is dropped and reopened with exponential backoff;
+ *  - a data error in a multi-record batch: its records are retried one per
+ *    batch, so only the bad record fails;
+ *  - a record that lost a uniqueness race with another daemon is retried (it
+ *    then finds the other daemon's ticket and reports it as a duplicate).
+ *
+ * Never: acknowledges a record before its commit, or frees a record (the
+ * done callback hands it back to its owner).
+ */
+#include "store_pg.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum pgconn_state {
+	PGCONN_WAITING,    /* backoff timer running before the next attempt */
+	PGCONN_CONNECTING, /* PQconnectPoll in progress */
+	PGCONN_READY       /* in pipeline mode; idle or one batch in flight */
+};
+
+enum batch_kind { BATCH_INTAKE, BATCH_FEEDS };
+
+TAILQ_HEAD(record_queue, store_intake);
+
+struct batch {
+	enum batch_kind kind;
+	struct record_queue records;
+	size_t count;
+	bool got_rows;
+	bool failed;
+	char sqlstate[6];
+	char message[256];
+};
+
+struct pgconn {
+	struct store_pg *store;
+	int index;
+	enum pgconn_state state;
+	PGconn *pg;
+	int sock;
+	struct event *ev_read;  /* persistent while READY; one-shot while CONNECTING */
+	struct event *ev_write; /* one-shot: socket writable (connect step or flush) */
+	struct event *ev_timer; /* backoff, or query timeout of the batch in flight */
+	struct batch *batch;    /* in flight, or NULL */
+	long backoff_ms;
+	int nulls; /* consecutive NULL results: guards the result loop */
+};
+
+struct store_pg {
+	struct event_base *base;
+	const struct hotline_config *cfg;
+	struct record_queue queue;
+	size_t queued;
+	size_t inflight;
+	struct pgconn *conns;
+	int nconns;
+	bool feeds_dirty;
+	struct event *ev_kick; /* deferred "try to send" so submit never re-enters */
+	struct store_pg_stats stats;
+};
+
+/*
+ * The intake statement. One row per record comes back, in input order:
+ * (ticket_no, duplicate). ticket_no is NULL only when another daemon inserted
+ * the same (feed, external_id) concurrently: the record is then retried.
+ */
+static const char intake_sql[] =
+	"WITH input AS ("
+	"  SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[],"
+	"    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[],"
+	"    $12::float8[], $13::int2[], $14::text[])"
+	"  WITH ORDINALITY AS t(feed_code, external_id, received_ms, channel, caller_phone,"
+	"    caller_name, category, content, district, address, lat, lon, priority,"
+	"    origin_number, ord)"
+	"), fresh AS ("
+	"  SELECT DISTINCT ON (i.feed_code, i.external_id) i.* FROM input i"
+	"  WHERE NOT EXISTS (SELECT 1 FROM tickets t"
+	"    WHERE t.feed_code = i.feed_code AND t.external_id = i.external_id)"
+	"  ORDER BY i.feed_code, i.external_id, i.ord"
+	"), numbered AS ("
+	"  SELECT nextval('ticket_seq') AS ticket_id, f.* FROM fresh f"
+	"), ins AS ("
+	"  INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,"
+	"    channel, caller_phone, caller_name, category, content, district, address, lat,"
+	"    lon, priority, origin_number)"
+	"  SELECT n.ticket_id,"
+	"    to_char(now() AT TIME ZONE $15::text, 'YYYYMMDD') || '-' ||"
+	"      lpad(n.ticket_id::text, 8, '0'),"
+	"    n.feed_code, n.external_id, to_timestamp(n.received_ms / 1000.0),"
+	"    NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),"
+	"    NULLIF(n.category, ''), n.content, NULLIF(n.district, ''),"
+	"    NULLIF(n.address, ''), n.lat, n.lon, n.priority, NULLIF(n.origin_number, '')"
+	"  FROM numbered n"
+	"  ON CONFLICT (feed_code, external_id) DO NOTHING"
+	"  RETURNING ticket_id, ticket_no, feed_code, external_id"
+	"), ev AS ("
+	"  INSERT INTO ticket_events (ticket_id, kind, to_state, actor)"
+	"  SELECT ticket_id, 'intake', 'RECEIVED', 'feed:' || feed_code FROM ins"
+	"), ob AS ("
+	"  INSERT INTO outbox (ticket_id, kind) SELECT ticket_id, 'route' FROM ins"
+	")"
+	" SELECT i.ord, COALESCE(ins.ticket_no, old.ticket_no),"
+	"   (ins.ticket_no IS NULL OR i.ord <> f.ord)"
+	" FROM input i"
+	" LEFT JOIN fresh f ON f.feed_code = i.feed_code AND f.external_id = i.external_id"
+	" LEFT JOIN ins ON ins.feed_code = i.feed_code AND ins.external_id = i.external_id"
+	" LEFT JOIN tickets old ON old.feed_code = i.feed_code"
+	"   AND old.external_id = i.external_id"
+	" ORDER BY i.ord";
+#define INTAKE_NPARAMS 15
+
+static const char feeds_sql[] =
+	"INSERT INTO feeds (feed_code, name, join_mode, dept_code)"
+	" SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+	" ON CONFLICT (feed_code) DO UPDATE SET name = EXCLUDED.name,"
+	"   join_mode = EXCLUDED.join_mode, dept_code = EXCLUDED.dept_code, updated_at = now()";
+
+/* How many times a record may lose a uniqueness race before it fails. */
+#define MAX_RACE_RETRIES 5
+
+static void pgconn_schedule_connect(struct pgconn *pc, long delay_ms);
+static void pgconn_drop(struct pgconn *pc, const char *why);
+static void store_kick(struct store_pg *store);
+
+/* ---- text-array parameter building ------------------------------------ */
+
+struct strbuf {
+	char *data;
+	size_t len, cap;
+};
+
+static void sb_reserve(struct strbuf *sb, size_t extra)
+{
+	if (sb->len + extra + 1 <= sb->cap)
+		return;
+	size_t cap = sb->cap ? sb->cap : 256;
+	while (cap < sb->len + extra + 1)
+		cap *= 2;
+	char *grown = realloc(sb->data, cap);
+	if (!grown)
+		fatal("out of memory building a batch of %zu bytes", cap);
+	sb->data = grown;
+	sb->cap = cap;
+}
+
+static void sb_putc(struct strbuf *sb, char c)
+{
+	sb_reserve(sb, 1);
+	sb->data[sb->len++] = c;
+	sb->data[sb->len] = '\0';
+}
+
+static void sb_puts(struct strbuf *sb, const char *s, size_t n)
+{
+	sb_reserve(sb, n);
+	memcpy(sb->data + sb->len, s, n);
+	sb->len += n;
+	sb->data[sb->len] = '\0';
+}
+
+static void sb_array_sep(struct strbuf *sb)
+{
+	if (sb->len > 1)
+		sb_putc(sb, ',');
+}
+
+/* Appends s as a quoted element of a PostgreSQL text-array literal. */
+static void sb_array_text(struct strbuf *sb, const char *s)
+{
+	sb_array_sep(sb);
+	sb_putc(sb, '"');
+	for (;;) {
+		size_t plain = strcspn(s, "\\\"");
+		sb_puts(sb, s, plain);
+		s += plain;
+		if (*s == '\0')
+			break;
+		sb_putc(sb, '\\');
+		sb_putc(sb, *s++);
+	}
+	sb_putc(sb, '"');
+}
+
+static void sb_array_raw(struct strbuf *sb, const char *token)
+{
+	sb_array_sep(sb);
+	sb_puts(sb, token, strlen(token));
+}
+
+static void sb_array_begin(struct strbuf *sb)
+{
+	sb->len = 0;
+	sb_putc(sb, '{');
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+static struct batch *batch_new(enum batch_kind kind)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		fatal("out of memory allocating a batch");
+	b->kind = kind;
+	TAILQ_INIT(&b->records);
+	return b;
+}
+
+/* Moves up to batch_max records from the queue into a new batch. */
+static struct batch *batch_take(struct store_pg *store)
+{
+	struct batch *b = batch_new(BATCH_INTAKE);
+	size_t max = (size_t)store->cfg->pg_batch_max;
+	struct store_intake *rec;
+	while ((rec = TAILQ_FIRST(&store->queue)) != NULL && b->count < max) {
+		if (rec->solo && b->count > 0)
+			break;
+		TAILQ_REMOVE(&store->queue, rec, link);
+		TAILQ_INSERT_TAIL(&b->records, rec, link);
+		b->count++;
+		store->queued--;
+		store->inflight++;
+		if (rec->solo)
+			break;
+	}
+	return b;
+}
+
+/* Puts a batch's records back at the head of the queue, in their order. */
+static void batch_requeue(struct store_pg *store, struct batch *b, bool solo)
+{
+	struct store_intake *rec;
+	while ((rec = TAILQ_LAST(&b->records, record_queue)) != NULL) {
+		TAILQ_REMOVE(&b->records, rec, link);
+		rec->solo = rec->solo || solo;
+		rec->ticket_no[0] = '\0';
+		TAILQ_INSERT_HEAD(&store->queue, rec, link);
+		store->queued++;
+		store->inflight--;
+	}
+	b->count = 0;
+}
+
+static void record_finish(struct store_pg *store, struct store_intake *rec,
+			  const struct store_result *result)
+{
+	store->inflight--;
+	if (result->outcome == STORE_COMMITTED) {
+		store->stats.committed++;
+		if (result->duplicate)
+			store->stats.duplicates++;
+	} else {
+		store->stats.failed++;
+	}
+	rec->done(rec, result);
+}
+
+static int send_intake_batch(struct pgconn *pc, struct batch *b)
+{
+	struct store_pg *store = pc->store;
+	struct strbuf params[INTAKE_NPARAMS - 1];
+	memset(params, 0, sizeof(params));
+	for (int i = 0; i < INTAKE_NPARAMS - 1; i++)
+		sb_array_begin(&params[i]);
+
+	struct store_intake *rec;
+	char num[64];
+	TAILQ_FOREACH(rec, &b->records, link) {
+		const struct intake *in = rec->intake;
+		sb_array_text(&params[0], rec->feed_code);
+		sb_array_text(&params[1], in->external_id);
+		snprintf(num, sizeof(num), "%lld", (long long)in->received_at_ms);
+		sb_array_raw(&params[2], num);
+		sb_array_text(&params[3], in->channel);
+		sb_array_text(&params[4], in->caller_phone);
+		sb_array_text(&params[5], in->caller_name);
+		sb_array_text(&params[6], in->category);
+		sb_array_text(&params[7], in->content);
+		sb_array_text(&params[8], in->district);
+		sb_array_text(&params[9], in->address);
+		if (in->has_location) {
+			snprintf(num, sizeof(num), "%.17g", in->lat);
+			sb_array_raw(&params[10], num);
+			snprintf(num, sizeof(num), "%.17g", in->lon);
+			sb_array_raw(&params[11], num);
+		} else {
+			sb_array_raw(&params[10], "NULL");
+			sb_array_raw(&params[11], "NULL");
+		}
+		snprintf(num, sizeof(num), "%d", in->priority ? in->priority : 1);
+		sb_array_raw(&params[12], num);
+		sb_array_text(&params[13], in->origin_number);
+	}
+	const char *values[INTAKE_NPARAMS];
+	for (int i = 0; i < INTAKE_NPARAMS - 1; i++) {
+		sb_putc(&params[i], '}');
+		values[i] = params[i].data;
+	}
+	values[INTAKE_NPARAMS - 1] = store->cfg->pg_timezone;
+	int ok = PQsendQueryParams(pc->pg, intake_sql, INTAKE_NPARAMS, NULL, values, NULL, NULL, 0);
+	for (int i = 0; i < INTAKE_NPARAMS - 1; i++)
+		free(params[i].data);
+	return ok ? 0 : -1;
+}
+
+static int send_feeds_batch(struct pgconn *pc)
+{
+	const struct hotline_config *cfg = pc->store->cfg;
+	struct strbuf params[4];
+	memset(params, 0, sizeof(params));
+	for (int i = 0; i < 4; i++)
+		sb_array_begin(&params[i]);
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		const struct feed_config *feed = &cfg->feeds[i];
+		sb_array_text(&params[0], feed->code);
+		sb_array_text(&params[1], feed->name);
+		sb_array_text(&params[2], config_join_mode_name(feed->mode));
+		if (feed->dept)
+			sb_array_text(&params[3], feed->dept);
+		else
+			sb_array_raw(&params[3], "NULL");
+	}
+	const char *values[4];
+	for (int i = 0; i < 4; i++) {
+		sb_putc(&params[i], '}');
+		values[i] = params[i].data;
+	}
+	int ok = PQsendQueryParams(pc->pg, feeds_sql, 4, NULL, values, NULL, NULL, 0);
+	for (int i = 0; i < 4; i++)
+		free(params[i].data);
+	return ok ? 0 : -1;
+}
+
+/* Flushes libpq's output; arms the write event while data remains. */
+static int pgconn_flush(struct pgconn *pc)
+{
+	int rc = PQflush(pc->pg);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		event_add(pc->ev_write, NULL);
+	return 0;
+}
+
+/* Sends the next batch on an idle ready connection, if there is work. */
+static void pgconn_dispatch(struct pgconn *pc)
+{
+	struct store_pg *store = pc->store;
+	if (pc->state != PGCONN_READY || pc->batch)
+		return;
+	struct batch *b;
+	int rc;
+	if (store->feeds_dirty) {
+		store->feeds_dirty = false;
+		b = batch_new(BATCH_FEEDS);
+		rc = send_feeds_batch(pc);
+	} else if (store->queued > 0) {
+		b = batch_take(store);
+		rc = send_intake_batch(pc, b);
+	} else {
+		return;
+	}
+	pc->batch = b;
+	pc->nulls = 0;
+	if (rc != 0 || !PQpipelineSync(pc->pg) || pgconn_flush(pc) != 0) {
+		pgconn_drop(pc, PQerrorMessage(pc->pg));
+		return;
+	}
+	if (b->kind == BATCH_INTAKE) {
+		store->stats.batches++;
+		if (b->count > store->stats.batch_records_max)
+			store->stats.batch_records_max = b->count;
+	}
+	struct timeval tv = { store->cfg->pg_query_timeout_ms / 1000,
+			      (store->cfg->pg_query_timeout_ms % 1000) * 1000 };
+	event_add(pc->ev_timer, &tv);
+}
+
+/* SQLSTATEs after which the same batch should simply be tried again later. */
+static bool sqlstate_transient(const char *state)
+{
+	if (state[0] == '\0')
+		return true; /* no server error: a client-side or connection failure */
+	return strncmp(state, "08", 2) == 0 || /* connection exception */
+	       strncmp(state, "40", 2) == 0 || /* serialization failure, deadlock */
+	       strncmp(state, "53", 2) == 0 || /* insufficient resources */
+	       strncmp(state, "57", 2) == 0 || /* operator intervention (shutdown) */
+	       strncmp(state, "58", 2) == 0 || /* system error */
+	       strcmp(state, "42P01") == 0 ||  /* undefined table: not migrated yet */
+	       strcmp(state, "42703") == 0 ||  /* undefined column: not migrated yet */
+	       strcmp(state, "25006") == 0;    /* read-only transaction (a standby) */
+}
+
+static void batch_take_rows(struct batch *b, PGresult *res)
+{
+	int rows = PQntuples(res);
+	struct store_intake *rec = TAILQ_FIRST(&b->records);
+	for (int row = 0; row < rows && rec; row++, rec = TAILQ_NEXT(rec, link)) {
+		if (PQgetisnull(res, row, 1)) {
+			rec->ticket_no[0] = '\0';
+			continue;
+		}
+		snprintf(rec->ticket_no, sizeof(rec->ticket_no), "%s", PQgetvalue(res, row, 1));
+		rec->duplicate = PQgetvalue(res, row, 2)[0] == 't';
+	}
+	b->got_rows = rows == (int)b->count;
+	if (!b->got_rows) {
+		b->failed = true;
+		snprintf(b->message, sizeof(b->message), "intake statement returned %d rows for %zu",
+			 rows, b->count);
+	}
+}
+
+/* The batch's Sync arrived: its transaction is over, one way or the other. */
+static void batch_complete(struct pgconn *pc)
+{
+	struct store_pg *store = pc->store;
+	struct batch *b = pc->batch;
+	pc->batch = NULL;
+	event_del(pc->ev_timer);
+	pc->backoff_ms = 0;
+
+	if (b->kind == BATCH_FEEDS) {
+		if (b->failed) {
+			log_warn("store: syncing the feeds table failed: %s", b->message);
+			if (sqlstate_transient(b->sqlstate))
+				store->feeds_dirty = true;
+		}
+		free(b);
+		return;
+	}
+	if (b->failed) {
+		if (sqlstate_transient(b->sqlstate)) {
+			log_warn("store: batch of %zu records not committed (%s%s%s); retrying",
+				 b->count, b->sqlstate, b->sqlstate[0] ? ": " : "", b->message);
+			batch_requeue(store, b, false);
+			free(b);
+			pgconn_drop(pc, "transient error");
+			return;
+		}
+		if (b->count > 1) {
+			log_warn("store: batch of %zu records failed (%s: %s); retrying each alone",
+				 b->count, b->sqlstate, b->message);
+			batch_requeue(store, b, true);
+			free(b);
+			return;
+		}
+		struct store_intake *rec = TAILQ_FIRST(&b->records);
+		TAILQ_REMOVE(&b->records, rec, link);
+		log_warn("store: feed=%s record refused by PostgreSQL (%s: %s)", rec->feed_code,
+			 b->sqlstate, b->message);
+		struct store_result result = { STORE_FAILED, NULL, false, b->message };
+		record_finish(store, rec, &result);
+		free(b);
+		return;
+	}
+	struct store_intake *rec, *next;
+	for (rec = TAILQ_FIRST(&b->records); rec; rec = next) {
+		next = TAILQ_NEXT(rec, link);
+		TAILQ_REMOVE(&b->records, rec, link);
+		if (rec->ticket_no[0] == '\0') {
+			/* Lost a race with another daemon on the same key: try again. */
+			store->stats.retried++;
+			if (++rec->retries > MAX_RACE_RETRIES) {
+				struct store_result result = { STORE_FAILED, NULL, false,
+							       "could not settle a concurrent insert" };
+				record_finish(store, rec, &result);
+				continue;
+			}
+			store->inflight--;
+			TAILQ_INSERT_TAIL(&store->queue, rec, link);
+			store->queued++;
+			continue;
+		}
+		struct store_result result = { STORE_COMMITTED, rec->ticket_no, rec->duplicate,
+					       NULL };
+		record_finish(store, rec, &result);
+	}
+	free(b);
+}
+
+static void pgconn_on_result(struct pgconn *pc, PGresult *res)
+{
+	struct batch *b = pc->batch;
+	ExecStatusType st = PQresultStatus(res);
+	switch (st) {
+	case PGRES_TUPLES_OK:
+		if (b->kind == BATCH_INTAKE)
+			batch_take_rows(b, res);
+		break;
+	case PGRES_COMMAND_OK:
+		break;
+	case PGRES_PIPELINE_ABORTED:
+		b->failed = true;
+		break;
+	case PGRES_PIPELINE_SYNC:
+		batch_complete(pc);
+		break;
+	default: {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		b->failed = true;
+		snprintf(b->sqlstate, sizeof(b->sqlstate), "%s", state ? state : "");
+		snprintf(b->message, sizeof(b->message), "%s", msg ? msg : PQresStatus(st));
+		break;
+	}
+	}
+}
+
+/* Reads every result that is complete; stops when libpq needs more input. */
+static void pgconn_drain_results(struct pgconn *pc)
+{
+	while (pc->state == PGCONN_READY && pc->batch) {
+		if (PQisBusy(pc->pg))
+			return;
+		PGresult *res = PQgetResult(pc->pg);
+		if (!res) {
+			/* End of one statement's results; a second NULL in a row means
+			 * nothing more is ready. */
+			if (++pc->nulls > 1)
+				return;
+			continue;
+		}
+		pc->nulls = 0;
+		pgconn_on_result(pc, res);
+		PQclear(res);
+	}
+	if (pc->state == PGCONN_READY && PQstatus(pc->pg) == CONNECTION_BAD)
+		pgconn_drop(pc, PQerrorMessage(pc->pg));
+}
+
+static void on_pg_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgconn *pc = arg;
+	if (!PQconsumeInput(pc->pg)) {
+		pgconn_drop(pc, PQerrorMessage(pc->pg));
+		return;
+	}
+	pgconn_drain_results(pc);
+	if (pc->state == PGCONN_READY)
+		pgconn_dispatch(pc);
+}
+
+static void on_pg_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgconn *pc = arg;
+	if (pgconn_flush(pc) != 0)
+		pgconn_drop(pc, PQerrorMessage(pc->pg));
+}
+
+static void pgconn_free_events(struct pgconn *pc)
+{
+	if (pc->ev_read) {
+		event_free(pc->ev_read);
+		pc->ev_read = NULL;
+	}
+	if (pc->ev_write) {
+		event_free(pc->ev_write);
+		pc->ev_write = NULL;
+	}
+}
+
+/*
+ * Drops the connection: the batch in flight (if any) goes back to the queue,
+ * since without its Sync nobody knows whether it committed; resending is safe
+ * because intake is idempotent on (feed, external_id).
+ */
+static void pgconn_drop(struct pgconn *pc, const char *why)
+{
+	struct store_pg *store = pc->store;
+	char reason[256];
+	snprintf(reason, sizeof(reason), "%s", why && why[0] ? why : "unknown error");
+	reason[strcspn(reason, "\n")] = '\0';
+	if (pc->batch) {
+		if (pc->batch->kind == BATCH_FEEDS)
+			store->feeds_dirty = true;
+		batch_requeue(store, pc->batch, false);
+		free(pc->batch);
+		pc->batch = NULL;
+	}
+	if (pc->state == PGCONN_READY)
+		store->stats.connections_ready--;
+	pgconn_free_events(pc);
+	if (pc->pg) {
+		PQfinish(pc->pg);
+		pc->pg = NULL;
+	}
+	long min = store->cfg->pg_reconnect_min_ms, max = store->cfg->pg_reconnect_max_ms;
+	pc->backoff_ms = pc->backoff_ms ? pc->backoff_ms * 2 : min;
+	if (pc->backoff_ms > max)
+		pc->backoff_ms = max;
+	/* Jitter (+0..25%) keeps many daemons from reconnecting in lockstep. */
+	long delay = pc->backoff_ms + (long)(random() % (pc->backoff_ms / 4 + 1));
+	log_warn("store: connection %d to PostgreSQL lost (%s); retrying in %ld ms", pc->index,
+		 reason, delay);
+	store->stats.reconnects++;
+	pgconn_schedule_connect(pc, delay);
+	store_kick(store); /* another ready connection may take the requeued work */
+}
+
+static void pgconn_became_ready(struct pgconn *pc)
+{
+	struct store_pg *store = pc->store;
+	pgconn_free_events(pc);
+	if (PQsetnonblocking(pc->pg, 1) != 0 || !PQenterPipelineMode(pc->pg)) {
+		pgconn_drop(pc, PQerrorMessage(pc->pg));
+		return;
+	}
+	pc->sock = PQsocket(pc->pg);
+	pc->ev_read = event_new(store->base, pc->sock, EV_READ | EV_PERSIST, on_pg_readable, pc);
+	pc->ev_write = event_new(store->base, pc->sock, EV_WRITE, on_pg_writable, pc);
+	if (!pc->ev_read || !pc->ev_write)
+		fatal("out of memory creating PostgreSQL events");
+	event_add(pc->ev_read, NULL);
+	pc->state = PGCONN_READY;
+	store->stats.connections_ready++;
+	log_info("store: connection %d to PostgreSQL ready (server %d)", pc->index,
+		 PQserverVersion(pc->pg));
+	pgconn_dispatch(pc);
+}
+
+static void pgconn_connect_step(struct pgconn *pc);
+
+static void on_connect_io(evutil_socket_t fd, short what, void *arg)
+{
+	pgconn_connect_step(arg);
+}
+
+/* Advances PQconnectPoll and waits for whatever the socket must do next. */
+static void pgconn_connect_step(struct pgconn *pc)
+{
+	struct store_pg *store = pc->store;
+	PostgresPollingStatusType st = PQconnectPoll(pc->pg);
+	pgconn_free_events(pc);
+	switch (st) {
+	case PGRES_POLLING_OK:
+		pgconn_became_ready(pc);
+		return;
+	case PGRES_POLLING_FAILED:
+		pgconn_drop(pc, PQerrorMessage(pc->pg));
+		return;
+	case PGRES_POLLING_READING:
+	case PGRES_POLLING_WRITING:
+	default: {
+		/* The socket can change between attempts (several hosts). */
+		short ev = st == PGRES_POLLING_WRITING ? EV_WRITE : EV_READ;
+		pc->ev_read = event_new(store->base, PQsocket(pc->pg), ev, on_connect_io, pc);
+		if (!pc->ev_read)
+			fatal("out of memory creating PostgreSQL events");
+		event_add(pc->ev_read, NULL);
+		return;
+	}
+	}
+}
+
+static void pgconn_begin_connect(struct pgconn *pc)
+{
+	const struct hotline_config *cfg = pc->store->cfg;
+	/* Defaults first: anything in conninfo (expanded from dbname) overrides them. */
+	const char *keys[] = { "application_name", "connect_timeout", "keepalives",
+			       "keepalives_idle", "keepalives_interval", "keepalives_count",
+			       "dbname", NULL };
+	const char *values[] = { "hotlined", "10", "1", "30", "10", "3", cfg->pg_conninfo, NULL };
+	pc->pg = PQconnectStartParams(keys, values, 1);
+	if (!pc->pg)
+		fatal("out of memory starting a PostgreSQL connection");
+	if (PQstatus(pc->pg) == CONNECTION_BAD) {
+		pgconn_drop(pc, PQerrorMessage(pc->pg));
+		return;
+	}
+	pc->state = PGCONN_CONNECTING;
+	pgconn_connect_step(pc);
+}
+
+static void on_pgconn_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgconn *pc = arg;
+	if (pc->state == PGCONN_WAITING) {
+		pgconn_begin_connect(pc);
+	} else if (pc->state == PGCONN_READY && pc->batch) {
+		char why[96];
+		snprintf(why, sizeof(why), "no answer within query_timeout_ms = %ld",
+			 pc->store->cfg->pg_query_timeout_ms);
+		pgconn_drop(pc, why);
+	}
+}
+
+static void pgconn_schedule_connect(struct pgconn *pc, long delay_ms)
+{
+	pc->state = PGCONN_WAITING;
+	struct timeval tv = { delay_ms / 1000, (delay_ms % 1000) * 1000 };
+	event_add(pc->ev_timer, &tv);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_pg *store = arg;
+	for (int i = 0; i < store->nconns && (store->queued > 0 || store->feeds_dirty); i++)
+		pgconn_dispatch(&store->conns[i]);
+}
+
+static void store_kick(struct store_pg *store)
+{
+	event_active(store->ev_kick, EV_TIMEOUT, 0);
+}
+
+struct store_pg *store_pg_new(struct event_base *base, const struct hotline_config *cfg)
+{
+	struct store_pg *store = calloc(1, sizeof(*store));
+	if (!store)
+		return NULL;
+	store->base = base;
+	store->cfg = cfg;
+	TAILQ_INIT(&store->queue);
+	store->nconns = (int)cfg->pg_connections;
+	store->conns = calloc((size_t)store->nconns, sizeof(*store->conns));
+	store->ev_kick = event_new(base, -1, 0, on_kick, store);
+	if (!store->conns || !store->ev_kick) {
+		free(store->conns);
+		free(store);
+		return NULL;
+	}
+	for (int i = 0; i < store->nconns; i++) {
+		struct pgconn *pc = &store->conns[i];
+		pc->store = store;
+		pc->index = i;
+		pc->sock = -1;
+		pc->state = PGCONN_WAITING;
+		pc->ev_timer = event_new(base, -1, 0, on_pgconn_timer, pc);
+		if (!pc->ev_timer)
+			fatal("out of memory creating PostgreSQL timers");
+	}
+	store->feeds_dirty = true;
+	return store;
+}
+
+void store_pg_start(struct store_pg *store)
+{
+	for (int i = 0; i < store->nconns; i++)
+		pgconn_schedule_connect(&store->conns[i], 0);
+}
+
+void store_pg_free(struct store_pg *store)
+{
+	if (!store)
+		return;
+	for (int i = 0; i < store->nconns; i++) {
+		struct pgconn *pc = &store->conns[i];
+		pgconn_free_events(pc);
+		if (pc->ev_timer)
+			event_free(pc->ev_timer);
+		if (pc->pg)
+			PQfinish(pc->pg);
+		if (pc->batch) {
+			/* Only at exit after shutdown_timeout_ms: these were never acked. */
+			batch_requeue(store, pc->batch, false);
+			free(pc->batch);
+		}
+	}
+	if (store->queued)
+		log_warn("store: exiting with %zu records not committed (not acknowledged; feeds resend them)",
+			 store->queued);
+	/* Records still queued belong to connections that are being torn down too. */
+	struct store_intake *rec;
+	while ((rec = TAILQ_FIRST(&store->queue)) != NULL) {
+		TAILQ_REMOVE(&store->queue, rec, link);
+		intake_free(rec->intake);
+		free(rec);
+	}
+	event_free(store->ev_kick);
+	free(store->conns);
+	free(store);
+}
+
+void store_pg_submit(struct store_pg *store, struct store_intake *rec)
+{
+	rec->solo = false;
+	rec->retries = 0;
+	rec->ticket_no[0] = '\0';
+	TAILQ_INSERT_TAIL(&store->queue, rec, link);
+	store->queued++;
+	store_kick(store);
+}
+
+size_t store_pg_pending(const struct store_pg *store)
+{
+	return store->queued + store->inflight;
+}
+
+void store_pg_config_changed(struct store_pg *store)
+{
+	store->feeds_dirty = true;
+	store_kick(store);
+}
+
+void store_pg_get_stats(const struct store_pg *store, struct store_pg_stats *out)
+{
+	*out = store->stats;
+	out->queued = store->queued;
+	out->inflight = store->inflight;
+}

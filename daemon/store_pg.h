@@ -1,0 +1,94 @@
+/*
+ * store_pg.h - the PostgreSQL store: durable intake with group commit.
+ *
+ * Owns: a small pool of non-blocking libpq connections in pipeline mode, the
+ * bounded-by-caller queue of records waiting for a transaction, batching them
+ * (many records per transaction, the next batch sent as soon as a connection's
+ * previous commit returns), reconnecting with backoff, and telling each
+ * record's owner the outcome only after its transaction has committed.
+ * Never: talks to clients, decides admission (the server bounds what it
+ * submits), or acknowledges anything itself.
+ * Callers: daemon/conn.c (submit), daemon/main.c (lifecycle, reload).
+ */
+#ifndef HOTLINE_STORE_PG_H
+#define HOTLINE_STORE_PG_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "config.h"
+#include "intake.h"
+
+#define STORE_TICKET_NO_MAX 32
+
+enum store_outcome {
+	STORE_COMMITTED, /* ticket_no is set; duplicate tells whether it was new */
+	STORE_FAILED     /* the record cannot be stored; message says why */
+};
+
+struct store_result {
+	enum store_outcome outcome;
+	const char *ticket_no;
+	bool duplicate;
+	const char *message; /* STORE_FAILED only */
+};
+
+struct store_intake;
+/*
+ * Called exactly once per submitted record, from the event loop, after the
+ * outcome is durable. Ownership of rec (and rec->intake) returns to the callee.
+ */
+typedef void (*store_done_fn)(struct store_intake *rec, const struct store_result *result);
+
+struct store_intake {
+	TAILQ_ENTRY(store_intake) link; /* store's queue / batch; owned by the store */
+	char feed_code[65];
+	struct intake *intake; /* the record; owned by whoever owns rec */
+	store_done_fn done;
+	void *owner;
+	int64_t submitted_us; /* for the commit-latency metric */
+	/* store-private */
+	bool solo;   /* batch alone: a batch it was in failed on data */
+	int retries; /* lost a uniqueness race with another daemon */
+	char ticket_no[STORE_TICKET_NO_MAX];
+	bool duplicate;
+};
+
+struct store_pg_stats {
+	uint64_t batches;
+	uint64_t committed;
+	uint64_t duplicates;
+	uint64_t failed;
+	uint64_t retried;
+	uint64_t reconnects;
+	uint64_t batch_records_max;
+	size_t queued;   /* waiting for a batch */
+	size_t inflight; /* in a transaction now */
+	int connections_ready;
+};
+
+struct store_pg;
+
+/* cfg stays owned by the caller and must outlive the store (it is read live). */
+struct store_pg *store_pg_new(struct event_base *base, const struct hotline_config *cfg)
+	__attribute__((warn_unused_result));
+void store_pg_free(struct store_pg *store);
+
+/* Starts connecting; never fails: an unreachable server is retried with backoff. */
+void store_pg_start(struct store_pg *store);
+
+/* Queues rec; its done callback runs later, never from inside this call. */
+void store_pg_submit(struct store_pg *store, struct store_intake *rec);
+
+/* Records queued or in a transaction. */
+size_t store_pg_pending(const struct store_pg *store);
+
+/* The feeds table is re-synced from the config on the next ready connection. */
+void store_pg_config_changed(struct store_pg *store);
+
+void store_pg_get_stats(const struct store_pg *store, struct store_pg_stats *out);
+
+#endif

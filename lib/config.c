@@ -1,0 +1,467 @@
+/*
+ * config.c - the option table and the INI loader behind config.h.
+ *
+ * Every option lives in one row of `options` below: adding an option means
+ * adding a row (and a struct field), and tests/unit/test_config.c fails until
+ * README.md documents it. Never: reads anything but the file it is given.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define OPT_S(sec, nm, field, def, reload, doc_)                                               \
+	{ sec, nm, CONFIG_STRING, def, reload, 0, 0, offsetof(struct hotline_config, field), doc_ }
+#define OPT_I(sec, nm, field, def, reload, lo, hi, doc_)                                        \
+	{ sec, nm, CONFIG_INT, def, reload, lo, hi, offsetof(struct hotline_config, field), doc_ }
+
+static const struct config_option options[] = {
+	OPT_S("hotlined", "listen_binary", listen_binary, "127.0.0.1:12345", false,
+	      "host:port of the binary (protobuf) listener; empty disables it"),
+	OPT_S("hotlined", "listen_json", listen_json, "127.0.0.1:12347", false,
+	      "host:port of the JSON-lines listener; empty disables it"),
+	OPT_I("hotlined", "max_frame", max_frame, "65536", true, 256, 16 * 1024 * 1024,
+	      "largest binary frame accepted, bytes; larger ones close the connection"),
+	OPT_I("hotlined", "max_line", max_line, "65536", true, 256, 16 * 1024 * 1024,
+	      "largest JSON line accepted, bytes; longer ones close the connection"),
+	OPT_I("hotlined", "max_connections", max_connections, "4096", false, 1, 1000000,
+	      "most client connections open at once; further ones are refused"),
+	OPT_I("hotlined", "max_inflight", max_inflight, "20000", true, 1, 10000000,
+	      "records read but not yet acknowledged, in all; at the limit reading stops"),
+	OPT_I("hotlined", "max_conn_inflight", max_conn_inflight, "2000", true, 1, 1000000,
+	      "records read but not yet acknowledged, per connection"),
+	OPT_I("hotlined", "max_content", max_content, "8192", true, 16, 1024 * 1024,
+	      "largest content field accepted, bytes"),
+	OPT_I("hotlined", "hello_timeout_ms", hello_timeout_ms, "10000", true, 100, 3600000,
+	      "a connection that has not said Hello by then is closed"),
+	OPT_I("hotlined", "shutdown_timeout_ms", shutdown_timeout_ms, "30000", true, 0, 3600000,
+	      "on SIGTERM, how long to wait for in-flight records to commit"),
+	OPT_S("hotlined", "log_level", log_level, "info", true, "debug, info, warn or error"),
+	OPT_S("postgres", "conninfo", pg_conninfo, "dbname=hotline", false,
+	      "libpq connection string (keepalives are added unless given)"),
+	OPT_I("postgres", "connections", pg_connections, "2", false, 1, 64,
+	      "PostgreSQL connections for group commit, each with one transaction in flight"),
+	OPT_I("postgres", "batch_max", pg_batch_max, "1000", true, 1, 100000,
+	      "most records committed in one transaction"),
+	OPT_I("postgres", "reconnect_min_ms", pg_reconnect_min_ms, "100", true, 10, 600000,
+	      "first reconnect delay after PostgreSQL is lost; doubles per failure"),
+	OPT_I("postgres", "reconnect_max_ms", pg_reconnect_max_ms, "5000", true, 10, 600000,
+	      "longest reconnect delay"),
+	OPT_I("postgres", "query_timeout_ms", pg_query_timeout_ms, "30000", true, 100,
+	      3600000, "a transaction unanswered this long drops the connection; its records are retried"),
+	OPT_S("postgres", "timezone", pg_timezone, "Asia/Shanghai", false,
+	      "time zone whose date starts each ticket number"),
+	OPT_S("redis", "address", redis_address, "127.0.0.1:6379", false,
+	      "host:port, or a Unix socket path starting with /"),
+};
+
+static const struct config_feed_key feed_keys[] = {
+	{ "token", true, "shared secret the feed sends in Hello.token" },
+	{ "name", false, "human-readable name of the legacy line" },
+	{ "mode", false, "join mode: merged (default), parallel or subcenter" },
+	{ "dept", false, "with mode = subcenter: the sub-centre's department code" },
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+#define FEED_PREFIX "feed."
+
+const struct config_option *config_options(size_t *count)
+{
+	*count = NOPTIONS;
+	return options;
+}
+
+const struct config_feed_key *config_feed_keys(size_t *count)
+{
+	*count = sizeof(feed_keys) / sizeof(feed_keys[0]);
+	return feed_keys;
+}
+
+static char **str_field(struct hotline_config *cfg, const struct config_option *opt)
+{
+	return (char **)((char *)cfg + opt->offset);
+}
+
+static long *int_field(struct hotline_config *cfg, const struct config_option *opt)
+{
+	return (long *)((char *)cfg + opt->offset);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *copy = strdup(s);
+	if (!copy) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	return copy;
+}
+
+/* Parses a whole decimal integer within the option's bounds. */
+static int parse_int(const struct config_option *opt, const char *value, long *out,
+		     char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(value, &end, 10);
+	if (errno || end == value || *end != '\0') {
+		snprintf(err, errlen, "[%s] %s: '%s' is not a whole number", opt->section,
+			 opt->name, value);
+		return -1;
+	}
+	if (v < opt->min || v > opt->max) {
+		snprintf(err, errlen, "[%s] %s: %ld is outside %ld..%ld", opt->section, opt->name,
+			 v, opt->min, opt->max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+void config_defaults(struct hotline_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *opt = &options[i];
+		if (opt->type == CONFIG_STRING) {
+			*str_field(cfg, opt) = xstrdup(opt->default_value);
+		} else {
+			char err[128];
+			if (parse_int(opt, opt->default_value, int_field(cfg, opt), err,
+				      sizeof(err)) != 0) {
+				fprintf(stderr, "broken default: %s\n", err);
+				abort();
+			}
+		}
+	}
+}
+
+void config_free(struct hotline_config *cfg)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (options[i].type == CONFIG_STRING) {
+			free(*str_field(cfg, &options[i]));
+			*str_field(cfg, &options[i]) = NULL;
+		}
+	}
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		free(cfg->feeds[i].code);
+		free(cfg->feeds[i].name);
+		free(cfg->feeds[i].token);
+		free(cfg->feeds[i].dept);
+	}
+	free(cfg->feeds);
+	cfg->feeds = NULL;
+	cfg->nfeeds = 0;
+}
+
+struct load_state {
+	struct hotline_config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+static bool valid_code(const char *code)
+{
+	size_t n = strlen(code);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = code[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static struct feed_config *feed_for_section(struct load_state *st, const char *code)
+{
+	struct hotline_config *cfg = st->cfg;
+	for (size_t i = 0; i < cfg->nfeeds; i++)
+		if (strcmp(cfg->feeds[i].code, code) == 0)
+			return &cfg->feeds[i];
+	struct feed_config *grown = realloc(cfg->feeds, (cfg->nfeeds + 1) * sizeof(*grown));
+	if (!grown) {
+		snprintf(st->err, st->errlen, "out of memory");
+		return NULL;
+	}
+	cfg->feeds = grown;
+	struct feed_config *feed = &cfg->feeds[cfg->nfeeds++];
+	memset(feed, 0, sizeof(*feed));
+	feed->code = xstrdup(code);
+	feed->mode = JOIN_MERGED;
+	return feed;
+}
+
+static int feed_key(struct load_state *st, const char *code, const char *name, const char *value)
+{
+	if (!valid_code(code)) {
+		snprintf(st->err, st->errlen,
+			 "[feed.%s]: feed code must be 1-64 letters, digits, '_' or '-'", code);
+		return 0;
+	}
+	struct feed_config *feed = feed_for_section(st, code);
+	if (!feed)
+		return 0;
+	char **slot = NULL;
+	if (strcmp(name, "token") == 0) {
+		slot = &feed->token;
+	} else if (strcmp(name, "name") == 0) {
+		slot = &feed->name;
+	} else if (strcmp(name, "dept") == 0) {
+		slot = &feed->dept;
+	} else if (strcmp(name, "mode") == 0) {
+		if (strcmp(value, "merged") == 0)
+			feed->mode = JOIN_MERGED;
+		else if (strcmp(value, "parallel") == 0)
+			feed->mode = JOIN_PARALLEL;
+		else if (strcmp(value, "subcenter") == 0)
+			feed->mode = JOIN_SUBCENTER;
+		else {
+			snprintf(st->err, st->errlen,
+				 "[feed.%s] mode: '%s' is not merged, parallel or subcenter", code,
+				 value);
+			return 0;
+		}
+		return 1;
+	} else {
+		snprintf(st->err, st->errlen, "[feed.%s]: unknown key '%s'", code, name);
+		return 0;
+	}
+	free(*slot);
+	*slot = xstrdup(value);
+	return 1;
+}
+
+/* inih callback: returns 0 to stop with the error in st->err. */
+static int on_ini_value(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_state *st = user;
+	if (strncmp(section, FEED_PREFIX, strlen(FEED_PREFIX)) == 0)
+		return feed_key(st, section + strlen(FEED_PREFIX), name, value);
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *opt = &options[i];
+		if (strcmp(opt->section, section) != 0 || strcmp(opt->name, name) != 0)
+			continue;
+		if (opt->type == CONFIG_STRING) {
+			char **slot = str_field(st->cfg, opt);
+			free(*slot);
+			*slot = xstrdup(value);
+			return 1;
+		}
+		return parse_int(opt, value, int_field(st->cfg, opt), st->err, st->errlen) == 0;
+	}
+	snprintf(st->err, st->errlen, "unknown option [%s] %s", section, name);
+	return 0;
+}
+
+static int validate(struct hotline_config *cfg, char *err, size_t errlen)
+{
+	char host[256];
+	int port;
+	const char *listeners[] = { cfg->listen_binary, cfg->listen_json };
+	const char *names[] = { "listen_binary", "listen_json" };
+	for (int i = 0; i < 2; i++) {
+		if (listeners[i][0] != '\0' &&
+		    config_parse_hostport(listeners[i], host, sizeof(host), &port) != 0) {
+			snprintf(err, errlen, "[hotlined] %s: '%s' is not host:port", names[i],
+				 listeners[i]);
+			return -1;
+		}
+	}
+	if (cfg->redis_address[0] != '/' &&
+	    config_parse_hostport(cfg->redis_address, host, sizeof(host), &port) != 0) {
+		snprintf(err, errlen, "[redis] address: '%s' is not host:port or /path",
+			 cfg->redis_address);
+		return -1;
+	}
+	if (log_level_parse(cfg->log_level) < 0) {
+		snprintf(err, errlen, "[hotlined] log_level: '%s' is not debug, info, warn or error",
+			 cfg->log_level);
+		return -1;
+	}
+	if (cfg->max_conn_inflight > cfg->max_inflight) {
+		snprintf(err, errlen, "[hotlined] max_conn_inflight (%ld) exceeds max_inflight (%ld)",
+			 cfg->max_conn_inflight, cfg->max_inflight);
+		return -1;
+	}
+	if (cfg->pg_reconnect_min_ms > cfg->pg_reconnect_max_ms) {
+		snprintf(err, errlen, "[postgres] reconnect_min_ms exceeds reconnect_max_ms");
+		return -1;
+	}
+	if (cfg->pg_timezone[0] == '\0' || strchr(cfg->pg_timezone, '\'')) {
+		snprintf(err, errlen, "[postgres] timezone: '%s' is not a time zone name",
+			 cfg->pg_timezone);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		struct feed_config *feed = &cfg->feeds[i];
+		if (!feed->token || feed->token[0] == '\0') {
+			snprintf(err, errlen, "[feed.%s]: token is required", feed->code);
+			return -1;
+		}
+		if (strlen(feed->token) > 256) {
+			snprintf(err, errlen, "[feed.%s]: token is longer than 256 bytes", feed->code);
+			return -1;
+		}
+		if (feed->mode == JOIN_SUBCENTER && (!feed->dept || !valid_code(feed->dept))) {
+			snprintf(err, errlen, "[feed.%s]: mode = subcenter needs dept = DEPT_CODE",
+				 feed->code);
+			return -1;
+		}
+		if (feed->mode != JOIN_SUBCENTER && feed->dept) {
+			snprintf(err, errlen, "[feed.%s]: dept is only for mode = subcenter",
+				 feed->code);
+			return -1;
+		}
+		if (!feed->name)
+			feed->name = xstrdup(feed->code);
+	}
+	return 0;
+}
+
+static int finish_load(int rc, const char *name, struct load_state *st,
+		       struct hotline_config *cfg, char *err, size_t errlen)
+{
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+	} else if (rc > 0) {
+		char reason[512];
+		snprintf(reason, sizeof(reason), "%s", st->err[0] ? st->err : "syntax error");
+		snprintf(err, errlen, "%s:%d: %s", name, rc, reason);
+	} else {
+		char reason[512];
+		if (validate(cfg, reason, sizeof(reason)) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: %s", name, reason);
+	}
+	config_free(cfg);
+	return -1;
+}
+
+int config_load(const char *path, struct hotline_config *cfg, char *err, size_t errlen)
+{
+	char reason[512] = "";
+	struct load_state st = { cfg, reason, sizeof(reason) };
+	config_defaults(cfg);
+	int rc = ini_parse(path, on_ini_value, &st);
+	return finish_load(rc, path, &st, cfg, err, errlen);
+}
+
+int config_load_string(const char *text, const char *name, struct hotline_config *cfg,
+		       char *err, size_t errlen)
+{
+	char reason[512] = "";
+	struct load_state st = { cfg, reason, sizeof(reason) };
+	config_defaults(cfg);
+	int rc = ini_parse_string(text, on_ini_value, &st);
+	return finish_load(rc, name, &st, cfg, err, errlen);
+}
+
+int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh, char *note,
+			size_t notelen)
+{
+	int kept = 0;
+	size_t used = 0;
+	note[0] = '\0';
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct config_option *opt = &options[i];
+		bool differs;
+		if (opt->type == CONFIG_STRING)
+			differs = strcmp(*str_field(cur, opt), *str_field(fresh, opt)) != 0;
+		else
+			differs = *int_field(cur, opt) != *int_field(fresh, opt);
+		if (!differs)
+			continue;
+		if (!opt->reloadable) {
+			int n = snprintf(note + used, notelen > used ? notelen - used : 0, "%s%s",
+					 kept ? ", " : "", opt->name);
+			if (n > 0)
+				used += (size_t)n;
+			kept++;
+			continue;
+		}
+		if (opt->type == CONFIG_STRING) {
+			char *tmp = *str_field(cur, opt);
+			*str_field(cur, opt) = *str_field(fresh, opt);
+			*str_field(fresh, opt) = tmp;
+		} else {
+			*int_field(cur, opt) = *int_field(fresh, opt);
+		}
+	}
+	struct feed_config *feeds = cur->feeds;
+	size_t nfeeds = cur->nfeeds;
+	cur->feeds = fresh->feeds;
+	cur->nfeeds = fresh->nfeeds;
+	fresh->feeds = feeds;
+	fresh->nfeeds = nfeeds;
+	return kept;
+}
+
+const struct feed_config *config_find_feed(const struct hotline_config *cfg, const char *code)
+{
+	for (size_t i = 0; i < cfg->nfeeds; i++)
+		if (strcmp(cfg->feeds[i].code, code) == 0)
+			return &cfg->feeds[i];
+	return NULL;
+}
+
+const char *config_join_mode_name(enum join_mode mode)
+{
+	switch (mode) {
+	case JOIN_MERGED:
+		return "merged";
+	case JOIN_PARALLEL:
+		return "parallel";
+	case JOIN_SUBCENTER:
+		return "subcenter";
+	}
+	return "?";
+}
+
+int config_parse_hostport(const char *value, char *host, size_t hostlen, int *port)
+{
+	const char *colon;
+	const char *h = value;
+	size_t hlen;
+	if (value[0] == '[') {
+		const char *close = strchr(value, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		h = value + 1;
+		hlen = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(value, ':');
+		if (!colon)
+			return -1;
+		hlen = (size_t)(colon - value);
+	}
+	if (hlen == 0 || hlen >= hostlen)
+		return -1;
+	char *end;
+	errno = 0;
+	long p = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end != '\0' || p < 0 || p > 65535)
+		return -1;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+bool config_token_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = (unsigned char)(la != lb);
+	size_t n = la < lb ? la : lb;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}

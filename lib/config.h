@@ -1,0 +1,123 @@
+/*
+ * config.h - hotlined's configuration: one table of options, loaded from INI.
+ *
+ * Owns: the option table (name, type, default, reloadable, limits, doc), parsing
+ * a file into struct hotline_config, validation, and the per-feed sections
+ * [feed.CODE]. Never: applies a config to running state (daemon/main.c does,
+ * keeping the old config when a reload fails). Callers: daemon, hotlinectl,
+ * tests/unit/test_config.c (which also checks that README documents every option).
+ */
+#ifndef HOTLINE_CONFIG_H
+#define HOTLINE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum join_mode {
+	JOIN_MERGED = 0,   /* 整体并入: old number retired */
+	JOIN_PARALLEL = 1, /* 双号并行: old number still answers, lands in 12345 */
+	JOIN_SUBCENTER = 2 /* 设分中心: sub-centre keeps its domain */
+};
+
+struct feed_config {
+	char *code;  /* the section's CODE, sent as Hello.id */
+	char *name;
+	char *token;
+	char *dept;  /* subcenter: the sub-centre's department code */
+	enum join_mode mode;
+};
+
+struct hotline_config {
+	/* [hotlined] */
+	char *listen_binary;
+	char *listen_json;
+	long max_frame;
+	long max_line;
+	long max_connections;
+	long max_inflight;
+	long max_conn_inflight;
+	long max_content;
+	long hello_timeout_ms;
+	long shutdown_timeout_ms;
+	char *log_level;
+	/* [postgres] */
+	char *pg_conninfo;
+	long pg_connections;
+	long pg_batch_max;
+	long pg_reconnect_min_ms;
+	long pg_reconnect_max_ms;
+	long pg_query_timeout_ms;
+	char *pg_timezone;
+	/* [redis] */
+	char *redis_address;
+	/* [feed.CODE] sections, in file order */
+	struct feed_config *feeds;
+	size_t nfeeds;
+};
+
+enum config_type { CONFIG_STRING, CONFIG_INT };
+
+struct config_option {
+	const char *section;
+	const char *name;
+	enum config_type type;
+	const char *default_value;
+	bool reloadable;
+	long min, max; /* CONFIG_INT bounds, inclusive */
+	size_t offset; /* of the char * or long in struct hotline_config */
+	const char *doc;
+};
+
+/* Keys of a [feed.CODE] section, documented like options (offset unused). */
+struct config_feed_key {
+	const char *name;
+	bool required;
+	const char *doc;
+};
+
+const struct config_option *config_options(size_t *count);
+const struct config_feed_key *config_feed_keys(size_t *count);
+
+/* Fills cfg with every option's default and no feeds. */
+void config_defaults(struct hotline_config *cfg);
+
+/*
+ * Loads path into cfg (defaults first, then the file, then validation).
+ * Returns 0, or -1 with "file:line: reason" (or "file: reason") in err; on -1
+ * cfg holds nothing that needs freeing.
+ */
+int config_load(const char *path, struct hotline_config *cfg, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Same, from a string (for tests); name is used in messages. */
+int config_load_string(const char *text, const char *name, struct hotline_config *cfg,
+		       char *err, size_t errlen) __attribute__((warn_unused_result));
+
+void config_free(struct hotline_config *cfg);
+
+/*
+ * Moves the reloadable options and the feeds from fresh into cur (fresh is
+ * left empty and can be freed). Options that need a restart and differ are
+ * kept at their current value and named in note (comma-separated), so the
+ * caller can log them. Returns the number of such options.
+ */
+int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh, char *note,
+			size_t notelen);
+
+/* The feed with this code, or NULL. */
+const struct feed_config *config_find_feed(const struct hotline_config *cfg, const char *code);
+
+/* "merged" / "parallel" / "subcenter" */
+const char *config_join_mode_name(enum join_mode mode);
+
+/*
+ * Splits "host:port" (or "[v6]:port") into host and port. Returns 0 or -1.
+ * host must hold hostlen bytes.
+ */
+int config_parse_hostport(const char *value, char *host, size_t hostlen, int *port)
+	__attribute__((warn_unused_result));
+
+/* Constant-time string equality for tokens. */
+bool config_token_equal(const char *a, const char *b);
+
+#endif

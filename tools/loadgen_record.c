@@ -1,0 +1,319 @@
+/*
+ * loadgen_record.c - synthetic intake records for hotline-loadgen.
+ *
+ * Owns: the vocabulary (categories, Nantong districts, channels, complaint
+ * phrases) and the deterministic pseudo-random choice among it.
+ * Never: does I/O or reads a clock. Callers: tools/loadgen.c.
+ */
+#include "loadgen_record.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const categories[] = {
+	"complaint", "consultation", "request", "suggestion", "praise",
+};
+
+/* Nantong's districts and county-level cities, with a rough centre each. */
+static const struct {
+	const char *name;
+	double lat, lon;
+} districts[] = {
+	{"崇川区", 32.0146, 120.8574}, {"通州区", 32.0656, 121.0732},
+	{"海门区", 31.8714, 121.1818}, {"如皋市", 32.3716, 120.5738},
+	{"海安市", 32.5331, 120.4679}, {"如东县", 32.3310, 121.1857},
+	{"启东市", 31.8083, 121.6574}, {"开发区", 31.9731, 120.9360},
+};
+
+static const char *const channels[] = {"phone", "web", "app"};
+
+static const char *const roads[] = {
+	"人民路", "青年路", "工农路", "濠河路", "世纪大道", "长江路", "通富路", "跃龙路",
+};
+
+static const char *const surnames[] = {
+	"王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "吴", "徐", "孙", "朱", "马",
+};
+
+static const char *const phrases[] = {
+	"小区门口的路灯已经坏了一个多星期，晚上出行很不安全。",
+	"楼上住户装修噪音很大，早上七点就开始施工。",
+	"自来水水压偏低，高峰时段几乎没有水。",
+	"希望在学校附近增设红绿灯和减速带。",
+	"咨询新生儿医保办理需要哪些材料。",
+	"路边井盖缺失，存在安全隐患，请尽快处理。",
+	"感谢社区工作人员耐心帮助解决了停车问题。",
+	"公交 K12 路末班车时间太早，建议延长到 22:00。",
+	"餐馆油烟直排，影响周边居民生活。",
+	"办理营业执照变更时网上系统无法提交 (error 502)。",
+	"小区垃圾清运不及时，气味很大。",
+	"反映供暖温度不达标，室温只有 16 度。",
+	"工地夜间施工到 23:30 以后，严重影响休息。",
+	"咨询公积金提取流程以及 APP 上的预约方式。",
+	"共享单车乱停乱放，堵塞了人行道和盲道。",
+	"停电已经超过 3 小时，请供电公司尽快抢修。",
+};
+
+/* Mobile prefixes in use in mainland China (subset). */
+static const char *const mobile_prefixes[] = {
+	"130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
+	"152", "155", "156", "157", "158", "159", "166", "170", "173", "175", "176",
+	"177", "178", "180", "181", "182", "183", "185", "186", "187", "188", "189",
+	"191", "193", "195", "198", "199",
+};
+
+/* splitmix64: a tiny, well-mixed generator; state advances by the golden ratio. */
+static uint64_t next_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t pick(uint64_t *state, uint64_t n)
+{
+	return next_random(state) % n;
+}
+
+int record_gen_init(struct record_gen *gen, size_t content_bytes, bool realistic_phones)
+{
+	memset(gen, 0, sizeof(*gen));
+	if (content_bytes == 0)
+		return -1;
+	gen->content_bytes = content_bytes;
+	gen->realistic_phones = realistic_phones;
+	gen->content = malloc(content_bytes + 1);
+	gen->json_cap = content_bytes * 2 + 1024;
+	gen->json = malloc(gen->json_cap);
+	if (gen->content == NULL || gen->json == NULL) {
+		record_gen_free(gen);
+		return -1;
+	}
+	return 0;
+}
+
+void record_gen_free(struct record_gen *gen)
+{
+	free(gen->content);
+	free(gen->json);
+	gen->content = NULL;
+	gen->json = NULL;
+}
+
+/*
+ * Fills the content buffer with whole phrases while they fit, then pads with
+ * ASCII so the length is exactly content_bytes and no UTF-8 sequence is cut.
+ */
+static void fill_content(struct record_gen *gen, uint64_t *state, const char *external_id)
+{
+	size_t want = gen->content_bytes, used = 0;
+	char *out = gen->content;
+	for (int attempts = 0; attempts < 64 && used < want; attempts++) {
+		const char *phrase = phrases[pick(state, ARRAY_LEN(phrases))];
+		size_t len = strlen(phrase);
+		if (used + len > want)
+			break;
+		memcpy(out + used, phrase, len);
+		used += len;
+	}
+	/* An ASCII reference tag when it fits: makes each record's content unique. */
+	char tag[RECORD_MAX_EXTERNAL_ID + 16];
+	int tag_len = snprintf(tag, sizeof(tag), " [ref %s]", external_id);
+	if (tag_len > 0 && used + (size_t)tag_len <= want) {
+		memcpy(out + used, tag, (size_t)tag_len);
+		used += (size_t)tag_len;
+	}
+	static const char pad[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	while (used < want) {
+		out[used] = used + 1 == want ? '.' : pad[used % (sizeof(pad) - 1)];
+		used++;
+	}
+	out[used] = '\0';
+}
+
+int record_generate(struct record_gen *gen, const char *prefix, unsigned conn,
+		    uint64_t index, int64_t received_at_ms, struct gen_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	int n = snprintf(out->external_id, sizeof(out->external_id), "%s-%u-%" PRIu64,
+			 prefix, conn, index);
+	if (n < 0 || (size_t)n >= sizeof(out->external_id))
+		return -1;
+
+	uint64_t state = ((uint64_t)conn << 40) ^ index ^ 0x12345ull;
+	(void)next_random(&state);
+
+	out->received_at_ms = received_at_ms;
+	out->category = categories[pick(&state, ARRAY_LEN(categories))];
+	out->channel = channels[pick(&state, ARRAY_LEN(channels))];
+	size_t d = (size_t)pick(&state, ARRAY_LEN(districts));
+	out->district = districts[d].name;
+	/* Within about 5 km of the district's centre. */
+	out->lat = districts[d].lat + ((double)pick(&state, 10001) - 5000.0) / 100000.0;
+	out->lon = districts[d].lon + ((double)pick(&state, 10001) - 5000.0) / 100000.0;
+	snprintf(gen->address, sizeof(gen->address), "%s%s%u号", districts[d].name,
+		 roads[pick(&state, ARRAY_LEN(roads))], (unsigned)pick(&state, 300) + 1);
+	out->address = gen->address;
+	snprintf(gen->name, sizeof(gen->name), "%s%s", surnames[pick(&state, ARRAY_LEN(surnames))],
+		 pick(&state, 2) ? "先生" : "女士");
+	out->caller_name = gen->name;
+	if (gen->realistic_phones) {
+		snprintf(gen->phone, sizeof(gen->phone), "%s%08u",
+			 mobile_prefixes[pick(&state, ARRAY_LEN(mobile_prefixes))],
+			 (unsigned)pick(&state, 100000000));
+	} else {
+		gen->phone[0] = '\0';
+	}
+	out->caller_phone = gen->phone;
+	uint64_t p = pick(&state, 100);
+	out->priority = p < 2 ? HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL
+		      : p < 10 ? HOTLINE__V1__PRIORITY__PRIORITY_URGENT
+			       : HOTLINE__V1__PRIORITY__PRIORITY_NORMAL;
+	fill_content(gen, &state, out->external_id);
+	out->content = gen->content;
+	return 0;
+}
+
+/* protobuf-c wants char * for strings; it never writes through them when packing. */
+static char *unconst(const char *s)
+{
+	return (char *)(uintptr_t)s;
+}
+
+void record_to_pb(const struct gen_record *rec, Hotline__V1__Intake *pb)
+{
+	pb->external_id = unconst(rec->external_id);
+	pb->received_at = rec->received_at_ms;
+	pb->channel = unconst(rec->channel);
+	pb->caller_phone = unconst(rec->caller_phone);
+	pb->caller_name = unconst(rec->caller_name);
+	pb->category = unconst(rec->category);
+	pb->content = unconst(rec->content);
+	pb->district = unconst(rec->district);
+	pb->address = unconst(rec->address);
+	pb->lat = rec->lat;
+	pb->lon = rec->lon;
+	pb->priority = (Hotline__V1__Priority)rec->priority;
+}
+
+static int reserve(char **buf, size_t *cap, size_t len, size_t more)
+{
+	if (len + more + 1 <= *cap)
+		return 0;
+	size_t new_cap = *cap ? *cap : 256;
+	while (len + more + 1 > new_cap)
+		new_cap *= 2;
+	char *grown = realloc(*buf, new_cap);
+	if (grown == NULL)
+		return -1;
+	*buf = grown;
+	*cap = new_cap;
+	return 0;
+}
+
+int json_append_string(char **buf, size_t *cap, size_t *len, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t in_len = strlen(s);
+	/* Worst case: every byte becomes \u00XX. */
+	if (reserve(buf, cap, *len, in_len * 6 + 2) != 0)
+		return -1;
+	char *out = *buf + *len;
+	*out++ = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		unsigned char c = *p;
+		if (c == '"' || c == '\\') {
+			*out++ = '\\';
+			*out++ = (char)c;
+		} else if (c == '\n') {
+			*out++ = '\\';
+			*out++ = 'n';
+		} else if (c < 0x20) {
+			*out++ = '\\';
+			*out++ = 'u';
+			*out++ = '0';
+			*out++ = '0';
+			*out++ = hex[c >> 4];
+			*out++ = hex[c & 15];
+		} else {
+			*out++ = (char)c; /* UTF-8 passes through unchanged */
+		}
+	}
+	*out++ = '"';
+	*out = '\0';
+	*len = (size_t)(out - *buf);
+	return 0;
+}
+
+int json_append_raw(char **buf, size_t *cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+	if (reserve(buf, cap, *len, n) != 0)
+		return -1;
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+	return 0;
+}
+
+static int append_field(char **buf, size_t *cap, size_t *len, const char *key, const char *value)
+{
+	char head[64];
+	snprintf(head, sizeof(head), "%s\"%s\":", *len > 1 ? "," : "", key);
+	if (json_append_raw(buf, cap, len, head) != 0)
+		return -1;
+	return json_append_string(buf, cap, len, value);
+}
+
+const char *record_format_json(struct record_gen *gen, const struct gen_record *rec, size_t *len)
+{
+	size_t used = 0;
+	char num[160];
+	if (json_append_raw(&gen->json, &gen->json_cap, &used, "{") != 0 ||
+	    append_field(&gen->json, &gen->json_cap, &used, "external_id", rec->external_id) != 0)
+		return NULL;
+	snprintf(num, sizeof(num), ",\"received_at\":%" PRId64, rec->received_at_ms);
+	if (json_append_raw(&gen->json, &gen->json_cap, &used, num) != 0 ||
+	    append_field(&gen->json, &gen->json_cap, &used, "channel", rec->channel) != 0 ||
+	    (rec->caller_phone[0] != '\0' &&
+	     append_field(&gen->json, &gen->json_cap, &used, "caller_phone", rec->caller_phone) != 0) ||
+	    append_field(&gen->json, &gen->json_cap, &used, "caller_name", rec->caller_name) != 0 ||
+	    append_field(&gen->json, &gen->json_cap, &used, "category", rec->category) != 0 ||
+	    append_field(&gen->json, &gen->json_cap, &used, "content", rec->content) != 0 ||
+	    append_field(&gen->json, &gen->json_cap, &used, "district", rec->district) != 0 ||
+	    append_field(&gen->json, &gen->json_cap, &used, "address", rec->address) != 0)
+		return NULL;
+	snprintf(num, sizeof(num), ",\"lat\":%.6f,\"lon\":%.6f,\"priority\":%d}\n", rec->lat,
+		 rec->lon, rec->priority);
+	if (json_append_raw(&gen->json, &gen->json_cap, &used, num) != 0)
+		return NULL;
+	*len = used;
+	return gen->json;
+}
+
+int record_parse_external_id(const char *external_id, const char *prefix, unsigned conn,
+			     uint64_t *index)
+{
+	size_t prefix_len = strlen(prefix);
+	if (strncmp(external_id, prefix, prefix_len) != 0 || external_id[prefix_len] != '-')
+		return -1;
+	const char *p = external_id + prefix_len + 1;
+	char *end;
+	if (*p < '0' || *p > '9')
+		return -1;
+	unsigned long long c = strtoull(p, &end, 10);
+	if (end == p || *end != '-' || c != conn)
+		return -1;
+	p = end + 1;
+	if (*p < '0' || *p > '9')
+		return -1;
+	unsigned long long n = strtoull(p, &end, 10);
+	if (*end != '\0')
+		return -1;
+	*index = n;
+	return 0;
+}
