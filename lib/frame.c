@@ -57,8 +57,8 @@ static int frame_body_reserve(struct frame_decoder *dec, size_t need)
 	return 0;
 }
 
-enum frame_status frame_decoder_feed(struct frame_decoder *dec, const uint8_t *data,
-				     size_t len, size_t *consumed)
+enum frame_status frame_decoder_feed(struct frame_decoder *dec, const uint8_t *data, size_t len,
+				     size_t *consumed)
 {
 	size_t used = 0;
 

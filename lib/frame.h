@@ -19,8 +19,8 @@
 #define FRAME_MAX_LIMIT (16u * 1024u * 1024u)
 
 enum frame_status {
-	FRAME_NEED_MORE = 0, /* all input consumed, no complete frame yet */
-	FRAME_READY = 1,     /* one complete frame: see frame_decoder_body() */
+	FRAME_NEED_MORE = 0,  /* all input consumed, no complete frame yet */
+	FRAME_READY = 1,      /* one complete frame: see frame_decoder_body() */
 	FRAME_TOO_LARGE = -1, /* length prefix above max_frame: stream is unusable */
 	FRAME_NO_MEMORY = -2  /* body buffer could not be allocated: stream is unusable */
 };
@@ -34,12 +34,12 @@ struct frame_decoder {
 	size_t max_frame;
 	uint8_t header[FRAME_HEADER_LEN];
 	size_t header_len; /* header bytes collected so far */
-	uint8_t *body;     /* owned */
+	uint8_t *body;	   /* owned */
 	size_t body_cap;
-	size_t body_len;   /* body bytes collected so far */
-	size_t want;       /* announced body length, valid once header_len == 4 */
-	int ready;         /* a complete frame is waiting to be taken */
-	int failed;        /* 0, or the error every later feed returns */
+	size_t body_len; /* body bytes collected so far */
+	size_t want;	 /* announced body length, valid once header_len == 4 */
+	int ready;	 /* a complete frame is waiting to be taken */
+	int failed;	 /* 0, or the error every later feed returns */
 };
 
 void frame_decoder_init(struct frame_decoder *dec, size_t max_frame);
@@ -53,9 +53,8 @@ void frame_decoder_free(struct frame_decoder *dec);
  * further input with the same status and *consumed == 0; drop the peer).
  * A zero-length frame is a valid (empty) frame.
  */
-enum frame_status frame_decoder_feed(struct frame_decoder *dec, const uint8_t *data,
-				     size_t len, size_t *consumed)
-	__attribute__((warn_unused_result));
+enum frame_status frame_decoder_feed(struct frame_decoder *dec, const uint8_t *data, size_t len,
+				     size_t *consumed) __attribute__((warn_unused_result));
 
 /* The complete frame's body after FRAME_READY; valid until the next feed. */
 const uint8_t *frame_decoder_body(const struct frame_decoder *dec, size_t *len);

@@ -11,6 +11,7 @@
 #include "intake.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,70 +31,47 @@ void intake_limits_default(struct intake_limits *lim)
 	lim->max_future_ms = 5 * MS_PER_MINUTE;
 }
 
-/* The string fields, in one table so building and checking cannot miss one. */
-enum intake_text {
-	TEXT_EXTERNAL_ID,
-	TEXT_CHANNEL,
-	TEXT_CALLER_PHONE,
-	TEXT_CALLER_NAME,
-	TEXT_CATEGORY,
-	TEXT_CONTENT,
-	TEXT_DISTRICT,
-	TEXT_ADDRESS,
-	TEXT_ORIGIN_NUMBER,
-	TEXT_ANSWER,
-	TEXT_COUNT
+/*
+ * The string fields, in one table so that building a record cannot miss one:
+ * where each lives in the protobuf message and in the record.
+ */
+static const struct {
+	size_t pb_offset;
+	size_t in_offset;
+} intake_texts[] = {
+	{ offsetof(Hotline__V1__Intake, external_id), offsetof(struct intake, external_id) },
+	{ offsetof(Hotline__V1__Intake, channel), offsetof(struct intake, channel) },
+	{ offsetof(Hotline__V1__Intake, caller_phone), offsetof(struct intake, caller_phone) },
+	{ offsetof(Hotline__V1__Intake, caller_name), offsetof(struct intake, caller_name) },
+	{ offsetof(Hotline__V1__Intake, category), offsetof(struct intake, category) },
+	{ offsetof(Hotline__V1__Intake, content), offsetof(struct intake, content) },
+	{ offsetof(Hotline__V1__Intake, district), offsetof(struct intake, district) },
+	{ offsetof(Hotline__V1__Intake, address), offsetof(struct intake, address) },
+	{ offsetof(Hotline__V1__Intake, origin_number), offsetof(struct intake, origin_number) },
+	{ offsetof(Hotline__V1__Intake, answer), offsetof(struct intake, answer) },
 };
+#define INTAKE_TEXT_COUNT (sizeof(intake_texts) / sizeof(intake_texts[0]))
 
-static const char *pb_text(const Hotline__V1__Intake *pb, enum intake_text field)
+/* The i-th string of pb; NULL (a hand-built message) reads as "". */
+static const char *pb_text(const Hotline__V1__Intake *pb, size_t i)
 {
-	const char *s = NULL;
+	const char *s;
 
-	switch (field) {
-	case TEXT_EXTERNAL_ID: s = pb->external_id; break;
-	case TEXT_CHANNEL: s = pb->channel; break;
-	case TEXT_CALLER_PHONE: s = pb->caller_phone; break;
-	case TEXT_CALLER_NAME: s = pb->caller_name; break;
-	case TEXT_CATEGORY: s = pb->category; break;
-	case TEXT_CONTENT: s = pb->content; break;
-	case TEXT_DISTRICT: s = pb->district; break;
-	case TEXT_ADDRESS: s = pb->address; break;
-	case TEXT_ORIGIN_NUMBER: s = pb->origin_number; break;
-	case TEXT_ANSWER: s = pb->answer; break;
-	case TEXT_COUNT: break;
-	}
+	memcpy(&s, (const char *)pb + intake_texts[i].pb_offset, sizeof(s));
 	return s != NULL ? s : "";
-}
-
-static const char **intake_text_slot(struct intake *in, enum intake_text field)
-{
-	switch (field) {
-	case TEXT_EXTERNAL_ID: return &in->external_id;
-	case TEXT_CHANNEL: return &in->channel;
-	case TEXT_CALLER_PHONE: return &in->caller_phone;
-	case TEXT_CALLER_NAME: return &in->caller_name;
-	case TEXT_CATEGORY: return &in->category;
-	case TEXT_CONTENT: return &in->content;
-	case TEXT_DISTRICT: return &in->district;
-	case TEXT_ADDRESS: return &in->address;
-	case TEXT_ORIGIN_NUMBER: return &in->origin_number;
-	case TEXT_ANSWER: return &in->answer;
-	case TEXT_COUNT: break;
-	}
-	return NULL;
 }
 
 struct intake *intake_from_pb(const Hotline__V1__Intake *pb)
 {
-	size_t lens[TEXT_COUNT];
+	size_t lens[INTAKE_TEXT_COUNT];
 	size_t total = sizeof(struct intake);
 	struct intake *in;
 	char *next;
 
 	if (pb == NULL)
 		return NULL;
-	for (int f = 0; f < TEXT_COUNT; f++) {
-		lens[f] = strlen(pb_text(pb, (enum intake_text)f));
+	for (size_t f = 0; f < INTAKE_TEXT_COUNT; f++) {
+		lens[f] = strlen(pb_text(pb, f));
 		if (lens[f] >= SIZE_MAX - total)
 			return NULL;
 		total += lens[f] + 1;
@@ -103,9 +81,11 @@ struct intake *intake_from_pb(const Hotline__V1__Intake *pb)
 		return NULL;
 	memset(in, 0, sizeof(*in));
 	next = (char *)(in + 1);
-	for (int f = 0; f < TEXT_COUNT; f++) {
-		memcpy(next, pb_text(pb, (enum intake_text)f), lens[f] + 1);
-		*intake_text_slot(in, (enum intake_text)f) = next;
+	for (size_t f = 0; f < INTAKE_TEXT_COUNT; f++) {
+		const char *copy = next;
+
+		memcpy(next, pb_text(pb, f), lens[f] + 1);
+		memcpy((char *)in + intake_texts[f].in_offset, &copy, sizeof(copy));
 		next += lens[f] + 1;
 	}
 	in->received_at_ms = pb->received_at;
@@ -148,10 +128,10 @@ static void intake_describe_span(uint64_t ms, char *buf, size_t size)
 		uint64_t ms;
 		const char *one, *many;
 	} units[] = {
-		{(uint64_t)MS_PER_DAY, "day", "days"},
-		{(uint64_t)MS_PER_HOUR, "hour", "hours"},
-		{(uint64_t)MS_PER_MINUTE, "minute", "minutes"},
-		{(uint64_t)MS_PER_SECOND, "second", "seconds"},
+		{ (uint64_t)MS_PER_DAY, "day", "days" },
+		{ (uint64_t)MS_PER_HOUR, "hour", "hours" },
+		{ (uint64_t)MS_PER_MINUTE, "minute", "minutes" },
+		{ (uint64_t)MS_PER_SECOND, "second", "seconds" },
 	};
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		uint64_t n = ms / units[i].ms;
@@ -185,8 +165,8 @@ static int intake_check_phone(const char *name, const char *s, char *err, size_t
 	return 0;
 }
 
-static int intake_check_received_at(int64_t at, int64_t now_ms,
-				    const struct intake_limits *lim, char *err, size_t errlen)
+static int intake_check_received_at(int64_t at, int64_t now_ms, const struct intake_limits *lim,
+				    char *err, size_t errlen)
 {
 	char span[48];
 	uint64_t diff;
@@ -207,24 +187,24 @@ static int intake_check_received_at(int64_t at, int64_t now_ms,
 	return intake_fail(err, errlen, "received_at is %s in the future", span);
 }
 
-static int intake_check(const struct intake *in, int64_t now_ms,
-			const struct intake_limits *lim, char *err, size_t errlen)
+static int intake_check(const struct intake *in, int64_t now_ms, const struct intake_limits *lim,
+			char *err, size_t errlen)
 {
 	const struct {
 		const char *name;
 		const char *value;
 		size_t max;
 	} texts[] = {
-		{"external_id", in->external_id, INTAKE_MAX_EXTERNAL_ID},
-		{"channel", in->channel, INTAKE_MAX_SHORT},
-		{"caller_phone", in->caller_phone, INTAKE_MAX_PHONE},
-		{"caller_name", in->caller_name, INTAKE_MAX_NAME},
-		{"category", in->category, INTAKE_MAX_SHORT},
-		{"content", in->content, lim->max_content},
-		{"district", in->district, INTAKE_MAX_SHORT},
-		{"address", in->address, INTAKE_MAX_ADDRESS},
-		{"origin_number", in->origin_number, INTAKE_MAX_PHONE},
-		{"answer", in->answer, lim->max_content},
+		{ "external_id", in->external_id, INTAKE_MAX_EXTERNAL_ID },
+		{ "channel", in->channel, INTAKE_MAX_SHORT },
+		{ "caller_phone", in->caller_phone, INTAKE_MAX_PHONE },
+		{ "caller_name", in->caller_name, INTAKE_MAX_NAME },
+		{ "category", in->category, INTAKE_MAX_SHORT },
+		{ "content", in->content, lim->max_content },
+		{ "district", in->district, INTAKE_MAX_SHORT },
+		{ "address", in->address, INTAKE_MAX_ADDRESS },
+		{ "origin_number", in->origin_number, INTAKE_MAX_PHONE },
+		{ "answer", in->answer, lim->max_content },
 	};
 	const char *external_id = in->external_id != NULL ? in->external_id : "";
 	const char *content = in->content != NULL ? in->content : "";
@@ -256,12 +236,10 @@ static int intake_check(const struct intake *in, int64_t now_ms,
 			return intake_fail(err, errlen, "%s is not valid UTF-8", texts[i].name);
 	}
 
-	if (intake_check_phone("caller_phone",
-			       in->caller_phone != NULL ? in->caller_phone : "", err,
-			       errlen) != 0 ||
-	    intake_check_phone("origin_number",
-			       in->origin_number != NULL ? in->origin_number : "", err,
-			       errlen) != 0)
+	if (intake_check_phone("caller_phone", in->caller_phone != NULL ? in->caller_phone : "",
+			       err, errlen) != 0 ||
+	    intake_check_phone("origin_number", in->origin_number != NULL ? in->origin_number : "",
+			       err, errlen) != 0)
 		return -1;
 
 	if (intake_check_received_at(in->received_at_ms, now_ms, lim, err, errlen) != 0)

@@ -86,7 +86,8 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 	json_t *value;
 	int seen_role = 0, seen_id = 0, seen_token = 0, seen_version = 0;
 
-	json_object_foreach(root, key, value) {
+	json_object_foreach(root, key, value)
+	{
 		if (strcmp(key, "role") == 0) {
 			if (!json_is_string(value))
 				return json_fail(err, errlen, "role must be a string");
@@ -111,8 +112,7 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 			if (json_string_length(value) > JSON_HELLO_MAX_TOKEN)
 				return json_fail(err, errlen, "token is longer than %zu bytes",
 						 JSON_HELLO_MAX_TOKEN);
-			memcpy(out->token, json_string_value(value),
-			       json_string_length(value) + 1);
+			memcpy(out->token, json_string_value(value), json_string_length(value) + 1);
 			seen_token = 1;
 		} else if (strcmp(key, "version") == 0) {
 			if (!json_is_integer(value) || json_integer_value(value) < 0 ||
@@ -136,8 +136,7 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 	return 0;
 }
 
-int json_parse_hello(const char *line, size_t len, struct hello_msg *out, char *err,
-		     size_t errlen)
+int json_parse_hello(const char *line, size_t len, struct hello_msg *out, char *err, size_t errlen)
 {
 	json_t *root;
 	int rc;
@@ -165,21 +164,21 @@ static const struct json_intake_key {
 	enum json_kind kind;
 	size_t offset; /* into Hotline__V1__Intake */
 } json_intake_keys[] = {
-	{"external_id", KIND_STRING, offsetof(Hotline__V1__Intake, external_id)},
-	{"received_at", KIND_INT64, offsetof(Hotline__V1__Intake, received_at)},
-	{"channel", KIND_STRING, offsetof(Hotline__V1__Intake, channel)},
-	{"caller_phone", KIND_STRING, offsetof(Hotline__V1__Intake, caller_phone)},
-	{"caller_name", KIND_STRING, offsetof(Hotline__V1__Intake, caller_name)},
-	{"category", KIND_STRING, offsetof(Hotline__V1__Intake, category)},
-	{"content", KIND_STRING, offsetof(Hotline__V1__Intake, content)},
-	{"district", KIND_STRING, offsetof(Hotline__V1__Intake, district)},
-	{"address", KIND_STRING, offsetof(Hotline__V1__Intake, address)},
-	{"lat", KIND_DOUBLE, offsetof(Hotline__V1__Intake, lat)},
-	{"lon", KIND_DOUBLE, offsetof(Hotline__V1__Intake, lon)},
-	{"priority", KIND_PRIORITY, offsetof(Hotline__V1__Intake, priority)},
-	{"origin_number", KIND_STRING, offsetof(Hotline__V1__Intake, origin_number)},
-	{"resolved_on_call", KIND_BOOL, offsetof(Hotline__V1__Intake, resolved_on_call)},
-	{"answer", KIND_STRING, offsetof(Hotline__V1__Intake, answer)},
+	{ "external_id", KIND_STRING, offsetof(Hotline__V1__Intake, external_id) },
+	{ "received_at", KIND_INT64, offsetof(Hotline__V1__Intake, received_at) },
+	{ "channel", KIND_STRING, offsetof(Hotline__V1__Intake, channel) },
+	{ "caller_phone", KIND_STRING, offsetof(Hotline__V1__Intake, caller_phone) },
+	{ "caller_name", KIND_STRING, offsetof(Hotline__V1__Intake, caller_name) },
+	{ "category", KIND_STRING, offsetof(Hotline__V1__Intake, category) },
+	{ "content", KIND_STRING, offsetof(Hotline__V1__Intake, content) },
+	{ "district", KIND_STRING, offsetof(Hotline__V1__Intake, district) },
+	{ "address", KIND_STRING, offsetof(Hotline__V1__Intake, address) },
+	{ "lat", KIND_DOUBLE, offsetof(Hotline__V1__Intake, lat) },
+	{ "lon", KIND_DOUBLE, offsetof(Hotline__V1__Intake, lon) },
+	{ "priority", KIND_PRIORITY, offsetof(Hotline__V1__Intake, priority) },
+	{ "origin_number", KIND_STRING, offsetof(Hotline__V1__Intake, origin_number) },
+	{ "resolved_on_call", KIND_BOOL, offsetof(Hotline__V1__Intake, resolved_on_call) },
+	{ "answer", KIND_STRING, offsetof(Hotline__V1__Intake, answer) },
 };
 
 static const struct json_intake_key *json_intake_key_find(const char *name)
@@ -223,8 +222,8 @@ static int json_priority_value(json_t *value, Hotline__V1__Priority *out)
  * (alive until the root is released, after intake_from_pb() copied them).
  * null means "not given", like an absent key.
  */
-static int json_intake_set(Hotline__V1__Intake *pb, const char *key, json_t *value,
-			   char *err, size_t errlen)
+static int json_intake_set(Hotline__V1__Intake *pb, const char *key, json_t *value, char *err,
+			   size_t errlen)
 {
 	const struct json_intake_key *k = json_intake_key_find(key);
 	char *field;
@@ -265,8 +264,8 @@ static int json_intake_set(Hotline__V1__Intake *pb, const char *key, json_t *val
 	return json_fail(err, errlen, "%s: unsupported type", k->name);
 }
 
-int json_parse_intake(const char *line, size_t len, struct intake **out,
-		      char *external_id_out, char *err, size_t errlen)
+int json_parse_intake(const char *line, size_t len, struct intake **out, char *external_id_out,
+		      char *err, size_t errlen)
 {
 	Hotline__V1__Intake pb = HOTLINE__V1__INTAKE__INIT;
 	const char *key;
@@ -284,11 +283,12 @@ int json_parse_intake(const char *line, size_t len, struct intake **out,
 
 	/* First, so that any later refusal can still name the record. */
 	value = json_object_get(root, "external_id");
-	if (external_id_out != NULL && json_is_string(value) &&
-	    json_string_length(value) >= 1 && json_string_length(value) <= INTAKE_MAX_EXTERNAL_ID)
+	if (external_id_out != NULL && json_is_string(value) && json_string_length(value) >= 1 &&
+	    json_string_length(value) <= INTAKE_MAX_EXTERNAL_ID)
 		memcpy(external_id_out, json_string_value(value), json_string_length(value) + 1);
 
-	json_object_foreach(root, key, value) {
+	json_object_foreach(root, key, value)
+	{
 		rc = json_intake_set(&pb, key, value, err, errlen);
 		if (rc != 0)
 			break;
@@ -374,8 +374,8 @@ static char *json_line(json_t *root, size_t *out_len)
 	return buf;
 }
 
-char *json_format_welcome(uint32_t version, const char *server, uint32_t max_line,
-			  uint32_t window, size_t *out_len)
+char *json_format_welcome(uint32_t version, const char *server, uint32_t max_line, uint32_t window,
+			  size_t *out_len)
 {
 	return json_line(json_pack("{s:s, s:I, s:o, s:I, s:I}", "type", "welcome", "version",
 				   (json_int_t)version, "server", json_text(server), "max_line",
@@ -392,8 +392,7 @@ char *json_format_ack(const char *external_id, const char *ticket_no, bool dupli
 			 out_len);
 }
 
-char *json_format_error(int code, const char *message, const char *external_id,
-			size_t *out_len)
+char *json_format_error(int code, const char *message, const char *external_id, size_t *out_len)
 {
 	return json_line(json_pack("{s:s, s:s, s:o, s:o}", "type", "error", "code",
 				   json_error_code_name(code), "message", json_text(message),
@@ -404,15 +403,25 @@ char *json_format_error(int code, const char *message, const char *external_id,
 const char *json_error_code_name(int code)
 {
 	switch (code) {
-	case HOTLINE__V1__ERROR_CODE__ERROR_BAD_FRAME: return "bad_frame";
-	case HOTLINE__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE: return "frame_too_large";
-	case HOTLINE__V1__ERROR_CODE__ERROR_AUTH: return "auth";
-	case HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL: return "protocol";
-	case HOTLINE__V1__ERROR_CODE__ERROR_INVALID: return "invalid";
-	case HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE: return "unavailable";
-	case HOTLINE__V1__ERROR_CODE__ERROR_NOT_FOUND: return "not_found";
-	case HOTLINE__V1__ERROR_CODE__ERROR_STATE: return "state";
-	case HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL: return "internal";
-	default: return "unspecified";
+	case HOTLINE__V1__ERROR_CODE__ERROR_BAD_FRAME:
+		return "bad_frame";
+	case HOTLINE__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE:
+		return "frame_too_large";
+	case HOTLINE__V1__ERROR_CODE__ERROR_AUTH:
+		return "auth";
+	case HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL:
+		return "protocol";
+	case HOTLINE__V1__ERROR_CODE__ERROR_INVALID:
+		return "invalid";
+	case HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE:
+		return "unavailable";
+	case HOTLINE__V1__ERROR_CODE__ERROR_NOT_FOUND:
+		return "not_found";
+	case HOTLINE__V1__ERROR_CODE__ERROR_STATE:
+		return "state";
+	case HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL:
+		return "internal";
+	default:
+		return "unspecified";
 	}
 }

@@ -24,7 +24,7 @@
 static enum log_level log_level = LOG_INFO;
 static char log_ident[LOG_IDENT_MAX] = "hotline";
 
-static const char *const log_level_names[] = {"debug", "info", "warn", "error"};
+static const char *const log_level_names[] = { "debug", "info", "warn", "error" };
 
 void log_set_level(enum log_level level)
 {

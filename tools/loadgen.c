@@ -883,12 +883,9 @@ static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	if (!waiting)
 		return;
 	if ((double)(now - lg->last_progress_ns) / 1e9 > lg->opt.timeout_s) {
-		if (lg->opt.idle)
-			log_error("timed out: %u of %u connections ready after %.0f s without progress",
-				  lg->ready_now, lg->opt.connections, lg->opt.timeout_s);
-		else
-			log_error("timed out: no ack for %.0f s with %" PRIu64 " records unacked",
-				  lg->opt.timeout_s, outstanding);
+		log_error("timed out: no progress for %.0f s; %u of %u connections ready, %" PRIu64
+			  " records unacked",
+			  lg->opt.timeout_s, lg->ready_now, lg->opt.connections, outstanding);
 		lg->aborted = true;
 		finish(lg);
 	}
@@ -955,10 +952,17 @@ static void print_human(const struct loadgen *lg, FILE *out)
 	const struct options *o = &lg->opt;
 	const struct stats *st = &lg->stats;
 	double secs = elapsed_s(lg);
-	fprintf(out, "hotline-loadgen: %s %s:%d, %u connections x %" PRIu64 " records, window %u, %s%s\n",
-		o->protocol == PROTO_BINARY ? "binary" : "json", o->host, o->port, o->connections,
-		o->records, o->window, o->idle ? "idle" : o->rate > 0 ? "paced" : "flat out",
-		o->resend ? ", resend" : "");
+	if (o->idle)
+		fprintf(out, "hotline-loadgen: %s %s:%d, %u idle connections%s\n",
+			o->protocol == PROTO_BINARY ? "binary" : "json", o->host, o->port,
+			o->connections, o->resend ? ", resend" : "");
+	else
+		fprintf(out,
+			"hotline-loadgen: %s %s:%d, %u connections x %" PRIu64
+			" records, window %u, %s%s\n",
+			o->protocol == PROTO_BINARY ? "binary" : "json", o->host, o->port,
+			o->connections, o->records, o->window,
+			o->rate > 0 ? "paced" : "flat out", o->resend ? ", resend" : "");
 	if (o->idle) {
 		fprintf(out, "ready       %u of %u connections\n", lg->ready_now, o->connections);
 		fprintf(out, "reconnects  %" PRIu64 "\n", st->reconnects);
@@ -1470,10 +1474,15 @@ int main(int argc, char **argv)
 			fatal("cannot arm the duration timer");
 	}
 
-	log_info("%s %s:%d: %u connections x %" PRIu64 " records, window %u, %s, prefix %s",
-		 lg->opt.protocol == PROTO_BINARY ? "binary" : "json", lg->opt.host, lg->opt.port,
-		 lg->opt.connections, lg->opt.idle ? 0 : lg->opt.records, lg->opt.window,
-		 lg->opt.idle ? "idle" : lg->opt.rate > 0 ? "paced" : "flat out", lg->opt.prefix);
+	if (lg->opt.idle)
+		log_info("%s %s:%d: %u idle connections",
+			 lg->opt.protocol == PROTO_BINARY ? "binary" : "json", lg->opt.host,
+			 lg->opt.port, lg->opt.connections);
+	else
+		log_info("%s %s:%d: %u connections x %" PRIu64 " records, window %u, %s, prefix %s",
+			 lg->opt.protocol == PROTO_BINARY ? "binary" : "json", lg->opt.host,
+			 lg->opt.port, lg->opt.connections, lg->opt.records, lg->opt.window,
+			 lg->opt.rate > 0 ? "paced" : "flat out", lg->opt.prefix);
 	lg->start_ns = now_ns();
 	lg->last_progress_ns = lg->start_ns;
 	for (unsigned i = 0; i < lg->opt.connections; i++)

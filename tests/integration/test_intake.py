@@ -441,6 +441,7 @@ def test_sigterm_during_burst_keeps_every_ack_and_exits_0(start_hotlined, db):
     finally:
         c.close()
         sender.join(10)
+    print(f"acks {len(acks)}, UNAVAILABLE {len(errors)}, of {len(ids)} sent")
     assert signalled, f"only {len(acks)} acks before the connection closed"
     assert daemon.wait(40) == 0, f"hotlined exit code {daemon.returncode}"
     stored = db.tickets_with_prefix("water", prefix)
@@ -555,6 +556,10 @@ def test_postgres_restart_under_load(start_hotlined, db, pg_restart):
         t.join(give_up_at - time.monotonic() + 10)
     assert not any(t.is_alive() for t in threads)
 
+    for n, f in enumerate(feeders):
+        after = sum(1 for ts in f.ack_times if ts > restarted_at)
+        print(f"feeder {n}: sent {f.next}, acked {len(f.acked)} ({after} after the restart), "
+              f"retryable errors {f.retryable}, dropped connections {f.drops}")
     assert daemon.alive(), f"hotlined died during the PostgreSQL restart:\n{daemon.log_tail()}"
     failures = [f for feeder in feeders for f in feeder.failures]
     assert not failures, failures[:5]

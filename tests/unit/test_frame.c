@@ -185,7 +185,7 @@ static void test_whole_stream(void **state)
 {
 	struct stream st;
 	struct frame_decoder dec;
-	struct got got = {0};
+	struct got got = { 0 };
 
 	stream_build(&st, 5000);
 	frame_decoder_init(&dec, TEST_MAX_FRAME);
@@ -204,7 +204,7 @@ static void test_every_split_point(void **state)
 	stream_build(&st, 5000);
 	for (size_t split = 0; split <= st.len; split++) {
 		struct frame_decoder dec;
-		struct got got = {0};
+		struct got got = { 0 };
 
 		frame_decoder_init(&dec, TEST_MAX_FRAME);
 		feed_all(&dec, st.bytes, split, &got);
@@ -221,7 +221,7 @@ static void test_byte_by_byte(void **state)
 {
 	struct stream st;
 	struct frame_decoder dec;
-	struct got got = {0};
+	struct got got = { 0 };
 
 	/* a large frame too: 300 KiB arrives one byte at a time */
 	stream_build(&st, 300 * 1024);
@@ -237,7 +237,7 @@ static void test_byte_by_byte(void **state)
 static void test_partial(void **state)
 {
 	struct frame_decoder dec;
-	const uint8_t data[] = {0, 0, 0, 3, 'a', 'b', 'c'};
+	const uint8_t data[] = { 0, 0, 0, 3, 'a', 'b', 'c' };
 	size_t used, len;
 	const uint8_t *body;
 
@@ -265,7 +265,7 @@ static void test_partial(void **state)
 static void test_ready_stops_at_frame_end(void **state)
 {
 	struct frame_decoder dec;
-	const uint8_t data[] = {0, 0, 0, 1, 'x', 0, 0, 0, 0, 0, 0, 0, 2, 'y', 'z'};
+	const uint8_t data[] = { 0, 0, 0, 1, 'x', 0, 0, 0, 0, 0, 0, 0, 2, 'y', 'z' };
 	size_t used, len;
 	const uint8_t *body;
 
@@ -291,7 +291,7 @@ static void test_ready_stops_at_frame_end(void **state)
 static void test_too_large(void **state)
 {
 	struct frame_decoder dec;
-	uint8_t data[FRAME_HEADER_LEN + 101] = {0};
+	uint8_t data[FRAME_HEADER_LEN + 101] = { 0 };
 	size_t used, len;
 
 	frame_decoder_init(&dec, 100);
@@ -319,7 +319,7 @@ static void test_too_large(void **state)
 	/* an oversize prefix split across feeds, after a good frame */
 	frame_decoder_init(&dec, 100);
 	{
-		const uint8_t bytes[] = {0, 0, 0, 1, 'k', 0xff, 0xff, 0xff, 0xff};
+		const uint8_t bytes[] = { 0, 0, 0, 1, 'k', 0xff, 0xff, 0xff, 0xff };
 
 		assert_int_equal(frame_decoder_feed(&dec, bytes, 7, &used), FRAME_READY);
 		assert_int_equal(used, 5);
@@ -359,10 +359,10 @@ static void test_put_header(void **state)
 
 static void test_unpack_garbage(void **state)
 {
-	const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
-	const uint8_t truncated[] = {0x0a, 0x10, 0x08}; /* hello, length 16, 1 byte */
-	const uint8_t unknown_only[] = {0x78, 0x01};	 /* field 15 varint: no msg */
-	const uint8_t empty_hello[] = {0x0a, 0x00};	 /* hello with no fields is fine */
+	const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+	const uint8_t truncated[] = { 0x0a, 0x10, 0x08 }; /* hello, length 16, 1 byte */
+	const uint8_t unknown_only[] = { 0x78, 0x01 };	  /* field 15 varint: no msg */
+	const uint8_t empty_hello[] = { 0x0a, 0x00 };	  /* hello with no fields is fine */
 	Hotline__V1__Frame *frame;
 
 	assert_null(frame_unpack(garbage, sizeof(garbage)));
@@ -494,7 +494,7 @@ static void test_big_buffer_released(void **state)
 	struct frame_decoder dec;
 	size_t big = 200 * 1024, used;
 	uint8_t *data = calloc(1, FRAME_HEADER_LEN + big);
-	const uint8_t small[] = {0, 0, 0, 2, 'h', 'i'};
+	const uint8_t small[] = { 0, 0, 0, 2, 'h', 'i' };
 	const uint8_t *body;
 	size_t len;
 
@@ -517,7 +517,7 @@ static void test_big_buffer_released(void **state)
 static void test_growth_follows_bytes(void **state)
 {
 	struct frame_decoder dec;
-	uint8_t data[FRAME_HEADER_LEN + 10] = {0};
+	uint8_t data[FRAME_HEADER_LEN + 10] = { 0 };
 	size_t used;
 
 	frame_put_header(data, TEST_MAX_FRAME);

@@ -44,8 +44,8 @@ static void good_pb(Hotline__V1__Intake *pb)
 }
 
 /* Builds pb into a record, validates it with lim, returns rc; reason in err. */
-static int check_with(const Hotline__V1__Intake *pb, const struct intake_limits *lim,
-		      char *err, size_t errlen)
+static int check_with(const Hotline__V1__Intake *pb, const struct intake_limits *lim, char *err,
+		      size_t errlen)
 {
 	struct intake *in = intake_from_pb(pb);
 	int rc;
@@ -279,7 +279,7 @@ static void check_text_limit(size_t offset, const char *name, size_t max)
 	free(s);
 }
 
-#define TEXT_LIMIT(member, max)                                                         \
+#define TEXT_LIMIT(member, max) \
 	check_text_limit(offsetof(Hotline__V1__Intake, member), #member, (max))
 
 static void test_text_limits(void **state)
@@ -300,13 +300,13 @@ static void test_utf8_every_field(void **state)
 		size_t offset;
 		const char *reason;
 	} fields[] = {
-		{offsetof(Hotline__V1__Intake, channel), "channel is not valid UTF-8"},
-		{offsetof(Hotline__V1__Intake, caller_name), "caller_name is not valid UTF-8"},
-		{offsetof(Hotline__V1__Intake, category), "category is not valid UTF-8"},
-		{offsetof(Hotline__V1__Intake, content), "content is not valid UTF-8"},
-		{offsetof(Hotline__V1__Intake, district), "district is not valid UTF-8"},
-		{offsetof(Hotline__V1__Intake, address), "address is not valid UTF-8"},
-		{offsetof(Hotline__V1__Intake, answer), "answer is not valid UTF-8"},
+		{ offsetof(Hotline__V1__Intake, channel), "channel is not valid UTF-8" },
+		{ offsetof(Hotline__V1__Intake, caller_name), "caller_name is not valid UTF-8" },
+		{ offsetof(Hotline__V1__Intake, category), "category is not valid UTF-8" },
+		{ offsetof(Hotline__V1__Intake, content), "content is not valid UTF-8" },
+		{ offsetof(Hotline__V1__Intake, district), "district is not valid UTF-8" },
+		{ offsetof(Hotline__V1__Intake, address), "address is not valid UTF-8" },
+		{ offsetof(Hotline__V1__Intake, answer), "answer is not valid UTF-8" },
 	};
 	const char *bad[] = {
 		"\xc0\xaf",	    /* overlong '/' */
@@ -348,7 +348,8 @@ static void test_caller_phone(void **state)
 
 	good_pb(&pb);
 	pb.origin_number = "12345#";
-	expect_error(&pb, "origin_number may contain only digits, '+', '-', spaces and parentheses");
+	expect_error(&pb,
+		     "origin_number may contain only digits, '+', '-', spaces and parentheses");
 }
 
 static void test_received_at(void **state)
@@ -389,7 +390,7 @@ static void test_received_at(void **state)
 static void test_received_at_custom_limits(void **state)
 {
 	Hotline__V1__Intake pb;
-	struct intake_limits lim = {.max_content = 100, .max_age_ms = 1000, .max_future_ms = 0};
+	struct intake_limits lim = { .max_content = 100, .max_age_ms = 1000, .max_future_ms = 0 };
 	char err[128];
 
 	good_pb(&pb);

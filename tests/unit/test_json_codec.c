@@ -29,10 +29,11 @@ static void test_hello_ok(void **state)
 	struct hello_msg hello;
 	char err[128] = "untouched";
 
-	assert_int_equal(json_parse_hello(S("{\"role\":\"feed\",\"id\":\"water\",\"token\":\"s3cret\","
-					    "\"version\":1}\n"),
-					  &hello, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		json_parse_hello(S("{\"role\":\"feed\",\"id\":\"water\",\"token\":\"s3cret\","
+				   "\"version\":1}\n"),
+				 &hello, err, sizeof(err)),
+		0);
 	assert_int_equal(hello.role, HOTLINE__V1__ROLE__ROLE_FEED);
 	assert_string_equal(hello.id, "water");
 	assert_string_equal(hello.token, "s3cret");
@@ -94,8 +95,9 @@ static void test_hello_bad(void **state)
 			   "version must be a non-negative integer");
 	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\",\"version\":-1}",
 			   "version must be a non-negative integer");
-	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\",\"version\":4294967296}",
-			   "version must be a non-negative integer");
+	expect_hello_error(
+		"{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\",\"version\":4294967296}",
+		"version must be a non-negative integer");
 	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\",\"version\":1.0}",
 			   "version must be a non-negative integer");
 	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\",\"version\":1,"
@@ -104,7 +106,8 @@ static void test_hello_bad(void **state)
 	expect_hello_error("{\"id\":\"x\",\"token\":\"t\",\"version\":1}", "role is required");
 	expect_hello_error("{\"role\":\"feed\",\"token\":\"t\",\"version\":1}", "id is required");
 	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"version\":1}", "token is required");
-	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\"}", "version is required");
+	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\"}",
+			   "version is required");
 	/* duplicate keys: the second token must not win silently */
 	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"a\",\"token\":\"b\","
 			   "\"version\":1}",
@@ -149,8 +152,7 @@ static void test_hello_len_is_respected(void **state)
 	const char line[] = "{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\",\"version\":1}GARBAGE";
 
 	/* only len bytes are read: the garbage after them is not part of the line */
-	assert_int_equal(json_parse_hello(line, sizeof(line) - 1 - 7, &hello, err, sizeof(err)),
-			 0);
+	assert_int_equal(json_parse_hello(line, sizeof(line) - 1 - 7, &hello, err, sizeof(err)), 0);
 	assert_int_equal(json_parse_hello(line, sizeof(line) - 1, &hello, err, sizeof(err)), -1);
 }
 
@@ -225,12 +227,12 @@ static void test_intake_priority_forms(void **state)
 		const char *line;
 		int priority;
 	} cases[] = {
-		{"{\"priority\":\"normal\"}", HOTLINE__V1__PRIORITY__PRIORITY_NORMAL},
-		{"{\"priority\":\"urgent\"}", HOTLINE__V1__PRIORITY__PRIORITY_URGENT},
-		{"{\"priority\":\"critical\"}", HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL},
-		{"{\"priority\":0}", HOTLINE__V1__PRIORITY__PRIORITY_NORMAL},
-		{"{\"priority\":3}", HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL},
-		{"{\"priority\":9}", 9}, /* parsed; intake_validate refuses it */
+		{ "{\"priority\":\"normal\"}", HOTLINE__V1__PRIORITY__PRIORITY_NORMAL },
+		{ "{\"priority\":\"urgent\"}", HOTLINE__V1__PRIORITY__PRIORITY_URGENT },
+		{ "{\"priority\":\"critical\"}", HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL },
+		{ "{\"priority\":0}", HOTLINE__V1__PRIORITY__PRIORITY_NORMAL },
+		{ "{\"priority\":3}", HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL },
+		{ "{\"priority\":9}", 9 }, /* parsed; intake_validate refuses it */
 	};
 	struct intake *in;
 	char ext[INTAKE_MAX_EXTERNAL_ID + 1], err[128];
@@ -291,7 +293,8 @@ static void test_intake_wrong_types(void **state)
 			    "received_at must be an integer (unix ms)", "E-1");
 	expect_intake_error("{\"external_id\":\"E-1\",\"lat\":\"32.0\"}", "lat must be a number",
 			    "E-1");
-	expect_intake_error("{\"external_id\":\"E-1\",\"lon\":true}", "lon must be a number", "E-1");
+	expect_intake_error("{\"external_id\":\"E-1\",\"lon\":true}", "lon must be a number",
+			    "E-1");
 	expect_intake_error("{\"external_id\":\"E-1\",\"priority\":\"high\"}",
 			    "priority must be normal, urgent, critical or an integer", "E-1");
 	expect_intake_error("{\"external_id\":\"E-1\",\"priority\":2.0}",

@@ -86,8 +86,8 @@ static void test_line_format(void **state)
 	log_error("e");
 	text = capture_end();
 	assert_matches(text, TS_RE "debug hotlined: d\n"
-			     "[0-9TZ:.-]{24} warn hotlined: w\n"
-			     "[0-9TZ:.-]{24} error hotlined: e\n$");
+				   "[0-9TZ:.-]{24} warn hotlined: w\n"
+				   "[0-9TZ:.-]{24} error hotlined: e\n$");
 	free(text);
 }
 

@@ -47,10 +47,10 @@ static void test_plus86(void **state)
 static void test_landline(void **state)
 {
 	expect_mask("051385123456", "051*****3456"); /* 12 digits: area code + number */
-	expect_mask("0513-8512345", "051****2345");	/* 11 digits */
-	expect_mask("85123456", "****3456");		/* 8 digits */
-	expect_mask("8512345", "***2345");		/* 7 digits */
-	expect_mask("0513851234", "******1234");	/* 10 digits */
+	expect_mask("0513-8512345", "051****2345");  /* 11 digits */
+	expect_mask("85123456", "****3456");	     /* 8 digits */
+	expect_mask("8512345", "***2345");	     /* 7 digits */
+	expect_mask("0513851234", "******1234");     /* 10 digits */
 }
 
 static void test_short(void **state)
@@ -83,7 +83,9 @@ static void test_junk_characters(void **state)
 	expect_mask("tel:138abc1234xyz5678", "138****5678");
 	expect_mask("phone: +86 (513) 8512-3456 ext.", "+865******3456");
 	expect_mask("no digits here", "");
-	expect_mask("\xe7\x94\xb5\xe8\xaf\x9d" "85123456", "****3456"); /* UTF-8 text dropped */
+	expect_mask("\xe7\x94\xb5\xe8\xaf\x9d"
+		    "85123456",
+		    "****3456"); /* UTF-8 text dropped */
 	expect_mask("\t8\n5\r1 2 3 4 5 6", "****3456");
 }
 
@@ -109,13 +111,12 @@ static void test_truncation(void **state)
 static void test_long_input(void **state)
 {
 	/* 32 digits, the intake limit: 3 + 25 '*' + 4, fits MASK_PHONE_SIZE */
-	expect_mask("12345678901234567890123456789012",
-		    "123*************************9012");
+	expect_mask("12345678901234567890123456789012", "123*************************9012");
 }
 
 static void test_length_preserved(void **state)
 {
-	const char *numbers[] = {"13812345678", "85123456", "12345", "008613812345678"};
+	const char *numbers[] = { "13812345678", "85123456", "12345", "008613812345678" };
 	char out[MASK_PHONE_SIZE];
 
 	for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
@@ -127,14 +128,10 @@ static void test_length_preserved(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mobile),
-		cmocka_unit_test(test_plus86),
-		cmocka_unit_test(test_landline),
-		cmocka_unit_test(test_short),
-		cmocka_unit_test(test_empty_and_null),
-		cmocka_unit_test(test_junk_characters),
-		cmocka_unit_test(test_truncation),
-		cmocka_unit_test(test_long_input),
+		cmocka_unit_test(test_mobile),		 cmocka_unit_test(test_plus86),
+		cmocka_unit_test(test_landline),	 cmocka_unit_test(test_short),
+		cmocka_unit_test(test_empty_and_null),	 cmocka_unit_test(test_junk_characters),
+		cmocka_unit_test(test_truncation),	 cmocka_unit_test(test_long_input),
 		cmocka_unit_test(test_length_preserved),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

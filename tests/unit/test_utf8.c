@@ -29,37 +29,37 @@ static void test_ascii_and_empty(void **state)
 
 static void test_multibyte_valid(void **state)
 {
-	VALID("\xc2\x80");			/* U+0080, smallest 2-byte */
-	VALID("\xdf\xbf");			/* U+07FF, largest 2-byte */
-	VALID("\xe0\xa0\x80");			/* U+0800, smallest 3-byte */
-	VALID("\xed\x9f\xbf");			/* U+D7FF, just below the surrogates */
-	VALID("\xee\x80\x80");			/* U+E000, just above them */
-	VALID("\xef\xbf\xbf");			/* U+FFFF */
-	VALID("\xf0\x90\x80\x80");		/* U+10000, smallest 4-byte */
-	VALID("\xf0\x9f\x98\x80");		/* U+1F600 emoji */
-	VALID("\xf4\x8f\xbf\xbf");		/* U+10FFFF, the last code point */
-	VALID("南通市12345热线：路灯不亮"); /* Chinese mixed with ASCII */
+	VALID("\xc2\x80");		       /* U+0080, smallest 2-byte */
+	VALID("\xdf\xbf");		       /* U+07FF, largest 2-byte */
+	VALID("\xe0\xa0\x80");		       /* U+0800, smallest 3-byte */
+	VALID("\xed\x9f\xbf");		       /* U+D7FF, just below the surrogates */
+	VALID("\xee\x80\x80");		       /* U+E000, just above them */
+	VALID("\xef\xbf\xbf");		       /* U+FFFF */
+	VALID("\xf0\x90\x80\x80");	       /* U+10000, smallest 4-byte */
+	VALID("\xf0\x9f\x98\x80");	       /* U+1F600 emoji */
+	VALID("\xf4\x8f\xbf\xbf");	       /* U+10FFFF, the last code point */
+	VALID("南通市12345热线：路灯不亮");    /* Chinese mixed with ASCII */
 	VALID("caf\xc3\xa9 \xf0\xa0\x80\x80"); /* U+00E9 and U+20000 (CJK ext B) */
 }
 
 static void test_overlong(void **state)
 {
-	INVALID("\xc0\x80");		 /* NUL as 2 bytes */
-	INVALID("\xc1\xbf");		 /* U+007F as 2 bytes */
-	INVALID("\xe0\x80\x80");	 /* U+0000 as 3 bytes */
-	INVALID("\xe0\x9f\xbf");	 /* U+07FF as 3 bytes */
-	INVALID("\xf0\x80\x80\x80"); /* U+0000 as 4 bytes */
-	INVALID("\xf0\x8f\xbf\xbf"); /* U+FFFF as 4 bytes */
-	INVALID("\xf8\x88\x80\x80\x80"); /* 5-byte form */
+	INVALID("\xc0\x80");		     /* NUL as 2 bytes */
+	INVALID("\xc1\xbf");		     /* U+007F as 2 bytes */
+	INVALID("\xe0\x80\x80");	     /* U+0000 as 3 bytes */
+	INVALID("\xe0\x9f\xbf");	     /* U+07FF as 3 bytes */
+	INVALID("\xf0\x80\x80\x80");	     /* U+0000 as 4 bytes */
+	INVALID("\xf0\x8f\xbf\xbf");	     /* U+FFFF as 4 bytes */
+	INVALID("\xf8\x88\x80\x80\x80");     /* 5-byte form */
 	INVALID("\xfc\x84\x80\x80\x80\x80"); /* 6-byte form */
 }
 
 static void test_surrogates(void **state)
 {
-	INVALID("\xed\xa0\x80"); /* U+D800 */
-	INVALID("\xed\xad\xbf"); /* U+DB7F */
-	INVALID("\xed\xb0\x80"); /* U+DC00 */
-	INVALID("\xed\xbf\xbf"); /* U+DFFF */
+	INVALID("\xed\xa0\x80");	     /* U+D800 */
+	INVALID("\xed\xad\xbf");	     /* U+DB7F */
+	INVALID("\xed\xb0\x80");	     /* U+DC00 */
+	INVALID("\xed\xbf\xbf");	     /* U+DFFF */
 	INVALID("\xed\xa0\xbd\xed\xb8\x80"); /* CESU-8 pair for U+1F600 */
 }
 
@@ -76,10 +76,11 @@ static void test_above_max(void **state)
 static void test_truncated(void **state)
 {
 	INVALID("\xc3");
-	INVALID("\xe4\xb8");		/* first two bytes of 中 */
+	INVALID("\xe4\xb8"); /* first two bytes of 中 */
 	INVALID("\xf0\x9f\x98");
-	INVALID("ok\xe4\xb8");		/* truncated at the end of good text */
-	INVALID("\xe4\xb8" "a");	/* continuation replaced by ASCII */
+	INVALID("ok\xe4\xb8"); /* truncated at the end of good text */
+	INVALID("\xe4\xb8"
+		"a"); /* continuation replaced by ASCII */
 	/* a valid string cut by length inside a character */
 	assert_false(utf8_valid("\xe4\xb8\xad", 2));
 	assert_true(utf8_valid("\xe4\xb8\xad", 3));
@@ -88,9 +89,10 @@ static void test_truncated(void **state)
 static void test_stray_continuation(void **state)
 {
 	INVALID("\x80");
-	INVALID("a\xbf" "b");
+	INVALID("a\xbf"
+		"b");
 	INVALID("\xe4\xb8\xad\xad"); /* one continuation too many */
-	INVALID("\xc3\xc3\xa9");	/* lead byte where a continuation belongs */
+	INVALID("\xc3\xc3\xa9");     /* lead byte where a continuation belongs */
 }
 
 static void test_nul(void **state)
