@@ -136,9 +136,9 @@ static void conn_send_welcome(struct conn *c)
 	const struct hotline_config *cfg = server_config(c->server);
 	if (c->proto == CONN_PROTO_JSON) {
 		size_t len;
-		char *line = json_format_welcome(PROTOCOL_VERSION, SERVER_NAME,
-						 (uint32_t)cfg->max_line,
-						 (uint32_t)cfg->max_conn_inflight, &len);
+		char *line =
+			json_format_welcome(PROTOCOL_VERSION, SERVER_NAME, (uint32_t)cfg->max_line,
+					    (uint32_t)cfg->max_conn_inflight, &len);
 		conn_send_line(c, line, len);
 		return;
 	}
@@ -175,15 +175,15 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 		server_stats_mut(c->server)->auth_failed++;
 		log_warn("conn=%llu peer=%s hello refused: %s '%s'", (unsigned long long)c->id,
 			 c->peer, feed ? "wrong token for feed" : "unknown feed", safe_id);
-		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH, "unknown feed or wrong token",
-				NULL);
+		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH,
+				"unknown feed or wrong token", NULL);
 		conn_begin_drain(c);
 		return;
 	}
 	snprintf(c->feed_code, sizeof(c->feed_code), "%s", feed->code);
 	c->state = CONN_ACTIVE;
-	log_info("conn=%llu peer=%s feed=%s %s hello accepted", (unsigned long long)c->id,
-		 c->peer, c->feed_code, c->proto == CONN_PROTO_JSON ? "json" : "binary");
+	log_info("conn=%llu peer=%s feed=%s %s hello accepted", (unsigned long long)c->id, c->peer,
+		 c->feed_code, c->proto == CONN_PROTO_JSON ? "json" : "binary");
 	conn_send_welcome(c);
 }
 
@@ -270,8 +270,8 @@ static void conn_intake(struct conn *c, struct intake *in)
 		char masked[MASK_PHONE_SIZE], safe_id[65];
 		mask_phone(in->caller_phone, masked, sizeof(masked));
 		log_safe(safe_id, sizeof(safe_id), in->external_id);
-		log_debug("conn=%llu feed=%s record '%s' caller=%s queued", (unsigned long long)c->id,
-			  c->feed_code, safe_id, masked);
+		log_debug("conn=%llu feed=%s record '%s' caller=%s queued",
+			  (unsigned long long)c->id, c->feed_code, safe_id, masked);
 	}
 	c->inflight++;
 	server_record_begin(server);
@@ -330,6 +330,11 @@ static void conn_read_binary(struct conn *c, struct evbuffer *in)
 			server_stats_mut(c->server)->bad_input++;
 			conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_FRAME_TOO_LARGE,
 				  "frame length exceeds max_frame");
+			return;
+		}
+		if (st < 0) {
+			conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL,
+				  "out of memory decoding a frame");
 			return;
 		}
 		if (st == FRAME_NEED_MORE)

@@ -37,7 +37,7 @@ enum conn_proto { CONN_PROTO_BINARY, CONN_PROTO_JSON };
 struct server;
 
 struct conn {
-	TAILQ_ENTRY(conn) link;        /* server's open list, then its dead list */
+	TAILQ_ENTRY(conn) link;	       /* server's open list, then its dead list */
 	TAILQ_ENTRY(conn) paused_link; /* server's paused list while paused */
 	bool paused;
 	struct server *server;

@@ -72,12 +72,11 @@ static void log_stats(struct daemon *d, const char *when)
 	log_info("stats(%s): connections=%zu records=%llu acked=%llu duplicates=%llu "
 		 "invalid=%llu failed=%llu inflight=%zu paused=%zu batches=%llu "
 		 "batch_max=%llu pg_ready=%d pg_reconnects=%llu",
-		 when, ss.connections, (unsigned long long)ss.records,
-		 (unsigned long long)ss.acked, (unsigned long long)ss.duplicates,
-		 (unsigned long long)ss.invalid, (unsigned long long)ss.failed, ss.inflight,
-		 ss.paused, (unsigned long long)ps.batches,
-		 (unsigned long long)ps.batch_records_max, ps.connections_ready,
-		 (unsigned long long)ps.reconnects);
+		 when, ss.connections, (unsigned long long)ss.records, (unsigned long long)ss.acked,
+		 (unsigned long long)ss.duplicates, (unsigned long long)ss.invalid,
+		 (unsigned long long)ss.failed, ss.inflight, ss.paused,
+		 (unsigned long long)ps.batches, (unsigned long long)ps.batch_records_max,
+		 ps.connections_ready, (unsigned long long)ps.reconnects);
 }
 
 static void on_janitor(evutil_socket_t fd, short what, void *arg)

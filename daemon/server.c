@@ -42,9 +42,9 @@ struct server {
 	struct hotline_config *cfg;
 	struct store_pg *store;
 	struct listener listeners[2];
-	struct conn_list open;   /* HELLO, ACTIVE, DRAINING */
+	struct conn_list open;	 /* HELLO, ACTIVE, DRAINING */
 	struct conn_list closed; /* CLOSED, records still in flight */
-	struct conn_list dead;   /* CLOSED, waiting to be freed */
+	struct conn_list dead;	 /* CLOSED, waiting to be freed */
 	TAILQ_HEAD(, conn) paused;
 	struct event *ev_resume;
 	struct event *ev_reap;

@@ -28,7 +28,7 @@ struct server_stats {
 	uint64_t refused; /* over max_connections */
 	uint64_t auth_failed;
 	uint64_t records;    /* intake records submitted to the store */
-	uint64_t acked;      /* IntakeAck sent (committed) */
+	uint64_t acked;	     /* IntakeAck sent (committed) */
 	uint64_t duplicates; /* ... of which duplicate */
 	uint64_t invalid;    /* refused by validation */
 	uint64_t failed;     /* refused by the store */

@@ -34,9 +34,9 @@
 #include "log.h"
 
 enum pgconn_state {
-	PGCONN_WAITING,    /* backoff timer running before the next attempt */
+	PGCONN_WAITING,	   /* backoff timer running before the next attempt */
 	PGCONN_CONNECTING, /* PQconnectPoll in progress */
-	PGCONN_READY       /* in pipeline mode; idle or one batch in flight */
+	PGCONN_READY	   /* in pipeline mode; idle or one batch in flight */
 };
 
 enum batch_kind { BATCH_INTAKE, BATCH_FEEDS };
@@ -59,10 +59,10 @@ struct pgconn {
 	enum pgconn_state state;
 	PGconn *pg;
 	int sock;
-	struct event *ev_read;  /* persistent while READY; one-shot while CONNECTING */
+	struct event *ev_read;	/* persistent while READY; one-shot while CONNECTING */
 	struct event *ev_write; /* one-shot: socket writable (connect step or flush) */
 	struct event *ev_timer; /* backoff, or query timeout of the batch in flight */
-	struct batch *batch;    /* in flight, or NULL */
+	struct batch *batch;	/* in flight, or NULL */
 	long backoff_ms;
 	int nulls; /* consecutive NULL results: guards the result loop */
 };
@@ -280,7 +280,8 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 
 	struct store_intake *rec;
 	char num[64];
-	TAILQ_FOREACH(rec, &b->records, link) {
+	TAILQ_FOREACH(rec, &b->records, link)
+	{
 		const struct intake *in = rec->intake;
 		sb_array_text(&params[0], rec->feed_code);
 		sb_array_text(&params[1], in->external_id);
@@ -421,8 +422,8 @@ static void batch_take_rows(struct batch *b, PGresult *res)
 	b->got_rows = rows == (int)b->count;
 	if (!b->got_rows) {
 		b->failed = true;
-		snprintf(b->message, sizeof(b->message), "intake statement returned %d rows for %zu",
-			 rows, b->count);
+		snprintf(b->message, sizeof(b->message),
+			 "intake statement returned %d rows for %zu", rows, b->count);
 	}
 }
 
@@ -477,8 +478,10 @@ static void batch_complete(struct pgconn *pc)
 			/* Lost a race with another daemon on the same key: try again. */
 			store->stats.retried++;
 			if (++rec->retries > MAX_RACE_RETRIES) {
-				struct store_result result = { STORE_FAILED, NULL, false,
-							       "could not settle a concurrent insert" };
+				struct store_result result = {
+					STORE_FAILED, NULL, false,
+					"could not settle a concurrent insert"
+				};
 				record_finish(store, rec, &result);
 				continue;
 			}
@@ -672,9 +675,10 @@ static void pgconn_begin_connect(struct pgconn *pc)
 {
 	const struct hotline_config *cfg = pc->store->cfg;
 	/* Defaults first: anything in conninfo (expanded from dbname) overrides them. */
-	const char *keys[] = { "application_name", "connect_timeout", "keepalives",
-			       "keepalives_idle", "keepalives_interval", "keepalives_count",
-			       "dbname", NULL };
+	const char *keys[] = {
+		"application_name",    "connect_timeout",  "keepalives", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "dbname",	 NULL
+	};
 	const char *values[] = { "hotlined", "10", "1", "30", "10", "3", cfg->pg_conninfo, NULL };
 	pc->pg = PQconnectStartParams(keys, values, 1);
 	if (!pc->pg)
@@ -773,7 +777,8 @@ void store_pg_free(struct store_pg *store)
 		}
 	}
 	if (store->queued)
-		log_warn("store: exiting with %zu records not committed (not acknowledged; feeds resend them)",
+		log_warn("store: exiting with %zu records not committed (not acknowledged; feeds "
+			 "resend them)",
 			 store->queued);
 	/* Records still queued belong to connections that are being torn down too. */
 	struct store_intake *rec;

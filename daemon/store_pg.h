@@ -26,7 +26,7 @@
 
 enum store_outcome {
 	STORE_COMMITTED, /* ticket_no is set; duplicate tells whether it was new */
-	STORE_FAILED     /* the record cannot be stored; message says why */
+	STORE_FAILED	 /* the record cannot be stored; message says why */
 };
 
 struct store_result {
@@ -65,7 +65,7 @@ struct store_pg_stats {
 	uint64_t retried;
 	uint64_t reconnects;
 	uint64_t batch_records_max;
-	size_t queued;   /* waiting for a batch */
+	size_t queued;	 /* waiting for a batch */
 	size_t inflight; /* in a transaction now */
 	int connections_ready;
 };

@@ -15,10 +15,16 @@
 
 #include "log.h"
 
-#define OPT_S(sec, nm, field, def, reload, doc_)                                               \
-	{ sec, nm, CONFIG_STRING, def, reload, 0, 0, offsetof(struct hotline_config, field), doc_ }
-#define OPT_I(sec, nm, field, def, reload, lo, hi, doc_)                                        \
-	{ sec, nm, CONFIG_INT, def, reload, lo, hi, offsetof(struct hotline_config, field), doc_ }
+#define OPT_S(sec, nm, field, def, reload, doc_)                                                   \
+	{                                                                                          \
+		sec, nm, CONFIG_STRING, def, reload, 0, 0, offsetof(struct hotline_config, field), \
+			doc_                                                                       \
+	}
+#define OPT_I(sec, nm, field, def, reload, lo, hi, doc_)                                          \
+	{                                                                                         \
+		sec, nm, CONFIG_INT, def, reload, lo, hi, offsetof(struct hotline_config, field), \
+			doc_                                                                      \
+	}
 
 static const struct config_option options[] = {
 	OPT_S("hotlined", "listen_binary", listen_binary, "127.0.0.1:12345", false,
@@ -52,8 +58,8 @@ static const struct config_option options[] = {
 	      "first reconnect delay after PostgreSQL is lost; doubles per failure"),
 	OPT_I("postgres", "reconnect_max_ms", pg_reconnect_max_ms, "5000", true, 10, 600000,
 	      "longest reconnect delay"),
-	OPT_I("postgres", "query_timeout_ms", pg_query_timeout_ms, "30000", true, 100,
-	      3600000, "a transaction unanswered this long drops the connection; its records are retried"),
+	OPT_I("postgres", "query_timeout_ms", pg_query_timeout_ms, "30000", true, 100, 3600000,
+	      "a transaction unanswered this long drops the connection; its records are retried"),
 	OPT_S("postgres", "timezone", pg_timezone, "Asia/Shanghai", false,
 	      "time zone whose date starts each ticket number"),
 	OPT_S("redis", "address", redis_address, "127.0.0.1:6379", false,
@@ -103,8 +109,8 @@ static char *xstrdup(const char *s)
 }
 
 /* Parses a whole decimal integer within the option's bounds. */
-static int parse_int(const struct config_option *opt, const char *value, long *out,
-		     char *err, size_t errlen)
+static int parse_int(const struct config_option *opt, const char *value, long *out, char *err,
+		     size_t errlen)
 {
 	char *end;
 	errno = 0;
@@ -282,12 +288,14 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	if (log_level_parse(cfg->log_level) < 0) {
-		snprintf(err, errlen, "[hotlined] log_level: '%s' is not debug, info, warn or error",
+		snprintf(err, errlen,
+			 "[hotlined] log_level: '%s' is not debug, info, warn or error",
 			 cfg->log_level);
 		return -1;
 	}
 	if (cfg->max_conn_inflight > cfg->max_inflight) {
-		snprintf(err, errlen, "[hotlined] max_conn_inflight (%ld) exceeds max_inflight (%ld)",
+		snprintf(err, errlen,
+			 "[hotlined] max_conn_inflight (%ld) exceeds max_inflight (%ld)",
 			 cfg->max_conn_inflight, cfg->max_inflight);
 		return -1;
 	}
@@ -307,7 +315,8 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 		if (strlen(feed->token) > 256) {
-			snprintf(err, errlen, "[feed.%s]: token is longer than 256 bytes", feed->code);
+			snprintf(err, errlen, "[feed.%s]: token is longer than 256 bytes",
+				 feed->code);
 			return -1;
 		}
 		if (feed->mode == JOIN_SUBCENTER && (!feed->dept || !valid_code(feed->dept))) {
@@ -326,8 +335,8 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-static int finish_load(int rc, const char *name, struct load_state *st,
-		       struct hotline_config *cfg, char *err, size_t errlen)
+static int finish_load(int rc, const char *name, struct load_state *st, struct hotline_config *cfg,
+		       char *err, size_t errlen)
 {
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", name, strerror(errno));
@@ -354,8 +363,8 @@ int config_load(const char *path, struct hotline_config *cfg, char *err, size_t 
 	return finish_load(rc, path, &st, cfg, err, errlen);
 }
 
-int config_load_string(const char *text, const char *name, struct hotline_config *cfg,
-		       char *err, size_t errlen)
+int config_load_string(const char *text, const char *name, struct hotline_config *cfg, char *err,
+		       size_t errlen)
 {
 	char reason[512] = "";
 	struct load_state st = { cfg, reason, sizeof(reason) };

@@ -20,10 +20,10 @@ enum join_mode {
 };
 
 struct feed_config {
-	char *code;  /* the section's CODE, sent as Hello.id */
+	char *code; /* the section's CODE, sent as Hello.id */
 	char *name;
 	char *token;
-	char *dept;  /* subcenter: the sub-centre's department code */
+	char *dept; /* subcenter: the sub-centre's department code */
 	enum join_mode mode;
 };
 
@@ -90,8 +90,8 @@ int config_load(const char *path, struct hotline_config *cfg, char *err, size_t 
 	__attribute__((warn_unused_result));
 
 /* Same, from a string (for tests); name is used in messages. */
-int config_load_string(const char *text, const char *name, struct hotline_config *cfg,
-		       char *err, size_t errlen) __attribute__((warn_unused_result));
+int config_load_string(const char *text, const char *name, struct hotline_config *cfg, char *err,
+		       size_t errlen) __attribute__((warn_unused_result));
 
 void config_free(struct hotline_config *cfg);
 

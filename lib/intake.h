@@ -42,7 +42,7 @@ struct intake {
 	const char *answer;
 	double lat, lon;
 	bool has_location; /* lat/lon given (not both zero) */
-	int priority;      /* Hotline__V1__Priority; UNSPECIFIED is stored as NORMAL */
+	int priority;	   /* Hotline__V1__Priority; UNSPECIFIED is stored as NORMAL */
 	bool resolved_on_call;
 };
 
@@ -59,8 +59,7 @@ void intake_limits_default(struct intake_limits *lim);
  * Copies the fields of a protobuf Intake into one new allocation. NULL strings
  * become "". Returns NULL only on allocation failure. Free with intake_free().
  */
-struct intake *intake_from_pb(const Hotline__V1__Intake *pb)
-	__attribute__((warn_unused_result));
+struct intake *intake_from_pb(const Hotline__V1__Intake *pb) __attribute__((warn_unused_result));
 void intake_free(struct intake *in);
 
 /*

@@ -42,20 +42,25 @@ static int json_fail(char *err, size_t errlen, const char *fmt, ...)
 
 /*
  * Parses line into an object. Returns the new root (caller decrefs) or NULL
- * with a reason in err. \u0000 is refused by jansson unless asked for, which
- * keeps every string a proper C string.
+ * with a reason in err. *duplicate_key is 1 when a repeated key was the
+ * reason, 2 when that key was (or may have been) external_id, 0 otherwise. \u0000 is refused by
+ * jansson unless asked for, which keeps every string a proper C string.
  */
-static json_t *json_load_object(const char *line, size_t len, char *err, size_t errlen)
+static json_t *json_load_object(const char *line, size_t len, int *duplicate_key, char *err,
+				size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root;
 
+	*duplicate_key = 0;
 	if (line == NULL) {
 		json_fail(err, errlen, "not JSON: empty line");
 		return NULL;
 	}
 	root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (root == NULL) {
+		if (json_error_code(&jerr) == json_error_duplicate_key)
+			*duplicate_key = strstr(jerr.text, "external_id") != NULL ? 2 : 1;
 		json_fail(err, errlen, "not JSON: %s at column %d", jerr.text, jerr.column);
 		return NULL;
 	}
@@ -139,12 +144,12 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 int json_parse_hello(const char *line, size_t len, struct hello_msg *out, char *err, size_t errlen)
 {
 	json_t *root;
-	int rc;
+	int rc, duplicate_key;
 
 	memset(out, 0, sizeof(*out));
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	root = json_load_object(line, len, err, errlen);
+	root = json_load_object(line, len, &duplicate_key, err, errlen);
 	if (root == NULL)
 		return -1;
 	rc = json_hello_fields(root, out, err, errlen);
@@ -264,28 +269,59 @@ static int json_intake_set(Hotline__V1__Intake *pb, const char *key, json_t *val
 	return json_fail(err, errlen, "%s: unsupported type", k->name);
 }
 
+/* Copies root's external_id to out when it is a string of usable length. */
+static void json_copy_external_id(json_t *root, char *out)
+{
+	json_t *value = json_object_get(root, "external_id");
+
+	if (out != NULL && json_is_string(value) && json_string_length(value) >= 1 &&
+	    json_string_length(value) <= INTAKE_MAX_EXTERNAL_ID)
+		memcpy(out, json_string_value(value), json_string_length(value) + 1);
+}
+
+/*
+ * A line refused for a repeated key is otherwise well-formed, so its
+ * external_id can still name it in the error reply, unless external_id is
+ * (or may be) the repeated key: then which one is meant is unknown. The line
+ * is parsed a second time only on this error path.
+ */
+static void json_name_refused_record(const char *line, size_t len, char *external_id_out)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (external_id_out == NULL)
+		return;
+	root = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+	if (root == NULL)
+		return;
+	if (json_is_object(root))
+		json_copy_external_id(root, external_id_out);
+	json_decref(root);
+}
+
 int json_parse_intake(const char *line, size_t len, struct intake **out, char *external_id_out,
 		      char *err, size_t errlen)
 {
 	Hotline__V1__Intake pb = HOTLINE__V1__INTAKE__INIT;
 	const char *key;
 	json_t *root, *value;
-	int rc = 0;
+	int rc = 0, duplicate_key;
 
 	*out = NULL;
 	if (external_id_out != NULL)
 		external_id_out[0] = '\0';
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	root = json_load_object(line, len, err, errlen);
-	if (root == NULL)
+	root = json_load_object(line, len, &duplicate_key, err, errlen);
+	if (root == NULL) {
+		if (duplicate_key == 1)
+			json_name_refused_record(line, len, external_id_out);
 		return -1;
+	}
 
 	/* First, so that any later refusal can still name the record. */
-	value = json_object_get(root, "external_id");
-	if (external_id_out != NULL && json_is_string(value) && json_string_length(value) >= 1 &&
-	    json_string_length(value) <= INTAKE_MAX_EXTERNAL_ID)
-		memcpy(external_id_out, json_string_value(value), json_string_length(value) + 1);
+	json_copy_external_id(root, external_id_out);
 
 	json_object_foreach(root, key, value)
 	{

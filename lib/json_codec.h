@@ -20,9 +20,9 @@
 #include "intake.h"
 
 struct hello_msg {
-	int role;         /* Hotline__V1__Role */
-	char id[65];      /* up to 64 bytes */
-	char token[257];  /* up to 256 bytes */
+	int role;	 /* Hotline__V1__Role */
+	char id[65];	 /* up to 64 bytes */
+	char token[257]; /* up to 256 bytes */
 	uint32_t version;
 };
 
@@ -30,33 +30,32 @@ struct hello_msg {
  * Parses {"role":"feed","id":"...","token":"...","version":1}. role is one of
  * "feed", "department", "agent". Returns 0, or -1 with a reason in err.
  */
-int json_parse_hello(const char *line, size_t len, struct hello_msg *out, char *err,
-		     size_t errlen) __attribute__((warn_unused_result));
+int json_parse_hello(const char *line, size_t len, struct hello_msg *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /*
  * Parses one intake line into a new record (*out, free with intake_free()).
  * Types: strings for text fields; received_at integer ms; lat/lon numbers;
  * priority an integer or "normal"/"urgent"/"critical"; resolved_on_call a bool.
+ * A key whose value is null counts as absent (legacy feeds dump NULL columns).
  * Unknown keys are refused (typos must not lose data silently).
  * Returns 0, or -1 with a reason in err; on -1, external_id_out receives the
  * record's external_id when the line had a usable one ("" otherwise), so the
  * error can name the record. external_id_out must hold INTAKE_MAX_EXTERNAL_ID+1.
  */
-int json_parse_intake(const char *line, size_t len, struct intake **out,
-		      char *external_id_out, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+int json_parse_intake(const char *line, size_t len, struct intake **out, char *external_id_out,
+		      char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Reply lines: each returns a new malloc'ed, '\n'-terminated string (caller
  * frees) with its length in *out_len, or NULL on allocation failure.
  * code is the lower-case name of a Hotline__V1__ErrorCode ("invalid", "auth", ...).
  */
-char *json_format_welcome(uint32_t version, const char *server, uint32_t max_line,
-			  uint32_t window, size_t *out_len);
+char *json_format_welcome(uint32_t version, const char *server, uint32_t max_line, uint32_t window,
+			  size_t *out_len);
 char *json_format_ack(const char *external_id, const char *ticket_no, bool duplicate,
 		      size_t *out_len);
-char *json_format_error(int code, const char *message, const char *external_id,
-			size_t *out_len);
+char *json_format_error(int code, const char *message, const char *external_id, size_t *out_len);
 
 /* "invalid" for HOTLINE__V1__ERROR_CODE__ERROR_INVALID, etc.; "unspecified" if unknown. */
 const char *json_error_code_name(int code);

@@ -15,21 +15,22 @@
 #include "hotline.pb-c.h"
 #include "utf8.h"
 
-_Static_assert(TICKET_RECEIVED == HOTLINE__V1__TICKET_STATE__TICKET_STATE_RECEIVED, "proto");
-_Static_assert(TICKET_PENDING_DISPATCH == HOTLINE__V1__TICKET_STATE__TICKET_STATE_PENDING_DISPATCH,
-	       "proto");
-_Static_assert(TICKET_DISPATCHED == HOTLINE__V1__TICKET_STATE__TICKET_STATE_DISPATCHED, "proto");
-_Static_assert(TICKET_ACCEPTED == HOTLINE__V1__TICKET_STATE__TICKET_STATE_ACCEPTED, "proto");
-_Static_assert(TICKET_REPLIED == HOTLINE__V1__TICKET_STATE__TICKET_STATE_REPLIED, "proto");
-_Static_assert(TICKET_CLOSED == HOTLINE__V1__TICKET_STATE__TICKET_STATE_CLOSED, "proto");
-_Static_assert(TICKET_ESCALATED == HOTLINE__V1__TICKET_STATE__TICKET_STATE_ESCALATED, "proto");
+/* Equal to the proto's values, so a state crosses the wire with a cast. */
+#define SAME_AS_PROTO(ours, proto) _Static_assert((int)(ours) == (int)(proto), #ours)
+SAME_AS_PROTO(TICKET_RECEIVED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_RECEIVED);
+SAME_AS_PROTO(TICKET_PENDING_DISPATCH, HOTLINE__V1__TICKET_STATE__TICKET_STATE_PENDING_DISPATCH);
+SAME_AS_PROTO(TICKET_DISPATCHED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_DISPATCHED);
+SAME_AS_PROTO(TICKET_ACCEPTED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_ACCEPTED);
+SAME_AS_PROTO(TICKET_REPLIED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_REPLIED);
+SAME_AS_PROTO(TICKET_CLOSED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_CLOSED);
+SAME_AS_PROTO(TICKET_ESCALATED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_ESCALATED);
 
 #define STATE_BIT(s) (1u << (s))
 
 static const char *const state_names[] = {
-	[TICKET_RECEIVED] = "RECEIVED",	  [TICKET_PENDING_DISPATCH] = "PENDING_DISPATCH",
+	[TICKET_RECEIVED] = "RECEIVED",	    [TICKET_PENDING_DISPATCH] = "PENDING_DISPATCH",
 	[TICKET_DISPATCHED] = "DISPATCHED", [TICKET_ACCEPTED] = "ACCEPTED",
-	[TICKET_REPLIED] = "REPLIED",	  [TICKET_CLOSED] = "CLOSED",
+	[TICKET_REPLIED] = "REPLIED",	    [TICKET_CLOSED] = "CLOSED",
 	[TICKET_ESCALATED] = "ESCALATED",
 };
 
@@ -292,7 +293,7 @@ static int apply(struct ticket_status *st, const struct ticket_event *ev,
 			return rc;
 		counter_inc(&st->return_count);
 		release(st, st->return_count >= lim->max_returns ? TICKET_ESCALATED
-								  : TICKET_PENDING_DISPATCH);
+								 : TICKET_PENDING_DISPATCH);
 		return TICKET_OK;
 	case TICKET_EV_RULING_CLOSE:
 		if ((rc = check_text(ev, "a ruling close needs a reason", err, errlen)) !=
@@ -364,8 +365,7 @@ int ticket_transition(const struct ticket_status *cur, const struct ticket_event
 	if (!event_valid((int)ev->kind))
 		return fail(TICKET_EINVAL, err, errlen, "unknown event %d", (int)ev->kind);
 	if (!state_valid((int)cur->state))
-		return fail(TICKET_EINVAL, err, errlen, "unknown ticket state %d",
-			    (int)cur->state);
+		return fail(TICKET_EINVAL, err, errlen, "unknown ticket state %d", (int)cur->state);
 	if (lim->max_returns < 1 || lim->max_callback_attempts < 1)
 		return fail(TICKET_EINVAL, err, errlen,
 			    "limits: max_returns and max_callback_attempts must be at least 1");
@@ -373,9 +373,9 @@ int ticket_transition(const struct ticket_status *cur, const struct ticket_event
 	if (!ticket_event_allowed(cur->state, ev->kind)) {
 		char states[128];
 		allowed_states(events[ev->kind].from, states, sizeof(states));
-		return fail(TICKET_ESTATE, err, errlen, "cannot %s a ticket in state %s (%s needs %s)",
-			    events[ev->kind].verb, state_names[cur->state], events[ev->kind].name,
-			    states);
+		return fail(TICKET_ESTATE, err, errlen,
+			    "cannot %s a ticket in state %s (%s needs %s)", events[ev->kind].verb,
+			    state_names[cur->state], events[ev->kind].name, states);
 	}
 
 	if (ev->at_ms <= 0)

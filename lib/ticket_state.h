@@ -49,20 +49,20 @@ enum ticket_state {
 #define TICKET_STATE_LAST TICKET_ESCALATED
 
 enum ticket_event_kind {
-	TICKET_EV_ROUTE_MATCHED = 0,	       /* a rule named a department */
-	TICKET_EV_ROUTE_NONE,		       /* no rule matched: to the manual desk */
-	TICKET_EV_DIRECT_CLOSE,		       /* agent resolved it on the call */
-	TICKET_EV_MANUAL_DISPATCH,	       /* the manual desk chose a department */
-	TICKET_EV_ACCEPT,		       /* 签收: the department took it */
-	TICKET_EV_RETURN,		       /* 退单: not ours */
-	TICKET_EV_RULING_DISPATCH,	       /* supervisor: this department must handle it */
-	TICKET_EV_RULING_CLOSE,		       /* supervisor: closed without handling */
-	TICKET_EV_REPLY,		       /* 答复: the department's answer */
-	TICKET_EV_EXTEND,		       /* 延期: a later deadline */
-	TICKET_EV_CALLBACK_SATISFIED,	       /* 回访: caller satisfied */
+	TICKET_EV_ROUTE_MATCHED = 0,		/* a rule named a department */
+	TICKET_EV_ROUTE_NONE,			/* no rule matched: to the manual desk */
+	TICKET_EV_DIRECT_CLOSE,			/* agent resolved it on the call */
+	TICKET_EV_MANUAL_DISPATCH,		/* the manual desk chose a department */
+	TICKET_EV_ACCEPT,			/* 签收: the department took it */
+	TICKET_EV_RETURN,			/* 退单: not ours */
+	TICKET_EV_RULING_DISPATCH,		/* supervisor: this department must handle it */
+	TICKET_EV_RULING_CLOSE,			/* supervisor: closed without handling */
+	TICKET_EV_REPLY,			/* 答复: the department's answer */
+	TICKET_EV_EXTEND,			/* 延期: a later deadline */
+	TICKET_EV_CALLBACK_SATISFIED,		/* 回访: caller satisfied */
 	TICKET_EV_CALLBACK_BASICALLY_SATISFIED, /* 回访: caller basically satisfied */
-	TICKET_EV_CALLBACK_UNSATISFIED,	       /* 回访: unsatisfied -> 重办 (reopen) */
-	TICKET_EV_CALLBACK_UNREACHABLE,	       /* 回访: nobody answered */
+	TICKET_EV_CALLBACK_UNSATISFIED,		/* 回访: unsatisfied -> 重办 (reopen) */
+	TICKET_EV_CALLBACK_UNREACHABLE,		/* 回访: nobody answered */
 	TICKET_EV_COUNT
 };
 

@@ -34,7 +34,8 @@ static void usage(FILE *out)
 	      "      --version        print the version\n"
 	      "\n"
 	      "commands:\n"
-	      "  migrate              apply every schema migration not yet applied (safe to re-run;\n"
+	      "  migrate              apply every schema migration not yet applied (safe to "
+	      "re-run;\n"
 	      "                       concurrent runs wait for each other)\n"
 	      "  migrate --status     list migrations and whether each is applied\n"
 	      "\n"
@@ -155,7 +156,8 @@ static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 		if (exec_ok(pg, "BEGIN", "BEGIN") != 0 || exec_ok(pg, m->sql, m->name) != 0 ||
 		    exec_ok(pg, record, "recording the migration") != 0 ||
 		    exec_ok(pg, "COMMIT", "COMMIT") != 0) {
-			fprintf(stderr, "hotlinectl: migration %03d_%s failed; nothing of it was applied\n",
+			fprintf(stderr,
+				"hotlinectl: migration %03d_%s failed; nothing of it was applied\n",
 				m->version, m->name);
 			rc = 1;
 			break;

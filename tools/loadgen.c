@@ -565,8 +565,10 @@ static int read_binary(struct conn *c)
 		enum frame_status st =
 			frame_decoder_feed(&c->decoder, vec.iov_base, vec.iov_len, &consumed);
 		evbuffer_drain(in, consumed);
-		if (st == FRAME_TOO_LARGE) {
-			conn_lost(c, false, "frame from server above the size limit");
+		if (st < 0) {
+			conn_lost(c, false, st == FRAME_TOO_LARGE
+						    ? "frame from server above the size limit"
+						    : "out of memory decoding a frame");
 			return -1;
 		}
 		if (st != FRAME_READY)

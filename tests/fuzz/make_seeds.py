@@ -116,6 +116,19 @@ def main():
     for name, text in lines.items():
         write('fuzz_json', name, text.encode())
 
+    # fuzz_rules: rule files (docs/rules.md), the deployed example among them
+    with open(os.path.join(HERE, '..', '..', 'deploy', 'rules.example'), 'rb') as f:
+        write('fuzz_rules', 'example', f.read())
+    rule_files = {
+        'minimal': 'rule a -> w\n',
+        'conditions': ('rule w -> water\n  feed agents, web\n  category complaint\n'
+                       '  district 崇川区\n  keywords 停水，水压低\n  keywords 爆管\n'),
+        'crlf_bom': '\ufeff# c\r\nrule a->b\r\n\tdistrict 海门区\r\n',
+        'errors': 'rule a -> w\n  keywords x,,y\nrule a -> v\nbogus\n',
+    }
+    for name, text in rule_files.items():
+        write('fuzz_rules', name, text.encode())
+
 
 if __name__ == '__main__':
     main()

@@ -119,9 +119,9 @@ class _Conn:
             data = self.sock.recv(65536)
         except socket.timeout:
             raise Timeout("no reply in time") from None
-        except (ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as e:
+        except OSError as e:  # reset, or closed under us by another thread
             self.eof = True
-            raise Closed(f"connection reset: {e}") from None
+            raise Closed(f"connection lost: {e}") from None
         if not data:
             self.eof = True
             raise Closed("connection closed by peer")

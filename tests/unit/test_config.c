@@ -81,11 +81,13 @@ static void test_example_config_loads(void **state)
 
 static void test_errors_name_line_and_reason(void **state)
 {
-	expect_error("[hotlined]\nmax_frame = 12\n", "t.conf:2: [hotlined] max_frame: 12 is outside");
+	expect_error("[hotlined]\nmax_frame = 12\n",
+		     "t.conf:2: [hotlined] max_frame: 12 is outside");
 	expect_error("[hotlined]\nmax_frame = 12k\n", "is not a whole number");
 	expect_error("[hotlined]\n\nnosuch = 1\n", "t.conf:3: unknown option [hotlined] nosuch");
 	expect_error("[feed.water]\nname = W\n", "[feed.water]: token is required");
-	expect_error("[feed.x]\ntoken = t\nmode = sideways\n", "is not merged, parallel or subcenter");
+	expect_error("[feed.x]\ntoken = t\nmode = sideways\n",
+		     "is not merged, parallel or subcenter");
 	expect_error("[feed.x]\ntoken = t\nmode = subcenter\n", "needs dept");
 	expect_error("[feed.x]\ntoken = t\ndept = water\n", "dept is only for mode = subcenter");
 	expect_error("[feed.x]\ntoken = t\ncolour = red\n", "unknown key 'colour'");
@@ -104,14 +106,18 @@ static void test_reload_keeps_restart_only_options(void **state)
 {
 	struct hotline_config cur, fresh;
 	char err[512], note[256];
-	assert_int_equal(config_load_string("[hotlined]\nlisten_binary = 127.0.0.1:1\n"
-					    "max_inflight = 100\nmax_conn_inflight = 10\n[feed.a]\ntoken = one\n",
-					    "a", &cur, err, sizeof(err)),
-			 0);
-	assert_int_equal(config_load_string("[hotlined]\nlisten_binary = 127.0.0.1:2\n"
-					    "max_inflight = 200\nmax_conn_inflight = 10\n[feed.b]\ntoken = two\n",
-					    "b", &fresh, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		config_load_string(
+			"[hotlined]\nlisten_binary = 127.0.0.1:1\n"
+			"max_inflight = 100\nmax_conn_inflight = 10\n[feed.a]\ntoken = one\n",
+			"a", &cur, err, sizeof(err)),
+		0);
+	assert_int_equal(
+		config_load_string(
+			"[hotlined]\nlisten_binary = 127.0.0.1:2\n"
+			"max_inflight = 200\nmax_conn_inflight = 10\n[feed.b]\ntoken = two\n",
+			"b", &fresh, err, sizeof(err)),
+		0);
 	int kept = config_apply_reload(&cur, &fresh, note, sizeof(note));
 	assert_int_equal(kept, 1);
 	assert_string_equal(note, "listen_binary");

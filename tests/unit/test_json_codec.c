@@ -328,9 +328,27 @@ static void test_intake_duplicate_key(void **state)
 
 	assert_int_equal(json_parse_intake(line, strlen(line), &in, ext, err, sizeof(err)), -1);
 	assert_null(in);
-	assert_non_null(strstr(err, "duplicate"));
-	/* the parser stops before the object exists, so there is nothing to name */
-	assert_string_equal(ext, "");
+	assert_string_equal(err, "not JSON: duplicate object key near '\"content\"' at column 44");
+	/* the record can still be named: its external_id is not the repeated key */
+	assert_string_equal(ext, "E-1");
+
+	/* a repeated external_id names nothing: which one would be a guess */
+	expect_intake_error("{\"external_id\":\"E-1\",\"content\":\"a\",\"external_id\":\"E-2\"}",
+			    NULL, "");
+	/* nor does a repeat inside a nested value that mentions external_id */
+	expect_intake_error("{\"external_id\":\"E-1\",\"x\":{\"external_id\":1,\"external_id\":2}}",
+			    NULL, "");
+	/* an unusable external_id is not echoed on this path either */
+	expect_intake_error("{\"external_id\":7,\"content\":\"a\",\"content\":\"b\"}", NULL, "");
+	/* hello: duplicates are refused the same way */
+	{
+		struct hello_msg hello;
+
+		assert_int_equal(json_parse_hello(S("{\"role\":\"feed\",\"role\":\"agent\"}"),
+						  &hello, err, sizeof(err)),
+				 -1);
+		assert_non_null(strstr(err, "duplicate object key"));
+	}
 }
 
 static void test_intake_external_id_out(void **state)

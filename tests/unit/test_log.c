@@ -122,6 +122,12 @@ static void test_one_line_per_message(void **state)
 	text = capture_end();
 	assert_matches(text, TS_RE "info t: external_id=E1\\?fake [^\n]*forged\\?\n$");
 	free(text);
+
+	capture_start();
+	log_info("del\x7f tilde~ tab\t 中文");
+	text = capture_end();
+	assert_matches(text, TS_RE "info t: del\\? tilde~ tab\\? 中文\n$");
+	free(text);
 }
 
 static void test_long_message_cut(void **state)
