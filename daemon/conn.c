@@ -29,6 +29,7 @@
 #include "mask.h"
 #include "server.h"
 #include "store_pg.h"
+#include "ticket_state.h"
 #include "utf8.h"
 
 #define PROTOCOL_VERSION 1
@@ -65,7 +66,7 @@ static size_t conn_output_len(const struct conn *c)
 	return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 
-static void conn_send_frame(struct conn *c, const Hotline__V1__Frame *frame)
+void conn_send_frame(struct conn *c, const Hotline__V1__Frame *frame)
 {
 	if (!c->bev)
 		return;
@@ -95,8 +96,8 @@ static void conn_send_line(struct conn *c, char *line, size_t len)
 	free(line);
 }
 
-static void conn_send_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,
-			    const char *external_id)
+void conn_send_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,
+		     const char *external_id)
 {
 	if (c->proto == CONN_PROTO_JSON) {
 		size_t len;
@@ -114,8 +115,21 @@ static void conn_send_error(struct conn *c, Hotline__V1__ErrorCode code, const c
 	conn_send_frame(c, &frame);
 }
 
+void conn_send_ticket_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,
+			    const char *ticket_no)
+{
+	Hotline__V1__Error err = HOTLINE__V1__ERROR__INIT;
+	err.code = code;
+	err.message = (char *)message;
+	err.ticket_no = (char *)echo_id(ticket_no);
+	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
+	frame.msg_case = HOTLINE__V1__FRAME__MSG_ERROR;
+	frame.error = &err;
+	conn_send_frame(c, &frame);
+}
+
 /* Error + drain: the stream can no longer be trusted. */
-static void conn_fail(struct conn *c, Hotline__V1__ErrorCode code, const char *message)
+void conn_fail(struct conn *c, Hotline__V1__ErrorCode code, const char *message)
 {
 	log_warn("conn=%llu peer=%s feed=%s closing: %s", (unsigned long long)c->id, c->peer,
 		 c->feed_code[0] ? c->feed_code : "-", message);
@@ -165,12 +179,37 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 		conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL, msg);
 		return;
 	}
-	if (role != HOTLINE__V1__ROLE__ROLE_FEED) {
-		conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL,
-			  "only role FEED is served on this listener");
+	const struct hotline_config *cfg = server_config(c->server);
+	if (role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT && c->proto == CONN_PROTO_BINARY) {
+		const struct dept_config *dept = config_find_dept(cfg, id);
+		if (!dept || !config_token_equal(dept->token, token ? token : "")) {
+			server_stats_mut(c->server)->auth_failed++;
+			log_warn("conn=%llu peer=%s hello refused: %s '%s'",
+				 (unsigned long long)c->id, c->peer,
+				 dept ? "wrong token for department" : "unknown department",
+				 safe_id);
+			conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH,
+					"unknown department or wrong token", NULL);
+			conn_begin_drain(c);
+			return;
+		}
+		c->role = role;
+		snprintf(c->dept_code, sizeof(c->dept_code), "%s", dept->code);
+		c->state = CONN_ACTIVE;
+		log_info("conn=%llu peer=%s dept=%s hello accepted", (unsigned long long)c->id,
+			 c->peer, c->dept_code);
+		conn_send_welcome(c);
+		conn_dept_hello(c);
 		return;
 	}
-	const struct feed_config *feed = config_find_feed(server_config(c->server), id);
+	if (role != HOTLINE__V1__ROLE__ROLE_FEED) {
+		conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL,
+			  c->proto == CONN_PROTO_JSON
+				  ? "only role feed is served on the JSON-lines listener"
+				  : "role must be FEED or DEPARTMENT");
+		return;
+	}
+	const struct feed_config *feed = config_find_feed(cfg, id);
 	if (!feed || !config_token_equal(feed->token, token ? token : "")) {
 		server_stats_mut(c->server)->auth_failed++;
 		log_warn("conn=%llu peer=%s hello refused: %s '%s'", (unsigned long long)c->id,
@@ -180,11 +219,110 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 		conn_begin_drain(c);
 		return;
 	}
+	c->role = role;
 	snprintf(c->feed_code, sizeof(c->feed_code), "%s", feed->code);
 	c->state = CONN_ACTIVE;
 	log_info("conn=%llu peer=%s feed=%s %s hello accepted", (unsigned long long)c->id, c->peer,
 		 c->feed_code, c->proto == CONN_PROTO_JSON ? "json" : "binary");
 	conn_send_welcome(c);
+	if (c->proto == CONN_PROTO_BINARY)
+		conn_updates_pull(c);
+}
+
+/* ---- store work accounting -------------------------------------------------- */
+
+void conn_work_begin(struct conn *c)
+{
+	c->inflight++;
+	server_record_begin(c->server);
+}
+
+void conn_work_end(struct conn *c)
+{
+	c->inflight--;
+	server_record_end(c->server);
+	if (c->state == CONN_CLOSED) {
+		if (c->inflight == 0)
+			server_conn_idle(c->server, c);
+		return;
+	}
+	conn_maybe_finish(c);
+}
+
+/* ---- TicketUpdates to feeds ("one way out") ------------------------------------ */
+
+static const char pull_updates_sql[] =
+	"SELECT update_id, external_id, ticket_no, state, COALESCE(reply, ''),"
+	"  (extract(epoch FROM at) * 1000)::int8"
+	" FROM feed_updates WHERE feed_code = $1 AND update_id > $2"
+	" ORDER BY update_id LIMIT $3";
+
+static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
+{
+	struct conn *c = arg;
+	c->updates_busy = false;
+	if (error)
+		log_warn("conn=%llu feed=%s reading TicketUpdates failed: %s",
+			 (unsigned long long)c->id, c->feed_code, error);
+	if (!error && c->state == CONN_ACTIVE) {
+		for (int r = 0; r < PQntuples(res); r++) {
+			Hotline__V1__TicketUpdate up = HOTLINE__V1__TICKET_UPDATE__INIT;
+			up.update_id = (uint64_t)strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			up.external_id = PQgetvalue(res, r, 1);
+			up.ticket_no = PQgetvalue(res, r, 2);
+			int state = ticket_state_from_name(PQgetvalue(res, r, 3));
+			up.state = state > 0 ? state : 0;
+			up.reply = PQgetvalue(res, r, 4);
+			up.at = strtoll(PQgetvalue(res, r, 5), NULL, 10);
+			Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
+			frame.msg_case = HOTLINE__V1__FRAME__MSG_TICKET_UPDATE;
+			frame.ticket_update = &up;
+			conn_send_frame(c, &frame);
+			if ((long long)up.update_id > c->updates_cursor)
+				c->updates_cursor = (long long)up.update_id;
+			c->updates_unacked++;
+		}
+	}
+	bool again = c->updates_again;
+	c->updates_again = false;
+	conn_work_end(c);
+	if (again && c->state == CONN_ACTIVE)
+		conn_updates_pull(c);
+}
+
+void conn_updates_pull(struct conn *c)
+{
+	size_t window = (size_t)server_config(c->server)->update_window;
+	if (c->state != CONN_ACTIVE || c->role != HOTLINE__V1__ROLE__ROLE_FEED ||
+	    c->proto != CONN_PROTO_BINARY)
+		return;
+	if (c->updates_busy) {
+		c->updates_again = true;
+		return;
+	}
+	if (c->updates_unacked >= window)
+		return;
+	char cursor[32], limit[32];
+	snprintf(cursor, sizeof(cursor), "%lld", c->updates_cursor);
+	snprintf(limit, sizeof(limit), "%zu", window - c->updates_unacked);
+	const char *values[3] = { c->feed_code, cursor, limit };
+	c->updates_busy = true;
+	conn_work_begin(c);
+	store_pg_query(server_store(c->server), pull_updates_sql, 3, values, on_updates_pulled, c);
+}
+
+static void conn_update_acked(struct conn *c, uint64_t update_id)
+{
+	if (update_id == 0 || (long long)update_id > c->updates_cursor) {
+		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_NOT_FOUND,
+				"no such TicketUpdate was sent on this connection", NULL);
+		return;
+	}
+	server_update_acked(c->server, (long long)update_id);
+	if (c->updates_unacked > 0)
+		c->updates_unacked--;
+	if (c->updates_unacked <= (size_t)server_config(c->server)->update_window / 2)
+		conn_updates_pull(c);
 }
 
 /* ---- intake ---------------------------------------------------------------- */
@@ -193,7 +331,6 @@ static void conn_intake_done(struct store_intake *rec, const struct store_result
 {
 	struct conn *c = rec->owner;
 	struct server_stats *stats = server_stats_mut(c->server);
-	c->inflight--;
 	if (result->outcome == STORE_COMMITTED) {
 		stats->acked++;
 		if (result->duplicate)
@@ -224,13 +361,7 @@ static void conn_intake_done(struct store_intake *rec, const struct store_result
 	}
 	intake_free(rec->intake);
 	free(rec);
-	server_record_end(c->server);
-	if (c->state == CONN_CLOSED) {
-		if (c->inflight == 0)
-			server_conn_idle(c->server, c);
-		return;
-	}
-	conn_maybe_finish(c);
+	conn_work_end(c);
 }
 
 /* Validates in and hands it to the store; takes ownership of in. */
@@ -273,8 +404,7 @@ static void conn_intake(struct conn *c, struct intake *in)
 		log_debug("conn=%llu feed=%s record '%s' caller=%s queued",
 			  (unsigned long long)c->id, c->feed_code, safe_id, masked);
 	}
-	c->inflight++;
-	server_record_begin(server);
+	conn_work_begin(c);
 	server_stats_mut(server)->records++;
 	store_pg_submit(server_store(server), rec);
 }
@@ -293,6 +423,10 @@ static void conn_binary_frame(struct conn *c, Hotline__V1__Frame *frame)
 		conn_hello(c, h->role, h->id, h->token, h->version);
 		return;
 	}
+	if (c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT) {
+		conn_dept_frame(c, frame);
+		return;
+	}
 	switch (frame->msg_case) {
 	case HOTLINE__V1__FRAME__MSG_INTAKE: {
 		struct intake *in = intake_from_pb(frame->intake);
@@ -305,7 +439,7 @@ static void conn_binary_frame(struct conn *c, Hotline__V1__Frame *frame)
 		return;
 	}
 	case HOTLINE__V1__FRAME__MSG_ACK:
-		/* TicketUpdate acknowledgements: nothing is sent to feeds yet. */
+		conn_update_acked(c, frame->ack->update_id);
 		return;
 	default:
 		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL,
@@ -476,6 +610,8 @@ void conn_close(struct conn *c)
 	if (c->state == CONN_CLOSED)
 		return;
 	c->state = CONN_CLOSED;
+	if (c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT)
+		conn_dept_closed(c);
 	if (c->bev) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
@@ -535,5 +671,6 @@ struct conn *conn_new(struct server *server, evutil_socket_t fd, const struct so
 void conn_free(struct conn *c)
 {
 	frame_decoder_free(&c->decoder);
+	free(c->deliveries);
 	free(c);
 }

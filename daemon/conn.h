@@ -35,6 +35,13 @@ enum conn_state {
 enum conn_proto { CONN_PROTO_BINARY, CONN_PROTO_JSON };
 
 struct server;
+struct bus_consumer;
+
+/* A ticket handed to a department connection and not yet acknowledged. */
+struct dept_delivery {
+	char entry_id[48];
+	char ticket_no[32];
+};
 
 struct conn {
 	TAILQ_ENTRY(conn) link;	       /* server's open list, then its dead list */
@@ -46,10 +53,21 @@ struct conn {
 	enum conn_proto proto;
 	uint64_t id;
 	char peer[64];
-	char feed_code[65]; /* set at Hello */
+	int role;	    /* Hotline__V1__Role, set at Hello */
+	char feed_code[65]; /* feed connections: set at Hello */
+	char dept_code[65]; /* department connections: set at Hello */
 	struct frame_decoder decoder;
-	size_t inflight; /* records submitted to the store, not yet answered */
+	size_t inflight; /* store work (records, statements) not yet answered */
 	int64_t opened_ms;
+	/* department connections (conn_dept.c) */
+	struct bus_consumer *consumer;
+	struct dept_delivery *deliveries; /* dept_window slots */
+	size_t ndeliveries, window;
+	/* feed connections: TicketUpdates (conn_updates in conn.c) */
+	long long updates_cursor; /* highest update_id sent on this connection */
+	size_t updates_unacked;
+	bool updates_busy; /* a pull is in flight */
+	bool updates_again;
 };
 
 /* Wraps an accepted socket (the connection owns fd). NULL on failure (fd closed). */
@@ -67,5 +85,23 @@ void conn_close(struct conn *c);
 
 /* Frees a CLOSED connection with nothing in flight (server's reaper only). */
 void conn_free(struct conn *c);
+
+/* ---- shared with conn_dept.c ---- */
+void conn_send_frame(struct conn *c, const Hotline__V1__Frame *frame);
+void conn_send_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,
+		     const char *external_id);
+void conn_send_ticket_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,
+			    const char *ticket_no);
+void conn_fail(struct conn *c, Hotline__V1__ErrorCode code, const char *message);
+/* Store work for c begins / ends (keeps c allocated while it is in flight). */
+void conn_work_begin(struct conn *c);
+void conn_work_end(struct conn *c);
+/* Fetches TicketUpdates owed to this feed connection, if it has room. */
+void conn_updates_pull(struct conn *c);
+
+/* conn_dept.c: the department role */
+void conn_dept_hello(struct conn *c);
+void conn_dept_frame(struct conn *c, Hotline__V1__Frame *frame);
+void conn_dept_closed(struct conn *c);
 
 #endif

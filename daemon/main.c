@@ -18,8 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus_redis.h"
 #include "config.h"
 #include "log.h"
+#include "relay.h"
+#include "router.h"
 #include "server.h"
 #include "store_pg.h"
 
@@ -31,6 +34,9 @@ struct daemon {
 	struct hotline_config cfg;
 	struct event_base *base;
 	struct store_pg *store;
+	struct router *router;
+	struct bus *bus;
+	struct relay *relay;
 	struct server *server;
 	struct event *ev_janitor;
 	struct event *ev_signals[3];
@@ -195,10 +201,22 @@ int main(int argc, char **argv)
 	d.store = store_pg_new(d.base, &d.cfg);
 	if (!d.store)
 		fatal("cannot create the PostgreSQL store: out of memory");
-	d.server = server_new(d.base, &d.cfg, d.store);
+	d.router = router_new(d.base, &d.cfg, d.store);
+	d.bus = d.router ? bus_new(d.base, &d.cfg, d.router, d.store) : NULL;
+	d.relay = d.bus ? relay_new(d.base, &d.cfg, d.bus, d.store) : NULL;
+	if (!d.relay)
+		fatal("cannot create the router, bus or relay: out of memory");
+	struct store_hooks hooks = { router_ready, router_route, d.router, relay_dispatched,
+				     d.relay };
+	store_pg_set_hooks(d.store, &hooks);
+	bus_on_ready(d.bus, relay_kick, d.relay);
+	d.server = server_new(d.base, &d.cfg, d.store, d.bus);
 	if (!d.server)
 		fatal("cannot start listening (see above)");
 	store_pg_start(d.store);
+	router_start(d.router);
+	bus_start(d.bus);
+	relay_start(d.relay);
 
 	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	for (int i = 0; i < 3; i++) {
@@ -218,6 +236,9 @@ int main(int argc, char **argv)
 
 	log_stats(&d, "exit");
 	server_free(d.server);
+	relay_free(d.relay);
+	bus_free(d.bus);
+	router_free(d.router);
 	store_pg_free(d.store);
 	for (int i = 0; i < 3; i++)
 		event_free(d.ev_signals[i]);

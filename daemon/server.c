@@ -41,6 +41,7 @@ struct server {
 	struct event_base *base;
 	struct hotline_config *cfg;
 	struct store_pg *store;
+	struct bus *bus;
 	struct listener listeners[2];
 	struct conn_list open;	 /* HELLO, ACTIVE, DRAINING */
 	struct conn_list closed; /* CLOSED, records still in flight */
@@ -49,6 +50,11 @@ struct server {
 	struct event *ev_resume;
 	struct event *ev_reap;
 	bool shutting_down;
+	/* acknowledged TicketUpdates waiting to be deleted: "{1,2,3" */
+	char *acked_ids;
+	size_t acked_len, acked_cap, nacked;
+	bool deleting;
+	int64_t next_pull_ms;
 	struct server_stats stats;
 };
 
@@ -65,6 +71,11 @@ struct hotline_config *server_config(struct server *server)
 struct store_pg *server_store(struct server *server)
 {
 	return server->store;
+}
+
+struct bus *server_bus(struct server *server)
+{
+	return server->bus;
 }
 
 struct server_stats *server_stats_mut(struct server *server)
@@ -252,7 +263,7 @@ static int listen_on(struct server *server, struct listener *l, const char *what
 }
 
 struct server *server_new(struct event_base *base, struct hotline_config *cfg,
-			  struct store_pg *store)
+			  struct store_pg *store, struct bus *bus)
 {
 	struct server *server = calloc(1, sizeof(*server));
 	if (!server)
@@ -260,6 +271,7 @@ struct server *server_new(struct event_base *base, struct hotline_config *cfg,
 	server->base = base;
 	server->cfg = cfg;
 	server->store = store;
+	server->bus = bus;
 	TAILQ_INIT(&server->open);
 	TAILQ_INIT(&server->closed);
 	TAILQ_INIT(&server->dead);
@@ -305,12 +317,70 @@ void server_free(struct server *server)
 		event_free(server->ev_resume);
 	if (server->ev_reap)
 		event_free(server->ev_reap);
+	free(server->acked_ids);
 	free(server);
+}
+
+static const char delete_updates_sql[] =
+	"DELETE FROM feed_updates WHERE update_id = ANY($1::int8[])";
+
+static void on_updates_deleted(void *arg, const PGresult *res, const char *error)
+{
+	struct server *server = arg;
+	server->deleting = false;
+	if (error)
+		log_warn("deleting acknowledged TicketUpdates failed (they may be sent again): %s",
+			 error);
+}
+
+static void flush_acked_updates(struct server *server)
+{
+	if (server->nacked == 0 || server->deleting)
+		return;
+	server->acked_ids[server->acked_len] = '}';
+	server->acked_ids[server->acked_len + 1] = '\0';
+	const char *values[1] = { server->acked_ids };
+	server->deleting = true;
+	store_pg_query(server->store, delete_updates_sql, 1, values, on_updates_deleted, server);
+	server->acked_len = 0;
+	server->nacked = 0;
+}
+
+void server_update_acked(struct server *server, long long update_id)
+{
+	if (server->acked_cap - server->acked_len < 32) {
+		size_t cap = server->acked_cap ? server->acked_cap * 2 : 4096;
+		char *grown = realloc(server->acked_ids, cap);
+		if (!grown) {
+			log_error("out of memory recording an acknowledged TicketUpdate");
+			return;
+		}
+		server->acked_ids = grown;
+		server->acked_cap = cap;
+	}
+	server->acked_len += (size_t)snprintf(server->acked_ids + server->acked_len,
+					      server->acked_cap - server->acked_len, "%c%lld",
+					      server->nacked ? ',' : '{', update_id);
+	server->nacked++;
+	if (server->nacked >= 1000)
+		flush_acked_updates(server);
+}
+
+void server_feed_updates(struct server *server, const char *feed_code)
+{
+	struct conn *c;
+	TAILQ_FOREACH(c, &server->open, link)
+	if (c->state == CONN_ACTIVE && c->role == HOTLINE__V1__ROLE__ROLE_FEED &&
+	    strcmp(c->feed_code, feed_code) == 0)
+		conn_updates_pull(c);
 }
 
 void server_janitor(struct server *server, int64_t now_ms)
 {
 	long timeout = server->cfg->hello_timeout_ms;
+	bool pull = now_ms >= server->next_pull_ms;
+	if (pull)
+		server->next_pull_ms = now_ms + server->cfg->relay_interval_ms;
 	struct conn *c, *next;
 	for (c = TAILQ_FIRST(&server->open); c; c = next) {
 		next = TAILQ_NEXT(c, link);
@@ -318,8 +388,13 @@ void server_janitor(struct server *server, int64_t now_ms)
 			log_info("conn=%llu peer=%s closed: no Hello within %ld ms",
 				 (unsigned long long)c->id, c->peer, timeout);
 			conn_close(c);
+		} else if (pull && c->state == CONN_ACTIVE &&
+			   c->role == HOTLINE__V1__ROLE__ROLE_FEED) {
+			/* Updates written by other daemons reach us this way. */
+			conn_updates_pull(c);
 		}
 	}
+	flush_acked_updates(server);
 }
 
 void server_begin_shutdown(struct server *server)

@@ -43,11 +43,13 @@ struct server_stats {
  * Binds the configured listeners. cfg and store are borrowed and must outlive
  * the server. Returns NULL (after logging why) when a listener cannot bind.
  */
+struct bus;
 struct server *server_new(struct event_base *base, struct hotline_config *cfg,
-			  struct store_pg *store) __attribute__((warn_unused_result));
+			  struct store_pg *store, struct bus *bus)
+	__attribute__((warn_unused_result));
 void server_free(struct server *server);
 
-/* Once a second: closes connections that have not said Hello in time. */
+/* Every tick: hello timeouts, TicketUpdate pulls and acknowledged-update deletes. */
 void server_janitor(struct server *server, int64_t now_ms);
 
 /*
@@ -62,6 +64,11 @@ void server_get_stats(const struct server *server, struct server_stats *out);
 struct event_base *server_base(struct server *server);
 struct hotline_config *server_config(struct server *server);
 struct store_pg *server_store(struct server *server);
+struct bus *server_bus(struct server *server);
+/* TicketUpdates were written for feed_code: its connections here pull them. */
+void server_feed_updates(struct server *server, const char *feed_code);
+/* Deletes acknowledged TicketUpdates (batched; flushed by the janitor). */
+void server_update_acked(struct server *server, long long update_id);
 struct server_stats *server_stats_mut(struct server *server);
 int64_t server_now_ms(struct server *server);
 

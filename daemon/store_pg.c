@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "ticket_state.h"
 
 enum pgconn_state {
 	PGCONN_WAITING,	   /* backoff timer running before the next attempt */
@@ -39,14 +40,26 @@ enum pgconn_state {
 	PGCONN_READY	   /* in pipeline mode; idle or one batch in flight */
 };
 
-enum batch_kind { BATCH_INTAKE, BATCH_FEEDS };
+enum batch_kind { BATCH_INTAKE, BATCH_FEEDS, BATCH_QUERY };
 
 TAILQ_HEAD(record_queue, store_intake);
+
+struct store_query {
+	TAILQ_ENTRY(store_query) link;
+	const char *sql; /* static */
+	int nparams;
+	char **values; /* copies, in the same allocation as the struct */
+	store_query_fn cb;
+	void *arg;
+};
+TAILQ_HEAD(query_queue, store_query);
 
 struct batch {
 	enum batch_kind kind;
 	struct record_queue records;
 	size_t count;
+	struct store_query *query; /* BATCH_QUERY */
+	PGresult *result;	   /* BATCH_QUERY: kept until the Sync */
 	bool got_rows;
 	bool failed;
 	char sqlstate[6];
@@ -72,6 +85,9 @@ struct store_pg {
 	const struct hotline_config *cfg;
 	struct record_queue queue;
 	size_t queued;
+	struct query_queue queries;
+	size_t queries_queued;
+	struct store_hooks hooks;
 	size_t inflight;
 	struct pgconn *conns;
 	int nconns;
@@ -82,35 +98,49 @@ struct store_pg {
 
 /*
  * The intake statement. One row per record comes back, in input order:
- * (ticket_no, duplicate). ticket_no is NULL only when another daemon inserted
- * the same (feed, external_id) concurrently: the record is then retried.
+ * (ord, ticket_no, duplicate, outbox_id). ticket_no is NULL only when another
+ * daemon inserted the same (feed, external_id) concurrently: the record is then
+ * retried. outbox_id is set for a new DISPATCHED ticket. The routing columns
+ * ($16..$19) were decided in C by lib/ticket_state.c's state machine; the
+ * statement records both transitions (INTAKE, then the routing event) in the
+ * audit table.
  */
 static const char intake_sql[] =
 	"WITH input AS ("
 	"  SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[],"
 	"    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[],"
-	"    $12::float8[], $13::int2[], $14::text[])"
+	"    $12::float8[], $13::int2[], $14::text[], $16::text[], $17::text[], $18::text[],"
+	"    $19::text[])"
 	"  WITH ORDINALITY AS t(feed_code, external_id, received_ms, channel, caller_phone,"
 	"    caller_name, category, content, district, address, lat, lon, priority,"
-	"    origin_number, ord)"
+	"    origin_number, state, dept_code, route_rule, route_event, ord)"
 	"), ins AS ("
 	"  INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,"
 	"    channel, caller_phone, caller_name, category, content, district, address, lat,"
-	"    lon, priority, origin_number)"
+	"    lon, priority, origin_number, state, dept_code, route_rule, dispatched_at)"
 	"  SELECT n.ticket_id, d.day || '-' || lpad(n.ticket_id::text, 8, '0'),"
 	"    n.feed_code, n.external_id, to_timestamp(n.received_ms::float8 / 1000),"
 	"    NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),"
 	"    NULLIF(n.category, ''), n.content, NULLIF(n.district, ''),"
-	"    NULLIF(n.address, ''), n.lat, n.lon, n.priority, NULLIF(n.origin_number, '')"
+	"    NULLIF(n.address, ''), n.lat, n.lon, n.priority, NULLIF(n.origin_number, ''),"
+	"    n.state, NULLIF(n.dept_code, ''), NULLIF(n.route_rule, ''),"
+	"    CASE WHEN n.state = 'DISPATCHED' THEN now() END"
 	"  FROM (SELECT nextval('ticket_seq') AS ticket_id, i.* FROM input i ORDER BY i.ord) n,"
 	"    (SELECT to_char(now() AT TIME ZONE $15::text, 'YYYYMMDD') AS day) d"
 	"  ON CONFLICT (feed_code, external_id) DO NOTHING"
-	"  RETURNING ticket_id, ticket_no, feed_code, external_id"
+	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, dept_code, route_rule"
 	"), ev AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, to_state, actor)"
-	"  SELECT ticket_id, 'intake', 'RECEIVED', 'feed:' || feed_code FROM ins"
+	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
+	"  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL FROM ins"
+	"  UNION ALL"
+	"  SELECT ins.ticket_id, f.route_event, 'RECEIVED', ins.state, 'router', ins.route_rule"
+	"  FROM ins JOIN (SELECT DISTINCT ON (feed_code, external_id) feed_code, external_id,"
+	"      route_event FROM input ORDER BY feed_code, external_id, ord) f"
+	"    ON f.feed_code = ins.feed_code AND f.external_id = ins.external_id"
 	"), ob AS ("
-	"  INSERT INTO outbox (ticket_id, kind) SELECT ticket_id, 'route' FROM ins"
+	"  INSERT INTO outbox (ticket_id, kind, dept_code)"
+	"  SELECT ticket_id, 'dispatch', dept_code FROM ins WHERE state = 'DISPATCHED'"
+	"  RETURNING outbox_id, ticket_id"
 	")"
 	/* A resend finds the original through the unique index (evaluated only
 	 * when this statement did not insert the key); a key repeated inside the
@@ -119,17 +149,27 @@ static const char intake_sql[] =
 	"   COALESCE(ins.ticket_no, (SELECT t.ticket_no FROM tickets t"
 	"     WHERE t.feed_code = i.feed_code AND t.external_id = i.external_id)),"
 	"   ins.ticket_no IS NULL"
-	"     OR i.ord <> min(i.ord) OVER (PARTITION BY i.feed_code, i.external_id)"
+	"     OR i.ord <> min(i.ord) OVER (PARTITION BY i.feed_code, i.external_id),"
+	"   ob.outbox_id"
 	" FROM input i"
 	" LEFT JOIN ins ON ins.feed_code = i.feed_code AND ins.external_id = i.external_id"
+	" LEFT JOIN ob ON ob.ticket_id = ins.ticket_id"
 	" ORDER BY i.ord";
-#define INTAKE_NPARAMS 15
+#define INTAKE_NPARAMS 19
+#define INTAKE_TZ_PARAM 14 /* $15: the one scalar parameter */
 
+/* Mirrors the config's feeds and departments into their tables. */
 static const char feeds_sql[] =
-	"INSERT INTO feeds (feed_code, name, join_mode, dept_code)"
-	" SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
-	" ON CONFLICT (feed_code) DO UPDATE SET name = EXCLUDED.name,"
-	"   join_mode = EXCLUDED.join_mode, dept_code = EXCLUDED.dept_code, updated_at = now()";
+	"WITH f AS ("
+	"  INSERT INTO feeds (feed_code, name, join_mode, dept_code)"
+	"  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+	"  ON CONFLICT (feed_code) DO UPDATE SET name = EXCLUDED.name,"
+	"    join_mode = EXCLUDED.join_mode, dept_code = EXCLUDED.dept_code, updated_at = now()"
+	"  RETURNING 1"
+	")"
+	" INSERT INTO departments (dept_code, name)"
+	" SELECT * FROM unnest($5::text[], $6::text[])"
+	" ON CONFLICT (dept_code) DO UPDATE SET name = EXCLUDED.name, updated_at = now()";
 
 /* How many times a record may lose a uniqueness race before it fails. */
 #define MAX_RACE_RETRIES 5
@@ -233,6 +273,9 @@ static struct batch *batch_take(struct store_pg *store)
 		TAILQ_REMOVE(&store->queue, rec, link);
 		TAILQ_INSERT_TAIL(&b->records, rec, link);
 		b->count++;
+		rec->outbox_id = 0;
+		if (store->hooks.route)
+			store->hooks.route(store->hooks.route_arg, rec);
 		store->queued--;
 		store->inflight++;
 		if (rec->solo)
@@ -256,6 +299,30 @@ static void batch_requeue(struct store_pg *store, struct batch *b, bool solo)
 	b->count = 0;
 }
 
+/*
+ * The batch's outcome is unknown or transient: its work goes back to the head
+ * of its queue to be sent again (intake is idempotent; statements are written
+ * to be). Frees b.
+ */
+static void batch_discard(struct store_pg *store, struct batch *b)
+{
+	switch (b->kind) {
+	case BATCH_FEEDS:
+		store->feeds_dirty = true;
+		break;
+	case BATCH_QUERY:
+		if (b->result)
+			PQclear(b->result);
+		TAILQ_INSERT_HEAD(&store->queries, b->query, link);
+		store->queries_queued++;
+		break;
+	case BATCH_INTAKE:
+		batch_requeue(store, b, false);
+		break;
+	}
+	free(b);
+}
+
 static void record_finish(struct store_pg *store, struct store_intake *rec,
 			  const struct store_result *result)
 {
@@ -273,10 +340,11 @@ static void record_finish(struct store_pg *store, struct store_intake *rec,
 static int send_intake_batch(struct pgconn *pc, struct batch *b)
 {
 	struct store_pg *store = pc->store;
-	struct strbuf params[INTAKE_NPARAMS - 1];
+	struct strbuf params[INTAKE_NPARAMS];
 	memset(params, 0, sizeof(params));
-	for (int i = 0; i < INTAKE_NPARAMS - 1; i++)
-		sb_array_begin(&params[i]);
+	for (int i = 0; i < INTAKE_NPARAMS; i++)
+		if (i != INTAKE_TZ_PARAM)
+			sb_array_begin(&params[i]);
 
 	struct store_intake *rec;
 	char num[64];
@@ -306,15 +374,22 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 		snprintf(num, sizeof(num), "%d", in->priority ? in->priority : 1);
 		sb_array_raw(&params[12], num);
 		sb_array_text(&params[13], in->origin_number);
+		sb_array_text(&params[15], ticket_state_name(rec->state));
+		sb_array_text(&params[16], rec->dept_code);
+		sb_array_text(&params[17], rec->route_rule);
+		sb_array_text(&params[18], ticket_event_name(rec->route_event));
 	}
 	const char *values[INTAKE_NPARAMS];
-	for (int i = 0; i < INTAKE_NPARAMS - 1; i++) {
+	for (int i = 0; i < INTAKE_NPARAMS; i++) {
+		if (i == INTAKE_TZ_PARAM) {
+			values[i] = store->cfg->pg_timezone;
+			continue;
+		}
 		sb_putc(&params[i], '}');
 		values[i] = params[i].data;
 	}
-	values[INTAKE_NPARAMS - 1] = store->cfg->pg_timezone;
 	int ok = PQsendQueryParams(pc->pg, intake_sql, INTAKE_NPARAMS, NULL, values, NULL, NULL, 0);
-	for (int i = 0; i < INTAKE_NPARAMS - 1; i++)
+	for (int i = 0; i < INTAKE_NPARAMS; i++)
 		free(params[i].data);
 	return ok ? 0 : -1;
 }
@@ -322,9 +397,9 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 static int send_feeds_batch(struct pgconn *pc)
 {
 	const struct hotline_config *cfg = pc->store->cfg;
-	struct strbuf params[4];
+	struct strbuf params[6];
 	memset(params, 0, sizeof(params));
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 6; i++)
 		sb_array_begin(&params[i]);
 	for (size_t i = 0; i < cfg->nfeeds; i++) {
 		const struct feed_config *feed = &cfg->feeds[i];
@@ -336,14 +411,26 @@ static int send_feeds_batch(struct pgconn *pc)
 		else
 			sb_array_raw(&params[3], "NULL");
 	}
-	const char *values[4];
-	for (int i = 0; i < 4; i++) {
+	for (size_t i = 0; i < cfg->ndepts; i++) {
+		sb_array_text(&params[4], cfg->depts[i].code);
+		sb_array_text(&params[5], cfg->depts[i].name);
+	}
+	const char *values[6];
+	for (int i = 0; i < 6; i++) {
 		sb_putc(&params[i], '}');
 		values[i] = params[i].data;
 	}
-	int ok = PQsendQueryParams(pc->pg, feeds_sql, 4, NULL, values, NULL, NULL, 0);
-	for (int i = 0; i < 4; i++)
+	int ok = PQsendQueryParams(pc->pg, feeds_sql, 6, NULL, values, NULL, NULL, 0);
+	for (int i = 0; i < 6; i++)
 		free(params[i].data);
+	return ok ? 0 : -1;
+}
+
+static int send_query_batch(struct pgconn *pc, struct batch *b)
+{
+	struct store_query *q = b->query;
+	int ok = PQsendQueryParams(pc->pg, q->sql, q->nparams, NULL, (const char *const *)q->values,
+				   NULL, NULL, 0);
 	return ok ? 0 : -1;
 }
 
@@ -370,7 +457,14 @@ static void pgconn_dispatch(struct pgconn *pc)
 		store->feeds_dirty = false;
 		b = batch_new(BATCH_FEEDS);
 		rc = send_feeds_batch(pc);
-	} else if (store->queued > 0) {
+	} else if (!TAILQ_EMPTY(&store->queries)) {
+		b = batch_new(BATCH_QUERY);
+		b->query = TAILQ_FIRST(&store->queries);
+		TAILQ_REMOVE(&store->queries, b->query, link);
+		store->queries_queued--;
+		rc = send_query_batch(pc, b);
+	} else if (store->queued > 0 &&
+		   (!store->hooks.ready || store->hooks.ready(store->hooks.route_arg))) {
 		b = batch_take(store);
 		rc = send_intake_batch(pc, b);
 	} else {
@@ -418,6 +512,8 @@ static void batch_take_rows(struct batch *b, PGresult *res)
 		}
 		snprintf(rec->ticket_no, sizeof(rec->ticket_no), "%s", PQgetvalue(res, row, 1));
 		rec->duplicate = PQgetvalue(res, row, 2)[0] == 't';
+		rec->outbox_id =
+			PQgetisnull(res, row, 3) ? 0 : strtoll(PQgetvalue(res, row, 3), NULL, 10);
 	}
 	b->got_rows = rows == (int)b->count;
 	if (!b->got_rows) {
@@ -445,12 +541,31 @@ static void batch_complete(struct pgconn *pc)
 		free(b);
 		return;
 	}
+	if (b->kind == BATCH_QUERY) {
+		struct store_query *q = b->query;
+		if (b->failed && sqlstate_transient(b->sqlstate)) {
+			log_warn("store: statement not committed (%s%s%s); retrying", b->sqlstate,
+				 b->sqlstate[0] ? ": " : "", b->message);
+			batch_discard(store, b);
+			pgconn_drop(pc, "transient error");
+			return;
+		}
+		store->stats.queries++;
+		if (b->failed)
+			q->cb(q->arg, NULL, b->message[0] ? b->message : "statement failed");
+		else
+			q->cb(q->arg, b->result, NULL);
+		if (b->result)
+			PQclear(b->result);
+		free(q);
+		free(b);
+		return;
+	}
 	if (b->failed) {
 		if (sqlstate_transient(b->sqlstate)) {
 			log_warn("store: batch of %zu records not committed (%s%s%s); retrying",
 				 b->count, b->sqlstate, b->sqlstate[0] ? ": " : "", b->message);
-			batch_requeue(store, b, false);
-			free(b);
+			batch_discard(store, b);
 			pgconn_drop(pc, "transient error");
 			return;
 		}
@@ -490,6 +605,8 @@ static void batch_complete(struct pgconn *pc)
 			store->queued++;
 			continue;
 		}
+		if (rec->outbox_id > 0 && store->hooks.dispatched)
+			store->hooks.dispatched(store->hooks.dispatched_arg, rec);
 		struct store_result result = { STORE_COMMITTED, rec->ticket_no, rec->duplicate,
 					       NULL };
 		record_finish(store, rec, &result);
@@ -497,16 +614,20 @@ static void batch_complete(struct pgconn *pc)
 	free(b);
 }
 
-static void pgconn_on_result(struct pgconn *pc, PGresult *res)
+/* Returns true when it kept res (the caller must not clear it). */
+static bool pgconn_on_result(struct pgconn *pc, PGresult *res)
 {
 	struct batch *b = pc->batch;
 	ExecStatusType st = PQresultStatus(res);
 	switch (st) {
 	case PGRES_TUPLES_OK:
-		if (b->kind == BATCH_INTAKE)
-			batch_take_rows(b, res);
-		break;
 	case PGRES_COMMAND_OK:
+		if (b->kind == BATCH_INTAKE && st == PGRES_TUPLES_OK) {
+			batch_take_rows(b, res);
+		} else if (b->kind == BATCH_QUERY && !b->result) {
+			b->result = res;
+			return true; /* kept until the Sync */
+		}
 		break;
 	case PGRES_PIPELINE_ABORTED:
 		b->failed = true;
@@ -523,6 +644,7 @@ static void pgconn_on_result(struct pgconn *pc, PGresult *res)
 		break;
 	}
 	}
+	return false;
 }
 
 /* Reads every result that is complete; stops when libpq needs more input. */
@@ -540,8 +662,8 @@ static void pgconn_drain_results(struct pgconn *pc)
 			continue;
 		}
 		pc->nulls = 0;
-		pgconn_on_result(pc, res);
-		PQclear(res);
+		if (!pgconn_on_result(pc, res))
+			PQclear(res);
 	}
 	if (pc->state == PGCONN_READY && PQstatus(pc->pg) == CONNECTION_BAD)
 		pgconn_drop(pc, PQerrorMessage(pc->pg));
@@ -590,10 +712,7 @@ static void pgconn_drop(struct pgconn *pc, const char *why)
 	snprintf(reason, sizeof(reason), "%s", why && why[0] ? why : "unknown error");
 	reason[strcspn(reason, "\n")] = '\0';
 	if (pc->batch) {
-		if (pc->batch->kind == BATCH_FEEDS)
-			store->feeds_dirty = true;
-		batch_requeue(store, pc->batch, false);
-		free(pc->batch);
+		batch_discard(store, pc->batch);
 		pc->batch = NULL;
 	}
 	if (pc->state == PGCONN_READY)
@@ -714,7 +833,9 @@ static void pgconn_schedule_connect(struct pgconn *pc, long delay_ms)
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
 	struct store_pg *store = arg;
-	for (int i = 0; i < store->nconns && (store->queued > 0 || store->feeds_dirty); i++)
+	for (int i = 0; i < store->nconns &&
+			(store->queued > 0 || store->feeds_dirty || store->queries_queued > 0);
+	     i++)
 		pgconn_dispatch(&store->conns[i]);
 }
 
@@ -731,6 +852,7 @@ struct store_pg *store_pg_new(struct event_base *base, const struct hotline_conf
 	store->base = base;
 	store->cfg = cfg;
 	TAILQ_INIT(&store->queue);
+	TAILQ_INIT(&store->queries);
 	store->nconns = (int)cfg->pg_connections;
 	store->conns = calloc((size_t)store->nconns, sizeof(*store->conns));
 	store->ev_kick = event_new(base, -1, 0, on_kick, store);
@@ -772,8 +894,8 @@ void store_pg_free(struct store_pg *store)
 			PQfinish(pc->pg);
 		if (pc->batch) {
 			/* Only at exit after shutdown_timeout_ms: these were never acked. */
-			batch_requeue(store, pc->batch, false);
-			free(pc->batch);
+			batch_discard(store, pc->batch);
+			pc->batch = NULL;
 		}
 	}
 	if (store->queued)
@@ -787,9 +909,50 @@ void store_pg_free(struct store_pg *store)
 		intake_free(rec->intake);
 		free(rec);
 	}
+	struct store_query *q;
+	while ((q = TAILQ_FIRST(&store->queries)) != NULL) {
+		TAILQ_REMOVE(&store->queries, q, link);
+		free(q);
+	}
 	event_free(store->ev_kick);
 	free(store->conns);
 	free(store);
+}
+
+void store_pg_set_hooks(struct store_pg *store, const struct store_hooks *hooks)
+{
+	store->hooks = *hooks;
+}
+
+void store_pg_query(struct store_pg *store, const char *sql, int nparams, const char *const *values,
+		    store_query_fn cb, void *arg)
+{
+	size_t size = sizeof(struct store_query) + (size_t)nparams * sizeof(char *);
+	for (int i = 0; i < nparams; i++)
+		if (values[i])
+			size += strlen(values[i]) + 1;
+	struct store_query *q = calloc(1, size);
+	if (!q)
+		fatal("out of memory queueing a statement");
+	q->sql = sql;
+	q->nparams = nparams;
+	q->values = (char **)(q + 1);
+	char *p = (char *)(q->values + nparams);
+	for (int i = 0; i < nparams; i++) {
+		if (!values[i]) {
+			q->values[i] = NULL;
+			continue;
+		}
+		size_t n = strlen(values[i]) + 1;
+		memcpy(p, values[i], n);
+		q->values[i] = p;
+		p += n;
+	}
+	q->cb = cb;
+	q->arg = arg;
+	TAILQ_INSERT_TAIL(&store->queries, q, link);
+	store->queries_queued++;
+	store_kick(store);
 }
 
 void store_pg_submit(struct store_pg *store, struct store_intake *rec)
@@ -816,6 +979,7 @@ void store_pg_config_changed(struct store_pg *store)
 void store_pg_get_stats(const struct store_pg *store, struct store_pg_stats *out)
 {
 	*out = store->stats;
+	out->queries_queued = store->queries_queued;
 	out->queued = store->queued;
 	out->inflight = store->inflight;
 }

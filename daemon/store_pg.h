@@ -19,10 +19,14 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <libpq-fe.h>
+
+#include "code.h"
 #include "config.h"
 #include "intake.h"
 
 #define STORE_TICKET_NO_MAX 32
+#define STORE_RULE_NAME_MAX 65
 
 enum store_outcome {
 	STORE_COMMITTED, /* ticket_no is set; duplicate tells whether it was new */
@@ -50,12 +54,40 @@ struct store_intake {
 	store_done_fn done;
 	void *owner;
 	int64_t submitted_us; /* for the commit-latency metric */
+	/* routing, filled by store_hooks.route when the record's batch is built */
+	int state;	 /* enum ticket_state the ticket is stored in */
+	int route_event; /* enum ticket_event_kind that led there */
+	char dept_code[CODE_MAX + 1];
+	char route_rule[STORE_RULE_NAME_MAX];
 	/* store-private */
 	bool solo;   /* batch alone: a batch it was in failed on data */
 	int retries; /* lost a uniqueness race with another daemon */
 	char ticket_no[STORE_TICKET_NO_MAX];
 	bool duplicate;
+	int64_t outbox_id; /* > 0: a new DISPATCHED ticket whose outbox row awaits the relay */
 };
+
+/*
+ * What the store asks of the rest of the daemon (all optional):
+ *  ready(route_arg)      may intake batches be built now? (routing rules known)
+ *  route(route_arg, rec) fill rec's routing fields, just before its batch is built
+ *  dispatched(dispatched_arg, rec)  after commit, for each new DISPATCHED ticket, before
+ *                  its owner hears the outcome (the relay publishes it)
+ */
+struct store_hooks {
+	bool (*ready)(void *route_arg);
+	void (*route)(void *route_arg, struct store_intake *rec);
+	void *route_arg;
+	void (*dispatched)(void *dispatched_arg, const struct store_intake *rec);
+	void *dispatched_arg;
+};
+
+/*
+ * Result of a generic statement: res is valid only during the call (NULL when
+ * error is set). The statement ran as its own transaction, which has committed
+ * when res is given.
+ */
+typedef void (*store_query_fn)(void *arg, const PGresult *res, const char *error);
 
 struct store_pg_stats {
 	uint64_t batches;
@@ -65,6 +97,8 @@ struct store_pg_stats {
 	uint64_t retried;
 	uint64_t reconnects;
 	uint64_t batch_records_max;
+	uint64_t queries;
+	size_t queries_queued;
 	size_t queued;	 /* waiting for a batch */
 	size_t inflight; /* in a transaction now */
 	int connections_ready;
@@ -79,6 +113,18 @@ void store_pg_free(struct store_pg *store);
 
 /* Starts connecting; never fails: an unreachable server is retried with backoff. */
 void store_pg_start(struct store_pg *store);
+
+void store_pg_set_hooks(struct store_pg *store, const struct store_hooks *hooks);
+
+/*
+ * Runs sql (one statement, its own transaction) with text parameters (copied;
+ * NULL entries are SQL NULL). cb runs later from the loop, never from inside
+ * this call. Statements are sent before intake batches. On a lost connection or
+ * a transient error the statement is sent again, so it must be safe to repeat
+ * (write it with ON CONFLICT / version checks). A data error calls cb with it.
+ */
+void store_pg_query(struct store_pg *store, const char *sql, int nparams, const char *const *values,
+		    store_query_fn cb, void *arg);
 
 /* Queues rec; its done callback runs later, never from inside this call. */
 void store_pg_submit(struct store_pg *store, struct store_intake *rec);

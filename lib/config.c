@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "code.h"
 #include "log.h"
 
 #define OPT_S(sec, nm, field, def, reload, doc_)                                                   \
@@ -64,6 +65,18 @@ static const struct config_option options[] = {
 	      "time zone whose date starts each ticket number"),
 	OPT_S("redis", "address", redis_address, "127.0.0.1:6379", false,
 	      "host:port, or a Unix socket path starting with /"),
+	OPT_I("routing", "max_returns", max_returns, "3", true, 1, 100,
+	      "the return that brings a ticket's returns to this escalates it instead"),
+	OPT_I("routing", "relay_batch", relay_batch, "500", true, 1, 100000,
+	      "most outbox rows published to Redis in one round"),
+	OPT_I("routing", "relay_interval_ms", relay_interval_ms, "1000", true, 10, 600000,
+	      "how often the outbox is swept for rows nobody published yet"),
+	OPT_I("routing", "dept_window", dept_window, "100", true, 1, 100000,
+	      "tickets a department connection may hold unacknowledged"),
+	OPT_I("routing", "redeliver_after_ms", redeliver_after_ms, "30000", true, 100, 86400000,
+	      "a ticket unacknowledged this long is delivered to another connection"),
+	OPT_I("routing", "update_window", update_window, "100", true, 1, 100000,
+	      "TicketUpdates a feed connection may hold unacknowledged"),
 };
 
 static const struct config_feed_key feed_keys[] = {
@@ -73,8 +86,14 @@ static const struct config_feed_key feed_keys[] = {
 	{ "dept", false, "with mode = subcenter: the sub-centre's department code" },
 };
 
+static const struct config_feed_key dept_keys[] = {
+	{ "token", true, "shared secret the department system sends in Hello.token" },
+	{ "name", false, "human-readable name of the department" },
+};
+
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 #define FEED_PREFIX "feed."
+#define DEPT_PREFIX "dept."
 
 const struct config_option *config_options(size_t *count)
 {
@@ -86,6 +105,12 @@ const struct config_feed_key *config_feed_keys(size_t *count)
 {
 	*count = sizeof(feed_keys) / sizeof(feed_keys[0]);
 	return feed_keys;
+}
+
+const struct config_feed_key *config_dept_keys(size_t *count)
+{
+	*count = sizeof(dept_keys) / sizeof(dept_keys[0]);
+	return dept_keys;
 }
 
 static char **str_field(struct hotline_config *cfg, const struct config_option *opt)
@@ -164,6 +189,14 @@ void config_free(struct hotline_config *cfg)
 	free(cfg->feeds);
 	cfg->feeds = NULL;
 	cfg->nfeeds = 0;
+	for (size_t i = 0; i < cfg->ndepts; i++) {
+		free(cfg->depts[i].code);
+		free(cfg->depts[i].name);
+		free(cfg->depts[i].token);
+	}
+	free(cfg->depts);
+	cfg->depts = NULL;
+	cfg->ndepts = 0;
 }
 
 struct load_state {
@@ -171,20 +204,6 @@ struct load_state {
 	char *err;
 	size_t errlen;
 };
-
-static bool valid_code(const char *code)
-{
-	size_t n = strlen(code);
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = code[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
 
 static struct feed_config *feed_for_section(struct load_state *st, const char *code)
 {
@@ -207,7 +226,7 @@ static struct feed_config *feed_for_section(struct load_state *st, const char *c
 
 static int feed_key(struct load_state *st, const char *code, const char *name, const char *value)
 {
-	if (!valid_code(code)) {
+	if (!code_valid(code)) {
 		snprintf(st->err, st->errlen,
 			 "[feed.%s]: feed code must be 1-64 letters, digits, '_' or '-'", code);
 		return 0;
@@ -245,12 +264,52 @@ static int feed_key(struct load_state *st, const char *code, const char *name, c
 	return 1;
 }
 
+static int dept_key(struct load_state *st, const char *code, const char *name, const char *value)
+{
+	struct hotline_config *cfg = st->cfg;
+	if (!code_valid(code)) {
+		snprintf(st->err, st->errlen,
+			 "[dept.%s]: department code must be 1-64 letters, digits, '_' or '-'",
+			 code);
+		return 0;
+	}
+	struct dept_config *dept = NULL;
+	for (size_t i = 0; i < cfg->ndepts; i++)
+		if (strcmp(cfg->depts[i].code, code) == 0)
+			dept = &cfg->depts[i];
+	if (!dept) {
+		struct dept_config *grown = realloc(cfg->depts, (cfg->ndepts + 1) * sizeof(*grown));
+		if (!grown) {
+			snprintf(st->err, st->errlen, "out of memory");
+			return 0;
+		}
+		cfg->depts = grown;
+		dept = &cfg->depts[cfg->ndepts++];
+		memset(dept, 0, sizeof(*dept));
+		dept->code = xstrdup(code);
+	}
+	char **slot;
+	if (strcmp(name, "token") == 0) {
+		slot = &dept->token;
+	} else if (strcmp(name, "name") == 0) {
+		slot = &dept->name;
+	} else {
+		snprintf(st->err, st->errlen, "[dept.%s]: unknown key '%s'", code, name);
+		return 0;
+	}
+	free(*slot);
+	*slot = xstrdup(value);
+	return 1;
+}
+
 /* inih callback: returns 0 to stop with the error in st->err. */
 static int on_ini_value(void *user, const char *section, const char *name, const char *value)
 {
 	struct load_state *st = user;
 	if (strncmp(section, FEED_PREFIX, strlen(FEED_PREFIX)) == 0)
 		return feed_key(st, section + strlen(FEED_PREFIX), name, value);
+	if (strncmp(section, DEPT_PREFIX, strlen(DEPT_PREFIX)) == 0)
+		return dept_key(st, section + strlen(DEPT_PREFIX), name, value);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct config_option *opt = &options[i];
 		if (strcmp(opt->section, section) != 0 || strcmp(opt->name, name) != 0)
@@ -319,7 +378,7 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 				 feed->code);
 			return -1;
 		}
-		if (feed->mode == JOIN_SUBCENTER && (!feed->dept || !valid_code(feed->dept))) {
+		if (feed->mode == JOIN_SUBCENTER && (!feed->dept || !code_valid(feed->dept))) {
 			snprintf(err, errlen, "[feed.%s]: mode = subcenter needs dept = DEPT_CODE",
 				 feed->code);
 			return -1;
@@ -331,6 +390,20 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 		}
 		if (!feed->name)
 			feed->name = xstrdup(feed->code);
+	}
+	for (size_t i = 0; i < cfg->ndepts; i++) {
+		struct dept_config *dept = &cfg->depts[i];
+		if (!dept->token || dept->token[0] == '\0') {
+			snprintf(err, errlen, "[dept.%s]: token is required", dept->code);
+			return -1;
+		}
+		if (strlen(dept->token) > 256) {
+			snprintf(err, errlen, "[dept.%s]: token is longer than 256 bytes",
+				 dept->code);
+			return -1;
+		}
+		if (!dept->name)
+			dept->name = xstrdup(dept->code);
 	}
 	return 0;
 }
@@ -410,6 +483,12 @@ int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh
 	cur->nfeeds = fresh->nfeeds;
 	fresh->feeds = feeds;
 	fresh->nfeeds = nfeeds;
+	struct dept_config *depts = cur->depts;
+	size_t ndepts = cur->ndepts;
+	cur->depts = fresh->depts;
+	cur->ndepts = fresh->ndepts;
+	fresh->depts = depts;
+	fresh->ndepts = ndepts;
 	return kept;
 }
 
@@ -418,6 +497,14 @@ const struct feed_config *config_find_feed(const struct hotline_config *cfg, con
 	for (size_t i = 0; i < cfg->nfeeds; i++)
 		if (strcmp(cfg->feeds[i].code, code) == 0)
 			return &cfg->feeds[i];
+	return NULL;
+}
+
+const struct dept_config *config_find_dept(const struct hotline_config *cfg, const char *code)
+{
+	for (size_t i = 0; i < cfg->ndepts; i++)
+		if (strcmp(cfg->depts[i].code, code) == 0)
+			return &cfg->depts[i];
 	return NULL;
 }
 

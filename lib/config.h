@@ -3,7 +3,7 @@
  *
  * Owns: the option table (name, type, default, reloadable, limits, doc), parsing
  * a file into struct hotline_config, validation, and the per-feed sections
- * [feed.CODE]. Never: applies a config to running state (daemon/main.c does,
+ * [feed.CODE] and [dept.CODE]. Never: applies a config to running state (daemon/main.c does,
  * keeping the old config when a reload fails). Callers: daemon, hotlinectl,
  * tests/unit/test_config.c (which also checks that README documents every option).
  */
@@ -25,6 +25,12 @@ struct feed_config {
 	char *token;
 	char *dept; /* subcenter: the sub-centre's department code */
 	enum join_mode mode;
+};
+
+struct dept_config {
+	char *code; /* the section's CODE, sent as Hello.id by the department system */
+	char *name;
+	char *token;
 };
 
 struct hotline_config {
@@ -50,9 +56,19 @@ struct hotline_config {
 	char *pg_timezone;
 	/* [redis] */
 	char *redis_address;
+	/* [routing] */
+	long max_returns;
+	long relay_batch;
+	long relay_interval_ms;
+	long dept_window;
+	long redeliver_after_ms;
+	long update_window;
 	/* [feed.CODE] sections, in file order */
 	struct feed_config *feeds;
 	size_t nfeeds;
+	/* [dept.CODE] sections, in file order */
+	struct dept_config *depts;
+	size_t ndepts;
 };
 
 enum config_type { CONFIG_STRING, CONFIG_INT };
@@ -68,7 +84,7 @@ struct config_option {
 	const char *doc;
 };
 
-/* Keys of a [feed.CODE] section, documented like options (offset unused). */
+/* Keys of a [feed.CODE] or [dept.CODE] section, documented like options. */
 struct config_feed_key {
 	const char *name;
 	bool required;
@@ -77,6 +93,7 @@ struct config_feed_key {
 
 const struct config_option *config_options(size_t *count);
 const struct config_feed_key *config_feed_keys(size_t *count);
+const struct config_feed_key *config_dept_keys(size_t *count);
 
 /* Fills cfg with every option's default and no feeds. */
 void config_defaults(struct hotline_config *cfg);
@@ -96,7 +113,7 @@ int config_load_string(const char *text, const char *name, struct hotline_config
 void config_free(struct hotline_config *cfg);
 
 /*
- * Moves the reloadable options and the feeds from fresh into cur (fresh is
+ * Moves the reloadable options, the feeds and the departments from fresh into cur (fresh is
  * left empty and can be freed). Options that need a restart and differ are
  * kept at their current value and named in note (comma-separated), so the
  * caller can log them. Returns the number of such options.
@@ -106,6 +123,9 @@ int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh
 
 /* The feed with this code, or NULL. */
 const struct feed_config *config_find_feed(const struct hotline_config *cfg, const char *code);
+
+/* The department with this code, or NULL. */
+const struct dept_config *config_find_dept(const struct hotline_config *cfg, const char *code);
 
 /* "merged" / "parallel" / "subcenter" */
 const char *config_join_mode_name(enum join_mode mode);

@@ -60,7 +60,7 @@
 #define RATE_TICK_US 1000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define RECORD_PAUSE_MS 200 /* after a "resend later" error for one record */
+#define RECORD_PAUSE_MS 200  /* after a "resend later" error for one record */
 #define MAX_LOGGED_EVENTS 20 /* per kind of trouble, then only counted */
 /* Error codes 0..9 of Hotline__V1__ErrorCode, then one bucket for anything else. */
 #define ERROR_SLOTS 11
@@ -94,20 +94,20 @@ struct feed {
 };
 
 enum conn_state {
-	CONN_WAITING,    /* backoff before (re)connecting */
+	CONN_WAITING,	 /* backoff before (re)connecting */
 	CONN_CONNECTING, /* TCP connect in progress */
-	CONN_HELLO,      /* hello sent, waiting for the welcome */
-	CONN_READY,      /* welcomed: records flow */
-	CONN_DONE,       /* every record finished */
-	CONN_FAILED      /* gave up; its unfinished records stay unacked */
+	CONN_HELLO,	 /* hello sent, waiting for the welcome */
+	CONN_READY,	 /* welcomed: records flow */
+	CONN_DONE,	 /* every record finished */
+	CONN_FAILED	 /* gave up; its unfinished records stay unacked */
 };
 
 enum slot_state { SLOT_FREE = 0, SLOT_INFLIGHT, SLOT_RESEND };
 
 struct slot {
-	uint64_t index;         /* record number */
+	uint64_t index;		/* record number */
 	uint64_t first_sent_ns; /* monotonic; latency is measured from here */
-	uint8_t state;          /* enum slot_state */
+	uint8_t state;		/* enum slot_state */
 };
 
 struct loadgen;
@@ -117,16 +117,16 @@ struct conn {
 	unsigned id;
 	const struct feed *feed;
 	struct bufferevent *bev; /* NULL while not connected */
-	struct event *timer;     /* reconnect backoff, or end of a pause */
+	struct event *timer;	 /* reconnect backoff, or end of a pause */
 	enum conn_state state;
 	struct frame_decoder decoder;
 	struct slot *slots; /* ring entries, owned */
-	size_t ring;        /* = options.window */
-	size_t window;      /* effective: min(options.window, server's window) */
-	uint64_t base;      /* lowest record not finished */
-	uint64_t next;      /* next record never sent */
-	uint64_t total;     /* records this connection sends */
-	size_t live;        /* slots INFLIGHT or RESEND */
+	size_t ring;	    /* = options.window */
+	size_t window;	    /* effective: min(options.window, server's window) */
+	uint64_t base;	    /* lowest record not finished */
+	uint64_t next;	    /* next record never sent */
+	uint64_t total;	    /* records this connection sends */
+	size_t live;	    /* slots INFLIGHT or RESEND */
 	size_t resend_pending;
 	uint64_t resend_cursor; /* no RESEND slot below this record number */
 	unsigned backoff_ms;
@@ -167,15 +167,15 @@ struct loadgen {
 	double rate_credit;
 	uint64_t rate_last_ns;
 	unsigned rate_cursor;
-	uint64_t start_ns;      /* run start (connecting) */
+	uint64_t start_ns;	/* run start (connecting) */
 	uint64_t first_send_ns; /* 0 until the first record goes out */
 	uint64_t last_ack_ns;
 	uint64_t last_progress_ns;
 	uint64_t end_ns;
 	unsigned ready_now;   /* connections currently welcomed */
 	bool ready_announced; /* "all connections ready" logged */
-	bool stopping;        /* no new records */
-	bool aborted;         /* timeout or second signal */
+	bool stopping;	      /* no new records */
+	bool aborted;	      /* timeout or second signal */
 	bool finished;
 	unsigned signals;
 };
@@ -196,7 +196,8 @@ static int64_t wall_ms(void)
 
 static struct timeval tv_from_ms(uint64_t ms)
 {
-	struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
+			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
 	return tv;
 }
 
@@ -399,7 +400,7 @@ static void advance_base(struct conn *c)
 static struct slot *find_live(struct conn *c, const char *external_id)
 {
 	uint64_t index;
-	if (external_id == NULL ||
+	if (c->slots == NULL || external_id == NULL || /* --idle sends no records */
 	    record_parse_external_id(external_id, c->lg->opt.prefix, c->id, &index) != 0)
 		return NULL;
 	struct slot *s = &c->slots[index % c->ring];
@@ -566,9 +567,9 @@ static int read_binary(struct conn *c)
 			frame_decoder_feed(&c->decoder, vec.iov_base, vec.iov_len, &consumed);
 		evbuffer_drain(in, consumed);
 		if (st < 0) {
-			conn_lost(c, false, st == FRAME_TOO_LARGE
-						    ? "frame from server above the size limit"
-						    : "out of memory decoding a frame");
+			conn_lost(c, false,
+				  st == FRAME_TOO_LARGE ? "frame from server above the size limit"
+							: "out of memory decoding a frame");
 			return -1;
 		}
 		if (st != FRAME_READY)
@@ -688,7 +689,8 @@ static void start_connect(struct conn *c)
 	frame_decoder_init(&c->decoder, FRAME_MAX_LIMIT);
 	c->state = CONN_CONNECTING;
 	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 ||
-	    bufferevent_socket_connect(c->bev, (struct sockaddr *)&lg->addr, (int)lg->addr_len) != 0)
+	    bufferevent_socket_connect(c->bev, (struct sockaddr *)&lg->addr, (int)lg->addr_len) !=
+		    0)
 		conn_lost(c, false, strerror(errno));
 }
 
@@ -697,7 +699,8 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
 	struct conn *c = arg;
 	if (events & BEV_EVENT_CONNECTED) {
 		int one = 1;
-		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one));
 		c->state = CONN_HELLO;
 		(void)send_hello(c); /* on failure the connection is already lost */
 		return;
@@ -705,8 +708,9 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
 	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		int err = EVUTIL_SOCKET_ERROR();
 		conn_lost(c, false,
-			  (events & BEV_EVENT_ERROR) && err != 0 ? evutil_socket_error_to_string(err)
-								 : "closed by server");
+			  (events & BEV_EVENT_ERROR) && err != 0
+				  ? evutil_socket_error_to_string(err)
+				  : "closed by server");
 	}
 }
 
@@ -736,9 +740,10 @@ static void conn_lost(struct conn *c, bool permanent, const char *why)
 	if (lg->stats.conn_lost_logged < MAX_LOGGED_EVENTS) {
 		lg->stats.conn_lost_logged++;
 		log_warn("conn=%u feed=%s lost: %s (%zu unacked)%s", c->id, c->feed->code, why,
-			 c->live, lg->stats.conn_lost_logged == MAX_LOGGED_EVENTS
-					  ? " [further losses not logged]"
-					  : "");
+			 c->live,
+			 lg->stats.conn_lost_logged == MAX_LOGGED_EVENTS
+				 ? " [further losses not logged]"
+				 : "");
 	}
 	if (!work_left) {
 		c->state = CONN_DONE;
@@ -963,15 +968,16 @@ static void print_human(const struct loadgen *lg, FILE *out)
 			"hotline-loadgen: %s %s:%d, %u connections x %" PRIu64
 			" records, window %u, %s%s\n",
 			o->protocol == PROTO_BINARY ? "binary" : "json", o->host, o->port,
-			o->connections, o->records, o->window,
-			o->rate > 0 ? "paced" : "flat out", o->resend ? ", resend" : "");
+			o->connections, o->records, o->window, o->rate > 0 ? "paced" : "flat out",
+			o->resend ? ", resend" : "");
 	if (o->idle) {
 		fprintf(out, "ready       %u of %u connections\n", lg->ready_now, o->connections);
 		fprintf(out, "reconnects  %" PRIu64 "\n", st->reconnects);
 		fprintf(out, "held        %.3f s\n", secs);
 	} else {
 		uint64_t target = target_records(lg);
-		fprintf(out, "sent        %" PRIu64 " (resent %" PRIu64 ")\n", st->sent, st->resent);
+		fprintf(out, "sent        %" PRIu64 " (resent %" PRIu64 ")\n", st->sent,
+			st->resent);
 		fprintf(out, "acked       %" PRIu64 " of %" PRIu64 " (duplicate %" PRIu64 ")\n",
 			st->acked, target, st->duplicate);
 		fprintf(out, "errors      %" PRIu64, errors_total(st));
@@ -985,11 +991,14 @@ static void print_human(const struct loadgen *lg, FILE *out)
 		fprintf(out, "%s\n", sep[0] == ',' ? ")" : "");
 		fprintf(out, "reconnects  %" PRIu64 "\n", st->reconnects);
 		if (st->unexpected > 0)
-			fprintf(out, "unexpected  %" PRIu64 " replies matching no record\n", st->unexpected);
+			fprintf(out, "unexpected  %" PRIu64 " replies matching no record\n",
+				st->unexpected);
 		if (st->updates > 0)
-			fprintf(out, "updates     %" PRIu64 " ticket updates received\n", st->updates);
+			fprintf(out, "updates     %" PRIu64 " ticket updates received\n",
+				st->updates);
 		fprintf(out, "elapsed     %.3f s\n", secs);
-		fprintf(out, "throughput  %.1f acks/s\n", secs > 0 ? (double)st->acked / secs : 0.0);
+		fprintf(out, "throughput  %.1f acks/s\n",
+			secs > 0 ? (double)st->acked / secs : 0.0);
 		fprintf(out, "latency ms  p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n",
 			(double)hist_percentile(&lg->hist, 50) / 1000.0,
 			(double)hist_percentile(&lg->hist, 90) / 1000.0,
@@ -999,43 +1008,71 @@ static void print_human(const struct loadgen *lg, FILE *out)
 	fprintf(out, "result      %s\n", run_complete(lg) ? "complete" : "INCOMPLETE");
 }
 
+static void set_int(json_t *obj, const char *key, uint64_t value)
+{
+	json_object_set_new(obj, key, json_integer((json_int_t)value));
+}
+
+static void set_real(json_t *obj, const char *key, double value)
+{
+	json_object_set_new(obj, key, json_real(value));
+}
+
+static double percentile_ms(const struct latency_hist *hist, double pct)
+{
+	return (double)hist_percentile(hist, pct) / 1000.0;
+}
+
+/* The summary as one JSON line; field names are a contract with bench/ and tests/. */
 static void print_json(const struct loadgen *lg, FILE *out)
 {
 	const struct options *o = &lg->opt;
 	const struct stats *st = &lg->stats;
+	const struct latency_hist *hist = &lg->hist;
 	double secs = elapsed_s(lg);
+	json_t *summary = json_object();
 	json_t *errors = json_object();
+	json_t *latency = json_object();
+	if (summary == NULL || errors == NULL || latency == NULL)
+		fatal("out of memory");
 	for (unsigned i = 0; i < ERROR_SLOTS; i++)
 		if (st->errors[i] > 0)
-			json_object_set_new(errors, error_name(i), json_integer((json_int_t)st->errors[i]));
-	json_t *summary = json_pack(
-		"{s:s, s:s, s:i, s:i, s:I, s:i, s:f, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I,"
-		" s:I, s:I, s:I, s:i, s:f, s:f, s:{s:f, s:f, s:f, s:f, s:f}, s:b}",
-		"protocol", o->protocol == PROTO_BINARY ? "binary" : "json",
-		"host", o->host, "port", o->port,
-		"connections", (int)o->connections,
-		"records_per_connection", (json_int_t)o->records,
-		"window", (int)o->window, "rate", o->rate, "idle", o->idle,
-		"target", (json_int_t)target_records(lg),
-		"sent", (json_int_t)st->sent, "resent", (json_int_t)st->resent,
-		"acked", (json_int_t)st->acked, "duplicate", (json_int_t)st->duplicate,
-		"failed", (json_int_t)st->failed, "errors", errors,
-		"errors_total", (json_int_t)errors_total(st),
-		"reconnects", (json_int_t)st->reconnects,
-		"unexpected", (json_int_t)st->unexpected, "updates", (json_int_t)st->updates,
-		"ready", (int)lg->ready_now,
-		"elapsed_s", secs,
-		"acks_per_s", secs > 0 ? (double)st->acked / secs : 0.0,
-		"latency_ms",
-		"p50", (double)hist_percentile(&lg->hist, 50) / 1000.0,
-		"p90", (double)hist_percentile(&lg->hist, 90) / 1000.0,
-		"p99", (double)hist_percentile(&lg->hist, 99) / 1000.0,
-		"max", (double)lg->hist.max_us / 1000.0,
-		"mean", lg->hist.count > 0 ? lg->hist.sum_us / (double)lg->hist.count / 1000.0 : 0.0,
-		"complete", run_complete(lg));
-	if (summary == NULL)
-		fatal("cannot build the JSON summary");
-	char *text = json_dumps(summary, JSON_COMPACT | JSON_REAL_PRECISION(6));
+			set_int(errors, error_name(i), st->errors[i]);
+	set_real(latency, "p50", percentile_ms(hist, 50));
+	set_real(latency, "p90", percentile_ms(hist, 90));
+	set_real(latency, "p99", percentile_ms(hist, 99));
+	set_real(latency, "max", (double)hist->max_us / 1000.0);
+	set_real(latency, "mean",
+		 hist->count > 0 ? hist->sum_us / (double)hist->count / 1000.0 : 0.0);
+
+	json_object_set_new(summary, "protocol",
+			    json_string(o->protocol == PROTO_BINARY ? "binary" : "json"));
+	json_object_set_new(summary, "host", json_string(o->host));
+	set_int(summary, "port", (uint64_t)o->port);
+	set_int(summary, "connections", o->connections);
+	set_int(summary, "records_per_connection", o->idle ? 0 : o->records);
+	set_int(summary, "window", o->window);
+	set_real(summary, "rate", o->rate);
+	json_object_set_new(summary, "idle", json_boolean(o->idle));
+	set_int(summary, "target", target_records(lg));
+	set_int(summary, "sent", st->sent);
+	set_int(summary, "resent", st->resent);
+	set_int(summary, "acked", st->acked);
+	set_int(summary, "duplicate", st->duplicate);
+	set_int(summary, "failed", st->failed);
+	json_object_set_new(summary, "errors", errors);
+	set_int(summary, "errors_total", errors_total(st));
+	set_int(summary, "reconnects", st->reconnects);
+	set_int(summary, "unexpected", st->unexpected);
+	set_int(summary, "updates", st->updates);
+	set_int(summary, "ready", lg->ready_now);
+	set_real(summary, "elapsed_s", secs);
+	set_real(summary, "acks_per_s", secs > 0 ? (double)st->acked / secs : 0.0);
+	json_object_set_new(summary, "latency_ms", latency);
+	json_object_set_new(summary, "complete", json_boolean(run_complete(lg)));
+
+	char *text =
+		json_dumps(summary, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	if (text == NULL)
 		fatal("cannot format the JSON summary");
 	fprintf(out, "%s\n", text);
@@ -1048,62 +1085,63 @@ static void print_json(const struct loadgen *lg, FILE *out)
 static void usage(FILE *out)
 {
 	fprintf(out,
-"Usage: hotline-loadgen [OPTION]...\n"
-"Simulates legacy hotline feeds pushing intake records into hotlined, and\n"
-"measures throughput and per-record ack latency.\n"
-"\n"
-"Target:\n"
-"  -h, --host HOST          server address (default " DEFAULT_HOST ")\n"
-"  -p, --port PORT          server port (default %d binary, %d json)\n"
-"  -P, --protocol PROTO     binary (length-prefixed protobuf frames) or json\n"
-"                           (JSON lines); default binary\n"
-"  -f, --feeds LIST         CODE:TOKEN[,CODE:TOKEN...]; connection i uses feed\n"
-"                           i mod count (default " DEFAULT_FEEDS ")\n"
-"\n"
-"Load:\n"
-"  -c, --connections N      feed connections (default 1)\n"
-"  -n, --records M          records per connection (default 1000)\n"
-"  -r, --rate R             records per second over all connections; 0 = flat\n"
-"                           out, keeping every window full (default 0)\n"
-"  -w, --window W           most unacked records per connection (default %d;\n"
-"                           lowered to the server's Welcome.window if smaller)\n"
-"      --prefix STR         external_id prefix; ids are STR-CONN-N (default\n"
-"                           lg-<unix time>-<pid>, so runs never collide)\n"
-"      --content-bytes N    bytes of Chinese+ASCII content per record (default %d)\n"
-"      --phones             send random, realistic 11-digit mobile numbers\n"
-"                           (default: no caller_phone)\n"
-"      --duration SEC       stop sending new records after SEC seconds, then wait\n"
-"                           for the outstanding acks\n"
-"      --idle               open the connections, say hello, then hold them idle\n"
-"                           until SIGINT/SIGTERM or --duration\n"
-"      --resend             on connection loss (or an unavailable/internal error\n"
-"                           for a record) reconnect with backoff and resend every\n"
-"                           unacked record; duplicates are then expected\n"
-"      --timeout SEC        give up when no ack (idle: no new connection ready)\n"
-"                           has arrived for SEC seconds while work is\n"
-"                           outstanding; 0 = never (default %d)\n"
-"\n"
-"Output:\n"
-"      --acked-file PATH    write one line per ack:\n"
-"                           feed_code<TAB>external_id<TAB>ticket_no<TAB>duplicate(0|1)\n"
-"      --json-summary       print the summary as one JSON line on stdout (the\n"
-"                           human summary then goes to stderr)\n"
-"      --log-level LEVEL    debug, info, warn or error (default info)\n"
-"      --dry-run N          print the first N records of connection 0 as JSON\n"
-"                           lines, checked against the intake rules and the JSON\n"
-"                           codec of libhotline; no network\n"
-"      --help               show this help\n"
-"      --version            show the version\n"
-"\n"
-"The summary gives sent, acked, duplicate, errors by code, reconnects,\n"
-"elapsed time, throughput (acks/s) and ack latency p50/p90/p99/max (ms,\n"
-"from a record's first send to its ack). Ctrl-C once stops sending and waits\n"
-"for outstanding acks; twice stops at once.\n"
-"\n"
-"Exit status: 0 when every record sent (all of them, unless --duration or a\n"
-"signal stopped sending early) was acknowledged, or with --idle when every\n"
-"connection was welcomed and still open at the end; 1 otherwise; 2 on bad\n"
-"usage.\n",
+		"Usage: hotline-loadgen [OPTION]...\n"
+		"Simulates legacy hotline feeds pushing intake records into hotlined, and\n"
+		"measures throughput and per-record ack latency.\n"
+		"\n"
+		"Target:\n"
+		"  -h, --host HOST          server address (default " DEFAULT_HOST ")\n"
+		"  -p, --port PORT          server port (default %d binary, %d json)\n"
+		"  -P, --protocol PROTO     binary (length-prefixed protobuf frames) or json\n"
+		"                           (JSON lines); default binary\n"
+		"  -f, --feeds LIST         CODE:TOKEN[,CODE:TOKEN...]; connection i uses feed\n"
+		"                           i mod count (default " DEFAULT_FEEDS ")\n"
+		"\n"
+		"Load:\n"
+		"  -c, --connections N      feed connections (default 1)\n"
+		"  -n, --records M          records per connection (default 1000)\n"
+		"  -r, --rate R             records per second over all connections; 0 = flat\n"
+		"                           out, keeping every window full (default 0)\n"
+		"  -w, --window W           most unacked records per connection (default %d;\n"
+		"                           lowered to the server's Welcome.window if smaller)\n"
+		"      --prefix STR         external_id prefix; ids are STR-CONN-N (default\n"
+		"                           lg-<unix time>-<pid>, so runs never collide)\n"
+		"      --content-bytes N    content bytes per record, Chinese+ASCII (default %d)\n"
+		"      --phones             send random, realistic 11-digit mobile numbers\n"
+		"                           (default: no caller_phone)\n"
+		"      --duration SEC       stop sending new records after SEC seconds, then wait\n"
+		"                           for the outstanding acks\n"
+		"      --idle               open the connections, say hello, then hold them idle\n"
+		"                           until SIGINT/SIGTERM or --duration\n"
+		"      --resend             on connection loss (or an unavailable/internal error\n"
+		"                           for a record) reconnect with backoff and resend every\n"
+		"                           unacked record; duplicates are then expected\n"
+		"      --timeout SEC        give up when no ack (idle: no new connection ready)\n"
+		"                           has arrived for SEC seconds while work is\n"
+		"                           outstanding; 0 = never (default %d)\n"
+		"\n"
+		"Output:\n"
+		"      --acked-file PATH    write one line per ack:\n"
+		"                           "
+		"feed_code<TAB>external_id<TAB>ticket_no<TAB>duplicate(0|1)\n"
+		"      --json-summary       print the summary as one JSON line on stdout (the\n"
+		"                           human summary then goes to stderr)\n"
+		"      --log-level LEVEL    debug, info, warn or error (default info)\n"
+		"      --dry-run N          print the first N records of connection 0 as JSON\n"
+		"                           lines, checked against the intake rules and the JSON\n"
+		"                           codec of libhotline; no network\n"
+		"      --help               show this help\n"
+		"      --version            show the version\n"
+		"\n"
+		"The summary gives sent, acked, duplicate, errors by code, reconnects,\n"
+		"elapsed time, throughput (acks/s) and ack latency p50/p90/p99/max (ms,\n"
+		"from a record's first send to its ack). Ctrl-C once stops sending and waits\n"
+		"for outstanding acks; twice stops at once.\n"
+		"\n"
+		"Exit status: 0 when every record sent (all of them, unless --duration or a\n"
+		"signal stopped sending early) was acknowledged, or with --idle when every\n"
+		"connection was welcomed and still open at the end; 1 otherwise; 2 on bad\n"
+		"usage.\n",
 		DEFAULT_BINARY_PORT, DEFAULT_JSON_PORT, DEFAULT_WINDOW, DEFAULT_CONTENT_BYTES,
 		DEFAULT_TIMEOUT_S);
 }
@@ -1194,28 +1232,28 @@ enum {
 static void parse_options(struct loadgen *lg, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"host", required_argument, NULL, 'h'},
-		{"port", required_argument, NULL, 'p'},
-		{"protocol", required_argument, NULL, 'P'},
-		{"feeds", required_argument, NULL, 'f'},
-		{"connections", required_argument, NULL, 'c'},
-		{"records", required_argument, NULL, 'n'},
-		{"rate", required_argument, NULL, 'r'},
-		{"window", required_argument, NULL, 'w'},
-		{"prefix", required_argument, NULL, OPT_PREFIX},
-		{"acked-file", required_argument, NULL, OPT_ACKED_FILE},
-		{"idle", no_argument, NULL, OPT_IDLE},
-		{"duration", required_argument, NULL, OPT_DURATION},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"resend", no_argument, NULL, OPT_RESEND},
-		{"json-summary", no_argument, NULL, OPT_JSON_SUMMARY},
-		{"content-bytes", required_argument, NULL, OPT_CONTENT_BYTES},
-		{"phones", no_argument, NULL, OPT_PHONES},
-		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-		{"dry-run", required_argument, NULL, OPT_DRY_RUN},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"version", no_argument, NULL, OPT_VERSION},
-		{NULL, 0, NULL, 0},
+		{ "host", required_argument, NULL, 'h' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "protocol", required_argument, NULL, 'P' },
+		{ "feeds", required_argument, NULL, 'f' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "records", required_argument, NULL, 'n' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "window", required_argument, NULL, 'w' },
+		{ "prefix", required_argument, NULL, OPT_PREFIX },
+		{ "acked-file", required_argument, NULL, OPT_ACKED_FILE },
+		{ "idle", no_argument, NULL, OPT_IDLE },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "resend", no_argument, NULL, OPT_RESEND },
+		{ "json-summary", no_argument, NULL, OPT_JSON_SUMMARY },
+		{ "content-bytes", required_argument, NULL, OPT_CONTENT_BYTES },
+		{ "phones", no_argument, NULL, OPT_PHONES },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "dry-run", required_argument, NULL, OPT_DRY_RUN },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct options *o = &lg->opt;
 	o->host = DEFAULT_HOST;
@@ -1267,8 +1305,10 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 			if (optarg[0] == '\0' || strlen(optarg) > MAX_PREFIX)
 				usage_error("--prefix: '%s' must be 1..80 bytes", optarg);
 			for (const char *p = optarg; *p; p++)
-				if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\' || *p == 0x7f)
-					usage_error("--prefix: '%s' must be printable, without spaces or quotes",
+				if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\' ||
+				    *p == 0x7f)
+					usage_error("--prefix: '%s' must be printable, without "
+						    "spaces or quotes",
 						    optarg);
 			snprintf(o->prefix, sizeof(o->prefix), "%s", optarg);
 			break;
@@ -1291,7 +1331,8 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 			o->json_summary = true;
 			break;
 		case OPT_CONTENT_BYTES:
-			o->content_bytes = parse_uint(optarg, "--content-bytes", 1, FRAME_MAX_LIMIT / 2);
+			o->content_bytes =
+				parse_uint(optarg, "--content-bytes", 1, FRAME_MAX_LIMIT / 2);
 			break;
 		case OPT_PHONES:
 			o->phones = true;
@@ -1299,7 +1340,8 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 		case OPT_LOG_LEVEL: {
 			int level = log_level_parse(optarg);
 			if (level < 0)
-				usage_error("--log-level: '%s' is not debug, info, warn or error", optarg);
+				usage_error("--log-level: '%s' is not debug, info, warn or error",
+					    optarg);
 			log_set_level((enum log_level)level);
 			break;
 		}
@@ -1330,7 +1372,7 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 
 static void resolve(struct loadgen *lg)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL;
 	char port[16];
 	snprintf(port, sizeof(port), "%d", lg->opt.port);
@@ -1459,13 +1501,13 @@ int main(int argc, char **argv)
 	lg->watchdog = event_new(lg->base, -1, EV_PERSIST, watchdog_cb, lg);
 	if (lg->sigint_event == NULL || lg->sigterm_event == NULL || lg->watchdog == NULL)
 		fatal("out of memory");
-	struct timeval one_second = {1, 0};
-	if (evsignal_add(lg->sigint_event, NULL) != 0 || evsignal_add(lg->sigterm_event, NULL) != 0 ||
-	    event_add(lg->watchdog, &one_second) != 0)
+	struct timeval one_second = { 1, 0 };
+	if (evsignal_add(lg->sigint_event, NULL) != 0 ||
+	    evsignal_add(lg->sigterm_event, NULL) != 0 || event_add(lg->watchdog, &one_second) != 0)
 		fatal("cannot arm signal handlers");
 	if (lg->opt.rate > 0 && !lg->opt.idle) {
 		lg->rate_tick = event_new(lg->base, -1, EV_PERSIST, rate_tick_cb, lg);
-		struct timeval tick = {0, RATE_TICK_US};
+		struct timeval tick = { 0, RATE_TICK_US };
 		if (lg->rate_tick == NULL || event_add(lg->rate_tick, &tick) != 0)
 			fatal("cannot arm the rate timer");
 	}
@@ -1496,8 +1538,8 @@ int main(int argc, char **argv)
 		lg->end_ns = now_ns();
 
 	int status = run_complete(lg) ? 0 : 1;
-	if (lg->acked_out != NULL && (fflush(lg->acked_out) != 0 || ferror(lg->acked_out) ||
-				      fclose(lg->acked_out) != 0)) {
+	if (lg->acked_out != NULL &&
+	    (fflush(lg->acked_out) != 0 || ferror(lg->acked_out) || fclose(lg->acked_out) != 0)) {
 		log_error("writing %s failed", lg->opt.acked_file);
 		status = 1;
 	}

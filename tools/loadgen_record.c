@@ -23,13 +23,13 @@ static const struct {
 	const char *name;
 	double lat, lon;
 } districts[] = {
-	{"崇川区", 32.0146, 120.8574}, {"通州区", 32.0656, 121.0732},
-	{"海门区", 31.8714, 121.1818}, {"如皋市", 32.3716, 120.5738},
-	{"海安市", 32.5331, 120.4679}, {"如东县", 32.3310, 121.1857},
-	{"启东市", 31.8083, 121.6574}, {"开发区", 31.9731, 120.9360},
+	{ "崇川区", 32.0146, 120.8574 }, { "通州区", 32.0656, 121.0732 },
+	{ "海门区", 31.8714, 121.1818 }, { "如皋市", 32.3716, 120.5738 },
+	{ "海安市", 32.5331, 120.4679 }, { "如东县", 32.3310, 121.1857 },
+	{ "启东市", 31.8083, 121.6574 }, { "开发区", 31.9731, 120.9360 },
 };
 
-static const char *const channels[] = {"phone", "web", "app"};
+static const char *const channels[] = { "phone", "web", "app" };
 
 static const char *const roads[] = {
 	"人民路", "青年路", "工农路", "濠河路", "世纪大道", "长江路", "通富路", "跃龙路",
@@ -60,10 +60,9 @@ static const char *const phrases[] = {
 
 /* Mobile prefixes in use in mainland China (subset). */
 static const char *const mobile_prefixes[] = {
-	"130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151",
-	"152", "155", "156", "157", "158", "159", "166", "170", "173", "175", "176",
-	"177", "178", "180", "181", "182", "183", "185", "186", "187", "188", "189",
-	"191", "193", "195", "198", "199",
+	"130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155",
+	"156", "157", "158", "159", "166", "170", "173", "175", "176", "177", "178", "180", "181",
+	"182", "183", "185", "186", "187", "188", "189", "191", "193", "195", "198", "199",
 };
 
 /* splitmix64: a tiny, well-mixed generator; state advances by the golden ratio. */
@@ -136,12 +135,12 @@ static void fill_content(struct record_gen *gen, uint64_t *state, const char *ex
 	out[used] = '\0';
 }
 
-int record_generate(struct record_gen *gen, const char *prefix, unsigned conn,
-		    uint64_t index, int64_t received_at_ms, struct gen_record *out)
+int record_generate(struct record_gen *gen, const char *prefix, unsigned conn, uint64_t index,
+		    int64_t received_at_ms, struct gen_record *out)
 {
 	memset(out, 0, sizeof(*out));
-	int n = snprintf(out->external_id, sizeof(out->external_id), "%s-%u-%" PRIu64,
-			 prefix, conn, index);
+	int n = snprintf(out->external_id, sizeof(out->external_id), "%s-%u-%" PRIu64, prefix, conn,
+			 index);
 	if (n < 0 || (size_t)n >= sizeof(out->external_id))
 		return -1;
 
@@ -171,9 +170,9 @@ int record_generate(struct record_gen *gen, const char *prefix, unsigned conn,
 	}
 	out->caller_phone = gen->phone;
 	uint64_t p = pick(&state, 100);
-	out->priority = p < 2 ? HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL
-		      : p < 10 ? HOTLINE__V1__PRIORITY__PRIORITY_URGENT
-			       : HOTLINE__V1__PRIORITY__PRIORITY_NORMAL;
+	out->priority = p < 2	 ? HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL
+			: p < 10 ? HOTLINE__V1__PRIORITY__PRIORITY_URGENT
+				 : HOTLINE__V1__PRIORITY__PRIORITY_NORMAL;
 	fill_content(gen, &state, out->external_id);
 	out->content = gen->content;
 	return 0;
@@ -280,7 +279,8 @@ const char *record_format_json(struct record_gen *gen, const struct gen_record *
 	if (json_append_raw(&gen->json, &gen->json_cap, &used, num) != 0 ||
 	    append_field(&gen->json, &gen->json_cap, &used, "channel", rec->channel) != 0 ||
 	    (rec->caller_phone[0] != '\0' &&
-	     append_field(&gen->json, &gen->json_cap, &used, "caller_phone", rec->caller_phone) != 0) ||
+	     append_field(&gen->json, &gen->json_cap, &used, "caller_phone", rec->caller_phone) !=
+		     0) ||
 	    append_field(&gen->json, &gen->json_cap, &used, "caller_name", rec->caller_name) != 0 ||
 	    append_field(&gen->json, &gen->json_cap, &used, "category", rec->category) != 0 ||
 	    append_field(&gen->json, &gen->json_cap, &used, "content", rec->content) != 0 ||

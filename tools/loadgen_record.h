@@ -38,11 +38,11 @@ struct gen_record {
 struct record_gen {
 	size_t content_bytes;
 	bool realistic_phones;
-	char *content;     /* content_bytes + 1, owned */
+	char *content; /* content_bytes + 1, owned */
 	char phone[16];
 	char name[32];
 	char address[160];
-	char *json;        /* scratch for record_format_json(), owned */
+	char *json; /* scratch for record_format_json(), owned */
 	size_t json_cap;
 };
 
@@ -59,8 +59,8 @@ void record_gen_free(struct record_gen *gen);
  * "<prefix>-<conn>-<index>"; everything but received_at depends only on
  * (conn, index). Returns 0, or -1 when the external_id would be too long.
  */
-int record_generate(struct record_gen *gen, const char *prefix, unsigned conn,
-		    uint64_t index, int64_t received_at_ms, struct gen_record *out)
+int record_generate(struct record_gen *gen, const char *prefix, unsigned conn, uint64_t index,
+		    int64_t received_at_ms, struct gen_record *out)
 	__attribute__((warn_unused_result));
 
 /* Points the fields of *pb (already hotline__v1__intake__init'ed) at rec's strings. */
@@ -71,8 +71,8 @@ void record_to_pb(const struct gen_record *rec, Hotline__V1__Intake *pb);
  * Intake. Returns a pointer into the generator's scratch buffer (valid until
  * the next call) with the length in *len, or NULL on allocation failure.
  */
-const char *record_format_json(struct record_gen *gen, const struct gen_record *rec,
-			       size_t *len) __attribute__((warn_unused_result));
+const char *record_format_json(struct record_gen *gen, const struct gen_record *rec, size_t *len)
+	__attribute__((warn_unused_result));
 
 /*
  * Appends s as a JSON string literal (with quotes) to the buffer *buf of

@@ -46,13 +46,17 @@ SANITIZER_MARKS = (
     "WARNING: ThreadSanitizer",
 )
 
-# Feeds and tokens of deploy/hotlined.conf.example, which every test config keeps.
-FEEDS = {
-    "water": "water-secret",
-    "power": "power-secret",
-    "enterprise": "enterprise-secret",
-    "agents": "agents-secret",
-}
+
+
+def _example_feeds():
+    cfg = configparser.ConfigParser(interpolation=None, comment_prefixes=(";", "#"))
+    cfg.read(EXAMPLE_CONF)
+    return {name[len("feed.") :]: cfg[name]["token"] for name in cfg.sections() if name.startswith("feed.")}
+
+
+# {feed code: token} of deploy/hotlined.conf.example, which every test config keeps
+# (the tests use water and power).
+FEEDS = _example_feeds()
 
 
 def pytest_configure(config):
@@ -281,6 +285,7 @@ class Daemon:
             self.config.write(f)
         self.proc = None
         self.returncode = None
+        self.start_failed = False  # start() already failed the test; teardown stays quiet
 
     def _make_config(self, conninfo, redis_address, overrides):
         cfg = configparser.ConfigParser(interpolation=None, comment_prefixes=(";", "#"))
@@ -314,12 +319,16 @@ class Daemon:
         for port in (self.binary_port, self.json_port):
             while True:
                 if self.proc.poll() is not None:
+                    self.start_failed = True
                     pytest.fail(f"hotlined exited with {self.proc.returncode} at start:\n{self.log_tail()}")
                 try:
                     socket.create_connection(("127.0.0.1", port), timeout=1).close()
                     break
                 except OSError:
                     if time.monotonic() > deadline:
+                        self.start_failed = True
+                        self.proc.kill()
+                        self.proc.wait()
                         pytest.fail(f"hotlined does not accept on port {port}:\n{self.log_tail()}")
                     time.sleep(0.05)
         return self
@@ -407,6 +416,8 @@ def start_hotlined(request, binaries, schema, redis_server, tmp_path):
 
     problems = []
     for d in daemons:
+        if d.start_failed:
+            continue
         rc = d.stop()
         if rc != 0:
             problems.append(f"hotlined exited with {rc} (expected 0)")

@@ -92,6 +92,9 @@ static void test_errors_name_line_and_reason(void **state)
 	expect_error("[feed.x]\ntoken = t\ndept = water\n", "dept is only for mode = subcenter");
 	expect_error("[feed.x]\ntoken = t\ncolour = red\n", "unknown key 'colour'");
 	expect_error("[feed.bad code]\ntoken = t\n", "feed code must be");
+	expect_error("[dept.water]\nname = W\n", "[dept.water]: token is required");
+	expect_error("[dept.water]\ntoken = t\nmode = x\n", "[dept.water]: unknown key 'mode'");
+	expect_error("[routing]\nmax_returns = 0\n", "max_returns: 0 is outside");
 	expect_error("[hotlined]\nlisten_binary = nowhere\n", "is not host:port");
 	expect_error("[hotlined]\nlog_level = loud\n", "log_level");
 	expect_error("[hotlined]\nmax_inflight = 10\nmax_conn_inflight = 20\n",
@@ -169,6 +172,15 @@ static void test_readme_documents_every_option(void **state)
 		snprintf(needle, sizeof(needle), "`%s`", keys[i].name);
 		if (!strstr(readme, needle)) {
 			print_error("README.md does not document feed key %s\n", keys[i].name);
+			missing++;
+		}
+	}
+	keys = config_dept_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(needle, sizeof(needle), "`%s`", keys[i].name);
+		if (!strstr(readme, needle)) {
+			print_error("README.md does not document department key %s\n",
+				    keys[i].name);
 			missing++;
 		}
 	}

@@ -1,0 +1,776 @@
+/*
+ * bus_redis.c - hotlined's Redis connections and the department streams.
+ *
+ * Two shared connections: `cmd` (commands, publishing, acks) and `sub`
+ * (SUBSCRIBE hotline:rules:changed). If either drops, both are dropped and
+ * reopened together with exponential backoff; until then publishing returns
+ * -1 (the relay leaves the work in the PostgreSQL outbox) and consumers wait.
+ *
+ * Data loss: the first daemon to find hotline:epoch missing (after a restart
+ * without persistence, or FLUSHALL) sets it (SET NX) and rebuilds: it gives
+ * Redis the rule set back and queues a 'rebuild' outbox row for every
+ * DISPATCHED ticket, which the relay publishes once more (the markers that
+ * made re-publishing a no-op were lost with the rest, so each ticket lands in
+ * its stream once). Consumers re-create their group (NOGROUP) by themselves.
+ *
+ * Consumers: each department connection owns one Redis connection for its
+ * blocking XREADGROUP. Before each read it XAUTOCLAIMs entries that have been
+ * pending longer than redeliver_after_ms (a consumer that vanished). When a
+ * connection ends, its unacknowledged entries are XCLAIMed to the "orphans"
+ * consumer with a huge idle time, so the next XAUTOCLAIM takes them at once.
+ *
+ * Lifetimes: a hiredis context frees itself after a disconnect; objects that
+ * own one are marked dying and freed from a deferred event, never inside a
+ * hiredis callback (STYLE #6).
+ */
+#include "bus_redis.h"
+
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define KEY_RULES "hotline:rules"
+#define KEY_RULES_VERSION "hotline:rules:version"
+#define CHANNEL_RULES "hotline:rules:changed"
+#define KEY_EPOCH "hotline:epoch"
+#define PUBLISH_MARK_TTL "3600"
+#define ORPHANS "orphans"
+#define BLOCK_MS "2000"
+
+/*
+ * KEYS[1] stream, KEYS[2] publish marker; ARGV[1] ticket_no, ARGV[2] ticket
+ * bytes, ARGV[3] marker TTL. Returns the entry id, or false when the marker
+ * says this outbox row was published before.
+ */
+static const char publish_script[] =
+	"if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return false end\n"
+	"if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+	"  redis.call('XGROUP', 'CREATE', KEYS[1], 'hotline', '0', 'MKSTREAM')\n"
+	"end\n"
+	"return redis.call('XADD', KEYS[1], '*', 'ticket_no', ARGV[1], 'ticket', ARGV[2])\n";
+
+static const char rebuild_sql[] =
+	"INSERT INTO outbox (ticket_id, kind, dept_code)"
+	" SELECT t.ticket_id, 'rebuild', t.dept_code FROM tickets t"
+	" WHERE t.state = 'DISPATCHED' AND t.dept_code IS NOT NULL"
+	"   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.ticket_id)";
+
+struct ready_cb {
+	void (*fn)(void *);
+	void *arg;
+};
+
+struct bus {
+	struct event_base *base;
+	const struct hotline_config *cfg;
+	struct router *router;
+	struct store_pg *store;
+	redisAsyncContext *cmd;
+	redisAsyncContext *sub;
+	bool cmd_up, sub_up;
+	bool ready; /* script loaded, epoch checked */
+	char script_sha[48];
+	char epoch[40];
+	long backoff_ms;
+	struct event *ev_timer; /* reconnect while down; periodic checks while up */
+	struct ready_cb ready_cbs[4];
+	int nready_cbs;
+	struct bus_stats stats;
+	bool stopping;
+};
+
+struct bus_consumer {
+	struct bus *bus;
+	char dept_code[CODE_MAX + 1];
+	char stream[CODE_MAX + 16];
+	char name[96];
+	bus_deliver_fn deliver;
+	void *arg;
+	redisAsyncContext *ctx;
+	bool connected;
+	bool reading; /* a command is in flight */
+	bool dying;
+	size_t room;
+	long backoff_ms;
+	struct event *ev_timer; /* reconnect, or retry after an error */
+	struct event *ev_reap;
+};
+
+static void bus_connect(struct bus *bus);
+static void consumer_next(struct bus_consumer *c);
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void split_address(const char *address, char *host, size_t hostlen, int *port)
+{
+	if (config_parse_hostport(address, host, hostlen, port) != 0) {
+		snprintf(host, hostlen, "127.0.0.1");
+		*port = 6379;
+	}
+}
+
+static redisAsyncContext *open_context(struct event_base *base, const char *address)
+{
+	redisAsyncContext *ctx;
+	if (address[0] == '/') {
+		ctx = redisAsyncConnectUnix(address);
+	} else {
+		char host[256];
+		int port;
+		split_address(address, host, sizeof(host), &port);
+		ctx = redisAsyncConnect(host, port);
+	}
+	if (!ctx)
+		return NULL;
+	if (ctx->err) {
+		log_warn("bus: cannot connect to Redis at %s: %s", address, ctx->errstr);
+		redisAsyncFree(ctx);
+		return NULL;
+	}
+	redisLibeventAttach(ctx, base);
+	return ctx;
+}
+
+static void arm_timer(struct event *ev, long ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	event_add(ev, &tv);
+}
+
+static long next_backoff(long *backoff, const struct hotline_config *cfg)
+{
+	*backoff = *backoff ? *backoff * 2 : cfg->pg_reconnect_min_ms;
+	if (*backoff > cfg->pg_reconnect_max_ms)
+		*backoff = cfg->pg_reconnect_max_ms;
+	return *backoff + (long)(random() % (*backoff / 4 + 1));
+}
+
+/* ---- shared connections -------------------------------------------------- */
+
+static void bus_down(struct bus *bus, const char *why)
+{
+	bool was_up = bus->cmd || bus->sub;
+	bus->ready = false;
+	/* Each context frees itself; drop our references first so their
+	 * disconnect callbacks do not come back here. */
+	redisAsyncContext *cmd = bus->cmd, *sub = bus->sub;
+	bus->cmd = bus->sub = NULL;
+	bus->cmd_up = bus->sub_up = false;
+	if (cmd) {
+		cmd->data = NULL;
+		redisAsyncDisconnect(cmd);
+	}
+	if (sub) {
+		sub->data = NULL;
+		redisAsyncDisconnect(sub);
+	}
+	if (bus->stopping)
+		return;
+	long delay = next_backoff(&bus->backoff_ms, bus->cfg);
+	if (was_up) {
+		bus->stats.reconnects++;
+		log_warn("bus: Redis connection lost (%s); retrying in %ld ms", why, delay);
+	}
+	arm_timer(bus->ev_timer, delay);
+}
+
+static void on_cmd_disconnect(const redisAsyncContext *ctx, int status)
+{
+	struct bus *bus = ctx->data;
+	if (!bus)
+		return;
+	bus->cmd = NULL; /* hiredis frees it */
+	bus_down(bus, ctx->errstr[0] ? ctx->errstr : "disconnected");
+}
+
+static void on_sub_disconnect(const redisAsyncContext *ctx, int status)
+{
+	struct bus *bus = ctx->data;
+	if (!bus)
+		return;
+	bus->sub = NULL;
+	bus_down(bus, ctx->errstr[0] ? ctx->errstr : "disconnected");
+}
+
+static void on_rules(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct bus *bus = privdata;
+	redisReply *reply = r;
+	if (!reply || !ctx->data || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+		return;
+	redisReply *version = reply->element[0], *text = reply->element[1];
+	if (version->type == REDIS_REPLY_STRING && text->type == REDIS_REPLY_STRING) {
+		long long v = strtoll(version->str, NULL, 10);
+		if (router_offer_rules(bus->router, v, text->str, text->len) != 0)
+			log_error("bus: rule set version %lld in Redis does not parse; keeping "
+				  "version %lld",
+				  v, router_version(bus->router));
+		bus->stats.rules_version = router_version(bus->router);
+		return;
+	}
+	/* Redis has no rules (new, or lost): give it ours back, if we have any. */
+	const char *ours = router_text(bus->router);
+	if (ours && version->type == REDIS_REPLY_NIL) {
+		char v[32];
+		snprintf(v, sizeof(v), "%lld", router_version(bus->router));
+		redisAsyncCommand(bus->cmd, NULL, NULL, "MSETNX %s %s %s %s", KEY_RULES_VERSION, v,
+				  KEY_RULES, ours);
+		log_info("bus: gave Redis the rule set back (version %s)", v);
+	}
+}
+
+static void fetch_rules(struct bus *bus)
+{
+	if (bus->cmd_up)
+		redisAsyncCommand(bus->cmd, on_rules, bus, "MGET %s %s", KEY_RULES_VERSION,
+				  KEY_RULES);
+}
+
+static void on_rebuild_done(void *arg, const PGresult *res, const char *error)
+{
+	if (error) {
+		log_error("bus: queueing the rebuild failed: %s", error);
+		return;
+	}
+	log_info("bus: rebuild queued %s tickets for republishing", PQcmdTuples((PGresult *)res));
+}
+
+static void on_epoch_claim(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct bus *bus = privdata;
+	redisReply *reply = r;
+	if (!reply || !ctx->data)
+		return;
+	if (reply->type == REDIS_REPLY_STATUS) {
+		/* We set it: the dataset is new (or was lost). Rebuild from PostgreSQL. */
+		bus->stats.rebuilds++;
+		log_warn("bus: Redis has no hotline data (new, restarted without persistence, or "
+			 "flushed): rebuilding department streams from PostgreSQL");
+		store_pg_query(bus->store, rebuild_sql, 0, NULL, on_rebuild_done, bus);
+	}
+	fetch_rules(bus);
+}
+
+static void on_epoch(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct bus *bus = privdata;
+	redisReply *reply = r;
+	if (!reply || !ctx->data)
+		return;
+	if (reply->type == REDIS_REPLY_STRING) {
+		if (strcmp(bus->epoch, reply->str) != 0) {
+			snprintf(bus->epoch, sizeof(bus->epoch), "%s", reply->str);
+			fetch_rules(bus);
+		}
+		return;
+	}
+	snprintf(bus->epoch, sizeof(bus->epoch), "%lx-%x", (unsigned long)random(),
+		 (unsigned)getpid());
+	redisAsyncCommand(bus->cmd, on_epoch_claim, bus, "SET %s %s NX", KEY_EPOCH, bus->epoch);
+}
+
+static void check_epoch(struct bus *bus)
+{
+	if (bus->cmd_up)
+		redisAsyncCommand(bus->cmd, on_epoch, bus, "GET %s", KEY_EPOCH);
+}
+
+static void on_script_loaded(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct bus *bus = privdata;
+	redisReply *reply = r;
+	if (!reply || !ctx->data)
+		return;
+	if (reply->type != REDIS_REPLY_STRING) {
+		log_error("bus: SCRIPT LOAD failed: %s",
+			  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		bus_down(bus, "script load failed");
+		return;
+	}
+	snprintf(bus->script_sha, sizeof(bus->script_sha), "%s", reply->str);
+	bus->ready = true;
+	bus->backoff_ms = 0;
+	log_info("bus: Redis ready at %s", bus->cfg->redis_address);
+	check_epoch(bus);
+	for (int i = 0; i < bus->nready_cbs; i++)
+		bus->ready_cbs[i].fn(bus->ready_cbs[i].arg);
+}
+
+static void on_cmd_connect(const redisAsyncContext *ctx, int status)
+{
+	struct bus *bus = ctx->data;
+	if (!bus)
+		return;
+	if (status != REDIS_OK) {
+		bus->cmd = NULL; /* hiredis frees a context that failed to connect */
+		bus_down(bus, ctx->errstr);
+		return;
+	}
+	bus->cmd_up = true;
+	redisAsyncCommand(bus->cmd, on_script_loaded, bus, "SCRIPT LOAD %s", publish_script);
+}
+
+static void on_rules_changed(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct bus *bus = privdata;
+	redisReply *reply = r;
+	if (!reply || !ctx->data || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3)
+		return;
+	if (reply->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(reply->element[0]->str, "message") == 0)
+		fetch_rules(bus);
+}
+
+static void on_sub_connect(const redisAsyncContext *ctx, int status)
+{
+	struct bus *bus = ctx->data;
+	if (!bus)
+		return;
+	if (status != REDIS_OK) {
+		bus->sub = NULL;
+		bus_down(bus, ctx->errstr);
+		return;
+	}
+	bus->sub_up = true;
+	redisAsyncCommand(bus->sub, on_rules_changed, bus, "SUBSCRIBE %s", CHANNEL_RULES);
+}
+
+static void bus_connect(struct bus *bus)
+{
+	bus->cmd = open_context(bus->base, bus->cfg->redis_address);
+	bus->sub = bus->cmd ? open_context(bus->base, bus->cfg->redis_address) : NULL;
+	if (!bus->cmd || !bus->sub) {
+		if (bus->cmd) {
+			redisAsyncFree(bus->cmd);
+			bus->cmd = NULL;
+		}
+		arm_timer(bus->ev_timer, next_backoff(&bus->backoff_ms, bus->cfg));
+		return;
+	}
+	bus->cmd->data = bus;
+	bus->sub->data = bus;
+	redisAsyncSetConnectCallback(bus->cmd, on_cmd_connect);
+	redisAsyncSetDisconnectCallback(bus->cmd, on_cmd_disconnect);
+	redisAsyncSetConnectCallback(bus->sub, on_sub_connect);
+	redisAsyncSetDisconnectCallback(bus->sub, on_sub_disconnect);
+}
+
+static void on_bus_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct bus *bus = arg;
+	if (!bus->cmd && !bus->sub) {
+		bus_connect(bus);
+		if (bus->cmd)
+			arm_timer(bus->ev_timer, bus->cfg->relay_interval_ms);
+		return;
+	}
+	/* Periodic: notice a FLUSHALL, and a rules change whose message we missed. */
+	check_epoch(bus);
+	fetch_rules(bus);
+	arm_timer(bus->ev_timer, bus->cfg->relay_interval_ms);
+}
+
+struct bus *bus_new(struct event_base *base, const struct hotline_config *cfg,
+		    struct router *router, struct store_pg *store)
+{
+	struct bus *bus = calloc(1, sizeof(*bus));
+	if (!bus)
+		return NULL;
+	bus->base = base;
+	bus->cfg = cfg;
+	bus->router = router;
+	bus->store = store;
+	bus->ev_timer = event_new(base, -1, 0, on_bus_timer, bus);
+	if (!bus->ev_timer) {
+		free(bus);
+		return NULL;
+	}
+	return bus;
+}
+
+void bus_start(struct bus *bus)
+{
+	arm_timer(bus->ev_timer, 0);
+}
+
+void bus_free(struct bus *bus)
+{
+	if (!bus)
+		return;
+	bus->stopping = true;
+	if (bus->cmd) {
+		bus->cmd->data = NULL;
+		redisAsyncFree(bus->cmd);
+	}
+	if (bus->sub) {
+		bus->sub->data = NULL;
+		redisAsyncFree(bus->sub);
+	}
+	event_free(bus->ev_timer);
+	free(bus);
+}
+
+bool bus_connected(const struct bus *bus)
+{
+	return bus->ready && bus->cmd_up;
+}
+
+void bus_get_stats(const struct bus *bus, struct bus_stats *out)
+{
+	*out = bus->stats;
+	out->connected = bus_connected(bus);
+	out->rules_version = router_version(bus->router);
+}
+
+void bus_on_ready(struct bus *bus, void (*fn)(void *), void *arg)
+{
+	if (bus->nready_cbs < (int)(sizeof(bus->ready_cbs) / sizeof(bus->ready_cbs[0])))
+		bus->ready_cbs[bus->nready_cbs++] = (struct ready_cb){ fn, arg };
+}
+
+/* ---- publishing ---------------------------------------------------------- */
+
+struct publish_req {
+	struct bus *bus;
+	void (*done)(void *arg, bool ok);
+	void *arg;
+};
+
+static void on_published(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct publish_req *req = privdata;
+	redisReply *reply = r;
+	bool ok = false;
+	if (reply && reply->type == REDIS_REPLY_STRING) {
+		ok = true;
+		if (ctx->data)
+			req->bus->stats.published++;
+	} else if (reply && reply->type == REDIS_REPLY_NIL) {
+		ok = true;
+		if (ctx->data)
+			req->bus->stats.republish_skipped++;
+	} else if (reply && reply->type == REDIS_REPLY_ERROR) {
+		log_warn("bus: publish failed: %s", reply->str);
+	}
+	req->done(req->arg, ok);
+	free(req);
+}
+
+int bus_publish(struct bus *bus, const char *dept_code, long long outbox_id, const char *ticket_no,
+		const void *ticket, size_t ticket_len, void (*done)(void *arg, bool ok), void *arg)
+{
+	if (!bus_connected(bus))
+		return -1;
+	struct publish_req *req = malloc(sizeof(*req));
+	if (!req)
+		return -1;
+	*req = (struct publish_req){ bus, done, arg };
+	char stream[CODE_MAX + 16], mark[48];
+	snprintf(stream, sizeof(stream), "hotline:dept:%s", dept_code);
+	snprintf(mark, sizeof(mark), "hotline:pub:%lld", outbox_id);
+	const char *argv[] = { "EVALSHA", bus->script_sha, "2",	   stream,
+			       mark,	  ticket_no,	   ticket, PUBLISH_MARK_TTL };
+	size_t argvlen[] = { 7,
+			     strlen(bus->script_sha),
+			     1,
+			     strlen(stream),
+			     strlen(mark),
+			     strlen(ticket_no),
+			     ticket_len,
+			     strlen(PUBLISH_MARK_TTL) };
+	if (redisAsyncCommandArgv(bus->cmd, on_published, req, 8, argv, argvlen) != REDIS_OK) {
+		free(req);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- consumers ----------------------------------------------------------- */
+
+static void consumer_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct bus_consumer *c = arg;
+	if (c->ctx) /* still tearing down: hiredis frees it, then we come back */
+		return;
+	event_free(c->ev_timer);
+	event_free(c->ev_reap);
+	free(c);
+}
+
+static void consumer_lost(struct bus_consumer *c, const char *why)
+{
+	c->connected = false;
+	c->reading = false;
+	if (c->ctx) {
+		redisAsyncContext *ctx = c->ctx;
+		c->ctx = NULL;
+		ctx->data = NULL;
+		redisAsyncDisconnect(ctx);
+	}
+	if (c->dying) {
+		event_active(c->ev_reap, EV_TIMEOUT, 0);
+		return;
+	}
+	long delay = next_backoff(&c->backoff_ms, c->bus->cfg);
+	log_debug("bus: consumer %s lost (%s); retrying in %ld ms", c->name, why, delay);
+	arm_timer(c->ev_timer, delay);
+}
+
+static void on_consumer_disconnect(const redisAsyncContext *ctx, int status)
+{
+	struct bus_consumer *c = ctx->data;
+	if (!c)
+		return;
+	c->ctx = NULL;
+	consumer_lost(c, ctx->errstr[0] ? ctx->errstr : "disconnected");
+}
+
+/* Hands each [id, [field, value, ...]] entry of an array to deliver. */
+static void deliver_entries(struct bus_consumer *c, const redisReply *entries)
+{
+	for (size_t i = 0; i < entries->elements && !c->dying; i++) {
+		const redisReply *entry = entries->element[i];
+		if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+		    entry->element[0]->type != REDIS_REPLY_STRING ||
+		    entry->element[1]->type != REDIS_REPLY_ARRAY)
+			continue; /* deleted meanwhile */
+		const redisReply *fields = entry->element[1];
+		const char *ticket_no = NULL, *ticket = NULL;
+		size_t ticket_len = 0;
+		for (size_t f = 0; f + 1 < fields->elements; f += 2) {
+			const redisReply *k = fields->element[f], *v = fields->element[f + 1];
+			if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+				continue;
+			if (strcmp(k->str, "ticket_no") == 0) {
+				ticket_no = v->str;
+			} else if (strcmp(k->str, "ticket") == 0) {
+				ticket = v->str;
+				ticket_len = v->len;
+			}
+		}
+		if (!ticket_no || !ticket)
+			continue;
+		if (c->room > 0)
+			c->room--;
+		c->deliver(c->arg, entry->element[0]->str, ticket_no, ticket, ticket_len);
+	}
+}
+
+static bool is_nogroup(const redisReply *reply)
+{
+	return reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOGROUP", 7) == 0;
+}
+
+static void on_group_created(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct bus_consumer *c = privdata;
+	if (!ctx->data || c->dying)
+		return;
+	c->reading = false;
+	consumer_next(c);
+}
+
+static void create_group(struct bus_consumer *c)
+{
+	redisAsyncCommand(c->ctx, on_group_created, c, "XGROUP CREATE %s %s 0 MKSTREAM", c->stream,
+			  BUS_GROUP);
+}
+
+static void on_read(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct bus_consumer *c = privdata;
+	redisReply *reply = r;
+	if (!reply || !ctx->data || c->dying)
+		return;
+	if (is_nogroup(reply)) {
+		create_group(c);
+		return;
+	}
+	c->reading = false;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		log_warn("bus: XREADGROUP on %s: %s", c->stream, reply->str);
+		arm_timer(c->ev_timer, 1000);
+		return;
+	}
+	/* [[stream, [[id, fields], ...]]] or nil after BLOCK timed out */
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
+	    reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements == 2)
+		deliver_entries(c, reply->element[0]->element[1]);
+	consumer_next(c);
+}
+
+static void on_autoclaim(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct bus_consumer *c = privdata;
+	redisReply *reply = r;
+	if (!reply || !ctx->data || c->dying)
+		return;
+	if (is_nogroup(reply)) {
+		create_group(c);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		c->reading = false;
+		log_warn("bus: XAUTOCLAIM on %s: %s", c->stream, reply->str);
+		arm_timer(c->ev_timer, 1000);
+		return;
+	}
+	/* [next-cursor, [[id, fields], ...], [deleted ids]] */
+	if (reply->type == REDIS_REPLY_ARRAY && reply->elements >= 2 &&
+	    reply->element[1]->type == REDIS_REPLY_ARRAY)
+		deliver_entries(c, reply->element[1]);
+	if (c->dying || !c->connected)
+		return;
+	if (c->room == 0) {
+		c->reading = false;
+		return;
+	}
+	char count[32];
+	snprintf(count, sizeof(count), "%zu", c->room);
+	redisAsyncCommand(c->ctx, on_read, c,
+			  "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >", BUS_GROUP,
+			  c->name, count, BLOCK_MS, c->stream);
+}
+
+/* One round: claim what others left behind, then wait for new tickets. */
+static void consumer_next(struct bus_consumer *c)
+{
+	if (c->dying || !c->connected || c->reading || c->room == 0)
+		return;
+	c->reading = true;
+	char idle[32], count[32];
+	snprintf(idle, sizeof(idle), "%ld", c->bus->cfg->redeliver_after_ms);
+	snprintf(count, sizeof(count), "%zu", c->room);
+	redisAsyncCommand(c->ctx, on_autoclaim, c, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", c->stream,
+			  BUS_GROUP, c->name, idle, count);
+}
+
+static void on_consumer_connect(const redisAsyncContext *ctx, int status)
+{
+	struct bus_consumer *c = ctx->data;
+	if (!c)
+		return;
+	if (status != REDIS_OK) {
+		c->ctx = NULL;
+		consumer_lost(c, ctx->errstr);
+		return;
+	}
+	c->connected = true;
+	c->backoff_ms = 0;
+	consumer_next(c);
+}
+
+static void consumer_connect(struct bus_consumer *c)
+{
+	c->ctx = open_context(c->bus->base, c->bus->cfg->redis_address);
+	if (!c->ctx) {
+		arm_timer(c->ev_timer, next_backoff(&c->backoff_ms, c->bus->cfg));
+		return;
+	}
+	c->ctx->data = c;
+	redisAsyncSetConnectCallback(c->ctx, on_consumer_connect);
+	redisAsyncSetDisconnectCallback(c->ctx, on_consumer_disconnect);
+}
+
+static void on_consumer_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct bus_consumer *c = arg;
+	if (c->dying)
+		return;
+	if (!c->ctx) {
+		consumer_connect(c);
+		return;
+	}
+	c->reading = false;
+	consumer_next(c);
+}
+
+struct bus_consumer *bus_consumer_new(struct bus *bus, const char *dept_code,
+				      const char *consumer_name, bus_deliver_fn deliver, void *arg)
+{
+	struct bus_consumer *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->bus = bus;
+	snprintf(c->dept_code, sizeof(c->dept_code), "%s", dept_code);
+	snprintf(c->stream, sizeof(c->stream), "hotline:dept:%s", dept_code);
+	snprintf(c->name, sizeof(c->name), "%s", consumer_name);
+	c->deliver = deliver;
+	c->arg = arg;
+	c->ev_timer = event_new(bus->base, -1, 0, on_consumer_timer, c);
+	c->ev_reap = event_new(bus->base, -1, 0, consumer_reap, c);
+	if (!c->ev_timer || !c->ev_reap) {
+		if (c->ev_timer)
+			event_free(c->ev_timer);
+		if (c->ev_reap)
+			event_free(c->ev_reap);
+		free(c);
+		return NULL;
+	}
+	consumer_connect(c);
+	return c;
+}
+
+void bus_consumer_room(struct bus_consumer *c, size_t room)
+{
+	c->room = room;
+	consumer_next(c);
+}
+
+void bus_consumer_ack(struct bus_consumer *c, const char *entry_id)
+{
+	struct bus *bus = c->bus;
+	if (!bus->cmd_up)
+		return; /* the entry stays pending and is redelivered: at-least-once */
+	redisAsyncCommand(bus->cmd, NULL, NULL, "XACK %s %s %s", c->stream, BUS_GROUP, entry_id);
+	redisAsyncCommand(bus->cmd, NULL, NULL, "XDEL %s %s", c->stream, entry_id);
+	bus->stats.acked++;
+}
+
+void bus_consumer_free(struct bus_consumer *c, const char *const *unacked, size_t n)
+{
+	struct bus *bus = c->bus;
+	if (n > 0 && bus->cmd_up) {
+		/* XCLAIM stream group orphans 0 id... IDLE <huge> JUSTID */
+		size_t argc = 5 + n + 3;
+		const char **argv = calloc(argc, sizeof(*argv));
+		size_t *argvlen = calloc(argc, sizeof(*argvlen));
+		if (argv && argvlen) {
+			size_t k = 0;
+			argv[k++] = "XCLAIM";
+			argv[k++] = c->stream;
+			argv[k++] = BUS_GROUP;
+			argv[k++] = ORPHANS;
+			argv[k++] = "0";
+			for (size_t i = 0; i < n; i++)
+				argv[k++] = unacked[i];
+			argv[k++] = "IDLE";
+			argv[k++] = "31536000000"; /* a year: claimable at once */
+			argv[k++] = "JUSTID";
+			for (size_t i = 0; i < k; i++)
+				argvlen[i] = strlen(argv[i]);
+			redisAsyncCommandArgv(bus->cmd, NULL, NULL, (int)k, argv, argvlen);
+		}
+		free(argv);
+		free(argvlen);
+	}
+	c->dying = true;
+	event_del(c->ev_timer);
+	if (c->ctx) {
+		/* Free, not Disconnect: a graceful disconnect would wait for the
+		 * blocking read and hand its reply to us after we are gone. Pending
+		 * callbacks run now (or right after the current one) with no reply;
+		 * the reap event comes later still. */
+		redisAsyncContext *ctx = c->ctx;
+		c->ctx = NULL;
+		ctx->data = NULL;
+		redisAsyncFree(ctx);
+	}
+	event_active(c->ev_reap, EV_TIMEOUT, 0);
+}

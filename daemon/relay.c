@@ -1,0 +1,348 @@
+/*
+ * relay.c - publishes committed dispatches to department streams.
+ *
+ * A round: take up to relay_batch items, publish them all at once (hiredis
+ * pipelines the commands), and when every reply is in, delete the published
+ * outbox rows in one statement. One round at a time, so the outbox is emptied
+ * in order and memory stays bounded.
+ */
+#include "relay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include "hotline.pb-c.h"
+#include "log.h"
+#include "mask.h"
+#include "ticket_state.h"
+
+/* Rows older than this are the sweeper's; younger ones are the fast path's. */
+static const char sweep_sql[] =
+	"SELECT o.outbox_id, o.dept_code, t.ticket_no, t.category, t.content, t.caller_phone,"
+	"  t.district, t.address, t.priority,"
+	"  (extract(epoch FROM t.received_at) * 1000)::int8,"
+	"  COALESCE((extract(epoch FROM t.deadline_at) * 1000)::int8, 0),"
+	"  t.reopen_count, t.state, t.lat, t.lon"
+	" FROM outbox o JOIN tickets t USING (ticket_id)"
+	" WHERE o.dept_code IS NOT NULL"
+	"   AND (o.kind = 'rebuild' OR o.created_at < now() - interval '5 seconds')"
+	" ORDER BY o.outbox_id LIMIT $1";
+
+static const char delete_sql[] = "DELETE FROM outbox WHERE outbox_id = ANY($1::int8[])";
+
+struct relay_item {
+	TAILQ_ENTRY(relay_item) link;
+	struct relay *relay;
+	long long outbox_id;
+	bool ok;
+	char dept_code[CODE_MAX + 1];
+	char ticket_no[STORE_TICKET_NO_MAX];
+	size_t len;
+	uint8_t *payload;
+};
+TAILQ_HEAD(item_list, relay_item);
+
+struct relay {
+	struct event_base *base;
+	const struct hotline_config *cfg;
+	struct bus *bus;
+	struct store_pg *store;
+	struct item_list queue;
+	size_t queued;
+	struct item_list round;
+	size_t awaiting; /* publish replies still to come */
+	bool busy;	 /* a round or a sweep query is in flight */
+	bool sweep_again;
+	struct event *ev_timer;
+	struct event *ev_kick;
+	struct relay_stats stats;
+};
+
+static void relay_next(struct relay *relay);
+
+uint8_t *relay_pack_ticket(const Hotline__V1__Ticket *ticket, size_t *len)
+{
+	*len = hotline__v1__ticket__get_packed_size(ticket);
+	uint8_t *buf = malloc(*len ? *len : 1);
+	if (buf)
+		hotline__v1__ticket__pack(ticket, buf);
+	return buf;
+}
+
+static void item_free(struct relay_item *item)
+{
+	free(item->payload);
+	free(item);
+}
+
+static struct relay_item *item_new(struct relay *relay, long long outbox_id, const char *dept,
+				   const Hotline__V1__Ticket *ticket)
+{
+	struct relay_item *item = calloc(1, sizeof(*item));
+	if (!item)
+		return NULL;
+	item->relay = relay;
+	item->outbox_id = outbox_id;
+	snprintf(item->dept_code, sizeof(item->dept_code), "%s", dept);
+	snprintf(item->ticket_no, sizeof(item->ticket_no), "%s", ticket->ticket_no);
+	item->payload = relay_pack_ticket(ticket, &item->len);
+	if (!item->payload) {
+		free(item);
+		return NULL;
+	}
+	return item;
+}
+
+static void on_deleted(void *arg, const PGresult *res, const char *error)
+{
+	struct relay *relay = arg;
+	if (error)
+		log_warn("relay: deleting published outbox rows failed (they will be published "
+			 "again, harmlessly): %s",
+			 error);
+	relay->busy = false;
+	relay_next(relay);
+}
+
+static void round_finish(struct relay *relay)
+{
+	/* "{1,2,3}" of the rows Redis has now */
+	size_t cap = 4, n = 0;
+	struct relay_item *item;
+	TAILQ_FOREACH(item, &relay->round, link)
+	cap += 24;
+	char *ids = malloc(cap);
+	if (!ids)
+		fatal("out of memory finishing a relay round");
+	size_t used = 0;
+	ids[used++] = '{';
+	while ((item = TAILQ_FIRST(&relay->round)) != NULL) {
+		TAILQ_REMOVE(&relay->round, item, link);
+		if (item->ok) {
+			used += (size_t)snprintf(ids + used, cap - used, "%s%lld", n ? "," : "",
+						 item->outbox_id);
+			n++;
+		}
+		item_free(item);
+	}
+	snprintf(ids + used, cap - used, "}");
+	relay->stats.published += n;
+	if (n == 0) {
+		free(ids);
+		relay->busy = false;
+		/* Redis refused everything: wait for the sweeper rather than spin. */
+		return;
+	}
+	const char *values[1] = { ids };
+	store_pg_query(relay->store, delete_sql, 1, values, on_deleted, relay);
+	free(ids);
+}
+
+static void on_published(void *arg, bool ok)
+{
+	struct relay_item *item = arg;
+	struct relay *relay = item->relay;
+	item->ok = ok;
+	if (--relay->awaiting == 0)
+		round_finish(relay);
+}
+
+/* Starts a round from the queue, if there is work and Redis is there. */
+static void relay_next(struct relay *relay)
+{
+	if (relay->busy)
+		return;
+	if (TAILQ_EMPTY(&relay->queue)) {
+		if (relay->sweep_again) {
+			relay->sweep_again = false;
+			relay_kick(relay);
+		}
+		return;
+	}
+	if (!bus_connected(relay->bus))
+		return;
+	relay->busy = true;
+	size_t taken = 0;
+	struct relay_item *item;
+	while (taken < (size_t)relay->cfg->relay_batch &&
+	       (item = TAILQ_FIRST(&relay->queue)) != NULL) {
+		TAILQ_REMOVE(&relay->queue, item, link);
+		relay->queued--;
+		TAILQ_INSERT_TAIL(&relay->round, item, link);
+		taken++;
+	}
+	relay->awaiting = taken + 1; /* +1: ours, so replies cannot finish early */
+	TAILQ_FOREACH(item, &relay->round, link)
+	{
+		if (bus_publish(relay->bus, item->dept_code, item->outbox_id, item->ticket_no,
+				item->payload, item->len, on_published, item) != 0) {
+			item->ok = false;
+			relay->awaiting--;
+		}
+	}
+	if (--relay->awaiting == 0)
+		round_finish(relay);
+}
+
+static void enqueue(struct relay *relay, struct relay_item *item)
+{
+	TAILQ_INSERT_TAIL(&relay->queue, item, link);
+	relay->queued++;
+}
+
+void relay_dispatched(void *arg, const struct store_intake *rec)
+{
+	struct relay *relay = arg;
+	if (relay->queued >= (size_t)relay->cfg->relay_batch * 4) {
+		relay->stats.dropped++;
+		return;
+	}
+	const struct intake *in = rec->intake;
+	char masked[MASK_PHONE_SIZE];
+	mask_phone(in->caller_phone, masked, sizeof(masked));
+	Hotline__V1__Ticket t = HOTLINE__V1__TICKET__INIT;
+	t.ticket_no = (char *)rec->ticket_no;
+	t.category = (char *)in->category;
+	t.content = (char *)in->content;
+	t.caller_phone_masked = masked;
+	t.district = (char *)in->district;
+	t.address = (char *)in->address;
+	t.priority = in->priority ? in->priority : HOTLINE__V1__PRIORITY__PRIORITY_NORMAL;
+	t.received_at = in->received_at_ms;
+	t.state = rec->state;
+	t.lat = in->lat;
+	t.lon = in->lon;
+	struct relay_item *item = item_new(relay, rec->outbox_id, rec->dept_code, &t);
+	if (!item) {
+		relay->stats.dropped++;
+		return;
+	}
+	enqueue(relay, item);
+	event_active(relay->ev_kick, EV_TIMEOUT, 0);
+}
+
+static void on_swept(void *arg, const PGresult *res, const char *error)
+{
+	struct relay *relay = arg;
+	relay->busy = false;
+	if (error) {
+		log_warn("relay: sweeping the outbox failed: %s", error);
+		return;
+	}
+	int rows = PQntuples(res);
+	for (int r = 0; r < rows; r++) {
+		char masked[MASK_PHONE_SIZE];
+		mask_phone(PQgetvalue(res, r, 5), masked, sizeof(masked));
+		Hotline__V1__Ticket t = HOTLINE__V1__TICKET__INIT;
+		t.ticket_no = PQgetvalue(res, r, 2);
+		t.category = PQgetvalue(res, r, 3);
+		t.content = PQgetvalue(res, r, 4);
+		t.caller_phone_masked = masked;
+		t.district = PQgetvalue(res, r, 6);
+		t.address = PQgetvalue(res, r, 7);
+		t.priority = atoi(PQgetvalue(res, r, 8));
+		t.received_at = strtoll(PQgetvalue(res, r, 9), NULL, 10);
+		t.deadline_at = strtoll(PQgetvalue(res, r, 10), NULL, 10);
+		t.reopen_count = (uint32_t)atoi(PQgetvalue(res, r, 11));
+		int state = ticket_state_from_name(PQgetvalue(res, r, 12));
+		t.state = state > 0 ? state : HOTLINE__V1__TICKET_STATE__TICKET_STATE_DISPATCHED;
+		t.lat = PQgetisnull(res, r, 13) ? 0 : atof(PQgetvalue(res, r, 13));
+		t.lon = PQgetisnull(res, r, 14) ? 0 : atof(PQgetvalue(res, r, 14));
+		struct relay_item *item = item_new(relay, strtoll(PQgetvalue(res, r, 0), NULL, 10),
+						   PQgetvalue(res, r, 1), &t);
+		if (!item)
+			break;
+		enqueue(relay, item);
+		relay->stats.swept++;
+	}
+	relay->sweep_again = rows >= relay->cfg->relay_batch;
+	relay_next(relay);
+}
+
+static void sweep(struct relay *relay)
+{
+	if (relay->busy || !TAILQ_EMPTY(&relay->queue) || !bus_connected(relay->bus))
+		return;
+	relay->busy = true;
+	char limit[32];
+	snprintf(limit, sizeof(limit), "%ld", relay->cfg->relay_batch);
+	const char *values[1] = { limit };
+	store_pg_query(relay->store, sweep_sql, 1, values, on_swept, relay);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *relay = arg;
+	if (TAILQ_EMPTY(&relay->queue))
+		sweep(relay);
+	else
+		relay_next(relay);
+}
+
+void relay_kick(void *arg)
+{
+	struct relay *relay = arg;
+	event_active(relay->ev_kick, EV_TIMEOUT, 0);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *relay = arg;
+	on_kick(fd, what, arg);
+	struct timeval tv = { relay->cfg->relay_interval_ms / 1000,
+			      (relay->cfg->relay_interval_ms % 1000) * 1000 };
+	event_add(relay->ev_timer, &tv);
+}
+
+struct relay *relay_new(struct event_base *base, const struct hotline_config *cfg, struct bus *bus,
+			struct store_pg *store)
+{
+	struct relay *relay = calloc(1, sizeof(*relay));
+	if (!relay)
+		return NULL;
+	relay->base = base;
+	relay->cfg = cfg;
+	relay->bus = bus;
+	relay->store = store;
+	TAILQ_INIT(&relay->queue);
+	TAILQ_INIT(&relay->round);
+	relay->ev_timer = event_new(base, -1, 0, on_timer, relay);
+	relay->ev_kick = event_new(base, -1, 0, on_kick, relay);
+	if (!relay->ev_timer || !relay->ev_kick) {
+		relay_free(relay);
+		return NULL;
+	}
+	return relay;
+}
+
+void relay_start(struct relay *relay)
+{
+	struct timeval tv = { 0, 0 };
+	event_add(relay->ev_timer, &tv);
+}
+
+void relay_free(struct relay *relay)
+{
+	if (!relay)
+		return;
+	struct relay_item *item;
+	while ((item = TAILQ_FIRST(&relay->queue)) != NULL) {
+		TAILQ_REMOVE(&relay->queue, item, link);
+		item_free(item);
+	}
+	/* Items of a round in flight are freed by their publish callbacks, which
+	 * the bus runs (with a failure) when it is freed. */
+	if (relay->ev_timer)
+		event_free(relay->ev_timer);
+	if (relay->ev_kick)
+		event_free(relay->ev_kick);
+	free(relay);
+}
+
+void relay_get_stats(const struct relay *relay, struct relay_stats *out)
+{
+	*out = relay->stats;
+	out->queued = relay->queued;
+}

@@ -1,0 +1,200 @@
+/*
+ * router.c - routing of new tickets by the rule set in force.
+ *
+ * A new ticket goes to the department of the first matching rule. A ticket
+ * from a sub-centre feed (join mode subcenter) that no rule claims stays in
+ * the sub-centre's domain: it goes to the feed's own department. Anything
+ * else unmatched goes to the manual dispatch desk (PENDING_DISPATCH). The
+ * move is made by lib/ticket_state.c like every other transition; the store
+ * writes it with its audit row in the intake transaction.
+ */
+#include "router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "rules.h"
+#include "ticket_state.h"
+
+struct router {
+	struct event_base *base;
+	const struct hotline_config *cfg;
+	struct store_pg *store;
+	struct rule_set *rules; /* NULL = none */
+	char *text;
+	long long version;
+	bool loaded_from_pg; /* PostgreSQL answered (with rules or without) */
+};
+
+static const char latest_rules_sql[] =
+	"SELECT version, rules FROM routing_rules ORDER BY version DESC LIMIT 1";
+static const char remember_rules_sql[] =
+	"INSERT INTO routing_rules (version, rules) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+struct router *router_new(struct event_base *base, const struct hotline_config *cfg,
+			  struct store_pg *store)
+{
+	struct router *router = calloc(1, sizeof(*router));
+	if (!router)
+		return NULL;
+	router->base = base;
+	router->cfg = cfg;
+	router->store = store;
+	return router;
+}
+
+void router_free(struct router *router)
+{
+	if (!router)
+		return;
+	rules_free(router->rules);
+	free(router->text);
+	free(router);
+}
+
+static void on_remembered(void *arg, const PGresult *res, const char *error)
+{
+	if (error)
+		log_warn("router: could not remember the rule set in PostgreSQL: %s", error);
+}
+
+static int install(struct router *router, long long version, const char *text, size_t len,
+		   bool remember)
+{
+	struct rule_set *set = NULL;
+	char err[512], name[64];
+	snprintf(name, sizeof(name), "rules v%lld", version);
+	if (rules_parse(text, len, name, &set, err, sizeof(err)) != 0) {
+		log_error("router: refusing rule set version %lld: %s", version, err);
+		return -1;
+	}
+	char *copy = malloc(len + 1);
+	if (!copy) {
+		rules_free(set);
+		return -1;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	for (size_t i = 0; i < rules_count(set); i++) {
+		const struct rule *rule = rules_at(set, i);
+		if (!config_find_dept(router->cfg, rule_dept(rule)))
+			log_warn("router: rule '%s' sends tickets to department '%s', which has no "
+				 "[dept.%s] section: nobody can take them",
+				 rule_name(rule), rule_dept(rule), rule_dept(rule));
+	}
+	rules_free(router->rules);
+	free(router->text);
+	router->rules = set;
+	router->text = copy;
+	router->version = version;
+	log_info("router: rule set version %lld in force (%zu rules)", version, rules_count(set));
+	if (remember) {
+		char v[32];
+		snprintf(v, sizeof(v), "%lld", version);
+		const char *values[2] = { v, copy };
+		store_pg_query(router->store, remember_rules_sql, 2, values, on_remembered, router);
+	}
+	return 0;
+}
+
+static void on_latest_rules(void *arg, const PGresult *res, const char *error)
+{
+	struct router *router = arg;
+	router->loaded_from_pg = true;
+	if (error) {
+		log_error("router: reading routing_rules failed: %s", error);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		if (router->version == 0)
+			log_warn("router: no rule set loaded yet (hotlinectl route load FILE): "
+				 "new tickets go to the manual dispatch desk");
+		return;
+	}
+	long long version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (version > router->version && install(router, version, PQgetvalue(res, 0, 1),
+						 (size_t)PQgetlength(res, 0, 1), false) != 0)
+		log_error("router: the newest remembered rule set does not parse");
+}
+
+void router_start(struct router *router)
+{
+	store_pg_query(router->store, latest_rules_sql, 0, NULL, on_latest_rules, router);
+}
+
+bool router_ready(void *arg)
+{
+	struct router *router = arg;
+	return router->loaded_from_pg || router->rules != NULL;
+}
+
+int router_offer_rules(struct router *router, long long version, const char *text, size_t len)
+{
+	if (version <= router->version)
+		return 0;
+	return install(router, version, text, len, true);
+}
+
+long long router_version(const struct router *router)
+{
+	return router->version;
+}
+
+const char *router_text(const struct router *router)
+{
+	return router->text;
+}
+
+void router_route(void *arg, struct store_intake *rec)
+{
+	struct router *router = arg;
+	const struct intake *in = rec->intake;
+	struct timeval tv;
+	event_base_gettimeofday_cached(router->base, &tv);
+
+	struct ticket_event ev = { 0 };
+	ev.at_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	const char *rule_label = "";
+	char label[STORE_RULE_NAME_MAX];
+	const struct rule *rule = NULL;
+	if (router->rules) {
+		struct rule_input input = { rec->feed_code, in->category, in->district,
+					    in->content };
+		rule = rules_match(router->rules, &input);
+	}
+	const struct feed_config *feed = config_find_feed(router->cfg, rec->feed_code);
+	if (rule) {
+		ev.kind = TICKET_EV_ROUTE_MATCHED;
+		ev.dept_code = rule_dept(rule);
+		rule_label = rule_name(rule);
+	} else if (feed && feed->mode == JOIN_SUBCENTER && feed->dept) {
+		ev.kind = TICKET_EV_ROUTE_MATCHED;
+		ev.dept_code = feed->dept;
+		snprintf(label, sizeof(label), "subcenter:%s", feed->code);
+		rule_label = label;
+	} else {
+		ev.kind = TICKET_EV_ROUTE_NONE;
+	}
+
+	struct ticket_status cur, next;
+	struct ticket_limits limits;
+	char err[256];
+	ticket_status_init(&cur);
+	ticket_limits_default(&limits);
+	limits.max_returns = (uint32_t)router->cfg->max_returns;
+	if (ticket_transition(&cur, &ev, &limits, &next, err, sizeof(err)) != TICKET_OK) {
+		/* Only a broken rule set gets here: the desk is always a safe place. */
+		log_error("router: %s; ticket goes to the manual desk", err);
+		ev.kind = TICKET_EV_ROUTE_NONE;
+		ev.dept_code = NULL;
+		rule_label = "";
+		if (ticket_transition(&cur, &ev, &limits, &next, err, sizeof(err)) != TICKET_OK)
+			fatal("router: the state machine refuses RECEIVED -> ROUTE_NONE: %s", err);
+	}
+	rec->state = next.state;
+	rec->route_event = ev.kind;
+	snprintf(rec->dept_code, sizeof(rec->dept_code), "%s", next.dept_code);
+	snprintf(rec->route_rule, sizeof(rec->route_rule), "%s", rule_label);
+}
