@@ -36,6 +36,7 @@ enum conn_proto { CONN_PROTO_BINARY, CONN_PROTO_JSON };
 
 struct server;
 struct bus_consumer;
+struct action;
 
 /* A ticket handed to a department connection and not yet acknowledged. */
 struct dept_delivery {
@@ -63,6 +64,9 @@ struct conn {
 	struct bus_consumer *consumer;
 	struct dept_delivery *deliveries; /* dept_window slots */
 	size_t ndeliveries, window;
+	/* actions run one at a time, in arrival order (conn_dept.c) */
+	struct action *actions_head, *actions_tail;
+	size_t nactions;
 	/* feed connections: TicketUpdates (conn_updates in conn.c) */
 	long long updates_cursor; /* highest update_id sent on this connection */
 	size_t updates_unacked;

@@ -68,6 +68,7 @@ static const char write_ticket_sql[] =
 	" SELECT feed_code FROM u";
 
 struct action {
+	struct action *next; /* the connection's FIFO */
 	struct conn *conn;
 	enum ticket_event_kind kind;
 	char ticket_no[32];
@@ -83,11 +84,19 @@ struct action {
 
 static void action_read(struct action *a);
 
+/* The head action finished: free it and start the next one, in order. */
 static void action_free(struct action *a)
 {
-	conn_work_end(a->conn);
+	struct conn *c = a->conn;
+	c->actions_head = a->next;
+	if (!c->actions_head)
+		c->actions_tail = NULL;
+	c->nactions--;
 	free(a->text);
 	free(a);
+	if (c->actions_head)
+		action_read(c->actions_head);
+	conn_work_end(c);
 }
 
 static void send_action_ack(struct conn *c, const char *ticket_no, bool ok, const char *error,
@@ -261,6 +270,12 @@ static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
 			"DeptAction needs one of accept, return_ticket, reply, extend", ticket_no);
 		return;
 	}
+	if (c->nactions >= c->window) {
+		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE,
+				       "too many actions waiting on this connection; send it again",
+				       ticket_no);
+		return;
+	}
 	if (text && (strlen(text) > ACTION_TEXT_MAX || !utf8_valid(text, strlen(text)))) {
 		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID,
 				       "text must be valid UTF-8 of at most 8192 bytes", ticket_no);
@@ -277,8 +292,16 @@ static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
 	a->kind = kind;
 	a->until_ms = until;
 	snprintf(a->ticket_no, sizeof(a->ticket_no), "%s", ticket_no);
+	/* One at a time per connection, so actions apply and are answered in the
+	 * order sent (accept before reply). */
 	conn_work_begin(c);
-	action_read(a);
+	if (c->actions_tail)
+		c->actions_tail->next = a;
+	else
+		c->actions_head = a;
+	c->actions_tail = a;
+	if (++c->nactions == 1)
+		action_read(a);
 }
 
 /* ---- delivery ------------------------------------------------------------------ */
@@ -322,8 +345,9 @@ static void dept_ack(struct conn *c, const char *ticket_no)
 		bus_consumer_room(c->consumer, c->window - c->ndeliveries);
 		return;
 	}
-	conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_NOT_FOUND,
-			       "no such ticket awaits acknowledgement on this connection",
+	/* PROTOCOL, not NOT_FOUND: an action's answer must not be mistaken for this. */
+	conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL,
+			       "Ack for a ticket that awaits no acknowledgement on this connection",
 			       ticket_no);
 }
 

@@ -87,14 +87,20 @@ static const char *const action_names[] = {
 };
 
 /*
- * An action sent and not yet answered. Lives in a hash chain (by ticket_no)
- * and in the send-order list (resent in that order after a reconnect). The
- * answer for a ticket goes to its oldest pending action (lowest seq).
+ * An action not yet answered. Lives in a hash chain (by ticket_no) and in the
+ * order list (sent, and after a reconnect sent again, in that order).
+ *
+ * At most one action per ticket is in flight: ActionAck and Error name only
+ * the ticket, and the daemon may apply and answer two actions on one ticket
+ * in either order, so a second one would make the answers ambiguous and the
+ * outcome a race (a reply overtaking its accept). Later actions for a ticket
+ * stay queued until the one in flight is answered.
  */
 struct action {
 	struct action *hash_next;
-	struct action *prev, *next; /* send order */
+	struct action *prev, *next; /* order of creation */
 	uint64_t seq;
+	bool in_flight; /* sent on the current connection, answer awaited */
 	enum action_kind kind;
 	bool automatic; /* chosen by --auto */
 	int64_t until;	/* extend: unix ms */
@@ -414,22 +420,44 @@ static void order_append(struct dept *d, struct action *a)
 	d->tail = a;
 }
 
-/* The oldest pending action for ticket_no, unlinked from everything; NULL if none. */
-static struct action *action_take(struct dept *d, const char *ticket_no)
+/* Unlinks a from its hash chain and the order list; the caller owns it then. */
+static void action_unlink(struct dept *d, struct action *a)
 {
-	size_t b = bucket_of(ticket_no);
-	struct action **best = NULL;
-	for (struct action **pp = &d->buckets[b]; *pp; pp = &(*pp)->hash_next)
-		if (strcmp((*pp)->ticket_no, ticket_no) == 0 &&
-		    (best == NULL || (*pp)->seq < (*best)->seq))
-			best = pp;
-	if (best == NULL)
-		return NULL;
-	struct action *a = *best;
-	*best = a->hash_next;
+	struct action **pp = &d->buckets[bucket_of(a->ticket_no)];
+	while (*pp != a)
+		pp = &(*pp)->hash_next;
+	*pp = a->hash_next;
 	a->hash_next = NULL;
 	order_unlink(d, a);
 	d->pending--;
+}
+
+/* The action in flight for ticket_no, or NULL. */
+static struct action *action_in_flight(const struct dept *d, const char *ticket_no)
+{
+	for (struct action *a = d->buckets[bucket_of(ticket_no)]; a; a = a->hash_next)
+		if (a->in_flight && strcmp(a->ticket_no, ticket_no) == 0)
+			return a;
+	return NULL;
+}
+
+/* The oldest queued (not in flight) action for ticket_no, or NULL. */
+static struct action *action_next_queued(const struct dept *d, const char *ticket_no)
+{
+	struct action *best = NULL;
+	for (struct action *a = d->buckets[bucket_of(ticket_no)]; a; a = a->hash_next)
+		if (!a->in_flight && strcmp(a->ticket_no, ticket_no) == 0 &&
+		    (best == NULL || a->seq < best->seq))
+			best = a;
+	return best;
+}
+
+/* The answer to ticket_no's action in flight: that action, unlinked; NULL if none. */
+static struct action *action_take_answered(struct dept *d, const char *ticket_no)
+{
+	struct action *a = action_in_flight(d, ticket_no);
+	if (a)
+		action_unlink(d, a);
 	return a;
 }
 
@@ -465,7 +493,14 @@ static bool have_room(const struct dept *d)
 	return d->pending < MAX_PENDING && output_queued(d) < MAX_OUTPUT;
 }
 
-/* Packs and queues one frame. Returns 0, or -1 when the connection was lost. */
+/* Each returns 0, or -1 when the connection was lost (conn_lost() has run). */
+static int send_frame(struct dept *d, const Hotline__V1__Frame *frame)
+	__attribute__((warn_unused_result));
+static int send_hello(struct dept *d) __attribute__((warn_unused_result));
+static int send_ack(struct dept *d, const char *ticket_no) __attribute__((warn_unused_result));
+static int send_action(struct dept *d, const struct action *a) __attribute__((warn_unused_result));
+
+/* Packs and queues one frame. */
 static int send_frame(struct dept *d, const Hotline__V1__Frame *frame)
 {
 	if (d->bev == NULL)
@@ -545,13 +580,29 @@ static int send_action(struct dept *d, const struct action *a)
 	return send_frame(d, &frame);
 }
 
-/* Records a new action and sends it when connected (else it goes after the Welcome). */
+/*
+ * Sends ticket_no's oldest queued action when connected and nothing else is in
+ * flight for that ticket. On a send failure the connection is lost and the
+ * action waits for the next Welcome.
+ */
+static void pump_ticket(struct dept *d, const char *ticket_no)
+{
+	if (d->state != CONN_READY || action_in_flight(d, ticket_no) != NULL)
+		return;
+	struct action *a = action_next_queued(d, ticket_no);
+	if (a == NULL)
+		return;
+	a->in_flight = true;
+	if (send_action(d, a) != 0)
+		return; /* a is queued again for the next Welcome */
+}
+
+/* Records a new action and sends it as soon as its ticket has nothing in flight. */
 static void start_action(struct dept *d, const char *ticket_no, enum action_kind kind,
 			 bool automatic, int64_t until, const char *text)
 {
 	struct action *a = action_add(d, ticket_no, kind, automatic, until, text);
-	if (d->state == CONN_READY)
-		(void)send_action(d, a); /* on failure it stays pending for the reconnect */
+	pump_ticket(d, a->ticket_no);
 }
 
 /* ---- receiving -------------------------------------------------------- */
@@ -573,9 +624,8 @@ static void on_welcome(struct dept *d, const Hotline__V1__Welcome *w)
 	set_str(ev, "dept", d->opt.dept);
 	emit_info(d, ev);
 	/* Actions never answered on the lost connection go again, oldest first. */
-	for (struct action *a = d->head; a && d->bev; a = a->next)
-		if (send_action(d, a) != 0)
-			return;
+	for (struct action *a = d->head; a && d->state == CONN_READY; a = a->next)
+		pump_ticket(d, a->ticket_no);
 	stdin_update(d);
 }
 
@@ -664,7 +714,7 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 {
 	const char *ticket_no = ack->ticket_no ? ack->ticket_no : "";
-	struct action *a = action_take(d, ticket_no);
+	struct action *a = action_take_answered(d, ticket_no);
 	if (a == NULL)
 		d->stats.unexpected++;
 	if (ack->ok)
@@ -694,12 +744,12 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 		if (a->text == NULL)
 			fatal("out of memory");
 		a->kind = ACT_REPLY;
+		a->in_flight = false;
 		action_readd(d, a);
-		if (d->state == CONN_READY)
-			(void)send_action(d, a);
-		return;
+	} else {
+		action_free(a);
 	}
-	action_free(a);
+	pump_ticket(d, ticket_no);
 }
 
 /* Returns 0, or -1 when the connection is (about to be) gone. */
@@ -707,7 +757,7 @@ static int on_error(struct dept *d, const Hotline__V1__Error *err)
 {
 	d->stats.errors++;
 	const char *ticket_no = err->ticket_no ? err->ticket_no : "";
-	struct action *a = ticket_no[0] ? action_take(d, ticket_no) : NULL;
+	struct action *a = ticket_no[0] ? action_take_answered(d, ticket_no) : NULL;
 	json_t *ev = json_event("error");
 	set_str(ev, "code", error_code_name(err->code));
 	set_str(ev, "message", err->message);
@@ -719,7 +769,8 @@ static int on_error(struct dept *d, const Hotline__V1__Error *err)
 	if (a) {
 		d->stats.actions_failed++;
 		action_free(a);
-		return 0;
+		pump_ticket(d, ticket_no);
+		return d->bev != NULL ? 0 : -1;
 	}
 	if (d->state != CONN_HELLO)
 		return 0; /* the server decides whether the connection goes on */
@@ -879,7 +930,8 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
 		/* A department connection idles for long stretches: notice a dead peer. */
 		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		d->state = CONN_HELLO;
-		(void)send_hello(d); /* on failure the connection is already lost */
+		if (send_hello(d) != 0)
+			check_done(d); /* the connection is lost already */
 		return;
 	}
 	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
@@ -908,6 +960,9 @@ static void conn_lost(struct dept *d, const char *why)
 	frame_decoder_free(&d->decoder);
 	evtimer_del(d->conn_timer);
 	d->state = CONN_CLOSED;
+	/* Whatever was in flight may or may not have been applied: send it again. */
+	for (struct action *a = d->head; a; a = a->next)
+		a->in_flight = false;
 	stdin_update(d);
 	if (d->finishing) {
 		/* Frames still queued (acks) are lost with the connection. */
@@ -1504,7 +1559,8 @@ int main(int argc, char **argv)
 		bufferevent_free(d->bev);
 	frame_decoder_free(&d->decoder);
 	while (d->head) {
-		struct action *a = action_take(d, d->head->ticket_no);
+		struct action *a = d->head;
+		action_unlink(d, a);
 		action_free(a);
 	}
 	if (d->stdin_ev)

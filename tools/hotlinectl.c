@@ -214,6 +214,9 @@ static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 
 /* ---- Redis ------------------------------------------------------------ */
 
+static int redis_address(struct ctl *ctl) __attribute__((warn_unused_result));
+static int ctl_redis(struct ctl *ctl) __attribute__((warn_unused_result));
+
 /*
  * Fills ctl->redis_addr from --redis, else the config's [redis] address, else the
  * default. Returns 0, or -1 after printing why (a config that does not load).
@@ -322,6 +325,15 @@ static redisReply *redis_run(struct ctl *ctl, const char *what, const char *fmt,
 }
 
 /* ---- route ------------------------------------------------------------ */
+
+static int read_rule_file(const char *path, char **out, size_t *outlen)
+	__attribute__((warn_unused_result));
+static int load_rule_file(const char *path, struct rule_set **set)
+	__attribute__((warn_unused_result));
+static int fetch_rules(struct ctl *ctl, char **text, size_t *len, char *version, size_t versionlen)
+	__attribute__((warn_unused_result));
+static int parse_stored(const char *text, size_t len, struct rule_set **set)
+	__attribute__((warn_unused_result));
 
 /*
  * Reads a whole rule file into a new NUL-terminated buffer (*out, caller frees).
