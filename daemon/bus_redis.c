@@ -14,8 +14,9 @@
  * its stream once). Consumers re-create their group (NOGROUP) by themselves.
  *
  * Consumers: each department connection owns one Redis connection for its
- * blocking XREADGROUP. Before each read it XAUTOCLAIMs entries that have been
- * pending longer than redeliver_after_ms (a consumer that vanished). When a
+ * blocking XREADGROUP. At connect, and every redeliver_after_ms / 2, it
+ * XAUTOCLAIMs entries pending longer than redeliver_after_ms (a consumer that
+ * vanished). Acks collected during one loop pass go out as one XACK and one XDEL. When a
  * connection ends, its unacknowledged entries are XCLAIMed to the "orphans"
  * consumer with a huge idle time, so the next XAUTOCLAIM takes them at once.
  *
@@ -46,13 +47,12 @@
 /*
  * KEYS[1] stream, KEYS[2] publish marker; ARGV[1] ticket_no, ARGV[2] ticket
  * bytes, ARGV[3] marker TTL. Returns the entry id, or false when the marker
- * says this outbox row was published before.
+ * says this outbox row was published before. XADD creates the stream; the
+ * group is created (at 0, so nothing published before is missed) by the
+ * first consumer that finds it missing.
  */
 static const char publish_script[] =
 	"if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return false end\n"
-	"if redis.call('EXISTS', KEYS[1]) == 0 then\n"
-	"  redis.call('XGROUP', 'CREATE', KEYS[1], 'hotline', '0', 'MKSTREAM')\n"
-	"end\n"
 	"return redis.call('XADD', KEYS[1], '*', 'ticket_no', ARGV[1], 'ticket', ARGV[2])\n";
 
 static const char rebuild_sql[] =
@@ -98,12 +98,19 @@ struct bus_consumer {
 	bool dying;
 	size_t room;
 	long backoff_ms;
+	int64_t next_claim_ms; /* XAUTOCLAIM at connect, then every redeliver_after_ms / 2 */
+	/* acks collected during this loop pass, sent as one XACK and one XDEL */
+	char **acks;
+	size_t nacks, acks_cap;
 	struct event *ev_timer; /* reconnect, or retry after an error */
 	struct event *ev_reap;
+	struct event *ev_flush;
 };
 
 static void bus_connect(struct bus *bus);
 static void consumer_next(struct bus_consumer *c);
+static void consumer_read(struct bus_consumer *c);
+static void flush_acks(evutil_socket_t fd, short what, void *arg);
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -498,6 +505,9 @@ static void consumer_reap(evutil_socket_t fd, short what, void *arg)
 	struct bus_consumer *c = arg;
 	if (c->ctx) /* still tearing down: hiredis frees it, then we come back */
 		return;
+	flush_acks(-1, 0, c);
+	free(c->acks);
+	event_free(c->ev_flush);
 	event_free(c->ev_timer);
 	event_free(c->ev_reap);
 	free(c);
@@ -638,12 +648,36 @@ static void on_autoclaim(redisAsyncContext *ctx, void *r, void *privdata)
 			  c->name, count, BLOCK_MS, c->stream);
 }
 
-/* One round: claim what others left behind, then wait for new tickets. */
+static void consumer_read(struct bus_consumer *c)
+{
+	char count[32];
+	snprintf(count, sizeof(count), "%zu", c->room);
+	redisAsyncCommand(c->ctx, on_read, c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >",
+			  BUS_GROUP, c->name, count, BLOCK_MS, c->stream);
+}
+
+static int64_t now_ms_of(struct event_base *base)
+{
+	struct timeval tv;
+	event_base_gettimeofday_cached(base, &tv);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+/*
+ * One round: now and then claim what vanished consumers left behind (idle
+ * longer than redeliver_after_ms), then wait for new tickets.
+ */
 static void consumer_next(struct bus_consumer *c)
 {
 	if (c->dying || !c->connected || c->reading || c->room == 0)
 		return;
 	c->reading = true;
+	int64_t now = now_ms_of(c->bus->base);
+	if (now < c->next_claim_ms) {
+		consumer_read(c);
+		return;
+	}
+	c->next_claim_ms = now + c->bus->cfg->redeliver_after_ms / 2;
 	char idle[32], count[32];
 	snprintf(idle, sizeof(idle), "%ld", c->bus->cfg->redeliver_after_ms);
 	snprintf(count, sizeof(count), "%zu", c->room);
@@ -663,6 +697,7 @@ static void on_consumer_connect(const redisAsyncContext *ctx, int status)
 	}
 	c->connected = true;
 	c->backoff_ms = 0;
+	c->next_claim_ms = 0; /* claim at once: a previous connection's leftovers */
 	consumer_next(c);
 }
 
@@ -705,11 +740,14 @@ struct bus_consumer *bus_consumer_new(struct bus *bus, const char *dept_code,
 	c->arg = arg;
 	c->ev_timer = event_new(bus->base, -1, 0, on_consumer_timer, c);
 	c->ev_reap = event_new(bus->base, -1, 0, consumer_reap, c);
-	if (!c->ev_timer || !c->ev_reap) {
+	c->ev_flush = event_new(bus->base, -1, 0, flush_acks, c);
+	if (!c->ev_timer || !c->ev_reap || !c->ev_flush) {
 		if (c->ev_timer)
 			event_free(c->ev_timer);
 		if (c->ev_reap)
 			event_free(c->ev_reap);
+		if (c->ev_flush)
+			event_free(c->ev_flush);
 		free(c);
 		return NULL;
 	}
@@ -723,19 +761,65 @@ void bus_consumer_room(struct bus_consumer *c, size_t room)
 	consumer_next(c);
 }
 
+/* Sends the acks collected during this loop pass: XACK and XDEL take many ids. */
+static void flush_acks(evutil_socket_t fd, short what, void *arg)
+{
+	struct bus_consumer *c = arg;
+	struct bus *bus = c->bus;
+	if (c->nacks == 0)
+		return;
+	if (bus->cmd_up) {
+		size_t argc = c->nacks + 3;
+		const char **argv = calloc(argc, sizeof(*argv));
+		size_t *argvlen = calloc(argc, sizeof(*argvlen));
+		if (argv && argvlen) {
+			argv[0] = "XACK";
+			argv[1] = c->stream;
+			argv[2] = BUS_GROUP;
+			for (size_t i = 0; i < c->nacks; i++)
+				argv[3 + i] = c->acks[i];
+			for (size_t i = 0; i < argc; i++)
+				argvlen[i] = strlen(argv[i]);
+			redisAsyncCommandArgv(bus->cmd, NULL, NULL, (int)argc, argv, argvlen);
+			/* XDEL key id...: the stream keeps only open deliveries */
+			argv[0] = "XDEL";
+			argvlen[0] = 4;
+			argv[2] = c->stream;
+			argvlen[2] = strlen(c->stream);
+			redisAsyncCommandArgv(bus->cmd, NULL, NULL, (int)argc - 1, argv + 1,
+					      argvlen + 1);
+			bus->stats.acked += c->nacks;
+		}
+		free(argv);
+		free(argvlen);
+	}
+	/* Without Redis the entries stay pending and are redelivered: at-least-once. */
+	for (size_t i = 0; i < c->nacks; i++)
+		free(c->acks[i]);
+	c->nacks = 0;
+}
+
 void bus_consumer_ack(struct bus_consumer *c, const char *entry_id)
 {
-	struct bus *bus = c->bus;
-	if (!bus->cmd_up)
-		return; /* the entry stays pending and is redelivered: at-least-once */
-	redisAsyncCommand(bus->cmd, NULL, NULL, "XACK %s %s %s", c->stream, BUS_GROUP, entry_id);
-	redisAsyncCommand(bus->cmd, NULL, NULL, "XDEL %s %s", c->stream, entry_id);
-	bus->stats.acked++;
+	if (c->nacks == c->acks_cap) {
+		size_t cap = c->acks_cap ? c->acks_cap * 2 : 64;
+		char **grown = realloc(c->acks, cap * sizeof(*grown));
+		if (!grown)
+			return; /* stays pending: redelivered later */
+		c->acks = grown;
+		c->acks_cap = cap;
+	}
+	char *copy = strdup(entry_id);
+	if (!copy)
+		return;
+	c->acks[c->nacks++] = copy;
+	event_active(c->ev_flush, EV_TIMEOUT, 0);
 }
 
 void bus_consumer_free(struct bus_consumer *c, const char *const *unacked, size_t n)
 {
 	struct bus *bus = c->bus;
+	flush_acks(-1, 0, c);
 	if (n > 0 && bus->cmd_up) {
 		/* XCLAIM stream group orphans 0 id... IDLE <huge> JUSTID */
 		size_t argc = 5 + n + 3;

@@ -160,9 +160,9 @@ static void conn_send_welcome(struct conn *c)
 	welcome.version = PROTOCOL_VERSION;
 	welcome.server = (char *)SERVER_NAME;
 	welcome.max_frame = (uint32_t)cfg->max_frame;
-	welcome.window = (uint32_t)(c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT
-					    ? cfg->dept_window
-					    : cfg->max_conn_inflight);
+	welcome.window =
+		(uint32_t)(c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT ? cfg->dept_window
+									 : cfg->max_conn_inflight);
 	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
 	frame.msg_case = HOTLINE__V1__FRAME__MSG_WELCOME;
 	frame.welcome = &welcome;

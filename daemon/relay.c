@@ -1,10 +1,11 @@
 /*
  * relay.c - publishes committed dispatches to department streams.
  *
- * A round: take up to relay_batch items, publish them all at once (hiredis
- * pipelines the commands), and when every reply is in, delete the published
- * outbox rows in one statement. One round at a time, so the outbox is emptied
- * in order and memory stays bounded.
+ * A round: take up to relay_batch items and publish them all at once (hiredis
+ * pipelines the commands); when every reply is in, the next round starts at
+ * once. Published rows are deleted from the outbox by one DELETE at a time,
+ * covering everything published since the previous one, so PostgreSQL sees a
+ * few large statements rather than one per round.
  */
 #include "relay.h"
 
@@ -55,6 +56,10 @@ struct relay {
 	size_t awaiting; /* publish replies still to come */
 	bool busy;	 /* a round or a sweep query is in flight */
 	bool sweep_again;
+	/* published rows waiting to be deleted: "{1,2,3"; one DELETE in flight */
+	char *done_ids;
+	size_t done_len, done_cap, ndone;
+	bool deleting;
 	struct event *ev_timer;
 	struct event *ev_kick;
 	struct relay_stats stats;
@@ -95,6 +100,8 @@ static struct relay_item *item_new(struct relay *relay, long long outbox_id, con
 	return item;
 }
 
+static void flush_deletes(struct relay *relay);
+
 static void on_deleted(void *arg, const PGresult *res, const char *error)
 {
 	struct relay *relay = arg;
@@ -102,42 +109,57 @@ static void on_deleted(void *arg, const PGresult *res, const char *error)
 		log_warn("relay: deleting published outbox rows failed (they will be published "
 			 "again, harmlessly): %s",
 			 error);
-	relay->busy = false;
-	relay_next(relay);
+	relay->deleting = false;
+	flush_deletes(relay);
+}
+
+/* One DELETE at a time, of everything published since the last one. */
+static void flush_deletes(struct relay *relay)
+{
+	if (relay->deleting || relay->ndone == 0)
+		return;
+	snprintf(relay->done_ids + relay->done_len, relay->done_cap - relay->done_len, "}");
+	const char *values[1] = { relay->done_ids };
+	relay->deleting = true;
+	store_pg_query(relay->store, delete_sql, 1, values, on_deleted, relay);
+	relay->done_len = 0;
+	relay->ndone = 0;
+}
+
+static void remember_published(struct relay *relay, long long outbox_id)
+{
+	if (relay->done_cap - relay->done_len < 32) {
+		size_t cap = relay->done_cap ? relay->done_cap * 2 : 16384;
+		char *grown = realloc(relay->done_ids, cap);
+		if (!grown)
+			fatal("out of memory recording published outbox rows");
+		relay->done_ids = grown;
+		relay->done_cap = cap;
+	}
+	relay->done_len += (size_t)snprintf(relay->done_ids + relay->done_len,
+					    relay->done_cap - relay->done_len, "%c%lld",
+					    relay->ndone ? ',' : '{', outbox_id);
+	relay->ndone++;
 }
 
 static void round_finish(struct relay *relay)
 {
-	/* "{1,2,3}" of the rows Redis has now */
-	size_t cap = 4, n = 0;
+	size_t ok = 0;
 	struct relay_item *item;
-	TAILQ_FOREACH(item, &relay->round, link)
-	cap += 24;
-	char *ids = malloc(cap);
-	if (!ids)
-		fatal("out of memory finishing a relay round");
-	size_t used = 0;
-	ids[used++] = '{';
 	while ((item = TAILQ_FIRST(&relay->round)) != NULL) {
 		TAILQ_REMOVE(&relay->round, item, link);
 		if (item->ok) {
-			used += (size_t)snprintf(ids + used, cap - used, "%s%lld", n ? "," : "",
-						 item->outbox_id);
-			n++;
+			remember_published(relay, item->outbox_id);
+			ok++;
 		}
 		item_free(item);
 	}
-	snprintf(ids + used, cap - used, "}");
-	relay->stats.published += n;
-	if (n == 0) {
-		free(ids);
-		relay->busy = false;
-		/* Redis refused everything: wait for the sweeper rather than spin. */
-		return;
-	}
-	const char *values[1] = { ids };
-	store_pg_query(relay->store, delete_sql, 1, values, on_deleted, relay);
-	free(ids);
+	relay->stats.published += ok;
+	relay->busy = false;
+	flush_deletes(relay);
+	/* When Redis refused everything, wait for the sweeper rather than spin. */
+	if (ok > 0)
+		relay_next(relay);
 }
 
 static void on_published(void *arg, bool ok)
@@ -195,7 +217,7 @@ static void enqueue(struct relay *relay, struct relay_item *item)
 void relay_dispatched(void *arg, const struct store_intake *rec)
 {
 	struct relay *relay = arg;
-	if (relay->queued >= (size_t)relay->cfg->relay_batch * 4) {
+	if (relay->queued >= (size_t)relay->cfg->max_inflight) {
 		relay->stats.dropped++;
 		return;
 	}
@@ -338,6 +360,7 @@ void relay_free(struct relay *relay)
 		event_free(relay->ev_timer);
 	if (relay->ev_kick)
 		event_free(relay->ev_kick);
+	free(relay->done_ids);
 	free(relay);
 }
 

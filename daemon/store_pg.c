@@ -308,8 +308,7 @@ static void batch_discard(struct store_pg *store, struct batch *b)
 {
 	switch (b->kind) {
 	case BATCH_FEEDS:
-		store->feeds_dirty = true;
-		break;
+		break; /* synced again when a connection becomes ready */
 	case BATCH_QUERY:
 		if (b->result)
 			PQclear(b->result);
@@ -533,11 +532,12 @@ static void batch_complete(struct pgconn *pc)
 	pc->backoff_ms = 0;
 
 	if (b->kind == BATCH_FEEDS) {
-		if (b->failed) {
-			log_warn("store: syncing the feeds table failed: %s", b->message);
-			if (sqlstate_transient(b->sqlstate))
-				store->feeds_dirty = true;
-		}
+		/* Not retried at once (a statement that always fails would spin):
+		 * the next connection to become ready syncs again. */
+		if (b->failed)
+			log_warn("store: syncing the feeds and departments tables failed (%s: %s); "
+				 "retried at the next connection",
+				 b->sqlstate, b->message);
 		free(b);
 		return;
 	}
@@ -751,6 +751,8 @@ static void pgconn_became_ready(struct pgconn *pc)
 	event_add(pc->ev_read, NULL);
 	pc->state = PGCONN_READY;
 	store->stats.connections_ready++;
+	/* Mirror the config again: the server may be a new one (failover, restore). */
+	store->feeds_dirty = true;
 	log_info("store: connection %d to PostgreSQL ready (server %d)", pc->index,
 		 PQserverVersion(pc->pg));
 	pgconn_dispatch(pc);

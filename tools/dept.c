@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -275,6 +276,10 @@ static json_t *json_event(const char *name)
 	if (obj == NULL)
 		fatal("out of memory");
 	set_str(obj, "event", name);
+	/* wall-clock time of the event, unix ms: benchmarks measure delivery latency */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	set_int(obj, "at_ms", (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	return obj;
 }
 
@@ -1373,7 +1378,8 @@ static void usage(FILE *out)
 	      "  quit                   wait (up to 10 s) for unanswered actions, then exit\n"
 	      "End of stdin stops reading commands; it does not end the run.\n"
 	      "\n"
-	      "stdout: one JSON object per line, \"event\" one of welcome, ticket, action_ack,\n"
+	      "stdout: one JSON object per line with \"at_ms\" (unix ms) and \"event\", one of\n"
+	      "welcome, ticket, action_ack,\n"
 	      "error, command_error, disconnected, summary (always last). Logs go to stderr.\n"
 	      "Exit status: 0 done (--count reached, quit, signal with nothing unanswered),\n"
 	      "1 refused, connection lost (without --reconnect), timeout, 2 usage.\n",

@@ -20,7 +20,11 @@ ALTER TABLE tickets
 CREATE INDEX tickets_open_idx ON tickets (state, dept_code) WHERE state <> 'CLOSED';
 
 -- The department a dispatch goes to; 'rebuild' rows are republished at once.
+-- Published rows are deleted (not marked), so the outbox holds only pending work
+-- and needs no index beyond its primary key.
 ALTER TABLE outbox ADD COLUMN dept_code text;
+DROP INDEX outbox_unsent_idx;
+ALTER TABLE outbox DROP COLUMN sent_at;
 
 -- Every rule set a daemon has seen, by version (hotlinectl route load -> Redis -> here).
 CREATE TABLE routing_rules (
