@@ -55,10 +55,13 @@ static const char publish_script[] =
 	"if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return false end\n"
 	"return redis.call('XADD', KEYS[1], '*', 'ticket_no', ARGV[1], 'ticket', ARGV[2])\n";
 
+/* Rows for what Redis lost: every open dispatch and callback, due at once. */
 static const char rebuild_sql[] =
-	"INSERT INTO outbox (ticket_id, kind, dept_code)"
-	" SELECT t.ticket_id, 'rebuild', t.dept_code FROM tickets t"
-	" WHERE t.state = 'DISPATCHED' AND t.dept_code IS NOT NULL"
+	"INSERT INTO outbox (ticket_id, kind, dept_code, created_at)"
+	" SELECT t.ticket_id, CASE WHEN t.state = 'REPLIED' THEN 'callback' ELSE 'dispatch' END,"
+	"   CASE WHEN t.state = 'DISPATCHED' THEN t.dept_code END, now() - interval '1 hour'"
+	" FROM tickets t"
+	" WHERE ((t.state = 'DISPATCHED' AND t.dept_code IS NOT NULL) OR t.state = 'REPLIED')"
 	"   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.ticket_id)";
 
 struct ready_cb {
@@ -108,6 +111,7 @@ struct bus_consumer {
 };
 
 static void bus_connect(struct bus *bus);
+static void fetch_rules(struct bus *bus);
 static void consumer_next(struct bus_consumer *c);
 static void consumer_read(struct bus_consumer *c);
 static void flush_acks(evutil_socket_t fd, short what, void *arg);
@@ -214,6 +218,22 @@ static void on_rules(redisAsyncContext *ctx, void *r, void *privdata)
 	redisReply *version = reply->element[0], *text = reply->element[1];
 	if (version->type == REDIS_REPLY_STRING && text->type == REDIS_REPLY_STRING) {
 		long long v = strtoll(version->str, NULL, 10);
+		long long ours = router_version(bus->router);
+		if (v < ours && (!router_text(bus->router) ||
+				 strcmp(router_text(bus->router), text->str) != 0)) {
+			/* Versions never go backwards unless Redis lost its data and a
+			 * rule set was loaded since: that load is the newest intent.
+			 * Lift Redis's counter above ours; the next read adopts it. */
+			log_warn("bus: rule version in Redis went back from %lld to %lld (data "
+				 "lost, then loaded again): adopting the rules loaded since",
+				 ours, v);
+			char by[32];
+			snprintf(by, sizeof(by), "%lld", ours - v + 1);
+			redisAsyncCommand(bus->cmd, NULL, NULL, "INCRBY %s %s", KEY_RULES_VERSION,
+					  by);
+			fetch_rules(bus);
+			return;
+		}
 		if (router_offer_rules(bus->router, v, text->str, text->len) != 0)
 			log_error("bus: rule set version %lld in Redis does not parse; keeping "
 				  "version %lld",
@@ -239,13 +259,18 @@ static void fetch_rules(struct bus *bus)
 				  KEY_RULES);
 }
 
+static void become_ready(struct bus *bus);
+
 static void on_rebuild_done(void *arg, const PGresult *res, const char *error)
 {
-	if (error) {
+	struct bus *bus = arg;
+	if (error)
 		log_error("bus: queueing the rebuild failed: %s", error);
-		return;
-	}
-	log_info("bus: rebuild queued %s tickets for republishing", PQcmdTuples((PGresult *)res));
+	else
+		log_info("bus: rebuild queued %s tickets for republishing",
+			 PQcmdTuples((PGresult *)res));
+	if (bus->cmd_up)
+		become_ready(bus);
 }
 
 static void on_epoch_claim(redisAsyncContext *ctx, void *r, void *privdata)
@@ -254,14 +279,18 @@ static void on_epoch_claim(redisAsyncContext *ctx, void *r, void *privdata)
 	redisReply *reply = r;
 	if (!reply || !ctx->data)
 		return;
+	fetch_rules(bus);
 	if (reply->type == REDIS_REPLY_STATUS) {
-		/* We set it: the dataset is new (or was lost). Rebuild from PostgreSQL. */
+		/* We set it: the dataset is new (or was lost). Rebuild from PostgreSQL,
+		 * and publish only once the rebuild is queued. */
 		bus->stats.rebuilds++;
+		bus->ready = false;
 		log_warn("bus: Redis has no hotline data (new, restarted without persistence, or "
 			 "flushed): rebuilding department streams from PostgreSQL");
 		store_pg_query(bus->store, rebuild_sql, 0, NULL, on_rebuild_done, bus);
+		return;
 	}
-	fetch_rules(bus);
+	become_ready(bus);
 }
 
 static void on_epoch(redisAsyncContext *ctx, void *r, void *privdata)
@@ -275,6 +304,7 @@ static void on_epoch(redisAsyncContext *ctx, void *r, void *privdata)
 			snprintf(bus->epoch, sizeof(bus->epoch), "%s", reply->str);
 			fetch_rules(bus);
 		}
+		become_ready(bus);
 		return;
 	}
 	snprintf(bus->epoch, sizeof(bus->epoch), "%lx-%x", (unsigned long)random(),
@@ -301,10 +331,18 @@ static void on_script_loaded(redisAsyncContext *ctx, void *r, void *privdata)
 		return;
 	}
 	snprintf(bus->script_sha, sizeof(bus->script_sha), "%s", reply->str);
-	bus->ready = true;
 	bus->backoff_ms = 0;
-	log_info("bus: Redis ready at %s", bus->cfg->redis_address);
+	/* Not ready to publish until we know whether Redis lost its data: a
+	 * ticket published before the rebuild is queued would be published twice. */
 	check_epoch(bus);
+}
+
+static void become_ready(struct bus *bus)
+{
+	if (bus->ready)
+		return;
+	bus->ready = true;
+	log_info("bus: Redis ready at %s", bus->cfg->redis_address);
 	for (int i = 0; i < bus->nready_cbs; i++)
 		bus->ready_cbs[i].fn(bus->ready_cbs[i].arg);
 }
@@ -469,7 +507,7 @@ static void on_published(redisAsyncContext *ctx, void *r, void *privdata)
 	free(req);
 }
 
-int bus_publish(struct bus *bus, const char *dept_code, long long outbox_id, const char *ticket_no,
+int bus_publish(struct bus *bus, const char *stream, const char *mark, const char *ticket_no,
 		const void *ticket, size_t ticket_len, void (*done)(void *arg, bool ok), void *arg)
 {
 	if (!bus_connected(bus))
@@ -478,9 +516,6 @@ int bus_publish(struct bus *bus, const char *dept_code, long long outbox_id, con
 	if (!req)
 		return -1;
 	*req = (struct publish_req){ bus, done, arg };
-	char stream[CODE_MAX + 16], mark[48];
-	snprintf(stream, sizeof(stream), "hotline:dept:%s", dept_code);
-	snprintf(mark, sizeof(mark), "hotline:pub:%lld", outbox_id);
 	const char *argv[] = { "EVALSHA", bus->script_sha, "2",	   stream,
 			       mark,	  ticket_no,	   ticket, PUBLISH_MARK_TTL };
 	size_t argvlen[] = { 7,
@@ -652,8 +687,9 @@ static void consumer_read(struct bus_consumer *c)
 {
 	char count[32];
 	snprintf(count, sizeof(count), "%zu", c->room);
-	redisAsyncCommand(c->ctx, on_read, c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >",
-			  BUS_GROUP, c->name, count, BLOCK_MS, c->stream);
+	redisAsyncCommand(c->ctx, on_read, c,
+			  "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >", BUS_GROUP,
+			  c->name, count, BLOCK_MS, c->stream);
 }
 
 static int64_t now_ms_of(struct event_base *base)
@@ -781,9 +817,10 @@ static void flush_acks(evutil_socket_t fd, short what, void *arg)
 			for (size_t i = 0; i < argc; i++)
 				argvlen[i] = strlen(argv[i]);
 			redisAsyncCommandArgv(bus->cmd, NULL, NULL, (int)argc, argv, argvlen);
-			/* XDEL key id...: the stream keeps only open deliveries */
-			argv[0] = "XDEL";
-			argvlen[0] = 4;
+			/* XDEL key id...: the stream keeps only open deliveries. The ids
+			 * stay in place; "XDEL key" takes the slots of "key group". */
+			argv[1] = "XDEL";
+			argvlen[1] = 4;
 			argv[2] = c->stream;
 			argvlen[2] = strlen(c->stream);
 			redisAsyncCommandArgv(bus->cmd, NULL, NULL, (int)argc - 1, argv + 1,

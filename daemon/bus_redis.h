@@ -17,7 +17,10 @@
  *   hotline:rules:changed    channel  a new version was loaded (message: the version)
  *   hotline:dept:CODE        stream   tickets for department CODE; fields ticket_no,
  *                                     ticket (a serialized hotline.v1.Ticket); group "hotline"
- *   hotline:pub:OUTBOX_ID    string   "published" marker (1 hour) that makes a re-publish a no-op
+ *   hotline:pub:TICKET_NO:R.O  string "published" marker (1 hour) of one dispatch (R returns,
+ *                                     O reopens so far) that makes a re-publish a no-op
+ *   hotline:cb:TICKET_NO:O.A   string the same for a callback (O reopens, A attempts)
+ *   hotline:callbacks        stream   replied tickets waiting for a callback; group "agents"
  *   hotline:epoch            string   set once per Redis dataset; missing = data was lost
  */
 #ifndef HOTLINE_BUS_REDIS_H
@@ -59,11 +62,12 @@ void bus_get_stats(const struct bus *bus, struct bus_stats *out);
 void bus_on_ready(struct bus *bus, void (*fn)(void *), void *arg);
 
 /*
- * Appends a ticket to its department's stream unless outbox row outbox_id was
- * published already. done(arg, ok) runs once with the outcome (ok also when it
- * had been published before). Returns -1 (done never runs) when not connected.
+ * Appends a ticket to stream unless marker key `mark` says this dispatch (or
+ * callback) was published before: then it is a no-op. done(arg, ok) runs once
+ * with the outcome (ok also for the no-op). Returns -1 (done never runs) when
+ * Redis is not connected, or not yet known to have its data.
  */
-int bus_publish(struct bus *bus, const char *dept_code, long long outbox_id, const char *ticket_no,
+int bus_publish(struct bus *bus, const char *stream, const char *mark, const char *ticket_no,
 		const void *ticket, size_t ticket_len, void (*done)(void *arg, bool ok), void *arg)
 	__attribute__((warn_unused_result));
 

@@ -4,10 +4,8 @@
  * Owns: delivering the department's stream to the connection (one consumer
  * of group "hotline" per connection, at most dept_window tickets awaiting
  * Ack), acking them in Redis, and department actions (accept / return /
- * reply / extend): read the ticket, apply lib/ticket_state.c, write the new
- * state, its audit row and the TicketUpdate owed to the originating feed in
- * one statement guarded by the ticket's version (a concurrent change makes
- * us re-read and re-apply), then answer ActionAck.
+ * reply / extend), applied one at a time per connection, in order, through
+ * transition.c, and answered with ActionAck once committed.
  * Never: shows one department another's ticket (NOT_FOUND, the same answer as
  * for a ticket that does not exist), or answers before the change committed.
  * Callers: daemon/conn.c.
@@ -24,80 +22,22 @@
 #include "server.h"
 #include "store_pg.h"
 #include "ticket_state.h"
+#include "transition.h"
 #include "utf8.h"
 
-#define ACTION_MAX_ATTEMPTS 3
 #define ACTION_TEXT_MAX 8192
 
-static const char read_ticket_sql[] =
-	"SELECT ticket_id, state, COALESCE(dept_code, ''),"
-	"  COALESCE((extract(epoch FROM deadline_at) * 1000)::int8, 0), return_count,"
-	"  reopen_count, extend_count, callback_attempts, COALESCE(rating, ''), version"
-	" FROM tickets WHERE ticket_no = $1";
-
-/*
- * $1 ticket_id, $2 version read, $3 new state, $4 dept, $5 deadline ms (0 =
- * none), $6..$9 counters, $10 rating, $11 reply (NULL keeps), $12 event,
- * $13 from state, $14 actor, $15 detail. Returns the feed_code when it wrote.
- */
-static const char write_ticket_sql[] =
-	"WITH u AS ("
-	"  UPDATE tickets SET state = $3, dept_code = NULLIF($4, ''),"
-	"    deadline_at = CASE WHEN $5::int8 = 0 THEN NULL"
-	"      ELSE to_timestamp($5::int8::float8 / 1000) END,"
-	"    return_count = $6, reopen_count = $7, extend_count = $8, callback_attempts = $9,"
-	"    rating = NULLIF($10, ''), reply = COALESCE($11, reply),"
-	"    closed_at = CASE WHEN $3 = 'CLOSED' THEN now() ELSE closed_at END,"
-	"    dispatched_at = CASE WHEN $3 = 'DISPATCHED' AND $13 <> 'DISPATCHED' THEN now()"
-	"      ELSE dispatched_at END,"
-	"    version = version + 1, updated_at = now()"
-	"  WHERE ticket_id = $1 AND version = $2"
-	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, reply, dept_code"
-	"), e AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
-	"  SELECT ticket_id, $12, $13, state, $14, $15 FROM u"
-	"), f AS ("
-	"  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply)"
-	"  SELECT feed_code, ticket_id, ticket_no, external_id, state,"
-	"    CASE WHEN $12 = 'REPLY' THEN reply END FROM u WHERE $12 <> 'EXTEND'"
-	"), o AS ("
-	"  INSERT INTO outbox (ticket_id, kind, dept_code)"
-	"  SELECT ticket_id, 'dispatch', dept_code FROM u"
-	"  WHERE $3 = 'DISPATCHED' AND $13 <> 'DISPATCHED'"
-	")"
-	" SELECT feed_code FROM u";
-
+/* A department action waiting its turn on its connection (FIFO). */
 struct action {
-	struct action *next; /* the connection's FIFO */
+	struct action *next;
 	struct conn *conn;
 	enum ticket_event_kind kind;
 	char ticket_no[32];
 	int64_t until_ms;
 	char *text; /* reason or reply; owned */
-	int attempts;
-	/* what was read */
-	struct ticket_status before;
-	enum ticket_state after;
-	long long ticket_id;
-	int version;
 };
 
-static void action_read(struct action *a);
-
-/* The head action finished: free it and start the next one, in order. */
-static void action_free(struct action *a)
-{
-	struct conn *c = a->conn;
-	c->actions_head = a->next;
-	if (!c->actions_head)
-		c->actions_tail = NULL;
-	c->nactions--;
-	free(a->text);
-	free(a);
-	if (c->actions_head)
-		action_read(c->actions_head);
-	conn_work_end(c);
-}
+static void action_start(struct action *a);
 
 static void send_action_ack(struct conn *c, const char *ticket_no, bool ok, const char *error,
 			    int state)
@@ -113,126 +53,57 @@ static void send_action_ack(struct conn *c, const char *ticket_no, bool ok, cons
 	conn_send_frame(c, &frame);
 }
 
-static void on_written(void *arg, const PGresult *res, const char *error)
+/* The head action finished: answer, free it, start the next one in order. */
+static void on_action_done(void *arg, const struct transition_result *r)
 {
 	struct action *a = arg;
 	struct conn *c = a->conn;
-	if (error) {
-		log_warn("conn=%llu dept=%s action on %s failed: %s", (unsigned long long)c->id,
-			 c->dept_code, a->ticket_no, error);
-		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL,
-				       "the action could not be stored; send it again",
-				       a->ticket_no);
-		action_free(a);
-		return;
-	}
-	if (PQntuples(res) == 0) {
-		/* Someone changed the ticket after we read it: read and decide again. */
-		if (++a->attempts < ACTION_MAX_ATTEMPTS) {
-			action_read(a);
-			return;
-		}
-		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE,
-				       "the ticket is changing concurrently; send it again",
-				       a->ticket_no);
-		action_free(a);
-		return;
-	}
-	int state = (int)a->after;
-	log_info("conn=%llu dept=%s ticket %s: %s -> %s", (unsigned long long)c->id, c->dept_code,
-		 a->ticket_no, ticket_event_name(a->kind), ticket_state_name(state));
-	if (c->state == CONN_ACTIVE || c->state == CONN_DRAINING)
-		send_action_ack(c, a->ticket_no, true, NULL, state);
-	server_feed_updates(c->server, PQgetvalue(res, 0, 0));
-	action_free(a);
-}
-
-static void on_read(void *arg, const PGresult *res, const char *error)
-{
-	struct action *a = arg;
-	struct conn *c = a->conn;
-	if (error) {
-		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL,
-				       "the ticket could not be read; send the action again",
-				       a->ticket_no);
-		action_free(a);
-		return;
-	}
-	if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 2), c->dept_code) != 0) {
+	switch (r->outcome) {
+	case TRANSITION_DONE:
+		send_action_ack(c, a->ticket_no, true, NULL, r->state);
+		server_feed_updates(c->server, r->feed_code);
+		break;
+	case TRANSITION_REFUSED:
+		send_action_ack(c, a->ticket_no, false, r->message, r->state);
+		break;
+	case TRANSITION_NOT_FOUND:
 		/* Not found and not yours get the same answer: no probing. */
 		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_NOT_FOUND,
 				       "no such ticket for this department", a->ticket_no);
-		action_free(a);
-		return;
+		break;
+	case TRANSITION_BUSY:
+		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE, r->message,
+				       a->ticket_no);
+		break;
+	case TRANSITION_FAILED:
+		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL, r->message,
+				       a->ticket_no);
+		break;
 	}
-	struct ticket_status cur;
-	ticket_status_init(&cur);
-	a->ticket_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	int state = ticket_state_from_name(PQgetvalue(res, 0, 1));
-	cur.state = state > 0 ? (enum ticket_state)state : TICKET_RECEIVED;
-	snprintf(cur.dept_code, sizeof(cur.dept_code), "%s", PQgetvalue(res, 0, 2));
-	cur.deadline_at_ms = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-	cur.return_count = (uint32_t)atoi(PQgetvalue(res, 0, 4));
-	cur.reopen_count = (uint32_t)atoi(PQgetvalue(res, 0, 5));
-	cur.extend_count = (uint32_t)atoi(PQgetvalue(res, 0, 6));
-	cur.callback_attempts = (uint32_t)atoi(PQgetvalue(res, 0, 7));
-	int rating = ticket_rating_from_name(PQgetvalue(res, 0, 8));
-	cur.rating = rating > 0 ? (enum ticket_rating)rating : TICKET_RATING_NONE;
-	a->version = atoi(PQgetvalue(res, 0, 9));
-	a->before = cur;
-
-	struct ticket_event ev = { 0 };
-	ev.kind = a->kind;
-	ev.at_ms = server_now_ms(c->server);
-	ev.deadline_at_ms = a->until_ms;
-	ev.text = a->text;
-	struct ticket_limits limits;
-	ticket_limits_default(&limits);
-	limits.max_returns = (uint32_t)server_config(c->server)->max_returns;
-	struct ticket_status next;
-	char err[256];
-	int rc = ticket_transition(&cur, &ev, &limits, &next, err, sizeof(err));
-	if (rc != TICKET_OK) {
-		send_action_ack(c, a->ticket_no, false, err, cur.state);
-		action_free(a);
-		return;
-	}
-	a->after = next.state;
-
-	char id[32], version[16], deadline[32], ret[16], reopen[16], extend[16], attempts[16],
-		actor[96];
-	snprintf(id, sizeof(id), "%lld", a->ticket_id);
-	snprintf(version, sizeof(version), "%d", a->version);
-	snprintf(deadline, sizeof(deadline), "%lld", (long long)next.deadline_at_ms);
-	snprintf(ret, sizeof(ret), "%u", next.return_count);
-	snprintf(reopen, sizeof(reopen), "%u", next.reopen_count);
-	snprintf(extend, sizeof(extend), "%u", next.extend_count);
-	snprintf(attempts, sizeof(attempts), "%u", next.callback_attempts);
-	snprintf(actor, sizeof(actor), "dept:%s", c->dept_code);
-	const char *values[15] = {
-		id,
-		version,
-		ticket_state_name(next.state),
-		next.dept_code,
-		deadline,
-		ret,
-		reopen,
-		extend,
-		attempts,
-		next.rating == TICKET_RATING_NONE ? "" : ticket_rating_name(next.rating),
-		a->kind == TICKET_EV_REPLY ? a->text : NULL,
-		ticket_event_name(a->kind),
-		ticket_state_name(cur.state),
-		actor,
-		a->text,
-	};
-	store_pg_query(server_store(c->server), write_ticket_sql, 15, values, on_written, a);
+	c->actions_head = a->next;
+	if (!c->actions_head)
+		c->actions_tail = NULL;
+	c->nactions--;
+	free(a->text);
+	free(a);
+	if (c->actions_head)
+		action_start(c->actions_head);
+	conn_work_end(c);
 }
 
-static void action_read(struct action *a)
+static void action_start(struct action *a)
 {
-	const char *values[1] = { a->ticket_no };
-	store_pg_query(server_store(a->conn->server), read_ticket_sql, 1, values, on_read, a);
+	struct conn *c = a->conn;
+	char actor[96];
+	snprintf(actor, sizeof(actor), "dept:%s", c->dept_code);
+	struct transition_request req = { 0 };
+	req.ticket_no = a->ticket_no;
+	req.owner_dept = c->dept_code;
+	req.kind = a->kind;
+	req.text = a->text;
+	req.deadline_at_ms = a->until_ms;
+	req.actor = actor;
+	transition_start(server_transitions(c->server), &req, on_action_done, a);
 }
 
 static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
@@ -301,7 +172,7 @@ static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
 		c->actions_head = a;
 	c->actions_tail = a;
 	if (++c->nactions == 1)
-		action_read(a);
+		action_start(a);
 }
 
 /* ---- delivery ------------------------------------------------------------------ */

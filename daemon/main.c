@@ -9,6 +9,7 @@
  * Never: exits because PostgreSQL or Redis is unavailable at run time.
  */
 #include <event2/event.h>
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,13 +19,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include "bus_redis.h"
+#include "calendar.h"
 #include "config.h"
 #include "log.h"
 #include "relay.h"
 #include "router.h"
 #include "server.h"
 #include "store_pg.h"
+#include "transition.h"
 
 #define JANITOR_INTERVAL_MS 200
 #define STATS_INTERVAL_MS 60000
@@ -37,6 +42,8 @@ struct daemon {
 	struct router *router;
 	struct bus *bus;
 	struct relay *relay;
+	struct transitions *transitions;
+	const struct calendar *calendar; /* NULL: no files, weekdays only */
 	struct server *server;
 	struct event *ev_janitor;
 	struct event *ev_signals[3];
@@ -109,6 +116,70 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/*
+ * Loads every *.cal file of dir into a new calendar (*out, NULL when the
+ * directory has none). Returns 0, or -1 with "file:line: reason" in err.
+ */
+static int load_calendar(const char *dir, struct calendar **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, by_name);
+	if (n < 0) {
+		snprintf(err, errlen, "[calendar] dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	struct calendar *cal = calendar_new();
+	int rc = cal ? 0 : -1, files = 0;
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(names[i]->d_name);
+		if (rc == 0 && len > 4 && strcmp(names[i]->d_name + len - 4, ".cal") == 0) {
+			char path[4096];
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+			FILE *f = fopen(path, "rb");
+			char *text = f ? malloc(CALENDAR_MAX_TEXT + 1) : NULL;
+			size_t got = text ? fread(text, 1, CALENDAR_MAX_TEXT + 1, f) : 0;
+			if (!f || !text) {
+				int w = snprintf(err, errlen, "%.900s: %s", path, strerror(errno));
+				(void)w;
+				rc = -1;
+			} else if (calendar_add_text(cal, text, got, path, err, errlen) != 0) {
+				rc = -1;
+			} else {
+				files++;
+			}
+			free(text);
+			if (f)
+				fclose(f);
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (rc != 0 || files == 0) {
+		calendar_free(cal);
+		return rc;
+	}
+	*out = cal;
+	return 0;
+}
+
+static void install_calendar(struct daemon *d, struct calendar *cal)
+{
+	calendar_free((struct calendar *)d->calendar);
+	d->calendar = cal;
+	if (cal)
+		log_info("calendar: working days known for %d..%d (%s)", calendar_first_year(cal),
+			 calendar_last_year(cal), d->cfg.calendar_dir);
+	else
+		log_warn("calendar: no *.cal files in %s: working days are Monday to Friday",
+			 d->cfg.calendar_dir);
+}
+
 static void reload(struct daemon *d)
 {
 	struct hotline_config fresh;
@@ -123,6 +194,11 @@ static void reload(struct daemon *d)
 	if (kept)
 		log_warn("reload: changed options that need a restart were not applied: %s", note);
 	store_pg_config_changed(d->store);
+	struct calendar *cal;
+	if (load_calendar(d->cfg.calendar_dir, &cal, err, sizeof(err)) != 0)
+		log_error("reload: keeping the working-day calendar: %s", err);
+	else
+		install_calendar(d, cal);
 	log_info("reloaded %s (%zu feeds)", d->config_path, d->cfg.nfeeds);
 }
 
@@ -186,8 +262,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hotlined: %s\n", err);
 		return 1;
 	}
+	struct calendar *cal = NULL;
+	if (load_calendar(d.cfg.calendar_dir, &cal, err, sizeof(err)) != 0) {
+		if (check_only || errno != ENOENT) {
+			fprintf(stderr, "hotlined: %s\n", err);
+			config_free(&d.cfg);
+			return 1;
+		}
+		cal = NULL; /* a missing directory: warned about below */
+	}
 	if (check_only) {
-		printf("%s: configuration is valid (%zu feeds)\n", d.config_path, d.cfg.nfeeds);
+		printf("%s: configuration is valid (%zu feeds, %zu departments, calendar %d..%d)\n",
+		       d.config_path, d.cfg.nfeeds, d.cfg.ndepts,
+		       cal ? calendar_first_year(cal) : 0, cal ? calendar_last_year(cal) : 0);
+		calendar_free(cal);
 		config_free(&d.cfg);
 		return 0;
 	}
@@ -201,7 +289,9 @@ int main(int argc, char **argv)
 	d.store = store_pg_new(d.base, &d.cfg);
 	if (!d.store)
 		fatal("cannot create the PostgreSQL store: out of memory");
-	d.router = router_new(d.base, &d.cfg, d.store);
+	install_calendar(&d, cal);
+	d.transitions = transitions_new(d.base, &d.cfg, d.store, &d.calendar);
+	d.router = d.transitions ? router_new(d.base, &d.cfg, d.store, &d.calendar) : NULL;
 	d.bus = d.router ? bus_new(d.base, &d.cfg, d.router, d.store) : NULL;
 	d.relay = d.bus ? relay_new(d.base, &d.cfg, d.bus, d.store) : NULL;
 	if (!d.relay)
@@ -213,6 +303,7 @@ int main(int argc, char **argv)
 	d.server = server_new(d.base, &d.cfg, d.store, d.bus);
 	if (!d.server)
 		fatal("cannot start listening (see above)");
+	server_set_transitions(d.server, d.transitions);
 	store_pg_start(d.store);
 	router_start(d.router);
 	bus_start(d.bus);
@@ -239,6 +330,8 @@ int main(int argc, char **argv)
 	relay_free(d.relay);
 	bus_free(d.bus);
 	router_free(d.router);
+	transitions_free(d.transitions);
+	calendar_free((struct calendar *)d.calendar);
 	store_pg_free(d.store);
 	for (int i = 0; i < 3; i++)
 		event_free(d.ev_signals[i]);

@@ -19,16 +19,23 @@
 #include "mask.h"
 #include "ticket_state.h"
 
-/* Rows older than this are the sweeper's; younger ones are the fast path's. */
+/*
+ * Outbox rows nobody has published: rows older than a few seconds (the fast
+ * path's are younger) and rebuild rows (backdated). kind 'dispatch' goes to
+ * the department's stream, 'callback' to hotline:callbacks. A row whose ticket
+ * has moved on (returned before it was published, say) is stale: deleted, not
+ * published.
+ */
 static const char sweep_sql[] =
-	"SELECT o.outbox_id, o.dept_code, t.ticket_no, t.category, t.content, t.caller_phone,"
-	"  t.district, t.address, t.priority,"
+	"SELECT o.outbox_id, COALESCE(o.dept_code, ''), t.ticket_no, t.category, t.content,"
+	"  t.caller_phone, t.district, t.address, t.priority,"
 	"  (extract(epoch FROM t.received_at) * 1000)::int8,"
 	"  COALESCE((extract(epoch FROM t.deadline_at) * 1000)::int8, 0),"
-	"  t.reopen_count, t.state, t.lat, t.lon"
+	"  t.reopen_count, t.state, t.lat, t.lon, o.kind, t.return_count, t.callback_attempts,"
+	"  (o.kind = 'dispatch' AND t.state = 'DISPATCHED' AND o.dept_code = t.dept_code)"
+	"   OR (o.kind = 'callback' AND t.state = 'REPLIED')"
 	" FROM outbox o JOIN tickets t USING (ticket_id)"
-	" WHERE o.dept_code IS NOT NULL"
-	"   AND (o.kind = 'rebuild' OR o.created_at < now() - interval '5 seconds')"
+	" WHERE o.created_at < now() - interval '5 seconds'"
 	" ORDER BY o.outbox_id LIMIT $1";
 
 static const char delete_sql[] = "DELETE FROM outbox WHERE outbox_id = ANY($1::int8[])";
@@ -38,7 +45,9 @@ struct relay_item {
 	struct relay *relay;
 	long long outbox_id;
 	bool ok;
-	char dept_code[CODE_MAX + 1];
+	bool stale; /* delete only */
+	char stream[CODE_MAX + 16];
+	char mark[STORE_TICKET_NO_MAX + 48];
 	char ticket_no[STORE_TICKET_NO_MAX];
 	size_t len;
 	uint8_t *payload;
@@ -82,16 +91,31 @@ static void item_free(struct relay_item *item)
 	free(item);
 }
 
-static struct relay_item *item_new(struct relay *relay, long long outbox_id, const char *dept,
-				   const Hotline__V1__Ticket *ticket)
+/*
+ * An item for outbox row outbox_id. kind "dispatch" goes to dept's stream,
+ * "callback" to hotline:callbacks; the marker names the dispatch (returns and
+ * reopens so far) or the callback (reopens, attempts), so republishing the same
+ * one is a no-op whichever outbox row carries it.
+ */
+static struct relay_item *item_new(struct relay *relay, long long outbox_id, const char *kind,
+				   const char *dept, unsigned returns, unsigned reopens,
+				   unsigned attempts, const Hotline__V1__Ticket *ticket)
 {
 	struct relay_item *item = calloc(1, sizeof(*item));
 	if (!item)
 		return NULL;
 	item->relay = relay;
 	item->outbox_id = outbox_id;
-	snprintf(item->dept_code, sizeof(item->dept_code), "%s", dept);
 	snprintf(item->ticket_no, sizeof(item->ticket_no), "%s", ticket->ticket_no);
+	if (strcmp(kind, "callback") == 0) {
+		snprintf(item->stream, sizeof(item->stream), "hotline:callbacks");
+		snprintf(item->mark, sizeof(item->mark), "hotline:cb:%s:%u.%u", ticket->ticket_no,
+			 reopens, attempts);
+	} else {
+		snprintf(item->stream, sizeof(item->stream), "hotline:dept:%s", dept);
+		snprintf(item->mark, sizeof(item->mark), "hotline:pub:%s:%u.%u", ticket->ticket_no,
+			 returns, reopens);
+	}
 	item->payload = relay_pack_ticket(ticket, &item->len);
 	if (!item->payload) {
 		free(item);
@@ -198,7 +222,12 @@ static void relay_next(struct relay *relay)
 	relay->awaiting = taken + 1; /* +1: ours, so replies cannot finish early */
 	TAILQ_FOREACH(item, &relay->round, link)
 	{
-		if (bus_publish(relay->bus, item->dept_code, item->outbox_id, item->ticket_no,
+		if (item->stale) {
+			item->ok = true; /* nothing to publish; the row just goes */
+			relay->awaiting--;
+			continue;
+		}
+		if (bus_publish(relay->bus, item->stream, item->mark, item->ticket_no,
 				item->payload, item->len, on_published, item) != 0) {
 			item->ok = false;
 			relay->awaiting--;
@@ -233,10 +262,12 @@ void relay_dispatched(void *arg, const struct store_intake *rec)
 	t.address = (char *)in->address;
 	t.priority = in->priority ? in->priority : HOTLINE__V1__PRIORITY__PRIORITY_NORMAL;
 	t.received_at = in->received_at_ms;
+	t.deadline_at = rec->deadline_at_ms;
 	t.state = rec->state;
 	t.lat = in->lat;
 	t.lon = in->lon;
-	struct relay_item *item = item_new(relay, rec->outbox_id, rec->dept_code, &t);
+	struct relay_item *item =
+		item_new(relay, rec->outbox_id, "dispatch", rec->dept_code, 0, 0, 0, &t);
 	if (!item) {
 		relay->stats.dropped++;
 		return;
@@ -272,10 +303,13 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 		t.state = state > 0 ? state : HOTLINE__V1__TICKET_STATE__TICKET_STATE_DISPATCHED;
 		t.lat = PQgetisnull(res, r, 13) ? 0 : atof(PQgetvalue(res, r, 13));
 		t.lon = PQgetisnull(res, r, 14) ? 0 : atof(PQgetvalue(res, r, 14));
-		struct relay_item *item = item_new(relay, strtoll(PQgetvalue(res, r, 0), NULL, 10),
-						   PQgetvalue(res, r, 1), &t);
+		struct relay_item *item = item_new(
+			relay, strtoll(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 15),
+			PQgetvalue(res, r, 1), (unsigned)atoi(PQgetvalue(res, r, 16)),
+			t.reopen_count, (unsigned)atoi(PQgetvalue(res, r, 17)), &t);
 		if (!item)
 			break;
+		item->stale = PQgetvalue(res, r, 18)[0] != 't';
 		enqueue(relay, item);
 		relay->stats.swept++;
 	}

@@ -1,7 +1,8 @@
 /*
  * router.c - routing of new tickets by the rule set in force.
  *
- * A new ticket goes to the department of the first matching rule. A ticket
+ * An agent's record resolved on the call is closed at once (DIRECT_CLOSE,
+ * with the answer). A new ticket goes to the department of the first matching rule. A ticket
  * from a sub-centre feed (join mode subcenter) that no rule claims stays in
  * the sub-centre's domain: it goes to the feed's own department. Anything
  * else unmatched goes to the manual dispatch desk (PENDING_DISPATCH). The
@@ -16,16 +17,19 @@
 
 #include "log.h"
 #include "rules.h"
+#include "deadline.h"
 #include "ticket_state.h"
 
 struct router {
 	struct event_base *base;
 	const struct hotline_config *cfg;
 	struct store_pg *store;
+	const struct calendar **calendar;
 	struct rule_set *rules; /* NULL = none */
 	char *text;
 	long long version;
 	bool loaded_from_pg; /* PostgreSQL answered (with rules or without) */
+	bool warned_past_calendar;
 };
 
 static const char latest_rules_sql[] =
@@ -34,7 +38,7 @@ static const char remember_rules_sql[] =
 	"INSERT INTO routing_rules (version, rules) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
 struct router *router_new(struct event_base *base, const struct hotline_config *cfg,
-			  struct store_pg *store)
+			  struct store_pg *store, const struct calendar **calendar)
 {
 	struct router *router = calloc(1, sizeof(*router));
 	if (!router)
@@ -42,6 +46,7 @@ struct router *router_new(struct event_base *base, const struct hotline_config *
 	router->base = base;
 	router->cfg = cfg;
 	router->store = store;
+	router->calendar = calendar;
 	return router;
 }
 
@@ -165,7 +170,11 @@ void router_route(void *arg, struct store_intake *rec)
 		rule = rules_match(router->rules, &input);
 	}
 	const struct feed_config *feed = config_find_feed(router->cfg, rec->feed_code);
-	if (rule) {
+	if (in->resolved_on_call) {
+		/* 直接办结: the agent answered on the call; nothing to dispatch. */
+		ev.kind = TICKET_EV_DIRECT_CLOSE;
+		ev.text = in->answer;
+	} else if (rule) {
 		ev.kind = TICKET_EV_ROUTE_MATCHED;
 		ev.dept_code = rule_dept(rule);
 		rule_label = rule_name(rule);
@@ -176,6 +185,21 @@ void router_route(void *arg, struct store_intake *rec)
 		rule_label = label;
 	} else {
 		ev.kind = TICKET_EV_ROUTE_NONE;
+	}
+	if (ev.kind == TICKET_EV_ROUTE_MATCHED) {
+		/* The clock starts at dispatch, which is now. */
+		bool past_known = false;
+		int64_t deadline = deadline_compute(
+			&router->cfg->deadlines, router->calendar ? *router->calendar : NULL,
+			(int)router->cfg->utc_offset_minutes, in->priority, in->category, ev.at_ms,
+			&past_known);
+		ev.deadline_at_ms = deadline > ev.at_ms ? deadline : 0;
+		if (past_known && !router->warned_past_calendar) {
+			router->warned_past_calendar = true;
+			log_warn("router: deadlines run past the last year the calendar knows; add "
+				 "next year's file to [calendar] dir (counting Monday-Friday "
+				 "meanwhile)");
+		}
 	}
 
 	struct ticket_status cur, next;
@@ -195,6 +219,7 @@ void router_route(void *arg, struct store_intake *rec)
 	}
 	rec->state = next.state;
 	rec->route_event = ev.kind;
+	rec->deadline_at_ms = next.deadline_at_ms;
 	snprintf(rec->dept_code, sizeof(rec->dept_code), "%s", next.dept_code);
 	snprintf(rec->route_rule, sizeof(rec->route_rule), "%s", rule_label);
 }

@@ -3,7 +3,8 @@
  *
  * Owns: the current parsed rule set and its version (newest of what Redis
  * publishes and what PostgreSQL remembers), the routing decision for each new
- * ticket (rules, then the join mode's fallback, through the state machine),
+ * ticket (direct resolution by an agent, rules, then the join mode's fallback,
+ * through the state machine, with the deadline of a dispatched ticket),
  * and remembering every new version in PostgreSQL (routing_rules) so a Redis
  * that lost its data can be given the rules back.
  * Never: talks to Redis itself (bus_redis.c offers versions) or writes a
@@ -17,13 +18,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "calendar.h"
 #include "config.h"
 #include "store_pg.h"
 
 struct router;
 
+/* *calendar is read at each routing (it is swapped on reload); may be NULL. */
 struct router *router_new(struct event_base *base, const struct hotline_config *cfg,
-			  struct store_pg *store) __attribute__((warn_unused_result));
+			  struct store_pg *store, const struct calendar **calendar)
+	__attribute__((warn_unused_result));
 void router_free(struct router *router);
 
 /* Asks PostgreSQL for the newest remembered rule set; routing waits for the answer. */

@@ -42,6 +42,7 @@ struct server {
 	struct hotline_config *cfg;
 	struct store_pg *store;
 	struct bus *bus;
+	struct transitions *transitions;
 	struct listener listeners[2];
 	struct conn_list open;	 /* HELLO, ACTIVE, DRAINING */
 	struct conn_list closed; /* CLOSED, records still in flight */
@@ -76,6 +77,16 @@ struct store_pg *server_store(struct server *server)
 struct bus *server_bus(struct server *server)
 {
 	return server->bus;
+}
+
+void server_set_transitions(struct server *server, struct transitions *t)
+{
+	server->transitions = t;
+}
+
+struct transitions *server_transitions(struct server *server)
+{
+	return server->transitions;
 }
 
 struct server_stats *server_stats_mut(struct server *server)

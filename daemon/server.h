@@ -65,6 +65,9 @@ struct event_base *server_base(struct server *server);
 struct hotline_config *server_config(struct server *server);
 struct store_pg *server_store(struct server *server);
 struct bus *server_bus(struct server *server);
+struct transitions;
+void server_set_transitions(struct server *server, struct transitions *t);
+struct transitions *server_transitions(struct server *server);
 /* TicketUpdates were written for feed_code: its connections here pull them. */
 void server_feed_updates(struct server *server, const char *feed_code);
 /* Deletes acknowledged TicketUpdates (batched; flushed by the janitor). */

@@ -101,7 +101,7 @@ struct store_pg {
  * (ord, ticket_no, duplicate, outbox_id). ticket_no is NULL only when another
  * daemon inserted the same (feed, external_id) concurrently: the record is then
  * retried. outbox_id is set for a new DISPATCHED ticket. The routing columns
- * ($16..$19) were decided in C by lib/ticket_state.c's state machine; the
+ * ($16..$21) were decided in C by lib/ticket_state.c's state machine; the
  * statement records both transitions (INTAKE, then the routing event) in the
  * audit table.
  */
@@ -110,30 +110,38 @@ static const char intake_sql[] =
 	"  SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[],"
 	"    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[],"
 	"    $12::float8[], $13::int2[], $14::text[], $16::text[], $17::text[], $18::text[],"
-	"    $19::text[])"
+	"    $19::text[], $20::int8[], $21::text[])"
 	"  WITH ORDINALITY AS t(feed_code, external_id, received_ms, channel, caller_phone,"
 	"    caller_name, category, content, district, address, lat, lon, priority,"
-	"    origin_number, state, dept_code, route_rule, route_event, ord)"
+	"    origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer, ord)"
 	"), ins AS ("
 	"  INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,"
 	"    channel, caller_phone, caller_name, category, content, district, address, lat,"
-	"    lon, priority, origin_number, state, dept_code, route_rule, dispatched_at)"
+	"    lon, priority, origin_number, state, dept_code, route_rule, dispatched_at,"
+	"    deadline_at, reply, closed_at, resolved_on_call)"
 	"  SELECT n.ticket_id, d.day || '-' || lpad(n.ticket_id::text, 8, '0'),"
 	"    n.feed_code, n.external_id, to_timestamp(n.received_ms::float8 / 1000),"
 	"    NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),"
 	"    NULLIF(n.category, ''), n.content, NULLIF(n.district, ''),"
 	"    NULLIF(n.address, ''), n.lat, n.lon, n.priority, NULLIF(n.origin_number, ''),"
 	"    n.state, NULLIF(n.dept_code, ''), NULLIF(n.route_rule, ''),"
-	"    CASE WHEN n.state = 'DISPATCHED' THEN now() END"
+	"    CASE WHEN n.state = 'DISPATCHED' THEN now() END,"
+	"    CASE WHEN n.deadline_ms > 0 THEN to_timestamp(n.deadline_ms::float8 / 1000) END,"
+	"    NULLIF(n.answer, ''), CASE WHEN n.state = 'CLOSED' THEN now() END,"
+	"    n.route_event = 'DIRECT_CLOSE'"
 	"  FROM (SELECT nextval('ticket_seq') AS ticket_id, i.* FROM input i ORDER BY i.ord) n,"
 	"    (SELECT to_char(now() AT TIME ZONE $15::text, 'YYYYMMDD') AS day) d"
 	"  ON CONFLICT (feed_code, external_id) DO NOTHING"
-	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, dept_code, route_rule"
+	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, dept_code, route_rule,"
+	"    reply"
 	"), ev AS ("
 	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
 	"  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL FROM ins"
 	"  UNION ALL"
-	"  SELECT ins.ticket_id, f.route_event, 'RECEIVED', ins.state, 'router', ins.route_rule"
+	"  SELECT ins.ticket_id, f.route_event, 'RECEIVED', ins.state,"
+	"    CASE WHEN f.route_event = 'DIRECT_CLOSE' THEN 'feed:' || ins.feed_code ELSE 'router' "
+	"END,"
+	"    COALESCE(ins.route_rule, ins.reply)"
 	"  FROM ins JOIN (SELECT DISTINCT ON (feed_code, external_id) feed_code, external_id,"
 	"      route_event FROM input ORDER BY feed_code, external_id, ord) f"
 	"    ON f.feed_code = ins.feed_code AND f.external_id = ins.external_id"
@@ -155,7 +163,7 @@ static const char intake_sql[] =
 	" LEFT JOIN ins ON ins.feed_code = i.feed_code AND ins.external_id = i.external_id"
 	" LEFT JOIN ob ON ob.ticket_id = ins.ticket_id"
 	" ORDER BY i.ord";
-#define INTAKE_NPARAMS 19
+#define INTAKE_NPARAMS 21
 #define INTAKE_TZ_PARAM 14 /* $15: the one scalar parameter */
 
 /* Mirrors the config's feeds and departments into their tables. */
@@ -377,6 +385,9 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 		sb_array_text(&params[16], rec->dept_code);
 		sb_array_text(&params[17], rec->route_rule);
 		sb_array_text(&params[18], ticket_event_name(rec->route_event));
+		snprintf(num, sizeof(num), "%lld", (long long)rec->deadline_at_ms);
+		sb_array_raw(&params[19], num);
+		sb_array_text(&params[20], rec->state == TICKET_CLOSED ? in->answer : "");
 	}
 	const char *values[INTAKE_NPARAMS];
 	for (int i = 0; i < INTAKE_NPARAMS; i++) {

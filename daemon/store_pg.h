@@ -59,6 +59,7 @@ struct store_intake {
 	int route_event; /* enum ticket_event_kind that led there */
 	char dept_code[CODE_MAX + 1];
 	char route_rule[STORE_RULE_NAME_MAX];
+	int64_t deadline_at_ms; /* 0 = none */
 	/* store-private */
 	bool solo;   /* batch alone: a batch it was in failed on data */
 	int retries; /* lost a uniqueness race with another daemon */

@@ -77,6 +77,27 @@ static const struct config_option options[] = {
 	      "a ticket unacknowledged this long is delivered to another connection"),
 	OPT_I("routing", "update_window", update_window, "100", true, 1, 100000,
 	      "TicketUpdates a feed connection may hold unacknowledged"),
+	OPT_S("agents", "token", agents_token, "", true,
+	      "shared secret of agent terminals (role AGENT); empty refuses agents"),
+	OPT_S("agents", "feed", agents_feed, "agents", true,
+	      "the feed agents' Intake records are stored under (a [feed.CODE] section)"),
+	OPT_I("callbacks", "max_attempts", callback_max_attempts, "3", true, 1, 20,
+	      "unreachable callbacks before a ticket is closed unrated"),
+	OPT_I("callbacks", "claim_timeout_ms", callback_claim_timeout_ms, "600000", true, 1000,
+	      86400000, "a claimed callback not finished this long returns to the queue"),
+	OPT_S("calendar", "dir", calendar_dir, "deploy/calendar", false,
+	      "directory of YYYY.cal working-day calendars (relative: to the working directory)"),
+	OPT_I("calendar", "utc_offset_minutes", utc_offset_minutes, "480", false, -720, 840,
+	      "the city's offset from UTC, for working days and local dates"),
+	OPT_I("escalation", "due_soon_ms", due_soon_ms, "7200000", true, 0, 2592000000L,
+	      "a ticket this close to its deadline is marked due soon (0: never)"),
+	OPT_I("escalation", "interval_ms", escalation_interval_ms, "5000", true, 100, 3600000,
+	      "how often deadlines are checked"),
+	OPT_I("escalation", "batch", escalation_batch, "500", true, 1, 100000,
+	      "most tickets escalated per check"),
+	OPT_I("repeats", "window_hours", repeat_window_hours, "72", true, 0, 8760,
+	      "an intake from the same phone in the same category within this many hours of "
+	      "an open ticket is linked to it (0: never)"),
 };
 
 static const struct config_feed_key feed_keys[] = {
@@ -157,6 +178,7 @@ static int parse_int(const struct config_option *opt, const char *value, long *o
 void config_defaults(struct hotline_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	deadline_policy_init(&cfg->deadlines);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct config_option *opt = &options[i];
 		if (opt->type == CONFIG_STRING) {
@@ -302,6 +324,39 @@ static int dept_key(struct load_state *st, const char *code, const char *name, c
 	return 1;
 }
 
+/* [deadlines]: default | normal | urgent | critical | category.NAME = LIMIT */
+static int deadlines_key(struct load_state *st, const char *name, const char *value)
+{
+	struct deadline_limit limit;
+	char err[200];
+	int rc;
+	if (deadline_parse_limit(value, &limit, err, sizeof(err)) != 0) {
+		snprintf(st->err, st->errlen, "[deadlines] %s: %s", name, err);
+		return 0;
+	}
+	if (strcmp(name, "default") == 0)
+		rc = deadline_policy_set_default(&st->cfg->deadlines, &limit, err, sizeof(err));
+	else if (strncmp(name, "category.", 9) == 0)
+		rc = deadline_policy_set_category(&st->cfg->deadlines, name + 9, &limit, err,
+						  sizeof(err));
+	else if (deadline_priority_from_name(name) > 0)
+		rc = deadline_policy_set_priority(&st->cfg->deadlines,
+						  deadline_priority_from_name(name), &limit, err,
+						  sizeof(err));
+	else {
+		snprintf(st->err, st->errlen,
+			 "[deadlines]: unknown key '%s' (default, normal, urgent, critical or "
+			 "category.NAME)",
+			 name);
+		return 0;
+	}
+	if (rc != 0) {
+		snprintf(st->err, st->errlen, "[deadlines] %s: %s", name, err);
+		return 0;
+	}
+	return 1;
+}
+
 /* inih callback: returns 0 to stop with the error in st->err. */
 static int on_ini_value(void *user, const char *section, const char *name, const char *value)
 {
@@ -310,6 +365,8 @@ static int on_ini_value(void *user, const char *section, const char *name, const
 		return feed_key(st, section + strlen(FEED_PREFIX), name, value);
 	if (strncmp(section, DEPT_PREFIX, strlen(DEPT_PREFIX)) == 0)
 		return dept_key(st, section + strlen(DEPT_PREFIX), name, value);
+	if (strcmp(section, "deadlines") == 0)
+		return deadlines_key(st, name, value);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct config_option *opt = &options[i];
 		if (strcmp(opt->section, section) != 0 || strcmp(opt->name, name) != 0)
@@ -483,6 +540,7 @@ int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh
 	cur->nfeeds = fresh->nfeeds;
 	fresh->feeds = feeds;
 	fresh->nfeeds = nfeeds;
+	cur->deadlines = fresh->deadlines;
 	struct dept_config *depts = cur->depts;
 	size_t ndepts = cur->ndepts;
 	cur->depts = fresh->depts;

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "deadline.h"
+
 enum join_mode {
 	JOIN_MERGED = 0,   /* 整体并入: old number retired */
 	JOIN_PARALLEL = 1, /* 双号并行: old number still answers, lands in 12345 */
@@ -63,6 +65,23 @@ struct hotline_config {
 	long dept_window;
 	long redeliver_after_ms;
 	long update_window;
+	/* [agents] */
+	char *agents_token;
+	char *agents_feed;
+	/* [callbacks] */
+	long callback_max_attempts;
+	long callback_claim_timeout_ms;
+	/* [calendar] */
+	char *calendar_dir;
+	long utc_offset_minutes;
+	/* [escalation] */
+	long due_soon_ms;
+	long escalation_interval_ms;
+	long escalation_batch;
+	/* [repeats] */
+	long repeat_window_hours;
+	/* [deadlines]: default, normal, urgent, critical, category.NAME = 2h | 13wd */
+	struct deadline_policy deadlines;
 	/* [feed.CODE] sections, in file order */
 	struct feed_config *feeds;
 	size_t nfeeds;

@@ -129,6 +129,22 @@ def main():
     for name, text in rule_files.items():
         write('fuzz_rules', name, text.encode())
 
+    # fuzz_calendar: calendar files (docs/calendar.md), the shipped years among them
+    cal_dir = os.path.join(HERE, '..', '..', 'deploy', 'calendar')
+    for name in sorted(os.listdir(cal_dir)):
+        if name.endswith('.cal'):
+            with open(os.path.join(cal_dir, name), 'rb') as f:
+                write('fuzz_calendar', name, f.read())
+    calendar_files = {
+        'minimal': 'year 2021\n',
+        'crlf_bom_space': ('\ufeff# c\r\nyear\u30002021\r\n'
+                           'holiday\t2021-02-11 2021-02-17 春节\r\nworkday 2021-02-07 调休\r\n'),
+        'errors': 'year 2021\nholiday 2021-02-17 2021-02-11 x\nworkday 2021-02-08 y\n',
+        'no_year': 'holiday 2021-01-01 元旦\n',
+    }
+    for name, text in calendar_files.items():
+        write('fuzz_calendar', name, text.encode())
+
 
 if __name__ == '__main__':
     main()

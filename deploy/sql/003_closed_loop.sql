@@ -1,0 +1,18 @@
+-- 003_closed_loop: callbacks, direct resolution, deadlines and escalation (督办),
+-- repeat complaints.
+
+ALTER TABLE tickets
+    ADD COLUMN due_soon_at       timestamptz,  -- marked due soon (once per deadline)
+    ADD COLUMN overdue_at        timestamptz,  -- marked overdue, escalated (once per deadline)
+    ADD COLUMN parent_ticket_id  bigint,       -- a repeat complaint: linked to this open ticket
+    ADD COLUMN resolved_on_call  boolean NOT NULL DEFAULT false;  -- 直接办结
+
+-- The escalation watcher's scan: open tickets with a deadline, soonest first.
+CREATE INDEX tickets_deadline_idx ON tickets (deadline_at)
+    WHERE state IN ('DISPATCHED', 'ACCEPTED') AND deadline_at IS NOT NULL;
+
+-- Repeat complaints: an open ticket of the same caller and category.
+CREATE INDEX tickets_repeat_idx ON tickets (caller_phone, category, created_at)
+    WHERE state <> 'CLOSED' AND parent_ticket_id IS NULL AND caller_phone IS NOT NULL;
+
+CREATE INDEX tickets_parent_idx ON tickets (parent_ticket_id) WHERE parent_ticket_id IS NOT NULL;
