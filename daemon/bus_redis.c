@@ -533,6 +533,16 @@ int bus_publish(struct bus *bus, const char *stream, const char *mark, const cha
 	return 0;
 }
 
+int bus_alert(struct bus *bus, const char *channel, const char *message)
+{
+	if (!bus->cmd_up)
+		return -1;
+	return redisAsyncCommand(bus->cmd, NULL, NULL, "PUBLISH %s %s", channel, message) ==
+			       REDIS_OK
+		       ? 0
+		       : -1;
+}
+
 /* ---- consumers ----------------------------------------------------------- */
 
 static void consumer_reap(evutil_socket_t fd, short what, void *arg)

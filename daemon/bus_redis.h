@@ -22,6 +22,8 @@
  *   hotline:cb:TICKET_NO:O.A   string the same for a callback (O reopens, A attempts)
  *   hotline:callbacks        stream   replied tickets waiting for a callback; group "agents"
  *   hotline:epoch            string   set once per Redis dataset; missing = data was lost
+ *   hotline:alerts           channel  escalations (督办): JSON {"kind":"due_soon"|"overdue",
+ *                                     "ticket_no","dept_code","state","deadline_at"}
  */
 #ifndef HOTLINE_BUS_REDIS_H
 #define HOTLINE_BUS_REDIS_H
@@ -69,6 +71,10 @@ void bus_on_ready(struct bus *bus, void (*fn)(void *), void *arg);
  */
 int bus_publish(struct bus *bus, const char *stream, const char *mark, const char *ticket_no,
 		const void *ticket, size_t ticket_len, void (*done)(void *arg, bool ok), void *arg)
+	__attribute__((warn_unused_result));
+
+/* PUBLISH message on channel (fire and forget). Returns -1 when not connected. */
+int bus_alert(struct bus *bus, const char *channel, const char *message)
 	__attribute__((warn_unused_result));
 
 /*

@@ -30,6 +30,7 @@
 #include "server.h"
 #include "store_pg.h"
 #include "transition.h"
+#include "watcher.h"
 
 #define JANITOR_INTERVAL_MS 200
 #define STATS_INTERVAL_MS 60000
@@ -43,6 +44,7 @@ struct daemon {
 	struct bus *bus;
 	struct relay *relay;
 	struct transitions *transitions;
+	struct watcher *watcher;
 	const struct calendar *calendar; /* NULL: no files, weekdays only */
 	struct server *server;
 	struct event *ev_janitor;
@@ -80,16 +82,26 @@ static void log_stats(struct daemon *d, const char *when)
 {
 	struct server_stats ss;
 	struct store_pg_stats ps;
+	struct relay_stats rs;
+	struct bus_stats bs;
+	struct watcher_stats ws;
 	server_get_stats(d->server, &ss);
 	store_pg_get_stats(d->store, &ps);
+	relay_get_stats(d->relay, &rs);
+	bus_get_stats(d->bus, &bs);
+	watcher_get_stats(d->watcher, &ws);
 	log_info("stats(%s): connections=%zu records=%llu acked=%llu duplicates=%llu "
 		 "invalid=%llu failed=%llu inflight=%zu paused=%zu batches=%llu "
-		 "batch_max=%llu pg_ready=%d pg_reconnects=%llu",
+		 "batch_max=%llu pg_ready=%d pg_reconnects=%llu redis=%s published=%llu "
+		 "swept=%llu relay_dropped=%llu dept_acked=%llu rebuilds=%llu rules_version=%lld "
+		 "due_soon=%llu overdue=%llu",
 		 when, ss.connections, (unsigned long long)ss.records, (unsigned long long)ss.acked,
 		 (unsigned long long)ss.duplicates, (unsigned long long)ss.invalid,
 		 (unsigned long long)ss.failed, ss.inflight, ss.paused,
 		 (unsigned long long)ps.batches, (unsigned long long)ps.batch_records_max,
-		 ps.connections_ready, (unsigned long long)ps.reconnects);
+		 ps.connections_ready, (unsigned long long)ps.reconnects,
+		 bs.connected ? "up" : "down", rs.published, rs.swept, rs.dropped, bs.acked,
+		 bs.rebuilds, bs.rules_version, ws.due_soon, ws.overdue);
 }
 
 static void on_janitor(evutil_socket_t fd, short what, void *arg)
@@ -304,10 +316,14 @@ int main(int argc, char **argv)
 	if (!d.server)
 		fatal("cannot start listening (see above)");
 	server_set_transitions(d.server, d.transitions);
+	d.watcher = watcher_new(d.base, &d.cfg, d.store, d.bus);
+	if (!d.watcher)
+		fatal("cannot create the deadline watcher: out of memory");
 	store_pg_start(d.store);
 	router_start(d.router);
 	bus_start(d.bus);
 	relay_start(d.relay);
+	watcher_start(d.watcher);
 
 	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	for (int i = 0; i < 3; i++) {
@@ -327,6 +343,7 @@ int main(int argc, char **argv)
 
 	log_stats(&d, "exit");
 	server_free(d.server);
+	watcher_free(d.watcher);
 	relay_free(d.relay);
 	bus_free(d.bus);
 	router_free(d.router);
