@@ -88,6 +88,7 @@ struct store_pg {
 	struct query_queue queries;
 	size_t queries_queued;
 	struct store_hooks hooks;
+	const char *linked_state; /* what the state machine makes of RECEIVED + LINK */
 	size_t inflight;
 	struct pgconn *conns;
 	int nconns;
@@ -114,34 +115,57 @@ static const char intake_sql[] =
 	"  WITH ORDINALITY AS t(feed_code, external_id, received_ms, channel, caller_phone,"
 	"    caller_name, category, content, district, address, lat, lon, priority,"
 	"    origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer, ord)"
+	"), numbered AS ("
+	"  SELECT nextval('ticket_seq') AS ticket_id, i.* FROM input i ORDER BY i.ord"
+	"), linked AS ("
+	/* A repeat complaint: the oldest open ticket of the same caller and category
+	 * within the window, else an earlier record of this batch. */
+	"  SELECT n.ord, COALESCE("
+	"    (SELECT p.ticket_id FROM tickets p"
+	"      WHERE p.caller_phone = n.caller_phone AND p.category = n.category"
+	"        AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL"
+	"        AND p.caller_phone IS NOT NULL"
+	"        AND p.created_at > now() - make_interval(hours => $23::int)"
+	"      ORDER BY p.created_at LIMIT 1),"
+	"    NULLIF(first_value(n.ticket_id) OVER w, n.ticket_id)) AS parent_id"
+	"  FROM numbered n"
+	"  WHERE $23::int > 0 AND n.caller_phone <> '' AND n.category <> ''"
+	"    AND n.route_event <> 'DIRECT_CLOSE'"
+	"  WINDOW w AS (PARTITION BY n.caller_phone, n.category ORDER BY n.ord)"
 	"), ins AS ("
 	"  INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,"
 	"    channel, caller_phone, caller_name, category, content, district, address, lat,"
 	"    lon, priority, origin_number, state, dept_code, route_rule, dispatched_at,"
-	"    deadline_at, reply, closed_at, resolved_on_call)"
+	"    deadline_at, reply, closed_at, resolved_on_call, parent_ticket_id)"
 	"  SELECT n.ticket_id, d.day || '-' || lpad(n.ticket_id::text, 8, '0'),"
 	"    n.feed_code, n.external_id, to_timestamp(n.received_ms::float8 / 1000),"
 	"    NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),"
 	"    NULLIF(n.category, ''), n.content, NULLIF(n.district, ''),"
 	"    NULLIF(n.address, ''), n.lat, n.lon, n.priority, NULLIF(n.origin_number, ''),"
-	"    n.state, NULLIF(n.dept_code, ''), NULLIF(n.route_rule, ''),"
-	"    CASE WHEN n.state = 'DISPATCHED' THEN now() END,"
-	"    CASE WHEN n.deadline_ms > 0 THEN to_timestamp(n.deadline_ms::float8 / 1000) END,"
+	"    CASE WHEN l.parent_id IS NULL THEN n.state ELSE $22 END,"
+	"    CASE WHEN l.parent_id IS NULL THEN NULLIF(n.dept_code, '') END,"
+	"    CASE WHEN l.parent_id IS NULL THEN NULLIF(n.route_rule, '') END,"
+	"    CASE WHEN n.state = 'DISPATCHED' AND l.parent_id IS NULL THEN now() END,"
+	"    CASE WHEN n.deadline_ms > 0 AND l.parent_id IS NULL"
+	"      THEN to_timestamp(n.deadline_ms::float8 / 1000) END,"
 	"    NULLIF(n.answer, ''), CASE WHEN n.state = 'CLOSED' THEN now() END,"
-	"    n.route_event = 'DIRECT_CLOSE'"
-	"  FROM (SELECT nextval('ticket_seq') AS ticket_id, i.* FROM input i ORDER BY i.ord) n,"
+	"    n.route_event = 'DIRECT_CLOSE', l.parent_id"
+	"  FROM numbered n LEFT JOIN linked l ON l.ord = n.ord,"
 	"    (SELECT to_char(now() AT TIME ZONE $15::text, 'YYYYMMDD') AS day) d"
+	"  ORDER BY n.ord"
 	"  ON CONFLICT (feed_code, external_id) DO NOTHING"
 	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, dept_code, route_rule,"
-	"    reply"
+	"    reply, parent_ticket_id"
 	"), ev AS ("
 	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
 	"  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL FROM ins"
 	"  UNION ALL"
-	"  SELECT ins.ticket_id, f.route_event, 'RECEIVED', ins.state,"
+	"  SELECT ins.ticket_id,"
+	"    CASE WHEN ins.parent_ticket_id IS NULL THEN f.route_event ELSE $24 END,"
+	"    'RECEIVED', ins.state,"
 	"    CASE WHEN f.route_event = 'DIRECT_CLOSE' THEN 'feed:' || ins.feed_code ELSE 'router' "
 	"END,"
-	"    COALESCE(ins.route_rule, ins.reply)"
+	"    COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply)"
 	"  FROM ins JOIN (SELECT DISTINCT ON (feed_code, external_id) feed_code, external_id,"
 	"      route_event FROM input ORDER BY feed_code, external_id, ord) f"
 	"    ON f.feed_code = ins.feed_code AND f.external_id = ins.external_id"
@@ -163,8 +187,9 @@ static const char intake_sql[] =
 	" LEFT JOIN ins ON ins.feed_code = i.feed_code AND ins.external_id = i.external_id"
 	" LEFT JOIN ob ON ob.ticket_id = ins.ticket_id"
 	" ORDER BY i.ord";
-#define INTAKE_NPARAMS 21
-#define INTAKE_TZ_PARAM 14 /* $15: the one scalar parameter */
+#define INTAKE_NPARAMS 24
+#define INTAKE_TZ_PARAM 14     /* $15 */
+#define INTAKE_FIRST_SCALAR 21 /* $22..$24: linked state, window hours, link event */
 
 /* Mirrors the config's feeds and departments into their tables. */
 static const char feeds_sql[] =
@@ -349,7 +374,7 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 	struct store_pg *store = pc->store;
 	struct strbuf params[INTAKE_NPARAMS];
 	memset(params, 0, sizeof(params));
-	for (int i = 0; i < INTAKE_NPARAMS; i++)
+	for (int i = 0; i < INTAKE_FIRST_SCALAR; i++)
 		if (i != INTAKE_TZ_PARAM)
 			sb_array_begin(&params[i]);
 
@@ -390,7 +415,9 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 		sb_array_text(&params[20], rec->state == TICKET_CLOSED ? in->answer : "");
 	}
 	const char *values[INTAKE_NPARAMS];
-	for (int i = 0; i < INTAKE_NPARAMS; i++) {
+	char window[32];
+	snprintf(window, sizeof(window), "%ld", store->cfg->repeat_window_hours);
+	for (int i = 0; i < INTAKE_FIRST_SCALAR; i++) {
 		if (i == INTAKE_TZ_PARAM) {
 			values[i] = store->cfg->pg_timezone;
 			continue;
@@ -398,6 +425,9 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 		sb_putc(&params[i], '}');
 		values[i] = params[i].data;
 	}
+	values[21] = store->linked_state;
+	values[22] = window;
+	values[23] = ticket_event_name(TICKET_EV_LINK);
 	int ok = PQsendQueryParams(pc->pg, intake_sql, INTAKE_NPARAMS, NULL, values, NULL, NULL, 0);
 	for (int i = 0; i < INTAKE_NPARAMS; i++)
 		free(params[i].data);
@@ -885,6 +915,17 @@ struct store_pg *store_pg_new(struct event_base *base, const struct hotline_conf
 			fatal("out of memory creating PostgreSQL timers");
 	}
 	store->feeds_dirty = true;
+	/* Repeat complaints are linked in SQL (only the database knows the parent);
+	 * the move itself is the state machine's, decided once here. */
+	struct ticket_status cur, next;
+	struct ticket_limits limits;
+	struct ticket_event link = { TICKET_EV_LINK, 1, NULL, 0, NULL };
+	char err[128];
+	ticket_status_init(&cur);
+	ticket_limits_default(&limits);
+	if (ticket_transition(&cur, &link, &limits, &next, err, sizeof(err)) != TICKET_OK)
+		fatal("the state machine refuses RECEIVED -> LINK: %s", err);
+	store->linked_state = ticket_state_name(next.state);
 	return store;
 }
 

@@ -33,7 +33,8 @@ static const char read_sql[] =
 /*
  * $1 ticket_id, $2 version read, $3 new state, $4 dept, $5 deadline ms (0 =
  * none), $6..$9 counters, $10 rating, $11 reply (NULL keeps), $12 event,
- * $13 from state, $14 actor, $15 detail. Returns the feed_code when it wrote.
+ * $13 from state, $14 actor, $15 detail, $16 linked children's new state,
+ * $17 their event ('' = none). Returns the feed_code when it wrote.
  */
 static const char write_sql[] =
 	"WITH u AS ("
@@ -69,6 +70,22 @@ static const char write_sql[] =
 	"  INSERT INTO outbox (ticket_id, kind)"
 	"  SELECT ticket_id, 'callback' FROM u WHERE $3 = 'REPLIED'"
 	"    AND ($13 <> 'REPLIED' OR $12 = 'CALLBACK_UNREACHABLE')"
+	"), k AS ("
+	/* linked repeat complaints follow: $17 is their event ('' = none), $16 the
+	 * state the state machine gives them */
+	"  UPDATE tickets k SET state = $16,"
+	"    reply = CASE WHEN $17 = 'PARENT_REPLIED' THEN u.reply ELSE k.reply END,"
+	"    closed_at = CASE WHEN $16 = 'CLOSED' THEN now() ELSE k.closed_at END,"
+	"    version = k.version + 1, updated_at = now()"
+	"  FROM u WHERE $17 <> '' AND k.parent_ticket_id = u.ticket_id AND k.state = 'LINKED'"
+	"  RETURNING k.ticket_id, k.ticket_no, k.feed_code, k.external_id, k.state, k.reply,"
+	"    u.ticket_no AS parent_no"
+	"), ke AS ("
+	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
+	"  SELECT ticket_id, $17, 'LINKED', state, $14, 'parent:' || parent_no FROM k"
+	"), kf AS ("
+	"  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply)"
+	"  SELECT feed_code, ticket_id, ticket_no, external_id, state, reply FROM k"
 	")"
 	" SELECT feed_code FROM u";
 
@@ -200,6 +217,29 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	}
 	job->after = next.state;
 
+	/* Linked repeat complaints share the reply and the close: what that does
+	 * to a LINKED ticket is the state machine's answer, like any move. */
+	const char *child_state = "", *child_event = "";
+	struct ticket_event child_ev = { 0 };
+	child_ev.at_ms = ev.at_ms;
+	child_ev.text = job->text;
+	if (job->kind == TICKET_EV_REPLY)
+		child_ev.kind = TICKET_EV_PARENT_REPLIED;
+	else if (next.state == TICKET_CLOSED)
+		child_ev.kind = TICKET_EV_PARENT_CLOSED;
+	else
+		child_ev.kind = TICKET_EV_COUNT;
+	if (child_ev.kind != TICKET_EV_COUNT) {
+		struct ticket_status child, child_next;
+		ticket_status_init(&child);
+		child.state = TICKET_LINKED;
+		if (ticket_transition(&child, &child_ev, &limits, &child_next, err, sizeof(err)) ==
+		    TICKET_OK) {
+			child_state = ticket_state_name(child_next.state);
+			child_event = ticket_event_name(child_ev.kind);
+		}
+	}
+
 	char id[32], ver[16], deadline[32], ret[16], reopen[16], extend[16], attempts[16];
 	snprintf(id, sizeof(id), "%lld", ticket_id);
 	snprintf(ver, sizeof(ver), "%d", version);
@@ -208,7 +248,7 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	snprintf(reopen, sizeof(reopen), "%u", next.reopen_count);
 	snprintf(extend, sizeof(extend), "%u", next.extend_count);
 	snprintf(attempts, sizeof(attempts), "%u", next.callback_attempts);
-	const char *values[15] = {
+	const char *values[17] = {
 		id,
 		ver,
 		ticket_state_name(next.state),
@@ -224,8 +264,10 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		ticket_state_name(cur.state),
 		job->actor,
 		job->text,
+		child_state,
+		child_event,
 	};
-	store_pg_query(t->store, write_sql, 15, values, on_written, job);
+	store_pg_query(t->store, write_sql, 17, values, on_written, job);
 }
 
 static void job_read(struct job *job)

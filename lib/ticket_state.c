@@ -24,6 +24,7 @@ SAME_AS_PROTO(TICKET_ACCEPTED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_ACCEPTED)
 SAME_AS_PROTO(TICKET_REPLIED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_REPLIED);
 SAME_AS_PROTO(TICKET_CLOSED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_CLOSED);
 SAME_AS_PROTO(TICKET_ESCALATED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_ESCALATED);
+SAME_AS_PROTO(TICKET_LINKED, HOTLINE__V1__TICKET_STATE__TICKET_STATE_LINKED);
 
 #define STATE_BIT(s) (1u << (s))
 
@@ -31,7 +32,7 @@ static const char *const state_names[] = {
 	[TICKET_RECEIVED] = "RECEIVED",	    [TICKET_PENDING_DISPATCH] = "PENDING_DISPATCH",
 	[TICKET_DISPATCHED] = "DISPATCHED", [TICKET_ACCEPTED] = "ACCEPTED",
 	[TICKET_REPLIED] = "REPLIED",	    [TICKET_CLOSED] = "CLOSED",
-	[TICKET_ESCALATED] = "ESCALATED",
+	[TICKET_ESCALATED] = "ESCALATED",   [TICKET_LINKED] = "LINKED",
 };
 
 /*
@@ -68,6 +69,11 @@ static const struct {
 					     STATE_BIT(TICKET_REPLIED) },
 	[TICKET_EV_CALLBACK_UNREACHABLE] = { "CALLBACK_UNREACHABLE", "record a callback on",
 					     STATE_BIT(TICKET_REPLIED) },
+	[TICKET_EV_LINK] = { "LINK", "link", STATE_BIT(TICKET_RECEIVED) },
+	[TICKET_EV_PARENT_REPLIED] = { "PARENT_REPLIED", "share a reply with",
+				       STATE_BIT(TICKET_LINKED) },
+	[TICKET_EV_PARENT_CLOSED] = { "PARENT_CLOSED", "close with its parent",
+				      STATE_BIT(TICKET_LINKED) },
 };
 
 static const char *const rating_names[] = {
@@ -349,6 +355,15 @@ static int apply(struct ticket_status *st, const struct ticket_event *ev,
 			st->rating = TICKET_RATING_UNRATED;
 			st->state = TICKET_CLOSED;
 		}
+		return TICKET_OK;
+	case TICKET_EV_LINK:
+		/* The parent is handled; the child follows it and holds no department. */
+		release(st, TICKET_LINKED);
+		return TICKET_OK;
+	case TICKET_EV_PARENT_REPLIED:
+		return check_text(ev, "a shared reply needs the parent's reply", err, errlen);
+	case TICKET_EV_PARENT_CLOSED:
+		st->state = TICKET_CLOSED;
 		return TICKET_OK;
 	case TICKET_EV_COUNT:
 		break;

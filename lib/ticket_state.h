@@ -24,6 +24,8 @@
  *   REPLIED --CALLBACK_UNSATISFIED--> DISPATCHED       (same department, reopen_count + 1)
  *   REPLIED --CALLBACK_UNREACHABLE--> REPLIED          (callback_attempts + 1)
  *                                 --> CLOSED, rating UNRATED (at max_callback_attempts)
+ *   RECEIVED --LINK--> LINKED                          (repeat complaint of an open ticket)
+ *   LINKED --PARENT_REPLIED--> LINKED (the parent's reply), --PARENT_CLOSED--> CLOSED
  *   CLOSED: final; nothing leaves it.
  */
 #ifndef HOTLINE_TICKET_STATE_H
@@ -43,10 +45,11 @@ enum ticket_state {
 	TICKET_ACCEPTED = 4,
 	TICKET_REPLIED = 5,
 	TICKET_CLOSED = 6,
-	TICKET_ESCALATED = 7 /* returned too often: waiting for a supervisor's ruling */
+	TICKET_ESCALATED = 7, /* returned too often: waiting for a supervisor's ruling */
+	TICKET_LINKED = 8     /* a repeat complaint: follows its open parent ticket */
 };
 #define TICKET_STATE_FIRST TICKET_RECEIVED
-#define TICKET_STATE_LAST TICKET_ESCALATED
+#define TICKET_STATE_LAST TICKET_LINKED
 
 enum ticket_event_kind {
 	TICKET_EV_ROUTE_MATCHED = 0,		/* a rule named a department */
@@ -63,6 +66,9 @@ enum ticket_event_kind {
 	TICKET_EV_CALLBACK_BASICALLY_SATISFIED, /* 回访: caller basically satisfied */
 	TICKET_EV_CALLBACK_UNSATISFIED,		/* 回访: unsatisfied -> 重办 (reopen) */
 	TICKET_EV_CALLBACK_UNREACHABLE,		/* 回访: nobody answered */
+	TICKET_EV_LINK,				/* a repeat complaint joins its open parent */
+	TICKET_EV_PARENT_REPLIED,		/* the parent was replied to: the reply is shared */
+	TICKET_EV_PARENT_CLOSED,		/* the parent was closed: so is the child */
 	TICKET_EV_COUNT
 };
 
@@ -118,9 +124,9 @@ struct ticket_limits {
  *                   otherwise > at_ms. EXTEND: the new deadline, required, later than
  *                   both the current deadline and at_ms. Ignored by the rest.
  *   text            REPLY content, RETURN / EXTEND / RULING_CLOSE reason, DIRECT_CLOSE
- *                   answer: required, not blank. Optional (a note) for the rest. When
- *                   given it must be valid UTF-8. Stored by the caller in the audit row.
- *   at_ms           every event: when it happens (the caller's cached now), > 0.
+ *                   answer, PARENT_REPLIED reply: required, not blank. Optional (a note) for the
+ * rest. When given it must be valid UTF-8. Stored by the caller in the audit row. at_ms every
+ * event: when it happens (the caller's cached now), > 0.
  */
 struct ticket_event {
 	enum ticket_event_kind kind;

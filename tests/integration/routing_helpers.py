@@ -63,11 +63,12 @@ def wait_until(predicate, timeout, interval=0.1, message="condition"):
 # ------------------------------------------------------------------ config
 
 
-def routing_overrides(depts=(), feeds=(), routing=None, hotlined=None):
+def routing_overrides(depts=(), feeds=(), routing=None, hotlined=None, repeat_window_hours=0):
     """start_hotlined overrides adding [dept.CODE] (token CODE-secret) for each dept,
     [feed.CODE] for each feed (a code, or (code, mode, dept) for a sub-centre), and
-    [routing] / [hotlined] options."""
-    out = {}
+    [routing] / [hotlined] options. Repeat-complaint linking is off unless asked for
+    (these tests send many records of one caller and category)."""
+    out = {"repeats": {"window_hours": repeat_window_hours}}
     for code in depts:
         out[f"dept.{code}"] = {"name": f"test department {code}", "token": f"{code}-secret"}
     for feed in feeds:
@@ -150,7 +151,8 @@ class DeptClient(FrameInbox):
     def ticket(self, ticket_no=None, timeout=10.0):
         """The next Ticket pushed (the one with ticket_no, when given)."""
         return self.next_frame(
-            lambda f: f.WhichOneof("msg") == "ticket" and (ticket_no is None or f.ticket.ticket_no == ticket_no),
+            lambda f: f.WhichOneof("msg") == "ticket"
+            and (ticket_no is None or f.ticket.ticket_no == ticket_no),
             timeout,
             f"Ticket {ticket_no or ''} for department {self.dept}",
         ).ticket

@@ -17,7 +17,7 @@
 
 #include "ticket_state.h"
 
-#define NSTATES 8 /* index 0 unused: states are 1..7 like the proto */
+#define NSTATES 9 /* index 0 unused: states are 1..8 like the proto */
 #define T0 1700000000000LL
 #define HOUR (3600LL * 1000)
 
@@ -29,6 +29,7 @@ enum {
 	Y = TICKET_REPLIED, /* replied */
 	C = TICKET_CLOSED,
 	E = TICKET_ESCALATED,
+	L = TICKET_LINKED,
 	X = 0 /* forbidden */
 };
 
@@ -40,21 +41,24 @@ enum {
  */
 /* clang-format off */
 static const int expected[TICKET_EV_COUNT][NSTATES] = {
-	/*                                           0  R  P  D  A  Y  C  E  <- from */
-	[TICKET_EV_ROUTE_MATCHED]                = { X, D, X, X, X, X, X, X },
-	[TICKET_EV_ROUTE_NONE]                   = { X, P, X, X, X, X, X, X },
-	[TICKET_EV_DIRECT_CLOSE]                 = { X, C, X, X, X, X, X, X },
-	[TICKET_EV_MANUAL_DISPATCH]              = { X, X, D, X, X, X, X, X },
-	[TICKET_EV_ACCEPT]                       = { X, X, X, A, X, X, X, X },
-	[TICKET_EV_RETURN]                       = { X, X, X, P, P, X, X, X },
-	[TICKET_EV_RULING_DISPATCH]              = { X, X, X, X, X, X, X, D },
-	[TICKET_EV_RULING_CLOSE]                 = { X, X, X, X, X, X, X, C },
-	[TICKET_EV_REPLY]                        = { X, X, X, X, Y, X, X, X },
-	[TICKET_EV_EXTEND]                       = { X, X, X, D, A, X, X, X },
-	[TICKET_EV_CALLBACK_SATISFIED]           = { X, X, X, X, X, C, X, X },
-	[TICKET_EV_CALLBACK_BASICALLY_SATISFIED] = { X, X, X, X, X, C, X, X },
-	[TICKET_EV_CALLBACK_UNSATISFIED]         = { X, X, X, X, X, D, X, X },
-	[TICKET_EV_CALLBACK_UNREACHABLE]         = { X, X, X, X, X, Y, X, X },
+	/*                                           0  R  P  D  A  Y  C  E  L  <- from */
+	[TICKET_EV_ROUTE_MATCHED]                = { X, D, X, X, X, X, X, X, X },
+	[TICKET_EV_ROUTE_NONE]                   = { X, P, X, X, X, X, X, X, X },
+	[TICKET_EV_DIRECT_CLOSE]                 = { X, C, X, X, X, X, X, X, X },
+	[TICKET_EV_MANUAL_DISPATCH]              = { X, X, D, X, X, X, X, X, X },
+	[TICKET_EV_ACCEPT]                       = { X, X, X, A, X, X, X, X, X },
+	[TICKET_EV_RETURN]                       = { X, X, X, P, P, X, X, X, X },
+	[TICKET_EV_RULING_DISPATCH]              = { X, X, X, X, X, X, X, D, X },
+	[TICKET_EV_RULING_CLOSE]                 = { X, X, X, X, X, X, X, C, X },
+	[TICKET_EV_REPLY]                        = { X, X, X, X, Y, X, X, X, X },
+	[TICKET_EV_EXTEND]                       = { X, X, X, D, A, X, X, X, X },
+	[TICKET_EV_CALLBACK_SATISFIED]           = { X, X, X, X, X, C, X, X, X },
+	[TICKET_EV_CALLBACK_BASICALLY_SATISFIED] = { X, X, X, X, X, C, X, X, X },
+	[TICKET_EV_CALLBACK_UNSATISFIED]         = { X, X, X, X, X, D, X, X, X },
+	[TICKET_EV_CALLBACK_UNREACHABLE]         = { X, X, X, X, X, Y, X, X, X },
+	[TICKET_EV_LINK]                         = { X, L, X, X, X, X, X, X, X },
+	[TICKET_EV_PARENT_REPLIED]               = { X, X, X, X, X, X, X, X, L },
+	[TICKET_EV_PARENT_CLOSED]                = { X, X, X, X, X, X, X, X, C },
 };
 /* clang-format on */
 
@@ -158,10 +162,10 @@ static void test_every_state_event_pair(void **state)
 			}
 		}
 	}
-	/* 16 allowed moves out of 7 * 14: 3 + 1 + 3 + 3 + 4 + 0 + 2 */
-	assert_int_equal(allowed, 16);
-	assert_int_equal(refused, 7 * TICKET_EV_COUNT - 16);
-	assert_int_equal(TICKET_EV_COUNT, 14);
+	/* 19 allowed moves out of 8 * 17: R 4, P 1, D 3, A 3, Y 4, C 0, E 2, L 2 */
+	assert_int_equal(allowed, 19);
+	assert_int_equal(refused, 8 * TICKET_EV_COUNT - 19);
+	assert_int_equal(TICKET_EV_COUNT, 17);
 }
 
 static void test_state_error_messages(void **state)
@@ -217,16 +221,16 @@ static void test_invalid_state_or_event(void **state)
 	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
 			 TICKET_EINVAL);
 	assert_string_equal(err, "unknown ticket state 0");
-	cur.state = (enum ticket_state)8;
+	cur.state = (enum ticket_state)9;
 	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
 			 TICKET_EINVAL);
-	assert_string_equal(err, "unknown ticket state 8");
+	assert_string_equal(err, "unknown ticket state 9");
 
 	cur.state = TICKET_RECEIVED;
 	ev.kind = TICKET_EV_COUNT;
 	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
 			 TICKET_EINVAL);
-	assert_string_equal(err, "unknown event 14");
+	assert_string_equal(err, "unknown event 17");
 	ev.kind = (enum ticket_event_kind) - 1;
 	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
 			 TICKET_EINVAL);
@@ -736,8 +740,8 @@ static void test_next_may_alias_and_err_optional(void **state)
 static void test_state_names(void **state)
 {
 	static const char *const names[NSTATES] = {
-		NULL,	    "RECEIVED", "PENDING_DISPATCH", "DISPATCHED",
-		"ACCEPTED", "REPLIED",	"CLOSED",	    "ESCALATED",
+		NULL,	   "RECEIVED", "PENDING_DISPATCH", "DISPATCHED", "ACCEPTED",
+		"REPLIED", "CLOSED",   "ESCALATED",	   "LINKED",
 	};
 
 	for (int s = TICKET_STATE_FIRST; s <= TICKET_STATE_LAST; s++) {
@@ -745,7 +749,7 @@ static void test_state_names(void **state)
 		assert_int_equal(ticket_state_from_name(names[s]), s);
 	}
 	assert_string_equal(ticket_state_name((enum ticket_state)0), "INVALID");
-	assert_string_equal(ticket_state_name((enum ticket_state)8), "INVALID");
+	assert_string_equal(ticket_state_name((enum ticket_state)9), "INVALID");
 	assert_string_equal(ticket_state_name((enum ticket_state) - 3), "INVALID");
 	assert_int_equal(ticket_state_from_name("received"), -1);
 	assert_int_equal(ticket_state_from_name("RECEIVED "), -1);
@@ -772,6 +776,9 @@ static void test_event_names(void **state)
 		"CALLBACK_BASICALLY_SATISFIED",
 		"CALLBACK_UNSATISFIED",
 		"CALLBACK_UNREACHABLE",
+		"LINK",
+		"PARENT_REPLIED",
+		"PARENT_CLOSED",
 	};
 
 	for (int k = 0; k < TICKET_EV_COUNT; k++) {
@@ -801,10 +808,42 @@ static void test_rating_names(void **state)
 	assert_int_equal(ticket_rating_from_name(NULL), -1);
 }
 
+static void test_link_lifecycle(void **state)
+{
+	struct ticket_limits lim = limits();
+	struct ticket_status st, next;
+	char err[256];
+	ticket_status_init(&st);
+	struct ticket_event link = { TICKET_EV_LINK, T0, NULL, 0, NULL };
+	assert_int_equal(ticket_transition(&st, &link, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(next.state, TICKET_LINKED);
+	assert_string_equal(next.dept_code, "");
+	assert_int_equal(next.deadline_at_ms, 0);
+
+	struct ticket_event shared = { TICKET_EV_PARENT_REPLIED, T0 + HOUR, NULL, 0, "  " };
+	assert_int_equal(ticket_transition(&next, &shared, &lim, &st, err, sizeof(err)),
+			 TICKET_EINVAL);
+	assert_string_equal(err, "a shared reply needs the parent's reply");
+	shared.text = "已修复 fixed";
+	assert_int_equal(ticket_transition(&next, &shared, &lim, &st, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(st.state, TICKET_LINKED);
+
+	struct ticket_event accept = { TICKET_EV_ACCEPT, T0 + HOUR, NULL, 0, NULL };
+	assert_int_equal(ticket_transition(&st, &accept, &lim, &next, err, sizeof(err)),
+			 TICKET_ESTATE);
+	assert_string_equal(err,
+			    "cannot accept a ticket in state LINKED (ACCEPT needs DISPATCHED)");
+
+	struct ticket_event closed = { TICKET_EV_PARENT_CLOSED, T0 + 2 * HOUR, NULL, 0, NULL };
+	assert_int_equal(ticket_transition(&st, &closed, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(next.state, TICKET_CLOSED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_state_event_pair),
+		cmocka_unit_test(test_link_lifecycle),
 		cmocka_unit_test(test_state_error_messages),
 		cmocka_unit_test(test_invalid_state_or_event),
 		cmocka_unit_test(test_init_and_defaults),

@@ -1,0 +1,166 @@
+"""Repeat complaints against real servers: an intake from the same caller phone in
+the same category within [repeats] window_hours of an open ticket is linked to it
+(state LINKED, parent_ticket_id) instead of being dispatched again, and the
+department's reply fans out to every linked ticket and back to each child's feed.
+"""
+
+import time
+import uuid
+
+import pytest
+
+from routing_helpers import (FrameInbox, load_rules, new_code, new_keyword, new_phone, redis_client,
+                             routing_overrides, wait_until)
+
+
+@pytest.fixture(scope="module")
+def rds(redis_server):
+    client = redis_client(redis_server.address)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def neutral_rules_afterwards(binaries, redis_server, db, rds, tmp_path_factory):
+    yield
+    load_rules(binaries, redis_server, db, rds, tmp_path_factory.mktemp("rules") / "empty.rules", "")
+
+
+@pytest.fixture
+def setup(start_hotlined, binaries, redis_server, db, rds, tmp_path):
+    dept = new_code("rep")
+    keyword = new_keyword()
+    load_rules(binaries, redis_server, db, rds, tmp_path / "rep.rules",
+               f"rule repeat -> {dept}\n  keywords {keyword}\n")
+    daemon = start_hotlined(routing_overrides(depts=[dept], repeat_window_hours=72))
+    return daemon, dept, keyword
+
+
+def send(daemon, feed, keyword, phone, category="complaint"):
+    ext = f"rep-{uuid.uuid4().hex[:12]}"
+    with daemon.feed(feed) as c:
+        c.send_intake(external_id=ext, content=f"噪音扰民 {keyword}", category=category,
+                      caller_phone=phone, district="崇川区")
+        while True:  # updates owed to this feed from earlier tests may come first
+            kind, msg = c.read_reply(15)
+            if kind != "ticket_update":
+                break
+        assert kind == "ack", msg
+        return msg.ticket_no
+
+
+def row(db, ticket_no):
+    [r] = db.query("SELECT t.state, t.dept_code, t.reply, t.deadline_at, p.ticket_no AS parent"
+                   " FROM tickets t LEFT JOIN tickets p ON p.ticket_id = t.parent_ticket_id"
+                   " WHERE t.ticket_no = %s", (ticket_no,))
+    return r
+
+
+def event_kinds(db, ticket_no):
+    return [r["kind"] for r in db.query(
+        "SELECT e.kind FROM ticket_events e JOIN tickets t USING (ticket_id)"
+        " WHERE t.ticket_no = %s ORDER BY e.event_id", (ticket_no,))]
+
+
+def in_any_stream(rds, ticket_no):
+    for key in rds.scan_iter("hotline:dept:*"):
+        for _, fields in rds.xrange(key):
+            if fields.get(b"ticket_no", b"").decode() == ticket_no:
+                return True
+    return False
+
+
+def dept_client(daemon, dept):
+    c = FrameInbox("127.0.0.1", daemon.binary_port)
+    reply = c.hello(dept, f"{dept}-secret", role=2)
+    assert reply.WhichOneof("msg") == "welcome", reply
+    return c
+
+
+def test_repeat_is_linked_not_dispatched_and_reply_fans_out(setup, db, rds):
+    daemon, dept, keyword = setup
+    phone = new_phone()
+    parent = send(daemon, "water", keyword, phone)
+    child = send(daemon, "power", keyword, phone)
+    assert (row(db, parent)["state"], row(db, parent)["dept_code"]) == ("DISPATCHED", dept)
+    c = row(db, child)
+    assert (c["state"], c["dept_code"], c["parent"], c["deadline_at"]) == ("LINKED", None, parent, None)
+    assert event_kinds(db, child) == ["INTAKE", "LINK"]
+    time.sleep(1.0)
+    assert not in_any_stream(rds, child), "a linked repeat complaint was dispatched again"
+
+    # the department handles the parent; the reply reaches both feeds
+    d = dept_client(daemon, dept)
+    t = d.next_frame(lambda f: f.WhichOneof("msg") == "ticket" and f.ticket.ticket_no == parent,
+                     what="the parent ticket")
+    d.send_frame(frame_ack(t.ticket.ticket_no))
+    d.send_frame(frame_action(parent, "accept"))
+    d.next_frame(lambda f: f.WhichOneof("msg") == "action_ack", what="accept ack")
+    d.send_frame(frame_action(parent, "reply", "已协调物业处理 handled"))
+    ack = d.next_frame(lambda f: f.WhichOneof("msg") == "action_ack", what="reply ack").action_ack
+    assert ack.ok, ack
+    d.close()
+
+    assert row(db, parent)["state"] == "REPLIED"
+    assert (row(db, child)["state"], row(db, child)["reply"]) == ("LINKED", "已协调物业处理 handled")
+    assert event_kinds(db, child)[-1] == "PARENT_REPLIED"
+    for feed, ticket_no, state in (("water", parent, "TICKET_STATE_REPLIED"),
+                                   ("power", child, "TICKET_STATE_LINKED")):
+        f = FrameInbox("127.0.0.1", daemon.binary_port)
+        assert f.hello(feed, f"{feed}-secret").WhichOneof("msg") == "welcome"
+        up = f.next_frame(lambda fr: fr.WhichOneof("msg") == "ticket_update"
+                          and fr.ticket_update.ticket_no == ticket_no
+                          and hc_state(fr.ticket_update.state) == state,
+                          timeout=10, what=f"the {state} update for {ticket_no}").ticket_update
+        assert up.reply == "已协调物业处理 handled"
+        f.close()
+
+
+def test_not_linked_other_category_or_other_caller(setup, db):
+    daemon, dept, keyword = setup
+    phone = new_phone()
+    first = send(daemon, "water", keyword, phone)
+    other_category = send(daemon, "water", keyword, phone, category="consultation")
+    other_caller = send(daemon, "water", keyword, new_phone())
+    for ticket_no in (first, other_category, other_caller):
+        r = row(db, ticket_no)
+        assert (r["state"], r["parent"]) == ("DISPATCHED", None), ticket_no
+
+
+def test_not_linked_to_a_closed_or_too_old_ticket(setup, db):
+    daemon, dept, keyword = setup
+    phone = new_phone()
+    closed = send(daemon, "water", keyword, phone)
+    db.query("UPDATE tickets SET state = 'CLOSED' WHERE ticket_no = %s", (closed,))
+    after_closed = send(daemon, "water", keyword, phone)
+    assert (row(db, after_closed)["state"], row(db, after_closed)["parent"]) == ("DISPATCHED", None)
+    db.query("UPDATE tickets SET created_at = now() - interval '73 hours' WHERE ticket_no = %s",
+             (after_closed,))
+    too_late = send(daemon, "water", keyword, phone)
+    assert (row(db, too_late)["state"], row(db, too_late)["parent"]) == ("DISPATCHED", None)
+
+
+# -- frames ------------------------------------------------------------------
+
+
+def frame_ack(ticket_no):
+    import hotline_client as hc
+    f = hc.pb.Frame()
+    f.ack.ticket_no = ticket_no
+    return f
+
+
+def frame_action(ticket_no, action, text=""):
+    import hotline_client as hc
+    f = hc.pb.Frame()
+    f.dept_action.ticket_no = ticket_no
+    if action == "accept":
+        f.dept_action.accept.SetInParent()
+    elif action == "reply":
+        f.dept_action.reply.content = text
+    return f
+
+
+def hc_state(value):
+    import hotline_client as hc
+    return hc.pb.TicketState.Name(value)
