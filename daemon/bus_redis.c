@@ -15,10 +15,14 @@
  *
  * Consumers: each department connection owns one Redis connection for its
  * blocking XREADGROUP. At connect, and every redeliver_after_ms / 2, it
- * XAUTOCLAIMs entries pending longer than redeliver_after_ms (a consumer that
- * vanished). Acks collected during one loop pass go out as one XACK and one XDEL. When a
- * connection ends, its unacknowledged entries are XCLAIMed to the "orphans"
- * consumer with a huge idle time, so the next XAUTOCLAIM takes them at once.
+ * claims entries other consumers have held longer than redeliver_after_ms (a
+ * consumer that vanished or went silent) — never its own. Acks collected during one loop pass go
+ * out as one XACK and one XDEL. When a connection ends, its unacknowledged entries are XCLAIMed to
+ * the "orphans" consumer with a huge idle time, so the next XAUTOCLAIM takes them at once.
+ *
+ * Callbacks (agents): one stream, hotline:callbacks, group "agents". Claims are
+ * one-shot commands on `cmd` (see bus_callback_claim), so an agent connection
+ * costs Redis no connection of its own.
  *
  * Lifetimes: a hiredis context frees itself after a disconnect; objects that
  * own one are marked dying and freed from a deferred event, never inside a
@@ -29,6 +33,7 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +47,7 @@
 #define KEY_EPOCH "hotline:epoch"
 #define PUBLISH_MARK_TTL "3600"
 #define ORPHANS "orphans"
-#define BLOCK_MS "2000"
+#define BLOCK_MS 2000L /* longest XREADGROUP block, ms */
 
 /*
  * KEYS[1] stream, KEYS[2] publish marker; ARGV[1] ticket_no, ARGV[2] ticket
@@ -686,20 +691,24 @@ static void on_autoclaim(redisAsyncContext *ctx, void *r, void *privdata)
 		c->reading = false;
 		return;
 	}
-	char count[32];
-	snprintf(count, sizeof(count), "%zu", c->room);
-	redisAsyncCommand(c->ctx, on_read, c,
-			  "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >", BUS_GROUP,
-			  c->name, count, BLOCK_MS, c->stream);
+	consumer_read(c);
 }
 
 static void consumer_read(struct bus_consumer *c)
 {
-	char count[32];
+	/* Block at most half the redelivery time, so entries a silent consumer
+	 * left behind are noticed on time. */
+	long block = c->bus->cfg->redeliver_after_ms / 2;
+	if (block > BLOCK_MS)
+		block = BLOCK_MS;
+	if (block < 50)
+		block = 50;
+	char count[32], block_ms[32];
 	snprintf(count, sizeof(count), "%zu", c->room);
+	snprintf(block_ms, sizeof(block_ms), "%ld", block);
 	redisAsyncCommand(c->ctx, on_read, c,
 			  "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >", BUS_GROUP,
-			  c->name, count, BLOCK_MS, c->stream);
+			  c->name, count, block_ms, c->stream);
 }
 
 static int64_t now_ms_of(struct event_base *base)
@@ -710,8 +719,26 @@ static int64_t now_ms_of(struct event_base *base)
 }
 
 /*
- * One round: now and then claim what vanished consumers left behind (idle
- * longer than redeliver_after_ms), then wait for new tickets.
+ * Claims up to ARGV[4] entries pending longer than ARGV[3] ms for consumer
+ * ARGV[2], skipping its own: XAUTOCLAIM would hand a consumer back the very
+ * tickets it holds unacknowledged, filling its window with copies. Looks at
+ * the first 1000 pending entries. The reply has XAUTOCLAIM's shape.
+ */
+static const char claim_script[] =
+	"local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', 1000)\n"
+	"if p.err then return p end\n"
+	"local ids = {}\n"
+	"for _, e in ipairs(p) do\n"
+	"  if e[2] ~= ARGV[2] then ids[#ids + 1] = e[1] end\n"
+	"  if #ids >= tonumber(ARGV[4]) then break end\n"
+	"end\n"
+	"if #ids == 0 then return {'0-0', {}, {}} end\n"
+	"return {'0-0', redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpack(ids)), "
+	"{}}\n";
+
+/*
+ * One round: now and then claim what other consumers left behind (idle longer
+ * than redeliver_after_ms), then wait for new tickets.
  */
 static void consumer_next(struct bus_consumer *c)
 {
@@ -727,8 +754,8 @@ static void consumer_next(struct bus_consumer *c)
 	char idle[32], count[32];
 	snprintf(idle, sizeof(idle), "%ld", c->bus->cfg->redeliver_after_ms);
 	snprintf(count, sizeof(count), "%zu", c->room);
-	redisAsyncCommand(c->ctx, on_autoclaim, c, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", c->stream,
-			  BUS_GROUP, c->name, idle, count);
+	redisAsyncCommand(c->ctx, on_autoclaim, c, "EVAL %s 1 %s %s %s %s %s", claim_script,
+			  c->stream, BUS_GROUP, c->name, idle, count);
 }
 
 static void on_consumer_connect(const redisAsyncContext *ctx, int status)
@@ -904,4 +931,314 @@ void bus_consumer_free(struct bus_consumer *c, const char *const *unacked, size_
 		redisAsyncFree(ctx);
 	}
 	event_active(c->ev_reap, EV_TIMEOUT, 0);
+}
+
+/* ---- the callback queue -------------------------------------------------- */
+
+/* XAUTOCLAIM rounds per claim; each looks at up to 10 pending entries (COUNT 1). */
+#define CLAIM_MAX_SCANS 64
+#define CLAIM_IDLE_AT_ONCE "31536000000" /* a year: claimable by the next claim */
+
+/*
+ * KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] entry id. Returns 1
+ * after restarting the entry's idle clock when the consumer holds it, else 0.
+ */
+static const char hold_script[] =
+	"local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])\n"
+	"if #p == 0 then return 0 end\n"
+	"redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')\n"
+	"return 1\n";
+
+/* KEYS[1] stream; ARGV[1] group, ARGV[2] consumer. Deletes the consumer when
+ * nothing is pending for it (XGROUP DELCONSUMER would drop its pending entries). */
+static const char forget_script[] =
+	"local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])\n"
+	"if #p > 0 then return 0 end\n"
+	"return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])\n";
+
+struct claim_req {
+	struct bus *bus;
+	char consumer[BUS_CONSUMER_MAX];
+	char idle[24];
+	char cursor[BUS_ENTRY_ID_MAX];
+	int scans;
+	bool made_group; /* NOGROUP answered once already */
+	bus_claim_fn done;
+	void *arg;
+};
+
+static void claim_finish(struct claim_req *req, enum bus_claim_status status, const char *entry_id,
+			 const char *ticket_no)
+{
+	req->done(req->arg, status, entry_id, ticket_no);
+	free(req);
+}
+
+/* True (req freed, nobody told) when the bus is being freed: its owner is gone. */
+static bool claim_abandoned(struct claim_req *req, const redisReply *reply)
+{
+	if (reply || !req->bus->stopping)
+		return false;
+	free(req);
+	return true;
+}
+
+/* Sends the next command of a claim; on failure the claim ends FAILED. */
+static void claim_send(struct claim_req *req, redisCallbackFn *fn, const char *fmt, ...)
+{
+	struct bus *bus = req->bus;
+	int rc = REDIS_ERR;
+	if (bus->cmd_up && bus->cmd) {
+		va_list ap;
+		va_start(ap, fmt);
+		rc = redisvAsyncCommand(bus->cmd, fn, req, fmt, ap);
+		va_end(ap);
+	}
+	if (rc != REDIS_OK)
+		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
+}
+
+static void on_claim_autoclaim(redisAsyncContext *ctx, void *r, void *privdata);
+static void on_claim_read(redisAsyncContext *ctx, void *r, void *privdata);
+
+static void claim_autoclaim(struct claim_req *req)
+{
+	claim_send(req, on_claim_autoclaim, "XAUTOCLAIM %s %s %s %s %s COUNT 1",
+		   BUS_CALLBACKS_STREAM, BUS_AGENTS_GROUP, req->consumer, req->idle, req->cursor);
+}
+
+static void claim_read(struct claim_req *req)
+{
+	claim_send(req, on_claim_read, "XREADGROUP GROUP %s %s COUNT 1 STREAMS %s >",
+		   BUS_AGENTS_GROUP, req->consumer, BUS_CALLBACKS_STREAM);
+}
+
+static void on_claim_group(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct claim_req *req = privdata;
+	redisReply *reply = r;
+	if (claim_abandoned(req, reply))
+		return;
+	if (!reply) {
+		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
+		return;
+	}
+	/* OK, or BUSYGROUP (another daemon made it meanwhile): either way, start over. */
+	snprintf(req->cursor, sizeof(req->cursor), "0-0");
+	claim_autoclaim(req);
+}
+
+/* Handles a NOGROUP error (the stream or group is new, or Redis lost its data):
+ * makes the group once. True when reply was one (the claim goes on or ended). */
+static bool claim_nogroup(struct claim_req *req, const redisReply *reply)
+{
+	if (!is_nogroup(reply))
+		return false;
+	if (req->made_group) {
+		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
+		return true;
+	}
+	req->made_group = true;
+	claim_send(req, on_claim_group, "XGROUP CREATE %s %s 0 MKSTREAM", BUS_CALLBACKS_STREAM,
+		   BUS_AGENTS_GROUP);
+	return true;
+}
+
+/*
+ * Looks through [id, [field, value, ...]] entries: finishes the claim with the
+ * first that names a ticket and returns true; acknowledges away entries that
+ * name none (they can never be called back) and returns false.
+ */
+static bool claim_take_entry(struct claim_req *req, const redisReply *entries)
+{
+	for (size_t i = 0; i < entries->elements; i++) {
+		const redisReply *entry = entries->element[i];
+		if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+		    entry->element[0]->type != REDIS_REPLY_STRING)
+			continue;
+		const char *entry_id = entry->element[0]->str;
+		const redisReply *fields = entry->element[1];
+		const char *ticket_no = NULL;
+		for (size_t f = 0; fields->type == REDIS_REPLY_ARRAY && f + 1 < fields->elements;
+		     f += 2) {
+			const redisReply *k = fields->element[f], *v = fields->element[f + 1];
+			if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING &&
+			    strcmp(k->str, "ticket_no") == 0 && v->len > 0)
+				ticket_no = v->str;
+		}
+		if (ticket_no) {
+			claim_finish(req, BUS_CLAIM_TAKEN, entry_id, ticket_no);
+			return true;
+		}
+		if (fields->type == REDIS_REPLY_ARRAY) {
+			log_error("bus: %s entry %s names no ticket; acknowledging it away",
+				  BUS_CALLBACKS_STREAM, entry_id);
+			bus_callback_ack(req->bus, entry_id);
+		}
+	}
+	return false;
+}
+
+static void on_claim_autoclaim(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct claim_req *req = privdata;
+	redisReply *reply = r;
+	if (claim_abandoned(req, reply))
+		return;
+	if (!reply) {
+		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
+		return;
+	}
+	if (claim_nogroup(req, reply))
+		return;
+	/* [next-cursor, [[id, fields], ...], [deleted ids]] */
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+		log_warn("bus: XAUTOCLAIM on %s: %s", BUS_CALLBACKS_STREAM,
+			 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
+		return;
+	}
+	if (claim_take_entry(req, reply->element[1]))
+		return;
+	snprintf(req->cursor, sizeof(req->cursor), "%s", reply->element[0]->str);
+	/* A cursor other than 0-0: more pending entries to look at (those held by
+	 * agents still within their time are skipped, ten per round). */
+	if (strcmp(req->cursor, "0-0") != 0 && ++req->scans < CLAIM_MAX_SCANS) {
+		claim_autoclaim(req);
+		return;
+	}
+	claim_read(req);
+}
+
+static void on_claim_read(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct claim_req *req = privdata;
+	redisReply *reply = r;
+	if (claim_abandoned(req, reply))
+		return;
+	if (!reply) {
+		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
+		return;
+	}
+	if (claim_nogroup(req, reply))
+		return;
+	if (reply->type == REDIS_REPLY_NIL) {
+		claim_finish(req, BUS_CLAIM_NONE, NULL, NULL);
+		return;
+	}
+	/* [[stream, [[id, fields]]]] */
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 1 ||
+	    reply->element[0]->type != REDIS_REPLY_ARRAY || reply->element[0]->elements != 2 ||
+	    reply->element[0]->element[1]->type != REDIS_REPLY_ARRAY) {
+		log_warn("bus: XREADGROUP on %s: %s", BUS_CALLBACKS_STREAM,
+			 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
+		return;
+	}
+	const redisReply *entries = reply->element[0]->element[1];
+	if (claim_take_entry(req, entries))
+		return;
+	if (entries->elements == 0) {
+		claim_finish(req, BUS_CLAIM_NONE, NULL, NULL);
+		return;
+	}
+	claim_read(req); /* the one read was unusable and is acknowledged: the next */
+}
+
+int bus_callback_claim(struct bus *bus, const char *consumer, long idle_ms, bus_claim_fn done,
+		       void *arg)
+{
+	if (!bus_connected(bus))
+		return -1;
+	struct claim_req *req = calloc(1, sizeof(*req));
+	if (!req)
+		return -1;
+	req->bus = bus;
+	snprintf(req->consumer, sizeof(req->consumer), "%s", consumer);
+	snprintf(req->idle, sizeof(req->idle), "%ld", idle_ms);
+	snprintf(req->cursor, sizeof(req->cursor), "0-0");
+	req->done = done;
+	req->arg = arg;
+	if (redisAsyncCommand(bus->cmd, on_claim_autoclaim, req,
+			      "XAUTOCLAIM %s %s %s %s %s COUNT 1", BUS_CALLBACKS_STREAM,
+			      BUS_AGENTS_GROUP, req->consumer, req->idle,
+			      req->cursor) != REDIS_OK) {
+		free(req);
+		return -1;
+	}
+	return 0;
+}
+
+struct hold_req {
+	struct bus *bus;
+	void (*done)(void *arg, int held);
+	void *arg;
+};
+
+static void on_hold(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct hold_req *req = privdata;
+	redisReply *reply = r;
+	if (!reply && req->bus->stopping) {
+		free(req);
+		return;
+	}
+	int held = -1;
+	if (reply && reply->type == REDIS_REPLY_INTEGER) {
+		held = reply->integer == 1;
+	} else if (reply && reply->type == REDIS_REPLY_ERROR) {
+		if (strstr(reply->str, "NOGROUP"))
+			held = 0; /* the stream or group is gone (Redis lost its data) */
+		else
+			log_warn("bus: checking a callback claim: %s", reply->str);
+	}
+	req->done(req->arg, held);
+	free(req);
+}
+
+int bus_callback_hold(struct bus *bus, const char *consumer, const char *entry_id,
+		      void (*done)(void *arg, int held), void *arg)
+{
+	if (!bus_connected(bus))
+		return -1;
+	struct hold_req *req = malloc(sizeof(*req));
+	if (!req)
+		return -1;
+	*req = (struct hold_req){ bus, done, arg };
+	if (redisAsyncCommand(bus->cmd, on_hold, req, "EVAL %s 1 %s %s %s %s", hold_script,
+			      BUS_CALLBACKS_STREAM, BUS_AGENTS_GROUP, consumer,
+			      entry_id) != REDIS_OK) {
+		free(req);
+		return -1;
+	}
+	return 0;
+}
+
+void bus_callback_ack(struct bus *bus, const char *entry_id)
+{
+	if (!bus->cmd_up || !bus->cmd)
+		return;
+	redisAsyncCommand(bus->cmd, NULL, NULL, "XACK %s %s %s", BUS_CALLBACKS_STREAM,
+			  BUS_AGENTS_GROUP, entry_id);
+	redisAsyncCommand(bus->cmd, NULL, NULL, "XDEL %s %s", BUS_CALLBACKS_STREAM, entry_id);
+}
+
+void bus_callback_release(struct bus *bus, const char *entry_id)
+{
+	if (!bus->cmd_up || !bus->cmd)
+		return;
+	/* Idle for a year, held by nobody live: the next XAUTOCLAIM takes it. */
+	redisAsyncCommand(bus->cmd, NULL, NULL, "XCLAIM %s %s %s 0 %s IDLE %s JUSTID",
+			  BUS_CALLBACKS_STREAM, BUS_AGENTS_GROUP, ORPHANS, entry_id,
+			  CLAIM_IDLE_AT_ONCE);
+}
+
+void bus_callback_forget(struct bus *bus, const char *consumer)
+{
+	if (!bus->cmd_up || !bus->cmd)
+		return; /* an empty consumer left behind costs a few bytes */
+	redisAsyncCommand(bus->cmd, NULL, NULL, "EVAL %s 1 %s %s %s", forget_script,
+			  BUS_CALLBACKS_STREAM, BUS_AGENTS_GROUP, consumer);
 }

@@ -9,7 +9,8 @@
  * ticket, redelivered when unacknowledged too long or when its connection ends).
  * Never: blocks, keeps a hiredis reply past its callback, or is the only copy
  * of anything (Redis is a rebuildable view of PostgreSQL).
- * Callers: daemon/main.c, daemon/relay.c (publish), daemon/conn_dept.c (consume).
+ * Callers: daemon/main.c, daemon/relay.c (publish), daemon/conn_dept.c (consume),
+ *          daemon/conn_agent.c (claim callbacks).
  *
  * Keys (a public contract with hotlinectl; see README "Redis keys"):
  *   hotline:rules            string   canonical rule text (rules.h format)
@@ -97,5 +98,62 @@ void bus_consumer_ack(struct bus_consumer *consumer, const char *entry_id);
  * Safe from inside its own deliver callback.
  */
 void bus_consumer_free(struct bus_consumer *consumer, const char *const *unacked, size_t n);
+
+/*
+ * The callback queue: stream hotline:callbacks, consumer group "agents" (made
+ * at id 0 with MKSTREAM by the first claim that finds it missing). Agents take
+ * one callback at a time through the shared command connection, with no
+ * blocking read: an agent asks and is answered at once.
+ *
+ * Lifetime rule of the callbacks below: each runs exactly once, later from the
+ * loop, with a failure when Redis goes away meanwhile; but never when the bus
+ * itself is freed first (at exit), so arg must need no callback to be freed.
+ */
+#define BUS_CALLBACKS_STREAM "hotline:callbacks"
+#define BUS_AGENTS_GROUP "agents"
+#define BUS_CONSUMER_MAX 128 /* bytes of a consumer name, with its NUL */
+
+enum bus_claim_status {
+	BUS_CLAIM_TAKEN, /* entry_id and ticket_no name the callback now held by the consumer */
+	BUS_CLAIM_NONE,	 /* no callback is waiting */
+	BUS_CLAIM_FAILED /* Redis error or connection lost; nothing is held */
+};
+
+/* entry_id and ticket_no are set with BUS_CLAIM_TAKEN only, valid during the call. */
+typedef void (*bus_claim_fn)(void *arg, enum bus_claim_status status, const char *entry_id,
+			     const char *ticket_no);
+
+/*
+ * Takes one callback for consumer: an entry some consumer has held longer than
+ * idle_ms (XAUTOCLAIM: its agent vanished or gave up; this consumer's own
+ * included), else a new one (XREADGROUP COUNT 1, no BLOCK). An entry without a
+ * ticket_no is acknowledged away and skipped. Returns -1 (done never runs) when
+ * Redis is not connected, or not yet known to have its data.
+ */
+int bus_callback_claim(struct bus *bus, const char *consumer, long idle_ms, bus_claim_fn done,
+		       void *arg) __attribute__((warn_unused_result));
+
+/*
+ * Checks that consumer still holds entry_id and, if so, restarts its idle
+ * clock (one atomic script), so nobody can take it while its result is being
+ * stored. done(arg, held): 1 held, 0 not (another consumer took it, or it is
+ * gone), -1 Redis error. Returns -1 (done never runs) when not connected.
+ */
+int bus_callback_hold(struct bus *bus, const char *consumer, const char *entry_id,
+		      void (*done)(void *arg, int held), void *arg)
+	__attribute__((warn_unused_result));
+
+/* The callback is done (or stale): XACK + XDEL. Without Redis it stays pending, is
+ * claimed again after the timeout and found stale then: at-least-once. */
+void bus_callback_ack(struct bus *bus, const char *entry_id);
+
+/* Hands a claimed entry back at once (the next claim takes it): for a claim that
+ * could not be given to its agent. Without Redis it comes back after the timeout. */
+void bus_callback_release(struct bus *bus, const char *entry_id);
+
+/* Deletes consumer from the group if it holds nothing (its connection ended
+ * and finished its work); a consumer still holding entries is kept, so that
+ * they are taken over after the timeout rather than lost. */
+void bus_callback_forget(struct bus *bus, const char *consumer);
 
 #endif

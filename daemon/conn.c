@@ -204,11 +204,18 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 		conn_dept_hello(c);
 		return;
 	}
+	if (role == HOTLINE__V1__ROLE__ROLE_AGENT && c->proto == CONN_PROTO_BINARY) {
+		if (conn_agent_hello(c, id, token) == 0) {
+			c->state = CONN_ACTIVE;
+			conn_send_welcome(c);
+		}
+		return;
+	}
 	if (role != HOTLINE__V1__ROLE__ROLE_FEED) {
 		conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL,
 			  c->proto == CONN_PROTO_JSON
 				  ? "only role feed is served on the JSON-lines listener"
-				  : "role must be FEED or DEPARTMENT");
+				  : "role must be FEED, DEPARTMENT or AGENT");
 		return;
 	}
 	const struct feed_config *feed = config_find_feed(cfg, id);
@@ -429,6 +436,8 @@ static void conn_binary_frame(struct conn *c, Hotline__V1__Frame *frame)
 		conn_dept_frame(c, frame);
 		return;
 	}
+	if (c->role == HOTLINE__V1__ROLE__ROLE_AGENT && conn_agent_frame(c, frame))
+		return;
 	switch (frame->msg_case) {
 	case HOTLINE__V1__FRAME__MSG_INTAKE: {
 		struct intake *in = intake_from_pb(frame->intake);
@@ -614,6 +623,8 @@ void conn_close(struct conn *c)
 	c->state = CONN_CLOSED;
 	if (c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT)
 		conn_dept_closed(c);
+	else if (c->role == HOTLINE__V1__ROLE__ROLE_AGENT)
+		conn_agent_closed(c);
 	if (c->bev) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
@@ -673,6 +684,7 @@ struct conn *conn_new(struct server *server, evutil_socket_t fd, const struct so
 void conn_free(struct conn *c)
 {
 	frame_decoder_free(&c->decoder);
+	conn_agent_free(c);
 	free(c->deliveries);
 	free(c);
 }

@@ -37,6 +37,7 @@ enum conn_proto { CONN_PROTO_BINARY, CONN_PROTO_JSON };
 struct server;
 struct bus_consumer;
 struct action;
+struct agent_session;
 
 /* A ticket handed to a department connection and not yet acknowledged. */
 struct dept_delivery {
@@ -72,6 +73,8 @@ struct conn {
 	size_t updates_unacked;
 	bool updates_busy; /* a pull is in flight */
 	bool updates_again;
+	/* agent connections (conn_agent.c): set at Hello, freed by conn_free() */
+	struct agent_session *agent;
 };
 
 /* Wraps an accepted socket (the connection owns fd). NULL on failure (fd closed). */
@@ -90,7 +93,7 @@ void conn_close(struct conn *c);
 /* Frees a CLOSED connection with nothing in flight (server's reaper only). */
 void conn_free(struct conn *c);
 
-/* ---- shared with conn_dept.c ---- */
+/* ---- shared with conn_dept.c and conn_agent.c ---- */
 void conn_send_frame(struct conn *c, const Hotline__V1__Frame *frame);
 void conn_send_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,
 		     const char *external_id);
@@ -107,5 +110,19 @@ void conn_updates_pull(struct conn *c);
 void conn_dept_hello(struct conn *c);
 void conn_dept_frame(struct conn *c, Hotline__V1__Frame *frame);
 void conn_dept_closed(struct conn *c);
+
+/*
+ * conn_agent.c: the agent role. conn_agent_hello() authenticates a Hello with
+ * role AGENT: 0 (c is now an agent connection storing Intake under the agents'
+ * feed; the caller welcomes it), or -1 after it has sent the Error and begun to
+ * drain. conn_agent_frame() takes the frames of an agent connection that are
+ * not Intake: true when it handled frame, false for an Intake (conn.c's intake
+ * path stores it).
+ */
+int conn_agent_hello(struct conn *c, const char *id, const char *token)
+	__attribute__((warn_unused_result));
+bool conn_agent_frame(struct conn *c, Hotline__V1__Frame *frame);
+void conn_agent_closed(struct conn *c);
+void conn_agent_free(struct conn *c);
 
 #endif

@@ -183,6 +183,14 @@ static void on_deliver(void *arg, const char *entry_id, const char *ticket_no, c
 	struct conn *c = arg;
 	if (c->state != CONN_ACTIVE)
 		return;
+	for (size_t i = 0; i < c->ndeliveries; i++) {
+		if (strcmp(c->deliveries[i].entry_id, entry_id) == 0) {
+			/* Already held here, unacknowledged: never let a second copy take a
+			 * window slot. Give the slot back to the consumer. */
+			bus_consumer_room(c->consumer, c->window - c->ndeliveries);
+			return;
+		}
+	}
 	Hotline__V1__Ticket *ticket =
 		hotline__v1__ticket__unpack(NULL, len, (const uint8_t *)bytes);
 	if (!ticket) {

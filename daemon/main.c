@@ -344,8 +344,9 @@ int main(int argc, char **argv)
 	log_stats(&d, "exit");
 	server_free(d.server);
 	watcher_free(d.watcher);
+	relay_stop(d.relay);
+	bus_free(d.bus); /* runs outstanding publish callbacks: the relay must still exist */
 	relay_free(d.relay);
-	bus_free(d.bus);
 	router_free(d.router);
 	transitions_free(d.transitions);
 	calendar_free((struct calendar *)d.calendar);

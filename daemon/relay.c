@@ -69,6 +69,7 @@ struct relay {
 	char *done_ids;
 	size_t done_len, done_cap, ndone;
 	bool deleting;
+	bool stopping;
 	struct event *ev_timer;
 	struct event *ev_kick;
 	struct relay_stats stats;
@@ -168,6 +169,14 @@ static void remember_published(struct relay *relay, long long outbox_id)
 
 static void round_finish(struct relay *relay)
 {
+	if (relay->stopping) {
+		struct relay_item *dead;
+		while ((dead = TAILQ_FIRST(&relay->round)) != NULL) {
+			TAILQ_REMOVE(&relay->round, dead, link);
+			item_free(dead);
+		}
+		return;
+	}
 	size_t ok = 0;
 	struct relay_item *item;
 	while ((item = TAILQ_FIRST(&relay->round)) != NULL) {
@@ -379,6 +388,13 @@ void relay_start(struct relay *relay)
 	event_add(relay->ev_timer, &tv);
 }
 
+void relay_stop(struct relay *relay)
+{
+	relay->stopping = true;
+	event_del(relay->ev_timer);
+	event_del(relay->ev_kick);
+}
+
 void relay_free(struct relay *relay)
 {
 	if (!relay)
@@ -388,8 +404,8 @@ void relay_free(struct relay *relay)
 		TAILQ_REMOVE(&relay->queue, item, link);
 		item_free(item);
 	}
-	/* Items of a round in flight are freed by their publish callbacks, which
-	 * the bus runs (with a failure) when it is freed. */
+	/* A round in flight was finished by the bus (freed before us, after
+	 * relay_stop()), which runs every publish callback when it goes. */
 	if (relay->ev_timer)
 		event_free(relay->ev_timer);
 	if (relay->ev_kick)

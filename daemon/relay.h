@@ -32,6 +32,8 @@ struct relay_stats {
 struct relay *relay_new(struct event_base *base, const struct hotline_config *cfg, struct bus *bus,
 			struct store_pg *store) __attribute__((warn_unused_result));
 void relay_free(struct relay *relay);
+/* Before the bus is freed: publish replies that still arrive only free their items. */
+void relay_stop(struct relay *relay);
 void relay_start(struct relay *relay);
 
 /* Store hook (store_hooks.dispatched): rec was committed as a new DISPATCHED ticket. */

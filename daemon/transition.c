@@ -34,7 +34,8 @@ static const char read_sql[] =
  * $1 ticket_id, $2 version read, $3 new state, $4 dept, $5 deadline ms (0 =
  * none), $6..$9 counters, $10 rating, $11 reply (NULL keeps), $12 event,
  * $13 from state, $14 actor, $15 detail, $16 linked children's new state,
- * $17 their event ('' = none). Returns the feed_code when it wrote.
+ * $17 their event ('' = none), $18 the agents' feed (owed no TicketUpdates: the
+ * agent desk follows its tickets by callbacks). Returns the feed_code when it wrote.
  */
 static const char write_sql[] =
 	"WITH u AS ("
@@ -61,14 +62,17 @@ static const char write_sql[] =
 	"  SELECT feed_code, ticket_id, ticket_no, external_id, state,"
 	"    CASE WHEN state IN ('REPLIED', 'CLOSED') THEN reply END FROM u"
 	"  WHERE $12 <> 'EXTEND' AND NOT ($12 = 'CALLBACK_UNREACHABLE' AND $3 = 'REPLIED')"
+	"    AND feed_code <> $18"
+	/* Outbox rows of a transition have no fast path: dated back so the relay's
+	 * next sweep (relay_interval_ms) takes them instead of waiting 5 s. */
 	"), d AS ("
-	"  INSERT INTO outbox (ticket_id, kind, dept_code)"
-	"  SELECT ticket_id, 'dispatch', dept_code FROM u"
+	"  INSERT INTO outbox (ticket_id, kind, dept_code, created_at)"
+	"  SELECT ticket_id, 'dispatch', dept_code, now() - interval '1 minute' FROM u"
 	"  WHERE $3 = 'DISPATCHED' AND $13 <> 'DISPATCHED'"
 	"), c AS ("
 	/* a reply is called back; an unreachable caller is tried again */
-	"  INSERT INTO outbox (ticket_id, kind)"
-	"  SELECT ticket_id, 'callback' FROM u WHERE $3 = 'REPLIED'"
+	"  INSERT INTO outbox (ticket_id, kind, created_at)"
+	"  SELECT ticket_id, 'callback', now() - interval '1 minute' FROM u WHERE $3 = 'REPLIED'"
 	"    AND ($13 <> 'REPLIED' OR $12 = 'CALLBACK_UNREACHABLE')"
 	"), k AS ("
 	/* linked repeat complaints follow: $17 is their event ('' = none), $16 the
@@ -86,6 +90,7 @@ static const char write_sql[] =
 	"), kf AS ("
 	"  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply)"
 	"  SELECT feed_code, ticket_id, ticket_no, external_id, state, reply FROM k"
+	"  WHERE feed_code <> $18"
 	")"
 	" SELECT feed_code FROM u";
 
@@ -248,7 +253,7 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	snprintf(reopen, sizeof(reopen), "%u", next.reopen_count);
 	snprintf(extend, sizeof(extend), "%u", next.extend_count);
 	snprintf(attempts, sizeof(attempts), "%u", next.callback_attempts);
-	const char *values[17] = {
+	const char *values[18] = {
 		id,
 		ver,
 		ticket_state_name(next.state),
@@ -266,8 +271,9 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		job->text,
 		child_state,
 		child_event,
+		t->cfg->agents_feed,
 	};
-	store_pg_query(t->store, write_sql, 17, values, on_written, job);
+	store_pg_query(t->store, write_sql, 18, values, on_written, job);
 }
 
 static void job_read(struct job *job)

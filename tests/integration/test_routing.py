@@ -13,6 +13,7 @@ example department or feed is used (water, enterprise) the test filters by
 ticket_no. Helpers: routing_helpers.py; fixtures: conftest.py.
 """
 
+import pathlib
 import threading
 import time
 import uuid
@@ -24,7 +25,6 @@ import hotline_client as hc
 from routing_helpers import (
     DeptClient,
     FeedClient,
-    dept_streams,
     entries_by_ticket,
     load_rules,
     load_rules_raw,
@@ -41,7 +41,7 @@ from routing_helpers import (
     wait_until,
 )
 
-REPO_RULES_EXAMPLE = __import__("pathlib").Path(__file__).resolve().parents[2] / "deploy" / "rules.example"
+REPO_RULES_EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "rules.example"
 
 
 def pb():
@@ -123,7 +123,8 @@ def feed_updates(db, ticket_no):
 
 def deadline_ms(db, ticket_no):
     return db.query(
-        "SELECT COALESCE((extract(epoch FROM deadline_at) * 1000)::int8, 0) AS ms FROM tickets WHERE ticket_no = %s",
+        "SELECT COALESCE((extract(epoch FROM deadline_at) * 1000)::int8, 0) AS ms"
+        " FROM tickets WHERE ticket_no = %s",
         (ticket_no,),
     )[0]["ms"]
 
@@ -133,9 +134,20 @@ def settled_outbox(db, ticket_no):
     wait_until(lambda: outbox_rows(db, ticket_no) == 0, 10, message=f"the outbox row of {ticket_no} deleted")
 
 
+def remembered_rules(db, version):
+    """The rule text routing_rules holds for version, or None."""
+    rows = db.query("SELECT rules FROM routing_rules WHERE version = %s", (version,))
+    return rows[0]["rules"] if rows else None
+
+
 def snapshot(db, ticket_no):
     """Everything a refused action must leave alone."""
-    return (ticket_row(db, ticket_no), events(db, ticket_no), feed_updates(db, ticket_no), outbox_rows(db, ticket_no))
+    return (
+        ticket_row(db, ticket_no),
+        events(db, ticket_no),
+        feed_updates(db, ticket_no),
+        outbox_rows(db, ticket_no),
+    )
 
 
 def redispatch(db, ticket_no, dept):
@@ -148,6 +160,21 @@ def redispatch(db, ticket_no, dept):
 
 def in_stream(rds, dept, ticket_no):
     return [e for e in stream_entries(rds, f"hotline:dept:{dept}") if e[1] == ticket_no]
+
+
+def wait_entry_deleted(rds, dept, ticket_no, timeout=5.0):
+    """An acknowledged ticket leaves the group's pending list (XACK) and the stream
+    (XDEL: "a stream holds only open deliveries")."""
+    stream = f"hotline:dept:{dept}"
+    deadline = time.monotonic() + timeout
+    while in_stream(rds, dept, ticket_no):
+        if time.monotonic() > deadline:
+            pending = rds.xpending_range(stream, "hotline", "-", "+", 100)
+            raise AssertionError(
+                f"{ticket_no} still in {stream} {timeout} s after its Ack: entries "
+                f"{[(e, t) for e, t, _ in stream_entries(rds, stream)]}, pending {pending}"
+            )
+        time.sleep(0.05)
 
 
 def intake_fields(keyword, phone, **extra):
@@ -217,10 +244,8 @@ def test_rule_file_ticket_reaches_exactly_its_department(start_hotlined, rules, 
     daemon = start_hotlined(routing_overrides(depts=[dept_a, dept_b], feeds=[feed]))
     wait_rules_in_force(daemon, version)
     # the daemon remembers the version in PostgreSQL
-    remembered = wait_until(
-        lambda: db.query("SELECT rules FROM routing_rules WHERE version = %s", (version,)), 10, message="routing_rules row"
-    )
-    assert remembered[0]["rules"] == canonical
+    remembered = wait_until(lambda: remembered_rules(db, version), 10, message=f"routing_rules v{version}")
+    assert remembered == canonical
 
     a = DeptClient(daemon, dept_a)
     b = DeptClient(daemon, dept_b)
@@ -230,7 +255,8 @@ def test_rule_file_ticket_reaches_exactly_its_department(start_hotlined, rules, 
     external_id = new_id()
     content = f"小区停水三天了 {kw_a} 另一个词"  # also has a to-b keyword: first match wins
     ticket_no = feed_conn.intake(
-        external_id, **intake_fields(kw_a, phone, content=content, received_at=received_at, lat=32.01, lon=120.86)
+        external_id,
+        **intake_fields(kw_a, phone, content=content, received_at=received_at, lat=32.01, lon=120.86),
     )
 
     ticket = a.ticket(ticket_no, timeout=10)
@@ -268,7 +294,7 @@ def test_rule_file_ticket_reaches_exactly_its_department(start_hotlined, rules, 
 
     # Ack: the stream keeps only open work; no redelivery to the same department
     a.ack(ticket_no)
-    wait_until(lambda: not in_stream(rds, dept_a, ticket_no), 5, message="XACK + XDEL of the acked entry")
+    wait_entry_deleted(rds, dept_a, ticket_no)
     assert a.tickets_within(1.0) == []
     assert not a.backlog, a.backlog  # no Error in answer to the Ack
     for c in (a, b, feed_conn):
@@ -375,7 +401,13 @@ def test_subcenter_feed_falls_back_to_its_own_department(start_hotlined, rules, 
     for ticket_no, want in expected.items():
         row = ticket_row(db, ticket_no)
         assert (row["state"], row["dept_code"], row["route_rule"]) == want, ticket_no
-    assert events(db, ent_fallback)[1] == ("ROUTE_MATCHED", "RECEIVED", "DISPATCHED", "router", "subcenter:enterprise")
+    assert events(db, ent_fallback)[1] == (
+        "ROUTE_MATCHED",
+        "RECEIVED",
+        "DISPATCHED",
+        "router",
+        "subcenter:enterprise",
+    )
 
     assert enterprise_dept.ticket(ent_fallback, timeout=10).ticket_no == ent_fallback
     enterprise_dept.ack(ent_fallback)
@@ -403,7 +435,7 @@ def test_department_reconnect_gets_unacked_tickets_again(start_hotlined, rules, 
     got = {first.ticket(timeout=10).ticket_no for _ in range(3)}
     assert got == set(sent)
     first.ack(sent[0])
-    wait_until(lambda: not in_stream(rds, dept, sent[0]), 5, message="the acked entry deleted")
+    wait_entry_deleted(rds, dept, sent[0])
     first.close()
 
     start = time.monotonic()
@@ -415,7 +447,9 @@ def test_department_reconnect_gets_unacked_tickets_again(start_hotlined, rules, 
     assert second.tickets_within(2.5) == []  # not the acked one, and no duplicates
     for ticket_no in sent[1:]:
         second.ack(ticket_no)
-    wait_until(lambda: stream_entries(rds, f"hotline:dept:{dept}") == [], 5, message="the stream emptied by acks")
+    for ticket_no in sent[1:]:
+        wait_entry_deleted(rds, dept, ticket_no)
+    assert stream_entries(rds, f"hotline:dept:{dept}") == []
     second.close()
 
     third = DeptClient(daemon, dept)
@@ -425,10 +459,14 @@ def test_department_reconnect_gets_unacked_tickets_again(start_hotlined, rules, 
 
 
 def test_unacked_ticket_redelivered_to_second_connection(start_hotlined, rules, rds):
+    """A ticket the holding connection leaves unacknowledged for redeliver_after_ms
+    goes to the department's other connection, not back to the holder."""
     dept, feed = new_code("rtd"), new_code("rtf")
     kw = new_keyword()
     version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
-    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed], routing={"redeliver_after_ms": 1000}))
+    daemon = start_hotlined(
+        routing_overrides(depts=[dept], feeds=[feed], routing={"redeliver_after_ms": 1000})
+    )
     wait_rules_in_force(daemon, version)
     f = FeedClient(daemon, feed)
     holder = DeptClient(daemon, dept)
@@ -445,20 +483,36 @@ def test_unacked_ticket_redelivered_to_second_connection(start_hotlined, rules, 
     assert [t.ticket_no for t in holder.tickets_within(0.2)] == []
 
     other.ack(ticket_no)
-    try:
-        wait_until(lambda: not in_stream(rds, dept, ticket_no), 5, message="the acked entry deleted")
-    except AssertionError:
-        print("DEBUG stream", stream_entries(rds, f"hotline:dept:{dept}"))
-        print("DEBUG pending", rds.xpending_range(f"hotline:dept:{dept}", "hotline", "-", "+", 10))
-        print("DEBUG other frames", other.backlog, "holder", holder.backlog)
-        other.collect(0.5); holder.collect(0.5)
-        print("DEBUG other frames", other.backlog, "holder", holder.backlog)
-        raise
+    wait_entry_deleted(rds, dept, ticket_no)
     # acked: nobody gets it again, however long it was unacknowledged before
     assert holder.tickets_within(3.0) == []
     assert other.tickets_within(0.1) == []
     for c in (holder, other, f):
         c.close()
+
+
+def test_unacked_ticket_not_pushed_again_to_the_connection_holding_it(start_hotlined, rules):
+    """With no other connection, a ticket held unacknowledged past redeliver_after_ms
+    stays with its connection: it is not pushed to it again (TCP lost nothing), and
+    it does not eat the connection's window."""
+    dept, feed = new_code("rtd"), new_code("rtf")
+    kw = new_keyword()
+    version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
+    daemon = start_hotlined(
+        routing_overrides(depts=[dept], feeds=[feed], routing={"redeliver_after_ms": 1000, "dept_window": 3})
+    )
+    wait_rules_in_force(daemon, version)
+    f = FeedClient(daemon, feed)
+    holder = DeptClient(daemon, dept)
+    held = f.intake(new_id(), **intake_fields(kw, new_phone()))
+    assert holder.ticket(timeout=10).ticket_no == held
+    # several redeliver_after_ms periods (and the consumer's 2 s read cycles)
+    pushed_again = [t.ticket_no for t in holder.tickets_within(6.5)]
+    assert pushed_again == [], f"{held} pushed again to the connection that holds it: {pushed_again}"
+    later = {f.intake(new_id(), **intake_fields(kw, new_phone(), content=f"{kw} {i}")) for i in range(2)}
+    assert {t.ticket_no for t in holder.tickets_within(3.0)} == later
+    holder.close()
+    f.close()
 
 
 def test_department_window_limits_unacked_tickets(start_hotlined, rules):
@@ -583,7 +637,8 @@ def test_forbidden_transition_ok_false_and_db_unchanged(start_hotlined, rules, d
         "TICKET_STATE_ACCEPTED",
         "cannot accept a ticket in state ACCEPTED (ACCEPT needs DISPATCHED)",
     )
-    expect_action_ack(a.return_ticket(ticket_no, " \u3000 "), ticket_no, False, "TICKET_STATE_ACCEPTED", "a return needs a reason")
+    blank = a.return_ticket(ticket_no, " \u3000 ")  # spaces and U+3000 only
+    expect_action_ack(blank, ticket_no, False, "TICKET_STATE_ACCEPTED", "a return needs a reason")
     assert snapshot(db, ticket_no) == before
     row = ticket_row(db, ticket_no)
     assert (row["state"], row["dept_code"], row["return_count"]) == ("ACCEPTED", dept, 0)
@@ -704,7 +759,8 @@ def test_three_returns_escalate(start_hotlined, rules, db):
     a.ticket(ticket_no, timeout=10)
     a.ack(ticket_no)
 
-    expect_action_ack(a.return_ticket(ticket_no, "不属于本单位职责 1"), ticket_no, True, "TICKET_STATE_PENDING_DISPATCH")
+    answer = a.return_ticket(ticket_no, "不属于本单位职责 1")
+    expect_action_ack(answer, ticket_no, True, "TICKET_STATE_PENDING_DISPATCH")
     row = ticket_row(db, ticket_no)
     assert (row["state"], row["dept_code"], row["return_count"]) == ("PENDING_DISPATCH", None, 1)
     # no longer the department's ticket
@@ -712,12 +768,14 @@ def test_three_returns_escalate(start_hotlined, rules, db):
 
     redispatch(db, ticket_no, dept)
     expect_action_ack(a.accept(ticket_no), ticket_no, True, "TICKET_STATE_ACCEPTED")
-    expect_action_ack(a.return_ticket(ticket_no, "不属于本单位职责 2"), ticket_no, True, "TICKET_STATE_PENDING_DISPATCH")
+    answer = a.return_ticket(ticket_no, "不属于本单位职责 2")
+    expect_action_ack(answer, ticket_no, True, "TICKET_STATE_PENDING_DISPATCH")
     row = ticket_row(db, ticket_no)
     assert (row["state"], row["dept_code"], row["return_count"]) == ("PENDING_DISPATCH", None, 2)
 
     redispatch(db, ticket_no, dept)
-    expect_action_ack(a.return_ticket(ticket_no, "不属于本单位职责 3"), ticket_no, True, "TICKET_STATE_ESCALATED")
+    answer = a.return_ticket(ticket_no, "不属于本单位职责 3")
+    expect_action_ack(answer, ticket_no, True, "TICKET_STATE_ESCALATED")
     row = ticket_row(db, ticket_no)
     assert (row["state"], row["dept_code"], row["return_count"]) == ("ESCALATED", None, 3)
     actor = f"dept:{dept}"
@@ -751,7 +809,8 @@ def test_max_returns_is_configurable(start_hotlined, rules, db):
     a = DeptClient(daemon, dept)
     ticket_no = f.intake(new_id(), **intake_fields(kw, new_phone()))
     a.ticket(ticket_no, timeout=10)
-    expect_action_ack(a.return_ticket(ticket_no, "不归我们管"), ticket_no, True, "TICKET_STATE_ESCALATED")
+    answer = a.return_ticket(ticket_no, "不归我们管")
+    expect_action_ack(answer, ticket_no, True, "TICKET_STATE_ESCALATED")
     assert ticket_row(db, ticket_no)["return_count"] == 1
     a.close()
     f.close()
@@ -765,7 +824,9 @@ def test_rule_change_takes_effect_without_restart(start_hotlined, rules, db):
     kw = new_keyword()
     v1 = rules(f"rule old -> {dept_a}\n  keywords {kw}\n")
     # a long relay interval: only the pub/sub announcement can make the switch fast
-    daemon = start_hotlined(routing_overrides(depts=[dept_a, dept_b], feeds=[feed], routing={"relay_interval_ms": 60000}))
+    daemon = start_hotlined(
+        routing_overrides(depts=[dept_a, dept_b], feeds=[feed], routing={"relay_interval_ms": 60000})
+    )
     wait_rules_in_force(daemon, v1)
     f = FeedClient(daemon, feed)
     a = DeptClient(daemon, dept_a)
@@ -782,10 +843,8 @@ def test_rule_change_takes_effect_without_restart(start_hotlined, rules, db):
     assert a.tickets_within(1.0) == []
     assert (ticket_row(db, t2)["dept_code"], ticket_row(db, t2)["route_rule"]) == (dept_b, "new")
     assert (ticket_row(db, t1)["dept_code"], ticket_row(db, t1)["route_rule"]) == (dept_a, "old")
-    remembered = wait_until(
-        lambda: db.query("SELECT rules FROM routing_rules WHERE version = %s", (v2,)), 5, message="routing_rules v2"
-    )
-    assert remembered[0]["rules"] == f"rule new -> {dept_b}\n  keywords {kw}\n"
+    remembered = wait_until(lambda: remembered_rules(db, v2), 5, message=f"routing_rules v{v2}")
+    assert remembered == f"rule new -> {dept_b}\n  keywords {kw}\n"
     assert daemon.alive()
     for c in (a, b, f):
         c.close()
@@ -795,7 +854,9 @@ def test_missed_announcement_is_caught_by_the_periodic_check(start_hotlined, rul
     dept_a, dept_b, feed = new_code("rta"), new_code("rtb"), new_code("rtf")
     kw = new_keyword()
     v1 = rules(f"rule old -> {dept_a}\n  keywords {kw}\n")
-    daemon = start_hotlined(routing_overrides(depts=[dept_a, dept_b], feeds=[feed], routing={"relay_interval_ms": 500}))
+    daemon = start_hotlined(
+        routing_overrides(depts=[dept_a, dept_b], feeds=[feed], routing={"relay_interval_ms": 500})
+    )
     wait_rules_in_force(daemon, v1)
     # what `route load` stores, without the PUBLISH (say the daemon's subscription was down)
     text = f"rule new -> {dept_b}\n  keywords {kw}\n"
@@ -810,7 +871,9 @@ def test_missed_announcement_is_caught_by_the_periodic_check(start_hotlined, rul
     f.close()
 
 
-def test_rules_loaded_after_redis_data_loss_take_effect(start_hotlined, binaries, redis_server, rules, db, rds, tmp_path):
+def test_rules_loaded_after_redis_data_loss_take_effect(
+    start_hotlined, binaries, redis_server, rules, db, rds, tmp_path
+):
     """Redis loses its data while no daemon runs (restart without persistence); the
     operator loads a rule file (its version starts again at 1); a daemon started
     afterwards must route by it, not by an older version remembered in PostgreSQL."""
@@ -820,12 +883,14 @@ def test_rules_loaded_after_redis_data_loss_take_effect(start_hotlined, binaries
     overrides = routing_overrides(depts=[dept_a, dept_b], feeds=[feed], routing={"relay_interval_ms": 500})
     first = start_hotlined(overrides)
     wait_rules_in_force(first, v1)
-    wait_until(lambda: db.query("SELECT 1 FROM routing_rules WHERE version = %s", (v1,)), 5, message="v1 remembered")
+    wait_until(lambda: remembered_rules(db, v1), 5, message=f"routing_rules v{v1}")
     assert first.stop() == 0
 
     redis_server.restart()
     assert rds.get("hotline:rules:version") is None
-    v2 = load_rules_raw(binaries, redis_server, tmp_path / "after-loss.rules", f"rule new -> {dept_b}\n  keywords {kw}\n")
+    v2 = load_rules_raw(
+        binaries, redis_server, tmp_path / "after-loss.rules", f"rule new -> {dept_b}\n  keywords {kw}\n"
+    )
 
     second = start_hotlined(overrides)
     f = FeedClient(second, feed)
@@ -874,7 +939,8 @@ def test_redis_data_loss_during_load_republishes_every_dispatched_ticket_once(
     for i in range(total):
         matched = i % 5 != 0  # every fifth goes to the manual desk
         ext = new_id()
-        fields = intake_fields(kw if matched else new_keyword(), phone, content=f"{kw if matched else ''} 第{i}件")
+        word = kw if matched else new_keyword()
+        fields = intake_fields(word, phone, content=f"{kw if matched else ''} 第{i}件")
         sent[f.intake(ext, **fields)] = matched
         if i == restart_at:
             restarter.start()  # intake goes on meanwhile
@@ -894,7 +960,7 @@ def test_redis_data_loss_during_load_republishes_every_dispatched_ticket_once(
         found = entries_by_ticket(rds)
         return set(dispatched_in_db()) <= set(found)
 
-    wait_until(settled, 45, interval=0.5, message="the outbox drained and every DISPATCHED ticket in a stream")
+    wait_until(settled, 45, interval=0.5, message="an empty outbox and every DISPATCHED ticket in a stream")
     time.sleep(1.5)  # three more relay rounds: a late duplicate would show now
     expected = dispatched_in_db()
     found = entries_by_ticket(rds)
@@ -903,8 +969,13 @@ def test_redis_data_loss_during_load_republishes_every_dispatched_ticket_once(
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     dups = {t: len(v) for t, v in found.items() if len(v) != 1}
-    wrong_stream = {t: [s for s, _, _ in v] for t, v in found.items() if t in expected and v[0][0] != f"hotline:dept:{expected[t]}"}
-    assert (missing[:5], extra[:5], dict(list(dups.items())[:5]), dict(list(wrong_stream.items())[:5])) == ([], [], {}, {}), (
+    wrong_stream = {
+        t: [s for s, _, _ in v]
+        for t, v in found.items()
+        if t in expected and v[0][0] != f"hotline:dept:{expected[t]}"
+    }
+    first = (missing[:5], extra[:5], dict(list(dups.items())[:5]), dict(list(wrong_stream.items())[:5]))
+    assert first == ([], [], {}, {}), (
         f"{len(missing)} missing, {len(extra)} not DISPATCHED, {len(dups)} not exactly once, "
         f"{len(wrong_stream)} in the wrong stream; entry ids of the first duplicates: "
         f"{ {t: [e for _, e, _ in found[t]] for t in list(dups)[:3]} }; restarted at "
