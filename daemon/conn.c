@@ -342,6 +342,10 @@ static void conn_intake_done(struct store_intake *rec, const struct store_result
 	struct server_stats *stats = server_stats_mut(c->server);
 	if (result->outcome == STORE_COMMITTED) {
 		stats->acked++;
+		if (!result->duplicate && rec->state == TICKET_CLOSED)
+			stats->direct_closed++;
+		if (!result->duplicate && rec->state == TICKET_LINKED)
+			stats->linked++;
 		if (result->duplicate)
 			stats->duplicates++;
 		if (c->proto == CONN_PROTO_JSON) {

@@ -91,12 +91,14 @@ static void log_stats(struct daemon *d, const char *when)
 	bus_get_stats(d->bus, &bs);
 	watcher_get_stats(d->watcher, &ws);
 	log_info("stats(%s): connections=%zu records=%llu acked=%llu duplicates=%llu "
+		 "direct_closed=%llu linked=%llu "
 		 "invalid=%llu failed=%llu inflight=%zu paused=%zu batches=%llu "
 		 "batch_max=%llu pg_ready=%d pg_reconnects=%llu redis=%s published=%llu "
 		 "swept=%llu relay_dropped=%llu dept_acked=%llu rebuilds=%llu rules_version=%lld "
 		 "due_soon=%llu overdue=%llu",
 		 when, ss.connections, (unsigned long long)ss.records, (unsigned long long)ss.acked,
-		 (unsigned long long)ss.duplicates, (unsigned long long)ss.invalid,
+		 (unsigned long long)ss.duplicates, (unsigned long long)ss.direct_closed,
+		 (unsigned long long)ss.linked, (unsigned long long)ss.invalid,
 		 (unsigned long long)ss.failed, ss.inflight, ss.paused,
 		 (unsigned long long)ps.batches, (unsigned long long)ps.batch_records_max,
 		 ps.connections_ready, (unsigned long long)ps.reconnects,

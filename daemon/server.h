@@ -27,13 +27,15 @@ struct server_stats {
 	uint64_t accepted;
 	uint64_t refused; /* over max_connections */
 	uint64_t auth_failed;
-	uint64_t records;    /* intake records submitted to the store */
-	uint64_t acked;	     /* IntakeAck sent (committed) */
-	uint64_t duplicates; /* ... of which duplicate */
-	uint64_t invalid;    /* refused by validation */
-	uint64_t failed;     /* refused by the store */
-	uint64_t bad_input;  /* connections closed for undecodable input */
-	uint64_t pauses;     /* times a connection stopped reading (back-pressure) */
+	uint64_t records;	/* intake records submitted to the store */
+	uint64_t acked;		/* IntakeAck sent (committed) */
+	uint64_t duplicates;	/* ... of which duplicate */
+	uint64_t direct_closed; /* ... new, closed on the call (直接办结) */
+	uint64_t linked;	/* ... new, linked to an open ticket (repeat complaint) */
+	uint64_t invalid;	/* refused by validation */
+	uint64_t failed;	/* refused by the store */
+	uint64_t bad_input;	/* connections closed for undecodable input */
+	uint64_t pauses;	/* times a connection stopped reading (back-pressure) */
 	size_t connections;
 	size_t inflight;
 	size_t paused;

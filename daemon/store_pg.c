@@ -99,7 +99,7 @@ struct store_pg {
 
 /*
  * The intake statement. One row per record comes back, in input order:
- * (ord, ticket_no, duplicate, outbox_id). ticket_no is NULL only when another
+ * (ord, ticket_no, duplicate, outbox_id, state). ticket_no is NULL only when another
  * daemon inserted the same (feed, external_id) concurrently: the record is then
  * retried. outbox_id is set for a new DISPATCHED ticket. The routing columns
  * ($16..$21) were decided in C by lib/ticket_state.c's state machine; the
@@ -182,7 +182,7 @@ static const char intake_sql[] =
 	"     WHERE t.feed_code = i.feed_code AND t.external_id = i.external_id)),"
 	"   ins.ticket_no IS NULL"
 	"     OR i.ord <> min(i.ord) OVER (PARTITION BY i.feed_code, i.external_id),"
-	"   ob.outbox_id"
+	"   ob.outbox_id, ins.state"
 	" FROM input i"
 	" LEFT JOIN ins ON ins.feed_code = i.feed_code AND ins.external_id = i.external_id"
 	" LEFT JOIN ob ON ob.ticket_id = ins.ticket_id"
@@ -554,6 +554,12 @@ static void batch_take_rows(struct batch *b, PGresult *res)
 		rec->duplicate = PQgetvalue(res, row, 2)[0] == 't';
 		rec->outbox_id =
 			PQgetisnull(res, row, 3) ? 0 : strtoll(PQgetvalue(res, row, 3), NULL, 10);
+		/* The state stored (LINKED is decided in SQL): for the owner's counters. */
+		if (!PQgetisnull(res, row, 4)) {
+			int stored = ticket_state_from_name(PQgetvalue(res, row, 4));
+			if (stored > 0)
+				rec->state = stored;
+		}
 	}
 	b->got_rows = rows == (int)b->count;
 	if (!b->got_rows) {

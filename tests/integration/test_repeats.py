@@ -114,6 +114,8 @@ def test_repeat_is_linked_not_dispatched_and_reply_fans_out(setup, db, rds):
                           timeout=10, what=f"the {state} update for {ticket_no}").ticket_update
         assert up.reply == "已协调物业处理 handled"
         f.close()
+    assert daemon.stop() == 0
+    assert "linked=1 " in daemon.log_text(), "the repeat complaint is counted in the stats line"
 
 
 def test_not_linked_other_category_or_other_caller(setup, db):
