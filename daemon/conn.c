@@ -234,8 +234,7 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 	log_info("conn=%llu peer=%s feed=%s %s hello accepted", (unsigned long long)c->id, c->peer,
 		 c->feed_code, c->proto == CONN_PROTO_JSON ? "json" : "binary");
 	conn_send_welcome(c);
-	if (c->proto == CONN_PROTO_BINARY)
-		conn_updates_pull(c);
+	conn_updates_pull(c);
 }
 
 /* ---- store work accounting -------------------------------------------------- */
@@ -283,10 +282,18 @@ static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
 			up.state = state > 0 ? state : 0;
 			up.reply = PQgetvalue(res, r, 4);
 			up.at = strtoll(PQgetvalue(res, r, 5), NULL, 10);
-			Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
-			frame.msg_case = HOTLINE__V1__FRAME__MSG_TICKET_UPDATE;
-			frame.ticket_update = &up;
-			conn_send_frame(c, &frame);
+			if (c->proto == CONN_PROTO_JSON) {
+				size_t len;
+				char *line = json_format_update(up.update_id, up.external_id,
+								up.ticket_no, PQgetvalue(res, r, 3),
+								up.reply, up.at, &len);
+				conn_send_line(c, line, len);
+			} else {
+				Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
+				frame.msg_case = HOTLINE__V1__FRAME__MSG_TICKET_UPDATE;
+				frame.ticket_update = &up;
+				conn_send_frame(c, &frame);
+			}
 			if ((long long)up.update_id > c->updates_cursor)
 				c->updates_cursor = (long long)up.update_id;
 			c->updates_unacked++;
@@ -302,8 +309,7 @@ static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
 void conn_updates_pull(struct conn *c)
 {
 	size_t window = (size_t)server_config(c->server)->update_window;
-	if (c->state != CONN_ACTIVE || c->role != HOTLINE__V1__ROLE__ROLE_FEED ||
-	    c->proto != CONN_PROTO_BINARY)
+	if (c->state != CONN_ACTIVE || c->role != HOTLINE__V1__ROLE__ROLE_FEED)
 		return;
 	if (c->updates_busy) {
 		c->updates_again = true;
@@ -514,6 +520,15 @@ static void conn_json_line(struct conn *c, const char *line, size_t len)
 			return;
 		}
 		conn_hello(c, hello.role, hello.id, hello.token, hello.version);
+		return;
+	}
+	uint64_t update_id;
+	int ack = json_parse_ack_update(line, len, &update_id, err, sizeof(err));
+	if (ack != 0) {
+		if (ack < 0)
+			conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, err, NULL);
+		else
+			conn_update_acked(c, update_id);
 		return;
 	}
 	struct intake *in = NULL;

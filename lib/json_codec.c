@@ -436,6 +436,45 @@ char *json_format_error(int code, const char *message, const char *external_id, 
 			 out_len);
 }
 
+char *json_format_update(uint64_t update_id, const char *external_id, const char *ticket_no,
+			 const char *state, const char *reply, int64_t at_ms, size_t *out_len)
+{
+	return json_line(json_pack("{s:s, s:I, s:o, s:o, s:s, s:o, s:I}", "type", "update",
+				   "update_id", (json_int_t)update_id, "external_id",
+				   json_text(external_id), "ticket_no", json_text(ticket_no),
+				   "state", state, "reply", json_text(reply), "at",
+				   (json_int_t)at_ms),
+			 out_len);
+}
+
+int json_parse_ack_update(const char *line, size_t len, uint64_t *update_id, char *err,
+			  size_t errlen)
+{
+	/* Cheap test first: intake lines are far more common than acks. */
+	if (!memmem(line, len, "\"ack_update\"", 12))
+		return 0;
+	json_error_t jerr;
+	json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root || !json_is_object(root)) {
+		json_decref(root);
+		return 0; /* not an acknowledgement: the intake parser reports it */
+	}
+	json_t *id = json_object_get(root, "ack_update");
+	int rc;
+	if (!id) {
+		rc = 0;
+	} else if (json_object_size(root) != 1 || !json_is_integer(id) ||
+		   json_integer_value(id) <= 0) {
+		snprintf(err, errlen, "ack_update must be the only key, a positive integer");
+		rc = -1;
+	} else {
+		*update_id = (uint64_t)json_integer_value(id);
+		rc = 1;
+	}
+	json_decref(root);
+	return rc;
+}
+
 const char *json_error_code_name(int code)
 {
 	switch (code) {

@@ -9,6 +9,9 @@
  *   {"type":"welcome","version":1,"server":"...","max_line":N,"window":N}
  *   {"type":"ack","external_id":"...","ticket_no":"...","duplicate":false}
  *   {"type":"error","code":"invalid","message":"...","external_id":"..."}
+ *   {"type":"update","update_id":N,"external_id":"...","ticket_no":"...",
+ *    "state":"REPLIED","reply":"...","at":MS}       (a TicketUpdate; acknowledge it)
+ * and a feed acknowledges an update with the line {"ack_update":N}.
  */
 #ifndef HOTLINE_JSON_CODEC_H
 #define HOTLINE_JSON_CODEC_H
@@ -56,6 +59,19 @@ char *json_format_welcome(uint32_t version, const char *server, uint32_t max_lin
 char *json_format_ack(const char *external_id, const char *ticket_no, bool duplicate,
 		      size_t *out_len);
 char *json_format_error(int code, const char *message, const char *external_id, size_t *out_len);
+
+/* A TicketUpdate line (state is the state's name, e.g. "REPLIED"). */
+char *json_format_update(uint64_t update_id, const char *external_id, const char *ticket_no,
+			 const char *state, const char *reply, int64_t at_ms, size_t *out_len);
+
+/*
+ * Recognises {"ack_update":N} (N a positive integer, nothing else in the
+ * object). Returns 1 with *update_id set, 0 when the line is not an
+ * acknowledgement (parse it as an intake record), -1 with a reason in err when
+ * it is one but malformed.
+ */
+int json_parse_ack_update(const char *line, size_t len, uint64_t *update_id, char *err,
+			  size_t errlen) __attribute__((warn_unused_result));
 
 /* "invalid" for HOTLINE__V1__ERROR_CODE__ERROR_INVALID, etc.; "unspecified" if unknown. */
 const char *json_error_code_name(int code);

@@ -640,8 +640,18 @@ static int handle_json_line(struct conn *c, const char *line, size_t len)
 			on_conn_error(c, code, json_str(obj, "message"));
 			rc = -1;
 		}
+	} else if (strcmp(type, "update") == 0) {
+		/* A TicketUpdate: acknowledge it, like the binary Ack{update_id}. */
+		lg->stats.updates++;
+		json_t *id = json_object_get(obj, "update_id");
+		if (json_is_integer(id) && c->bev) {
+			char ack[64];
+			int n = snprintf(ack, sizeof(ack), "{\"ack_update\":%lld}\n",
+					 (long long)json_integer_value(id));
+			bufferevent_write(c->bev, ack, (size_t)n);
+		}
 	} else {
-		lg->stats.updates++; /* ticket updates and anything newer: not ours to judge */
+		lg->stats.unexpected++;
 	}
 	json_decref(obj);
 	return rc;

@@ -541,6 +541,50 @@ static void test_error_code_names(void **state)
 	assert_string_equal(json_error_code_name(-1), "unspecified");
 }
 
+static void test_format_update(void **state)
+{
+	size_t len;
+	char *line = json_format_update(42, "W-1", "20261128-00000001", "REPLIED",
+					"已处理 \"done\"", 1795824000000LL, &len);
+	assert_non_null(line);
+	assert_int_equal(len, strlen(line));
+	assert_true(line[len - 1] == '\n');
+	json_error_t jerr;
+	json_t *obj = json_loads(line, 0, &jerr);
+	assert_non_null(obj);
+	assert_string_equal(json_string_value(json_object_get(obj, "type")), "update");
+	assert_int_equal(json_integer_value(json_object_get(obj, "update_id")), 42);
+	assert_string_equal(json_string_value(json_object_get(obj, "external_id")), "W-1");
+	assert_string_equal(json_string_value(json_object_get(obj, "ticket_no")),
+			    "20261128-00000001");
+	assert_string_equal(json_string_value(json_object_get(obj, "state")), "REPLIED");
+	assert_string_equal(json_string_value(json_object_get(obj, "reply")), "已处理 \"done\"");
+	assert_true(json_integer_value(json_object_get(obj, "at")) == 1795824000000LL);
+	json_decref(obj);
+	free(line);
+}
+
+static void test_parse_ack_update(void **state)
+{
+	uint64_t id = 0;
+	char err[128] = "";
+	const char *ok = "{\"ack_update\":7}";
+	assert_int_equal(json_parse_ack_update(ok, strlen(ok), &id, err, sizeof(err)), 1);
+	assert_true(id == 7);
+	const char *intake = "{\"external_id\":\"x\",\"content\":\"c\"}";
+	assert_int_equal(json_parse_ack_update(intake, strlen(intake), &id, err, sizeof(err)), 0);
+	const char *zero = "{\"ack_update\":0}";
+	assert_int_equal(json_parse_ack_update(zero, strlen(zero), &id, err, sizeof(err)), -1);
+	assert_string_equal(err, "ack_update must be the only key, a positive integer");
+	const char *extra = "{\"ack_update\":3,\"content\":\"c\"}";
+	assert_int_equal(json_parse_ack_update(extra, strlen(extra), &id, err, sizeof(err)), -1);
+	const char *text = "{\"ack_update\":\"3\"}";
+	assert_int_equal(json_parse_ack_update(text, strlen(text), &id, err, sizeof(err)), -1);
+	const char *garbage = "\"ack_update\" not json";
+	assert_int_equal(json_parse_ack_update(garbage, strlen(garbage), &id, err, sizeof(err)),
+			 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -563,6 +607,8 @@ int main(void)
 		cmocka_unit_test(test_format_error_escaping),
 		cmocka_unit_test(test_format_invalid_utf8_is_replaced),
 		cmocka_unit_test(test_error_code_names),
+		cmocka_unit_test(test_format_update),
+		cmocka_unit_test(test_parse_ack_update),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
