@@ -128,6 +128,20 @@ void conn_send_ticket_error(struct conn *c, Hotline__V1__ErrorCode code, const c
 	conn_send_frame(c, &frame);
 }
 
+void conn_send_action_ack(struct conn *c, const char *ticket_no, bool ok, const char *error,
+			  int state)
+{
+	Hotline__V1__ActionAck ack = HOTLINE__V1__ACTION_ACK__INIT;
+	ack.ticket_no = (char *)ticket_no;
+	ack.ok = ok;
+	ack.error = (char *)(error ? error : "");
+	ack.state = state;
+	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
+	frame.msg_case = HOTLINE__V1__FRAME__MSG_ACTION_ACK;
+	frame.action_ack = &ack;
+	conn_send_frame(c, &frame);
+}
+
 /* Error + drain: the stream can no longer be trusted. */
 void conn_fail(struct conn *c, Hotline__V1__ErrorCode code, const char *message)
 {

@@ -100,6 +100,9 @@ void conn_send_error(struct conn *c, Hotline__V1__ErrorCode code, const char *me
 void conn_send_ticket_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,
 			    const char *ticket_no);
 void conn_fail(struct conn *c, Hotline__V1__ErrorCode code, const char *message);
+/* ActionAck{ticket_no, ok, error, state}: the answer to a department action or callback. */
+void conn_send_action_ack(struct conn *c, const char *ticket_no, bool ok, const char *error,
+			  int state);
 /* Store work for c begins / ends (keeps c allocated while it is in flight). */
 void conn_work_begin(struct conn *c);
 void conn_work_end(struct conn *c);

@@ -361,20 +361,6 @@ static void claim_start(struct conn *c)
 
 /* ---- CallbackResult -------------------------------------------------------- */
 
-static void send_action_ack(struct conn *c, const char *ticket_no, bool ok, const char *error,
-			    int state)
-{
-	Hotline__V1__ActionAck ack = HOTLINE__V1__ACTION_ACK__INIT;
-	ack.ticket_no = (char *)ticket_no;
-	ack.ok = ok;
-	ack.error = (char *)(error ? error : "");
-	ack.state = state;
-	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
-	frame.msg_case = HOTLINE__V1__FRAME__MSG_ACTION_ACK;
-	frame.action_ack = &ack;
-	conn_send_frame(c, &frame);
-}
-
 static void on_result_done(void *arg, const struct transition_result *r)
 {
 	struct conn *c = arg;
@@ -387,7 +373,7 @@ static void on_result_done(void *arg, const struct transition_result *r)
 		 * one through the outbox). */
 		bus_callback_ack(bus, op->entry_id);
 		claim_drop(s, op->entry_id);
-		send_action_ack(c, op->ticket_no, true, NULL, r->state);
+		conn_send_action_ack(c, op->ticket_no, true, NULL, r->state);
 		server_feed_updates(c->server, r->feed_code);
 		break;
 	case TRANSITION_REFUSED:
@@ -396,7 +382,7 @@ static void on_result_done(void *arg, const struct transition_result *r)
 			bus_callback_ack(bus, op->entry_id);
 			claim_drop(s, op->entry_id);
 		}
-		send_action_ack(c, op->ticket_no, false, r->message, r->state);
+		conn_send_action_ack(c, op->ticket_no, false, r->message, r->state);
 		break;
 	case TRANSITION_NOT_FOUND:
 		bus_callback_ack(bus, op->entry_id);

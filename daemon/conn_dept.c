@@ -39,20 +39,6 @@ struct action {
 
 static void action_start(struct action *a);
 
-static void send_action_ack(struct conn *c, const char *ticket_no, bool ok, const char *error,
-			    int state)
-{
-	Hotline__V1__ActionAck ack = HOTLINE__V1__ACTION_ACK__INIT;
-	ack.ticket_no = (char *)ticket_no;
-	ack.ok = ok;
-	ack.error = (char *)(error ? error : "");
-	ack.state = state;
-	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
-	frame.msg_case = HOTLINE__V1__FRAME__MSG_ACTION_ACK;
-	frame.action_ack = &ack;
-	conn_send_frame(c, &frame);
-}
-
 /* The head action finished: answer, free it, start the next one in order. */
 static void on_action_done(void *arg, const struct transition_result *r)
 {
@@ -60,11 +46,11 @@ static void on_action_done(void *arg, const struct transition_result *r)
 	struct conn *c = a->conn;
 	switch (r->outcome) {
 	case TRANSITION_DONE:
-		send_action_ack(c, a->ticket_no, true, NULL, r->state);
+		conn_send_action_ack(c, a->ticket_no, true, NULL, r->state);
 		server_feed_updates(c->server, r->feed_code);
 		break;
 	case TRANSITION_REFUSED:
-		send_action_ack(c, a->ticket_no, false, r->message, r->state);
+		conn_send_action_ack(c, a->ticket_no, false, r->message, r->state);
 		break;
 	case TRANSITION_NOT_FOUND:
 		/* Not found and not yours get the same answer: no probing. */
