@@ -16,3 +16,8 @@ CREATE INDEX tickets_repeat_idx ON tickets (caller_phone, category, created_at)
     WHERE state <> 'CLOSED' AND parent_ticket_id IS NULL AND caller_phone IS NOT NULL;
 
 CREATE INDEX tickets_parent_idx ON tickets (parent_ticket_id) WHERE parent_ticket_id IS NOT NULL;
+
+-- 002's index of open tickets by (state, dept_code) serves no query the daemon makes
+-- (the watcher and the repeat lookup have their own partial indexes above) and costs an
+-- index insert per ticket on the intake path.
+DROP INDEX IF EXISTS tickets_open_idx;
