@@ -1,10 +1,14 @@
 /*
- * conn.c - a client connection: both wire formats, Hello, intake, replies.
+ * conn.c - a client connection: both wire formats, Hello, intake, replies,
+ * and TicketUpdates to feeds. Department and agent roles live in
+ * conn_dept.c and conn_agent.c; this file routes their frames there.
  *
  * Every connection is driven by conn_on_readable(): it takes one frame (or
  * JSON line) at a time, asking the server before each whether back-pressure
  * allows another record. A record goes to the store; its IntakeAck (or Error)
  * is written from conn_intake_done() once its transaction has committed.
+ * A feed connection also pulls the TicketUpdates owed to its feed (at most
+ * update_window unacknowledged) and deletes them as they are acknowledged.
  *
  * Bad input is the peer's problem, never the process's: an undecodable
  * stream (garbage, oversize length prefix, a body that is not a Frame, an

@@ -3,8 +3,10 @@
  *
  * Owns: a connection's state machine (HELLO -> ACTIVE -> DRAINING -> CLOSED,
  * driven by conn_on_readable() and the bufferevent callbacks), decoding its
- * frames or JSON lines, Hello authentication, handing intake records to the
- * store and writing each one's IntakeAck or Error once the store answers.
+ * frames or JSON lines, Hello authentication for every role, handing intake
+ * records to the store and writing each one's IntakeAck or Error once the
+ * store answers, and delivering TicketUpdates to feeds. The department and
+ * agent roles' own work is in conn_dept.c and conn_agent.c.
  * Never: frees itself (the server reaps CLOSED connections after the loop
  * pass, once no record of theirs is in flight), or reads past the limits the
  * server sets (back-pressure).

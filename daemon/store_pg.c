@@ -3,9 +3,12 @@
  *
  * Shape: records wait in one FIFO queue. Each pool connection has at most one
  * transaction in flight; whenever a connection is idle and records wait, it
- * takes up to batch_max of them and sends ONE statement (arrays of every
- * column, unnested server-side, inserting tickets + audit events + outbox rows
- * and returning each record's ticket_no) followed by a pipeline Sync. The
+ * takes up to batch_max of them, routes each (store_hooks.route) and sends ONE
+ * statement (arrays of every column, unnested server-side, inserting tickets,
+ * linking repeat complaints, writing audit events and outbox rows, returning
+ * each record's ticket_no) followed by a pipeline Sync. Other statements
+ * (store_pg_query: department actions, relay, watcher) go ahead of batches,
+ * one transaction each. The
  * records' owners hear the outcome only when PGRES_PIPELINE_SYNC arrives, i.e.
  * after the implicit transaction has committed. While a commit is in flight
  * the next batch accumulates, so batch size follows load (group commit).
