@@ -581,8 +581,7 @@ static void test_parse_ack_update(void **state)
 	const char *text = "{\"ack_update\":\"3\"}";
 	assert_int_equal(json_parse_ack_update(text, strlen(text), &id, err, sizeof(err)), -1);
 	const char *garbage = "\"ack_update\" not json";
-	assert_int_equal(json_parse_ack_update(garbage, strlen(garbage), &id, err, sizeof(err)),
-			 0);
+	assert_int_equal(json_parse_ack_update(garbage, strlen(garbage), &id, err, sizeof(err)), 0);
 }
 
 int main(void)
