@@ -24,9 +24,37 @@ static size_t next_chunk(uint32_t *seed)
 	return 1 + *seed % 64;
 }
 
+/*
+ * True when m or a message inside it kept unknown fields. protobuf-c keeps
+ * them verbatim, malformed ones included (a field number 0, say), and packs
+ * them again, so such a message need not survive a re-pack; the daemon never
+ * re-packs what a peer sent (it copies the known fields).
+ */
+static int has_unknown_fields(const ProtobufCMessage *m)
+{
+	if (m->n_unknown_fields > 0)
+		return 1;
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label == PROTOBUF_C_LABEL_REPEATED)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)((const char *)m + f->quantifier_offset) != f->id)
+			continue; /* not the member the oneof holds */
+		const ProtobufCMessage *sub =
+			*(ProtobufCMessage *const *)((const char *)m + f->offset);
+		if (sub && has_unknown_fields(sub))
+			return 1;
+	}
+	return 0;
+}
+
 /* Re-packing an unpacked frame and unpacking that again must be stable. */
 static void check_repack(const Hotline__V1__Frame *frame)
 {
+	if (has_unknown_fields(&frame->base))
+		return;
 	Hotline__V1__Frame *again;
 	uint8_t *packed, *repacked;
 	size_t len, relen;
