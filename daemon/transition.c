@@ -71,9 +71,11 @@ static const char write_sql[] =
 	"  WHERE $3 = 'DISPATCHED' AND $13 <> 'DISPATCHED'"
 	"), c AS ("
 	/* a reply is called back; an unreachable caller is tried again */
+	/* a retry after an unreachable call waits for the sweeper's usual delay */
 	"  INSERT INTO outbox (ticket_id, kind, created_at)"
-	"  SELECT ticket_id, 'callback', now() - interval '1 minute' FROM u WHERE $3 = 'REPLIED'"
-	"    AND ($13 <> 'REPLIED' OR $12 = 'CALLBACK_UNREACHABLE')"
+	"  SELECT ticket_id, 'callback',"
+	"    CASE WHEN $12 = 'CALLBACK_UNREACHABLE' THEN now() ELSE now() - interval '1 minute' END"
+	"  FROM u WHERE $3 = 'REPLIED' AND ($13 <> 'REPLIED' OR $12 = 'CALLBACK_UNREACHABLE')"
 	"), k AS ("
 	/* linked repeat complaints follow: $17 is their event ('' = none), $16 the
 	 * state the state machine gives them */

@@ -499,9 +499,12 @@ def test_result_only_for_a_callback_this_connection_holds(setup, db):
     expect_ack(holder.result(ticket_no, pb().CALLBACK_OUTCOME_SATISFIED), ticket_no, True, "TICKET_STATE_CLOSED")
 
 
-def test_claims_per_connection_are_bounded(setup, db):
+def test_claims_per_connection_are_bounded(setup, db, rds):
     s = setup()
     tickets = {s.replied_ticket()[0] for _ in range(17)}
+    # all 17 callbacks queued before claiming (the relay publishes them in sweeps)
+    wait_until(lambda: set(queued_callbacks(rds)) >= tickets, CALLBACK_WAIT,
+               message="all 17 callbacks queued")
     greedy = s.agent()
     held = [greedy.wait_task().ticket_no]
     for _ in range(15):
