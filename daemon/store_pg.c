@@ -846,11 +846,19 @@ static void pgconn_begin_connect(struct pgconn *pc)
 {
 	const struct hotline_config *cfg = pc->store->cfg;
 	/* Defaults first: anything in conninfo (expanded from dbname) overrides them. */
-	const char *keys[] = {
-		"application_name",    "connect_timeout",  "keepalives", "keepalives_idle",
-		"keepalives_interval", "keepalives_count", "dbname",	 NULL
-	};
-	const char *values[] = { "hotlined", "10", "1", "30", "10", "3", cfg->pg_conninfo, NULL };
+	char options[96];
+	snprintf(options, sizeof(options), "-c work_mem=%s", cfg->pg_work_mem);
+	const char *keys[] = { "application_name",
+			       "connect_timeout",
+			       "keepalives",
+			       "keepalives_idle",
+			       "keepalives_interval",
+			       "keepalives_count",
+			       "options",
+			       "dbname",
+			       NULL };
+	const char *values[] = { "hotlined",	   "10", "1", "30", "10", "3", options,
+				 cfg->pg_conninfo, NULL };
 	pc->pg = PQconnectStartParams(keys, values, 1);
 	if (!pc->pg)
 		fatal("out of memory starting a PostgreSQL connection");

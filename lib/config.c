@@ -53,8 +53,10 @@ static const struct config_option options[] = {
 	      "libpq connection string (keepalives are added unless given)"),
 	OPT_I("postgres", "connections", pg_connections, "2", false, 1, 64,
 	      "PostgreSQL connections for group commit, each with one transaction in flight"),
-	OPT_I("postgres", "batch_max", pg_batch_max, "1000", true, 1, 100000,
+	OPT_I("postgres", "batch_max", pg_batch_max, "3000", true, 1, 100000,
 	      "most records committed in one transaction"),
+	OPT_S("postgres", "work_mem", pg_work_mem, "64MB", false,
+	      "work_mem of hotlined's own sessions: a batch's sorts must not spill to disk"),
 	OPT_I("postgres", "reconnect_min_ms", pg_reconnect_min_ms, "100", true, 10, 600000,
 	      "first reconnect delay after PostgreSQL is lost; doubles per failure"),
 	OPT_I("postgres", "reconnect_max_ms", pg_reconnect_max_ms, "5000", true, 10, 600000,
@@ -417,6 +419,14 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->pg_reconnect_min_ms > cfg->pg_reconnect_max_ms) {
 		snprintf(err, errlen, "[postgres] reconnect_min_ms exceeds reconnect_max_ms");
+		return -1;
+	}
+	size_t digits = strspn(cfg->pg_work_mem, "0123456789");
+	const char *unit = cfg->pg_work_mem + digits;
+	if (digits == 0 ||
+	    (unit[0] && strcmp(unit, "kB") && strcmp(unit, "MB") && strcmp(unit, "GB"))) {
+		snprintf(err, errlen, "[postgres] work_mem: '%s' is not like 64MB",
+			 cfg->pg_work_mem);
 		return -1;
 	}
 	if (cfg->pg_timezone[0] == '\0' || strchr(cfg->pg_timezone, '\'')) {

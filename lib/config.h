@@ -56,6 +56,7 @@ struct hotline_config {
 	long pg_reconnect_max_ms;
 	long pg_query_timeout_ms;
 	char *pg_timezone;
+	char *pg_work_mem;
 	/* [redis] */
 	char *redis_address;
 	/* [routing] */

@@ -52,7 +52,8 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.listen_binary, "127.0.0.1:12345");
 	assert_string_equal(cfg.listen_json, "127.0.0.1:12347");
 	assert_int_equal(cfg.max_frame, 65536);
-	assert_int_equal(cfg.pg_batch_max, 1000);
+	assert_int_equal(cfg.pg_batch_max, 3000);
+	assert_string_equal(cfg.pg_work_mem, "64MB");
 	assert_int_equal(cfg.pg_connections, 2);
 	assert_string_equal(cfg.pg_timezone, "Asia/Shanghai");
 	assert_int_equal(cfg.nfeeds, 0);
@@ -95,6 +96,8 @@ static void test_errors_name_line_and_reason(void **state)
 	expect_error("[dept.water]\nname = W\n", "[dept.water]: token is required");
 	expect_error("[dept.water]\ntoken = t\nmode = x\n", "[dept.water]: unknown key 'mode'");
 	expect_error("[routing]\nmax_returns = 0\n", "max_returns: 0 is outside");
+	expect_error("[postgres]\nwork_mem = lots\n",
+		     "[postgres] work_mem: 'lots' is not like 64MB");
 	expect_error("[hotlined]\nlisten_binary = nowhere\n", "is not host:port");
 	expect_error("[hotlined]\nlog_level = loud\n", "log_level");
 	expect_error("[hotlined]\nmax_inflight = 10\nmax_conn_inflight = 20\n",
