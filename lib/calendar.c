@@ -18,6 +18,7 @@
 
 #include "dates.h"
 #include "utf8.h"
+#include "text.h"
 
 /* What a file says about one day of its year. */
 enum day_mark {
@@ -263,45 +264,14 @@ static int perr(struct parser *p, const char *fmt, ...)
 	return -1;
 }
 
-/* Bytes of the white space at s (space, tab, U+3000), or 0. */
-static size_t space_at(const char *s, const char *end)
-{
-	if (s < end && (*s == ' ' || *s == '\t'))
-		return 1;
-	if (end - s >= 3 && (unsigned char)s[0] == 0xE3 && (unsigned char)s[1] == 0x80 &&
-	    (unsigned char)s[2] == 0x80)
-		return 3;
-	return 0;
-}
-
-/* Bytes of the white space ending at end, or 0. */
-static size_t space_before(const char *start, const char *end)
-{
-	if (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-		return 1;
-	if (end - start >= 3 && (unsigned char)end[-3] == 0xE3 && (unsigned char)end[-2] == 0x80 &&
-	    (unsigned char)end[-1] == 0x80)
-		return 3;
-	return 0;
-}
-
-static void trim(const char **s, const char **e)
-{
-	size_t n;
-	while ((n = space_at(*s, *e)) > 0)
-		*s += n;
-	while ((n = space_before(*s, *e)) > 0)
-		*e -= n;
-}
-
 /* Splits the next word off *s (already trimmed at the front); returns its end. */
 static const char *next_word(const char **s, const char *e)
 {
 	const char *word_e = *s;
-	while (word_e < e && space_at(word_e, e) == 0)
+	while (word_e < e && text_space_at(word_e, e) == 0)
 		word_e++;
 	const char *rest = word_e;
-	trim(&rest, &e);
+	text_trim(&rest, &e);
 	*s = rest;
 	return word_e;
 }
@@ -471,7 +441,7 @@ static int parse_line(struct parser *p, const char *s, const char *e)
 	if (!utf8_valid(s, len))
 		return perr(p, "invalid UTF-8");
 
-	trim(&s, &e);
+	text_trim(&s, &e);
 	if (s == e || *s == '#')
 		return 0;
 

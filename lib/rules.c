@@ -18,6 +18,7 @@
 #include "code.h"
 #include "intake.h"
 #include "utf8.h"
+#include "text.h"
 
 /* A category or district longer than intake allows could never match. */
 _Static_assert(RULES_MAX_SHORT == INTAKE_MAX_SHORT, "rules and intake disagree");
@@ -188,37 +189,6 @@ static int oom(struct parser *p)
 	return perr(p, "out of memory");
 }
 
-/* Bytes of the white space at s (space, tab, U+3000), or 0. */
-static size_t space_at(const char *s, const char *end)
-{
-	if (s < end && (*s == ' ' || *s == '\t'))
-		return 1;
-	if (end - s >= 3 && (unsigned char)s[0] == 0xE3 && (unsigned char)s[1] == 0x80 &&
-	    (unsigned char)s[2] == 0x80)
-		return 3;
-	return 0;
-}
-
-/* Bytes of the white space ending at end, or 0. */
-static size_t space_before(const char *start, const char *end)
-{
-	if (end > start && (end[-1] == ' ' || end[-1] == '\t'))
-		return 1;
-	if (end - start >= 3 && (unsigned char)end[-3] == 0xE3 && (unsigned char)end[-2] == 0x80 &&
-	    (unsigned char)end[-1] == 0x80)
-		return 3;
-	return 0;
-}
-
-static void trim(const char **s, const char **e)
-{
-	size_t n;
-	while ((n = space_at(*s, *e)) > 0)
-		*s += n;
-	while ((n = space_before(*s, *e)) > 0)
-		*e -= n;
-}
-
 /* Bytes of the item separator at s (',' or U+FF0C '，'), or 0. */
 static size_t separator_at(const char *s, const char *end)
 {
@@ -314,8 +284,8 @@ static int parse_rule_line(struct parser *p, const char *s, const char *e)
 
 	const char *name_s = s, *name_e = arrow;
 	const char *dept_s = arrow + 2, *dept_e = e;
-	trim(&name_s, &name_e);
-	trim(&dept_s, &dept_e);
+	text_trim(&name_s, &name_e);
+	text_trim(&dept_s, &dept_e);
 	if (dept_s == dept_e)
 		return perr(p, "rule '%.*s' has no department (write: rule NAME -> DEPT)",
 			    shown(name_s, (size_t)(name_e - name_s), 64), name_s);
@@ -415,7 +385,7 @@ static int parse_cond_line(struct parser *p, enum rule_cond cond, const char *s,
 			item_e++;
 		const char *next = item_e < e ? item_e + sep : NULL;
 		index++;
-		trim(&item_s, &item_e);
+		text_trim(&item_s, &item_e);
 		if (item_s == item_e)
 			return perr(p, "%s: item %zu is empty", cond_names[cond], index);
 		if (list->count >= RULES_MAX_ITEMS)
@@ -460,16 +430,16 @@ static int parse_line(struct parser *p, const char *s, const char *e)
 	if (!utf8_valid(s, len))
 		return perr(p, "invalid UTF-8");
 
-	trim(&s, &e);
+	text_trim(&s, &e);
 	if (s == e || *s == '#')
 		return 0;
 
 	const char *word_e = s;
-	while (word_e < e && space_at(word_e, e) == 0)
+	while (word_e < e && text_space_at(word_e, e) == 0)
 		word_e++;
 	size_t word_len = (size_t)(word_e - s);
 	const char *rest = word_e;
-	trim(&rest, &e);
+	text_trim(&rest, &e);
 
 	if (word_len == 4 && memcmp(s, "rule", 4) == 0)
 		return parse_rule_line(p, rest, e);
