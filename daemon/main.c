@@ -93,7 +93,8 @@ static void log_stats(struct daemon *d, const char *when)
 	log_info("stats(%s): connections=%zu records=%llu acked=%llu duplicates=%llu "
 		 "direct_closed=%llu linked=%llu "
 		 "invalid=%llu failed=%llu inflight=%zu paused=%zu batches=%llu "
-		 "batch_max=%llu pg_ready=%d pg_reconnects=%llu redis=%s published=%llu "
+		 "batch_max=%llu repeat_waits=%llu pg_retried=%llu pg_ready=%d pg_reconnects=%llu "
+		 "redis=%s published=%llu "
 		 "swept=%llu relay_dropped=%llu dept_acked=%llu rebuilds=%llu rules_version=%lld "
 		 "due_soon=%llu overdue=%llu",
 		 when, ss.connections, (unsigned long long)ss.records, (unsigned long long)ss.acked,
@@ -101,6 +102,7 @@ static void log_stats(struct daemon *d, const char *when)
 		 (unsigned long long)ss.linked, (unsigned long long)ss.invalid,
 		 (unsigned long long)ss.failed, ss.inflight, ss.paused,
 		 (unsigned long long)ps.batches, (unsigned long long)ps.batch_records_max,
+		 (unsigned long long)ps.repeat_waits, (unsigned long long)ps.retried,
 		 ps.connections_ready, (unsigned long long)ps.reconnects,
 		 bs.connected ? "up" : "down", rs.published, rs.swept, rs.dropped, bs.acked,
 		 bs.rebuilds, bs.rules_version, ws.due_soon, ws.overdue);

@@ -63,6 +63,8 @@ struct batch {
 	size_t count;
 	struct store_query *query; /* BATCH_QUERY */
 	PGresult *result;	   /* BATCH_QUERY: kept until the Sync */
+	uint64_t *keys;		   /* BATCH_INTAKE: set of its records' repeat_key()s */
+	size_t keys_cap;	   /* a power of two, or 0 */
 	bool got_rows;
 	bool failed;
 	char sqlstate[6];
@@ -92,6 +94,11 @@ struct store_pg {
 	size_t queries_queued;
 	struct store_hooks hooks;
 	const char *linked_state; /* what the state machine makes of RECEIVED + LINK */
+	/* Ticket ids drawn from ticket_seq ahead of need: ids[ids_head..ids_count). */
+	int64_t *ids;
+	size_t ids_head, ids_count, ids_cap;
+	bool ids_pending;	    /* a refill is queued, in flight or backing off */
+	struct event *ev_ids_retry; /* after a failed refill */
 	size_t inflight;
 	struct pgconn *conns;
 	int nconns;
@@ -102,40 +109,21 @@ struct store_pg {
 
 /*
  * The intake statement. One row per record comes back, in input order:
- * (ord, ticket_no, duplicate, outbox_id, state). ticket_no is NULL only when another
- * daemon inserted the same (feed, external_id) concurrently: the record is then
- * retried. outbox_id is set for a new DISPATCHED ticket. The routing columns
- * ($16..$21) were decided in C by lib/ticket_state.c's state machine; the
- * statement records both transitions (INTAKE, then the routing event) in the
- * audit table.
+ * (ord, ticket_no, duplicate, outbox_id, state). ticket_id ($1) was drawn from
+ * ticket_seq ahead of time (see the id pool), so nothing needs numbering here and
+ * every later step joins on that integer. ticket_no is NULL only when the record
+ * was not inserted and its key is not visible yet: another daemon (or an earlier
+ * record of this batch) is inserting the same (feed, external_id) concurrently;
+ * the record is then retried and finds the committed original. outbox_id is set
+ * for a new DISPATCHED ticket. The routing columns ($16..$21) were decided in C by
+ * lib/ticket_state.c's state machine; the statement records both transitions
+ * (INTAKE, then the routing event) in the audit table. Repeat complaints are
+ * linked to the oldest open ticket of the same caller and category; a batch never
+ * holds two records of one caller and category (batch_take cuts it), so that
+ * lookup sees every candidate parent.
  */
 static const char intake_sql[] =
-	"WITH input AS ("
-	"  SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[],"
-	"    $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::float8[],"
-	"    $12::float8[], $13::int2[], $14::text[], $16::text[], $17::text[], $18::text[],"
-	"    $19::text[], $20::int8[], $21::text[])"
-	"  WITH ORDINALITY AS t(feed_code, external_id, received_ms, channel, caller_phone,"
-	"    caller_name, category, content, district, address, lat, lon, priority,"
-	"    origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer, ord)"
-	"), numbered AS ("
-	"  SELECT nextval('ticket_seq') AS ticket_id, i.* FROM input i ORDER BY i.ord"
-	"), linked AS ("
-	/* A repeat complaint: the oldest open ticket of the same caller and category
-	 * within the window, else an earlier record of this batch. */
-	"  SELECT n.ord, COALESCE("
-	"    (SELECT p.ticket_id FROM tickets p"
-	"      WHERE p.caller_phone = n.caller_phone AND p.category = n.category"
-	"        AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL"
-	"        AND p.caller_phone IS NOT NULL"
-	"        AND p.created_at > now() - make_interval(hours => $23::int)"
-	"      ORDER BY p.created_at LIMIT 1),"
-	"    NULLIF(first_value(n.ticket_id) OVER w, n.ticket_id)) AS parent_id"
-	"  FROM numbered n"
-	"  WHERE $23::int > 0 AND n.caller_phone <> '' AND n.category <> ''"
-	"    AND n.route_event <> 'DIRECT_CLOSE'"
-	"  WINDOW w AS (PARTITION BY n.caller_phone, n.category ORDER BY n.ord)"
-	"), ins AS ("
+	"WITH ins AS ("
 	"  INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,"
 	"    channel, caller_phone, caller_name, category, content, district, address, lat,"
 	"    lon, priority, origin_number, state, dept_code, route_rule, dispatched_at,"
@@ -145,7 +133,7 @@ static const char intake_sql[] =
 	"    NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),"
 	"    NULLIF(n.category, ''), n.content, NULLIF(n.district, ''),"
 	"    NULLIF(n.address, ''), n.lat, n.lon, n.priority, NULLIF(n.origin_number, ''),"
-	"    CASE WHEN l.parent_id IS NULL THEN n.state ELSE $22 END,"
+	"    CASE WHEN l.parent_id IS NULL THEN n.state ELSE $23 END,"
 	"    CASE WHEN l.parent_id IS NULL THEN NULLIF(n.dept_code, '') END,"
 	"    CASE WHEN l.parent_id IS NULL THEN NULLIF(n.route_rule, '') END,"
 	"    CASE WHEN n.state = 'DISPATCHED' AND l.parent_id IS NULL THEN now() END,"
@@ -153,46 +141,60 @@ static const char intake_sql[] =
 	"      THEN to_timestamp(n.deadline_ms::float8 / 1000) END,"
 	"    NULLIF(n.answer, ''), CASE WHEN n.state = 'CLOSED' THEN now() END,"
 	"    n.route_event = 'DIRECT_CLOSE', l.parent_id"
-	"  FROM numbered n LEFT JOIN linked l ON l.ord = n.ord,"
-	"    (SELECT to_char(now() AT TIME ZONE $15::text, 'YYYYMMDD') AS day) d"
-	"  ORDER BY n.ord"
+	"  FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[],"
+	"    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],"
+	"    $13::float8[], $14::int2[], $15::text[], $16::text[], $17::text[], $18::text[],"
+	"    $19::text[], $20::int8[], $21::text[])"
+	"    AS n(ticket_id, feed_code, external_id, received_ms, channel, caller_phone,"
+	"    caller_name, category, content, district, address, lat, lon, priority,"
+	"    origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer)"
+	/* OFFSET 0 keeps the lookup a subquery evaluated once per record (inlined, it
+	 * would run once per reference above). */
+	"  CROSS JOIN LATERAL (SELECT CASE WHEN $24::int > 0 AND n.caller_phone <> ''"
+	"        AND n.category <> '' AND n.route_event <> 'DIRECT_CLOSE' THEN"
+	"      (SELECT p.ticket_id FROM tickets p"
+	"        WHERE p.caller_phone = n.caller_phone AND p.category = n.category"
+	"          AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL"
+	"          AND p.caller_phone IS NOT NULL"
+	"          AND p.created_at > now() - make_interval(hours => $24::int)"
+	"        ORDER BY p.created_at LIMIT 1) END AS parent_id OFFSET 0) l,"
+	"    (SELECT to_char(now() AT TIME ZONE $22::text, 'YYYYMMDD') AS day) d"
 	"  ON CONFLICT (feed_code, external_id) DO NOTHING"
-	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, dept_code, route_rule,"
-	"    reply, parent_ticket_id"
+	"  RETURNING ticket_id, ticket_no, feed_code, state, dept_code, route_rule, reply,"
+	"    parent_ticket_id"
 	"), ev AS ("
 	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
 	"  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL FROM ins"
 	"  UNION ALL"
 	"  SELECT ins.ticket_id,"
-	"    CASE WHEN ins.parent_ticket_id IS NULL THEN f.route_event ELSE $24 END,"
+	"    CASE WHEN ins.parent_ticket_id IS NULL THEN e.route_event ELSE $25 END,"
 	"    'RECEIVED', ins.state,"
-	"    CASE WHEN f.route_event = 'DIRECT_CLOSE' THEN 'feed:' || ins.feed_code ELSE 'router' "
-	"END,"
+	"    CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN 'feed:' || ins.feed_code"
+	"      ELSE 'router' END,"
 	"    COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply)"
-	"  FROM ins JOIN (SELECT DISTINCT ON (feed_code, external_id) feed_code, external_id,"
-	"      route_event FROM input ORDER BY feed_code, external_id, ord) f"
-	"    ON f.feed_code = ins.feed_code AND f.external_id = ins.external_id"
+	"  FROM ins JOIN unnest($1::int8[], $19::text[]) AS e(ticket_id, route_event)"
+	"    USING (ticket_id)"
 	"), ob AS ("
 	"  INSERT INTO outbox (ticket_id, kind, dept_code)"
 	"  SELECT ticket_id, 'dispatch', dept_code FROM ins WHERE state = 'DISPATCHED'"
 	"  RETURNING outbox_id, ticket_id"
 	")"
-	/* A resend finds the original through the unique index (evaluated only
-	 * when this statement did not insert the key); a key repeated inside the
-	 * batch is new only at its first position. */
-	" SELECT i.ord,"
+	/* A resend finds the original through the unique index (evaluated only for
+	 * records this statement did not insert). */
+	" SELECT k.ord,"
 	"   COALESCE(ins.ticket_no, (SELECT t.ticket_no FROM tickets t"
-	"     WHERE t.feed_code = i.feed_code AND t.external_id = i.external_id)),"
-	"   ins.ticket_no IS NULL"
-	"     OR i.ord <> min(i.ord) OVER (PARTITION BY i.feed_code, i.external_id),"
-	"   ob.outbox_id, ins.state"
-	" FROM input i"
-	" LEFT JOIN ins ON ins.feed_code = i.feed_code AND ins.external_id = i.external_id"
-	" LEFT JOIN ob ON ob.ticket_id = ins.ticket_id"
-	" ORDER BY i.ord";
-#define INTAKE_NPARAMS 24
-#define INTAKE_TZ_PARAM 14     /* $15 */
-#define INTAKE_FIRST_SCALAR 21 /* $22..$24: linked state, window hours, link event */
+	"     WHERE t.feed_code = k.feed_code AND t.external_id = k.external_id)),"
+	"   ins.ticket_id IS NULL, ob.outbox_id, ins.state"
+	" FROM unnest($1::int8[], $2::text[], $3::text[]) WITH ORDINALITY"
+	"   AS k(ticket_id, feed_code, external_id, ord)"
+	" LEFT JOIN ins USING (ticket_id) LEFT JOIN ob USING (ticket_id)"
+	" ORDER BY k.ord";
+#define INTAKE_NPARAMS 25
+#define INTAKE_FIRST_SCALAR 21 /* $22..$25: time zone, linked state, window hours, link event */
+
+/* Draws ticket ids ahead of need: ticket_seq stays the one source of ids across
+ * daemons; ids a daemon drew but never used are gaps, like any sequence's. */
+static const char ids_sql[] = "SELECT nextval('ticket_seq') FROM generate_series(1, $1::int)";
 
 /* Mirrors the config's feeds and departments into their tables. */
 static const char feeds_sql[] =
@@ -297,18 +299,151 @@ static struct batch *batch_new(enum batch_kind kind)
 	return b;
 }
 
-/* Moves up to batch_max records from the queue into a new batch. */
+/* ---- ticket ids ----------------------------------------------------------- */
+
+static size_t ids_available(const struct store_pg *store)
+{
+	return store->ids_count - store->ids_head;
+}
+
+static void on_ids(void *arg, const PGresult *res, const char *error)
+{
+	struct store_pg *store = arg;
+	if (error) {
+		/* Transient failures never get here (the statement is retried);
+		 * this is e.g. a permission problem: retry, but not in a loop. */
+		log_warn("store: drawing ticket ids from ticket_seq failed (%s); retrying in 1 s",
+			 error);
+		struct timeval tv = { 1, 0 };
+		event_add(store->ev_ids_retry, &tv);
+		return;
+	}
+	store->ids_pending = false;
+	size_t rows = (size_t)PQntuples(res), left = ids_available(store);
+	memmove(store->ids, store->ids + store->ids_head, left * sizeof(*store->ids));
+	store->ids_head = 0;
+	store->ids_count = left;
+	if (left + rows > store->ids_cap) {
+		int64_t *grown = realloc(store->ids, (left + rows) * sizeof(*grown));
+		if (!grown)
+			fatal("out of memory keeping %zu ticket ids", left + rows);
+		store->ids = grown;
+		store->ids_cap = left + rows;
+	}
+	for (size_t i = 0; i < rows; i++)
+		store->ids[store->ids_count++] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+	store_kick(store);
+}
+
+/* Keeps two batches' worth of ids at hand: asks for four when fewer remain. */
+static void ids_refill(struct store_pg *store)
+{
+	size_t batch = (size_t)store->cfg->pg_batch_max;
+	if (store->ids_pending || ids_available(store) >= 2 * batch)
+		return;
+	char n[32];
+	snprintf(n, sizeof(n), "%zu", 4 * batch);
+	const char *values[] = { n };
+	store->ids_pending = true;
+	store_pg_query(store, ids_sql, 1, values, on_ids, store);
+}
+
+static void on_ids_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_pg *store = arg;
+	store->ids_pending = false;
+	ids_refill(store);
+}
+
+/* ---- batches (continued) -------------------------------------------------- */
+
+/* FNV-1a of a record's caller and category (never 0: 0 marks a free slot). */
+static uint64_t repeat_key(const struct intake *in)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (const unsigned char *p = (const unsigned char *)in->caller_phone; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL; /* separator: no valid UTF-8 byte */
+	for (const unsigned char *p = (const unsigned char *)in->category; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* Adds key to b's set; false when it was there already. */
+static bool keys_add(struct batch *b, uint64_t key)
+{
+	size_t mask = b->keys_cap - 1, i = (size_t)key & mask;
+	while (b->keys[i] != 0) {
+		if (b->keys[i] == key)
+			return false;
+		i = (i + 1) & mask;
+	}
+	b->keys[i] = key;
+	return true;
+}
+
+static bool keys_has(const struct batch *b, uint64_t key)
+{
+	if (b->keys_cap == 0)
+		return false;
+	size_t mask = b->keys_cap - 1, i = (size_t)key & mask;
+	while (b->keys[i] != 0) {
+		if (b->keys[i] == key)
+			return true;
+		i = (i + 1) & mask;
+	}
+	return false;
+}
+
+/* Is a record of this caller and category in a transaction now? */
+static bool key_in_flight(const struct store_pg *store, uint64_t key)
+{
+	for (int i = 0; i < store->nconns; i++) {
+		const struct batch *b = store->conns[i].batch;
+		if (b && b->kind == BATCH_INTAKE && keys_has(b, key))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Moves up to batch_max records from the queue into a new batch, giving each a
+ * ticket id. The repeat-complaint lookup of the intake statement sees only
+ * committed tickets, so a record of the same caller and category as one in this
+ * batch or in a batch in flight waits (with everything behind it) for that batch:
+ * the batch is cut before it, and may be empty.
+ */
 static struct batch *batch_take(struct store_pg *store)
 {
 	struct batch *b = batch_new(BATCH_INTAKE);
 	size_t max = (size_t)store->cfg->pg_batch_max;
+	if (max > ids_available(store))
+		max = ids_available(store);
+	bool repeats = store->cfg->repeat_window_hours > 0;
+	if (repeats) {
+		b->keys_cap = 16;
+		while (b->keys_cap < 2 * max)
+			b->keys_cap *= 2;
+		b->keys = calloc(b->keys_cap, sizeof(*b->keys));
+		if (!b->keys)
+			fatal("out of memory building a batch");
+	}
 	struct store_intake *rec;
 	while ((rec = TAILQ_FIRST(&store->queue)) != NULL && b->count < max) {
 		if (rec->solo && b->count > 0)
 			break;
+		const struct intake *in = rec->intake;
+		if (repeats && in->caller_phone[0] && in->category[0]) {
+			uint64_t key = repeat_key(in);
+			if (key_in_flight(store, key) || !keys_add(b, key)) {
+				store->stats.repeat_waits++;
+				break;
+			}
+		}
 		TAILQ_REMOVE(&store->queue, rec, link);
 		TAILQ_INSERT_TAIL(&b->records, rec, link);
 		b->count++;
+		rec->ticket_id = store->ids[store->ids_head++];
 		rec->outbox_id = 0;
 		if (store->hooks.route)
 			store->hooks.route(store->hooks.route_arg, rec);
@@ -318,6 +453,12 @@ static struct batch *batch_take(struct store_pg *store)
 			break;
 	}
 	return b;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->keys);
+	free(b);
 }
 
 /* Puts a batch's records back at the head of the queue, in their order. */
@@ -355,7 +496,7 @@ static void batch_discard(struct store_pg *store, struct batch *b)
 		batch_requeue(store, b, false);
 		break;
 	}
-	free(b);
+	batch_free(b);
 }
 
 static void record_finish(struct store_pg *store, struct store_intake *rec,
@@ -378,37 +519,38 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 	struct strbuf params[INTAKE_NPARAMS];
 	memset(params, 0, sizeof(params));
 	for (int i = 0; i < INTAKE_FIRST_SCALAR; i++)
-		if (i != INTAKE_TZ_PARAM)
-			sb_array_begin(&params[i]);
+		sb_array_begin(&params[i]);
 
 	struct store_intake *rec;
 	char num[64];
 	TAILQ_FOREACH(rec, &b->records, link)
 	{
 		const struct intake *in = rec->intake;
-		sb_array_text(&params[0], rec->feed_code);
-		sb_array_text(&params[1], in->external_id);
+		snprintf(num, sizeof(num), "%lld", (long long)rec->ticket_id);
+		sb_array_raw(&params[0], num);
+		sb_array_text(&params[1], rec->feed_code);
+		sb_array_text(&params[2], in->external_id);
 		snprintf(num, sizeof(num), "%lld", (long long)in->received_at_ms);
-		sb_array_raw(&params[2], num);
-		sb_array_text(&params[3], in->channel);
-		sb_array_text(&params[4], in->caller_phone);
-		sb_array_text(&params[5], in->caller_name);
-		sb_array_text(&params[6], in->category);
-		sb_array_text(&params[7], in->content);
-		sb_array_text(&params[8], in->district);
-		sb_array_text(&params[9], in->address);
+		sb_array_raw(&params[3], num);
+		sb_array_text(&params[4], in->channel);
+		sb_array_text(&params[5], in->caller_phone);
+		sb_array_text(&params[6], in->caller_name);
+		sb_array_text(&params[7], in->category);
+		sb_array_text(&params[8], in->content);
+		sb_array_text(&params[9], in->district);
+		sb_array_text(&params[10], in->address);
 		if (in->has_location) {
 			snprintf(num, sizeof(num), "%.17g", in->lat);
-			sb_array_raw(&params[10], num);
-			snprintf(num, sizeof(num), "%.17g", in->lon);
 			sb_array_raw(&params[11], num);
+			snprintf(num, sizeof(num), "%.17g", in->lon);
+			sb_array_raw(&params[12], num);
 		} else {
-			sb_array_raw(&params[10], "NULL");
 			sb_array_raw(&params[11], "NULL");
+			sb_array_raw(&params[12], "NULL");
 		}
 		snprintf(num, sizeof(num), "%d", in->priority ? in->priority : 1);
-		sb_array_raw(&params[12], num);
-		sb_array_text(&params[13], in->origin_number);
+		sb_array_raw(&params[13], num);
+		sb_array_text(&params[14], in->origin_number);
 		sb_array_text(&params[15], ticket_state_name(rec->state));
 		sb_array_text(&params[16], rec->dept_code);
 		sb_array_text(&params[17], rec->route_rule);
@@ -421,16 +563,13 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 	char window[32];
 	snprintf(window, sizeof(window), "%ld", store->cfg->repeat_window_hours);
 	for (int i = 0; i < INTAKE_FIRST_SCALAR; i++) {
-		if (i == INTAKE_TZ_PARAM) {
-			values[i] = store->cfg->pg_timezone;
-			continue;
-		}
 		sb_putc(&params[i], '}');
 		values[i] = params[i].data;
 	}
-	values[21] = store->linked_state;
-	values[22] = window;
-	values[23] = ticket_event_name(TICKET_EV_LINK);
+	values[21] = store->cfg->pg_timezone;
+	values[22] = store->linked_state;
+	values[23] = window;
+	values[24] = ticket_event_name(TICKET_EV_LINK);
 	int ok = PQsendQueryParams(pc->pg, intake_sql, INTAKE_NPARAMS, NULL, values, NULL, NULL, 0);
 	for (int i = 0; i < INTAKE_NPARAMS; i++)
 		free(params[i].data);
@@ -496,6 +635,8 @@ static void pgconn_dispatch(struct pgconn *pc)
 		return;
 	struct batch *b;
 	int rc;
+	if (store->queued > 0)
+		ids_refill(store);
 	if (store->feeds_dirty) {
 		store->feeds_dirty = false;
 		b = batch_new(BATCH_FEEDS);
@@ -506,9 +647,14 @@ static void pgconn_dispatch(struct pgconn *pc)
 		TAILQ_REMOVE(&store->queries, b->query, link);
 		store->queries_queued--;
 		rc = send_query_batch(pc, b);
-	} else if (store->queued > 0 &&
+	} else if (store->queued > 0 && ids_available(store) > 0 &&
 		   (!store->hooks.ready || store->hooks.ready(store->hooks.route_arg))) {
 		b = batch_take(store);
+		if (b->count == 0) {
+			/* The head record waits for a batch in flight (repeat_key). */
+			batch_free(b);
+			return;
+		}
 		rc = send_intake_batch(pc, b);
 	} else {
 		return;
@@ -588,7 +734,7 @@ static void batch_complete(struct pgconn *pc)
 			log_warn("store: syncing the feeds and departments tables failed (%s: %s); "
 				 "retried at the next connection",
 				 b->sqlstate, b->message);
-		free(b);
+		batch_free(b);
 		return;
 	}
 	if (b->kind == BATCH_QUERY) {
@@ -608,7 +754,7 @@ static void batch_complete(struct pgconn *pc)
 		if (b->result)
 			PQclear(b->result);
 		free(q);
-		free(b);
+		batch_free(b);
 		return;
 	}
 	if (b->failed) {
@@ -623,7 +769,7 @@ static void batch_complete(struct pgconn *pc)
 			log_warn("store: batch of %zu records failed (%s: %s); retrying each alone",
 				 b->count, b->sqlstate, b->message);
 			batch_requeue(store, b, true);
-			free(b);
+			batch_free(b);
 			return;
 		}
 		struct store_intake *rec = TAILQ_FIRST(&b->records);
@@ -632,7 +778,7 @@ static void batch_complete(struct pgconn *pc)
 			 b->sqlstate, b->message);
 		struct store_result result = { STORE_FAILED, NULL, false, b->message };
 		record_finish(store, rec, &result);
-		free(b);
+		batch_free(b);
 		return;
 	}
 	struct store_intake *rec, *next;
@@ -661,7 +807,7 @@ static void batch_complete(struct pgconn *pc)
 					       NULL };
 		record_finish(store, rec, &result);
 	}
-	free(b);
+	batch_free(b);
 }
 
 /* Returns true when it kept res (the caller must not clear it). */
@@ -845,9 +991,11 @@ static void pgconn_connect_step(struct pgconn *pc)
 static void pgconn_begin_connect(struct pgconn *pc)
 {
 	const struct hotline_config *cfg = pc->store->cfg;
-	/* Defaults first: anything in conninfo (expanded from dbname) overrides them. */
+	/* Defaults first: anything in conninfo (expanded from dbname) overrides them.
+	 * jit=off: the intake statement's estimated cost passes jit_above_cost, and
+	 * compiling it anew for every batch costs more than it saves. */
 	char options[96];
-	snprintf(options, sizeof(options), "-c work_mem=%s", cfg->pg_work_mem);
+	snprintf(options, sizeof(options), "-c work_mem=%s -c jit=off", cfg->pg_work_mem);
 	const char *keys[] = { "application_name",
 			       "connect_timeout",
 			       "keepalives",
@@ -916,7 +1064,12 @@ struct store_pg *store_pg_new(struct event_base *base, const struct hotline_conf
 	store->nconns = (int)cfg->pg_connections;
 	store->conns = calloc((size_t)store->nconns, sizeof(*store->conns));
 	store->ev_kick = event_new(base, -1, 0, on_kick, store);
-	if (!store->conns || !store->ev_kick) {
+	store->ev_ids_retry = event_new(base, -1, 0, on_ids_retry, store);
+	if (!store->conns || !store->ev_kick || !store->ev_ids_retry) {
+		if (store->ev_kick)
+			event_free(store->ev_kick);
+		if (store->ev_ids_retry)
+			event_free(store->ev_ids_retry);
 		free(store->conns);
 		free(store);
 		return NULL;
@@ -986,6 +1139,8 @@ void store_pg_free(struct store_pg *store)
 		free(q);
 	}
 	event_free(store->ev_kick);
+	event_free(store->ev_ids_retry);
+	free(store->ids);
 	free(store->conns);
 	free(store);
 }

@@ -61,8 +61,9 @@ struct store_intake {
 	char route_rule[STORE_RULE_NAME_MAX];
 	int64_t deadline_at_ms; /* 0 = none */
 	/* store-private */
-	bool solo;   /* batch alone: a batch it was in failed on data */
-	int retries; /* lost a uniqueness race with another daemon */
+	bool solo;	   /* batch alone: a batch it was in failed on data */
+	int64_t ticket_id; /* drawn for the batch it is in now */
+	int retries;	   /* lost a uniqueness race with another daemon */
 	char ticket_no[STORE_TICKET_NO_MAX];
 	bool duplicate;
 	int64_t outbox_id; /* > 0: a new DISPATCHED ticket whose outbox row awaits the relay */
@@ -95,7 +96,8 @@ struct store_pg_stats {
 	uint64_t committed;
 	uint64_t duplicates;
 	uint64_t failed;
-	uint64_t retried;
+	uint64_t retried;      /* records sent again: key not visible yet (race, repeat in batch) */
+	uint64_t repeat_waits; /* a record waited for a batch holding its caller+category */
 	uint64_t reconnects;
 	uint64_t batch_records_max;
 	uint64_t queries;

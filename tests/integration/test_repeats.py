@@ -142,6 +142,46 @@ def test_not_linked_to_a_closed_or_too_old_ticket(setup, db):
     assert (row(db, too_late)["state"], row(db, too_late)["parent"]) == ("DISPATCHED", None)
 
 
+def test_repeats_in_one_burst_link_to_the_first(setup, db):
+    """Records that may share a batch: the repeats still find their parent (a batch
+    never holds two records of one caller and category), and a resend of a closed
+    ticket's record in the same burst makes no parent of it."""
+    daemon, dept, keyword = setup
+    phone, other = new_phone(), new_phone()
+    old_ext = f"rep-{uuid.uuid4().hex[:12]}"
+    with daemon.feed("water") as c:
+        c.send_intake(external_id=old_ext, content=f"旧 {keyword}", category="complaint",
+                      caller_phone=phone)
+        old = read_acks(c, 1)[old_ext]
+    db.query("UPDATE tickets SET state = 'CLOSED' WHERE ticket_no = %s", (old.ticket_no,))
+
+    exts = [old_ext] + [f"rep-{uuid.uuid4().hex[:12]}" for _ in range(5)]
+    phones = [phone, phone, other, phone, other, phone]
+    with daemon.feed("water") as c:
+        for ext, p in zip(exts, phones):
+            c.send_intake(external_id=ext, content=f"噪音扰民 {keyword}", category="complaint",
+                          caller_phone=p)
+        acks = read_acks(c, len(exts))
+    assert acks[old_ext].duplicate and acks[old_ext].ticket_no == old.ticket_no
+    first, first_other = acks[exts[1]].ticket_no, acks[exts[2]].ticket_no
+    assert (row(db, first)["state"], row(db, first)["parent"]) == ("DISPATCHED", None)
+    assert (row(db, first_other)["state"], row(db, first_other)["parent"]) == ("DISPATCHED", None)
+    for ext, parent in ((exts[3], first), (exts[4], first_other), (exts[5], first)):
+        r = row(db, acks[ext].ticket_no)
+        assert (r["state"], r["parent"]) == ("LINKED", parent), ext
+
+
+def read_acks(c, n):
+    acks = {}
+    while len(acks) < n:
+        kind, msg = c.read_reply(15)
+        if kind == "ticket_update":
+            continue
+        assert kind == "ack", msg
+        acks[msg.external_id] = msg
+    return acks
+
+
 # -- frames ------------------------------------------------------------------
 
 
