@@ -50,15 +50,27 @@
 #define BLOCK_MS 2000L /* longest XREADGROUP block, ms */
 
 /*
- * KEYS[1] stream, KEYS[2] publish marker; ARGV[1] ticket_no, ARGV[2] ticket
- * bytes, ARGV[3] marker TTL. Returns the entry id, or false when the marker
- * says this outbox row was published before. XADD creates the stream; the
- * group is created (at 0, so nothing published before is missed) by the
- * first consumer that finds it missing.
+ * Publishes several tickets in one call (one script run, one round trip, one
+ * reply for up to BUS_PUBLISH_MAX tickets). For ticket i (from 1):
+ * KEYS[2i-1] its stream, KEYS[2i] its publish marker; ARGV[1] the marker TTL,
+ * ARGV[2i] ticket_no, ARGV[2i+1] ticket bytes. Returns one element per ticket:
+ * the entry id, or nil when the marker says this outbox row was published
+ * before. XADD creates the stream; the group is created (at 0, so nothing
+ * published before is missed) by the first consumer that finds it missing.
+ * (Keys of different departments in one call: fine on one Redis, not on a
+ * Redis Cluster, which this daemon does not support.)
  */
 static const char publish_script[] =
-	"if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then return false end\n"
-	"return redis.call('XADD', KEYS[1], '*', 'ticket_no', ARGV[1], 'ticket', ARGV[2])\n";
+	"local out = {}\n"
+	"for i = 1, #KEYS, 2 do\n"
+	"  if redis.call('SET', KEYS[i + 1], '1', 'NX', 'EX', ARGV[1]) then\n"
+	"    out[#out + 1] = redis.call('XADD', KEYS[i], '*', 'ticket_no', ARGV[i + 1],"
+	" 'ticket', ARGV[i + 2])\n"
+	"  else\n"
+	"    out[#out + 1] = false\n"
+	"  end\n"
+	"end\n"
+	"return out\n";
 
 /* Rows for what Redis lost: every open dispatch and callback, due at once. */
 static const char rebuild_sql[] =
@@ -488,7 +500,9 @@ void bus_on_ready(struct bus *bus, void (*fn)(void *), void *arg)
 
 struct publish_req {
 	struct bus *bus;
-	void (*done)(void *arg, bool ok);
+	struct bus_publish_item *items;
+	size_t n;
+	void (*done)(void *arg);
 	void *arg;
 };
 
@@ -496,42 +510,63 @@ static void on_published(redisAsyncContext *ctx, void *r, void *privdata)
 {
 	struct publish_req *req = privdata;
 	redisReply *reply = r;
-	bool ok = false;
-	if (reply && reply->type == REDIS_REPLY_STRING) {
-		ok = true;
-		if (ctx->data)
-			req->bus->stats.published++;
-	} else if (reply && reply->type == REDIS_REPLY_NIL) {
-		ok = true;
-		if (ctx->data)
-			req->bus->stats.republish_skipped++;
+	if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == req->n) {
+		for (size_t i = 0; i < req->n; i++) {
+			int type = reply->element[i]->type;
+			req->items[i].ok = type == REDIS_REPLY_STRING || type == REDIS_REPLY_NIL;
+			if (!ctx->data)
+				continue;
+			if (type == REDIS_REPLY_STRING)
+				req->bus->stats.published++;
+			else if (type == REDIS_REPLY_NIL)
+				req->bus->stats.republish_skipped++;
+		}
 	} else if (reply && reply->type == REDIS_REPLY_ERROR) {
 		log_warn("bus: publish failed: %s", reply->str);
+	} else if (reply) {
+		log_warn("bus: publish: unexpected reply (type %d)", reply->type);
 	}
-	req->done(req->arg, ok);
+	req->done(req->arg);
 	free(req);
 }
 
-int bus_publish(struct bus *bus, const char *stream, const char *mark, const char *ticket_no,
-		const void *ticket, size_t ticket_len, void (*done)(void *arg, bool ok), void *arg)
+int bus_publish(struct bus *bus, struct bus_publish_item *items, size_t n, void (*done)(void *arg),
+		void *arg)
 {
-	if (!bus_connected(bus))
+	if (!bus_connected(bus) || n == 0 || n > BUS_PUBLISH_MAX)
 		return -1;
-	struct publish_req *req = malloc(sizeof(*req));
+	size_t argc = 3 + 2 * n + 1 + 2 * n;
+	struct publish_req *req = malloc(sizeof(*req) + argc * (sizeof(char *) + sizeof(size_t)));
 	if (!req)
 		return -1;
-	*req = (struct publish_req){ bus, done, arg };
-	const char *argv[] = { "EVALSHA", bus->script_sha, "2",	   stream,
-			       mark,	  ticket_no,	   ticket, PUBLISH_MARK_TTL };
-	size_t argvlen[] = { 7,
-			     strlen(bus->script_sha),
-			     1,
-			     strlen(stream),
-			     strlen(mark),
-			     strlen(ticket_no),
-			     ticket_len,
-			     strlen(PUBLISH_MARK_TTL) };
-	if (redisAsyncCommandArgv(bus->cmd, on_published, req, 8, argv, argvlen) != REDIS_OK) {
+	*req = (struct publish_req){ bus, items, n, done, arg };
+	const char **argv = (const char **)(req + 1);
+	size_t *argvlen = (size_t *)(argv + argc);
+	char nkeys[16];
+	snprintf(nkeys, sizeof(nkeys), "%zu", 2 * n);
+	size_t k = 0;
+	argv[k++] = "EVALSHA";
+	argv[k++] = bus->script_sha;
+	argv[k++] = nkeys;
+	for (size_t i = 0; i < n; i++) {
+		items[i].ok = false;
+		argv[k++] = items[i].stream;
+		argv[k++] = items[i].mark;
+	}
+	argv[k++] = PUBLISH_MARK_TTL;
+	for (size_t i = 0; i < n; i++) {
+		argv[k] = items[i].ticket_no;
+		argvlen[k] = strlen(items[i].ticket_no);
+		k++;
+		argv[k] = items[i].ticket;
+		argvlen[k] = items[i].ticket_len;
+		k++;
+	}
+	for (size_t i = 0; i < k; i++)
+		if (i < 3 + 2 * n + 1)
+			argvlen[i] = strlen(argv[i]);
+	/* hiredis copies the arguments into its output buffer here. */
+	if (redisAsyncCommandArgv(bus->cmd, on_published, req, (int)k, argv, argvlen) != REDIS_OK) {
 		free(req);
 		return -1;
 	}

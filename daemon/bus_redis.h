@@ -64,15 +64,26 @@ void bus_get_stats(const struct bus *bus, struct bus_stats *out);
 /* Runs fn(arg) whenever the command connection (re)becomes usable. */
 void bus_on_ready(struct bus *bus, void (*fn)(void *), void *arg);
 
+/* One ticket for bus_publish: appended to stream unless marker key `mark` says
+ * this dispatch (or callback) was published before (then it is a no-op). */
+struct bus_publish_item {
+	const char *stream;
+	const char *mark;
+	const char *ticket_no;
+	const void *ticket;
+	size_t ticket_len;
+	bool ok; /* set before done runs: published, or a no-op */
+};
+#define BUS_PUBLISH_MAX 64 /* items per call: one script run blocks Redis that long */
+
 /*
- * Appends a ticket to stream unless marker key `mark` says this dispatch (or
- * callback) was published before: then it is a no-op. done(arg, ok) runs once
- * with the outcome (ok also for the no-op). Returns -1 (done never runs) when
- * Redis is not connected, or not yet known to have its data.
+ * Publishes items[0..n) (n <= BUS_PUBLISH_MAX) in one command. The strings are
+ * copied during the call; items must stay valid until done(arg) runs, once,
+ * with each item's ok set. Returns -1 (done never runs) when Redis is not connected, or
+ * not yet known to have its data.
  */
-int bus_publish(struct bus *bus, const char *stream, const char *mark, const char *ticket_no,
-		const void *ticket, size_t ticket_len, void (*done)(void *arg, bool ok), void *arg)
-	__attribute__((warn_unused_result));
+int bus_publish(struct bus *bus, struct bus_publish_item *items, size_t n, void (*done)(void *arg),
+		void *arg) __attribute__((warn_unused_result));
 
 /* PUBLISH message on channel (fire and forget). Returns -1 when not connected. */
 int bus_alert(struct bus *bus, const char *channel, const char *message)

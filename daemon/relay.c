@@ -1,10 +1,10 @@
 /*
  * relay.c - publishes committed dispatches to department streams.
  *
- * A round: take up to relay_batch items and publish them all at once (hiredis
- * pipelines the commands); when every reply is in, the next round starts at
- * once. Published rows are deleted from the outbox by one DELETE at a time,
- * covering everything published since the previous one, so PostgreSQL sees a
+ * A round: take up to relay_batch items and publish them all at once, up to
+ * BUS_PUBLISH_MAX tickets per command (hiredis pipelines the commands); when
+ * every reply is in, the next round starts at once. Published rows are deleted from the outbox by
+ * one DELETE at a time, covering everything published since the previous one, so PostgreSQL sees a
  * few large statements rather than one per round.
  */
 #include "relay.h"
@@ -195,13 +195,33 @@ static void round_finish(struct relay *relay)
 		relay_next(relay);
 }
 
-static void on_published(void *arg, bool ok)
+/* One bus_publish call: up to BUS_PUBLISH_MAX items of a round. */
+struct relay_chunk {
+	struct relay *relay;
+	size_t n;
+	struct relay_item *items[BUS_PUBLISH_MAX];
+	struct bus_publish_item pub[BUS_PUBLISH_MAX];
+};
+
+static void on_published(void *arg)
 {
-	struct relay_item *item = arg;
-	struct relay *relay = item->relay;
-	item->ok = ok;
+	struct relay_chunk *chunk = arg;
+	struct relay *relay = chunk->relay;
+	for (size_t i = 0; i < chunk->n; i++)
+		chunk->items[i]->ok = chunk->pub[i].ok;
+	free(chunk);
 	if (--relay->awaiting == 0)
 		round_finish(relay);
+}
+
+/* Sends one chunk; on failure its items stay not ok (the sweeper retries them). */
+static void publish_chunk(struct relay *relay, struct relay_chunk *chunk)
+{
+	relay->awaiting++;
+	if (bus_publish(relay->bus, chunk->pub, chunk->n, on_published, chunk) != 0) {
+		free(chunk);
+		relay->awaiting--;
+	}
 }
 
 /* Starts a round from the queue, if there is work and Redis is there. */
@@ -228,20 +248,33 @@ static void relay_next(struct relay *relay)
 		TAILQ_INSERT_TAIL(&relay->round, item, link);
 		taken++;
 	}
-	relay->awaiting = taken + 1; /* +1: ours, so replies cannot finish early */
+	relay->awaiting = 1; /* ours, so replies cannot finish the round early */
+	struct relay_chunk *chunk = NULL;
 	TAILQ_FOREACH(item, &relay->round, link)
 	{
 		if (item->stale) {
 			item->ok = true; /* nothing to publish; the row just goes */
-			relay->awaiting--;
 			continue;
 		}
-		if (bus_publish(relay->bus, item->stream, item->mark, item->ticket_no,
-				item->payload, item->len, on_published, item) != 0) {
-			item->ok = false;
-			relay->awaiting--;
+		item->ok = false;
+		if (!chunk) {
+			chunk = malloc(sizeof(*chunk));
+			if (!chunk)
+				continue; /* not ok: the sweeper publishes it later */
+			chunk->relay = relay;
+			chunk->n = 0;
+		}
+		chunk->items[chunk->n] = item;
+		chunk->pub[chunk->n] =
+			(struct bus_publish_item){ item->stream,  item->mark, item->ticket_no,
+						   item->payload, item->len,  false };
+		if (++chunk->n == BUS_PUBLISH_MAX) {
+			publish_chunk(relay, chunk);
+			chunk = NULL;
 		}
 	}
+	if (chunk)
+		publish_chunk(relay, chunk);
 	if (--relay->awaiting == 0)
 		round_finish(relay);
 }
