@@ -185,6 +185,10 @@ struct dept {
 	struct seen_set *seen;
 
 	struct stats stats;
+	/* Tickets printed (not yet flushed) by the read in progress: acknowledged
+	 * and acted on only once read_cb has flushed stdout (flush_taken). */
+	char (*taken)[MAX_TICKET_NO + 1];
+	size_t ntaken, taken_cap;
 	unsigned signals;
 	bool stopping;	/* quit or signal: no new tickets or commands */
 	bool finishing; /* exit once the output has drained */
@@ -284,21 +288,27 @@ static json_t *json_event(const char *name)
 }
 
 /*
- * Writes obj (consumed) as one line to stdout and flushes it. Returns 0, or -1
- * when stdout is gone: then nothing printed may be acknowledged.
+ * Writes obj (consumed) as one line to stdout, and flushes it when asked.
+ * Returns 0, or -1 when stdout is gone: then nothing printed may be acknowledged.
  */
-static int emit(json_t *obj) __attribute__((warn_unused_result));
-static int emit(json_t *obj)
+static int emit_line(json_t *obj, bool flush) __attribute__((warn_unused_result));
+static int emit_line(json_t *obj, bool flush)
 {
 	char *line = json_dumps(obj, JSON_COMPACT);
 	json_decref(obj);
 	if (line == NULL)
 		fatal("out of memory");
 	int rc = 0;
-	if (fputs(line, stdout) == EOF || putchar('\n') == EOF || fflush(stdout) == EOF)
+	if (fputs(line, stdout) == EOF || putchar('\n') == EOF || (flush && fflush(stdout) == EOF))
 		rc = -1;
 	free(line);
 	return rc;
+}
+
+static int emit(json_t *obj) __attribute__((warn_unused_result));
+static int emit(json_t *obj)
+{
+	return emit_line(obj, true);
 }
 
 /* For events whose loss costs nothing but the line itself. */
@@ -495,7 +505,7 @@ static size_t output_queued(const struct dept *d)
 /* True when there is room for one more action and its frames. */
 static bool have_room(const struct dept *d)
 {
-	return d->pending < MAX_PENDING && output_queued(d) < MAX_OUTPUT;
+	return d->pending + d->ntaken < MAX_PENDING && output_queued(d) < MAX_OUTPUT;
 }
 
 /* Each returns 0, or -1 when the connection was lost (conn_lost() has run). */
@@ -634,6 +644,27 @@ static void on_welcome(struct dept *d, const Hotline__V1__Welcome *w)
 	stdin_update(d);
 }
 
+/* A printed (and flushed) ticket is ours: acknowledge it, act on it. */
+static void take_ticket(struct dept *d, const char *ticket_no)
+{
+	if (!d->opt.no_ack) {
+		if (send_ack(d, ticket_no) != 0)
+			return;
+		d->stats.acked++;
+	}
+	switch (d->opt.auto_mode) {
+	case AUTO_NONE:
+		break;
+	case AUTO_ACCEPT:
+	case AUTO_REPLY:
+		start_action(d, ticket_no, ACT_ACCEPT, true, 0, NULL);
+		break;
+	case AUTO_RETURN:
+		start_action(d, ticket_no, ACT_RETURN, true, 0, d->opt.reason);
+		break;
+	}
+}
+
 static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 {
 	const char *ticket_no = t->ticket_no ? t->ticket_no : "";
@@ -685,7 +716,7 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 			json_object_set_new(ev, "lat", json_real(t->lat));
 			json_object_set_new(ev, "lon", json_real(t->lon));
 		}
-		if (emit(ev) != 0) {
+		if (emit_line(ev, false) != 0) {
 			/* Not printed, so not taken: no ack, and stop. */
 			log_error("cannot write ticket %s to stdout: %s", ticket_no,
 				  strerror(errno));
@@ -698,22 +729,19 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 		seen_add(d->seen, ticket_no);
 		d->stats.distinct++;
 	}
-	if (!d->opt.no_ack) {
-		if (send_ack(d, ticket_no) != 0)
-			return;
-		d->stats.acked++;
+	if (d->opt.quiet) {
+		take_ticket(d, ticket_no);
+		return;
 	}
-	switch (d->opt.auto_mode) {
-	case AUTO_NONE:
-		break;
-	case AUTO_ACCEPT:
-	case AUTO_REPLY:
-		start_action(d, ticket_no, ACT_ACCEPT, true, 0, NULL);
-		break;
-	case AUTO_RETURN:
-		start_action(d, ticket_no, ACT_RETURN, true, 0, d->opt.reason);
-		break;
+	if (d->ntaken == d->taken_cap) {
+		size_t cap = d->taken_cap ? 2 * d->taken_cap : 64;
+		void *grown = realloc(d->taken, cap * sizeof(*d->taken));
+		if (grown == NULL)
+			fatal("out of memory");
+		d->taken = grown;
+		d->taken_cap = cap;
 	}
+	snprintf(d->taken[d->ntaken++], sizeof(*d->taken), "%s", ticket_no);
 }
 
 static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
@@ -825,6 +853,26 @@ static int handle_frame(struct dept *d, const Hotline__V1__Frame *frame)
 	return d->bev != NULL && !d->finishing ? 0 : -1;
 }
 
+/*
+ * One flush for every ticket line a read produced, not one per line; then the
+ * tickets are acknowledged. If stdout fails, none of them is: a ticket not
+ * printed is not taken (the daemon delivers it again).
+ */
+static void flush_taken(struct dept *d)
+{
+	size_t n = d->ntaken;
+	if (n == 0)
+		return;
+	d->ntaken = 0;
+	if (fflush(stdout) == EOF) {
+		log_error("cannot write tickets to stdout: %s", strerror(errno));
+		finish(d, 1);
+		return;
+	}
+	for (size_t i = 0; i < n && d->state == CONN_READY; i++)
+		take_ticket(d, d->taken[i]);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct dept *d = arg;
@@ -857,6 +905,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		if (rc != 0)
 			break;
 	}
+	flush_taken(d);
 	check_done(d);
 	stdin_update(d);
 }
@@ -1581,6 +1630,7 @@ int main(int argc, char **argv)
 	event_free(d->sigterm_ev);
 	event_base_free(d->base);
 	seen_free(d->seen);
+	free(d->taken);
 	free(d);
 	return exit_code;
 }

@@ -106,6 +106,7 @@ class Binaries:
         self.build = build
         self.hotlined = build / "daemon" / "hotlined"
         self.hotlinectl = build / "tools" / "hotlinectl"
+        self.dept = build / "tools" / "hotline-dept"
         self.sanitized = False
         opts = build / "meson-info" / "intro-buildoptions.json"
         if opts.exists():
