@@ -434,3 +434,25 @@ def start_hotlined(request, binaries, schema, redis_server, tmp_path):
 def hotlined(start_hotlined):
     """A hotlined with the example config pointed at the session's servers."""
     return start_hotlined()
+
+
+# ------------------------------------------------- routing test modules' shared
+
+
+@pytest.fixture(scope="module")
+def rds(redis_server):
+    """A redis-py client of the session's Redis."""
+    from routing_helpers import redis_client
+    client = redis_client(redis_server.address)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def neutral_rules_afterwards(binaries, redis_server, db, rds, tmp_path_factory):
+    """Leaves an empty rule set in force when the module is done, so later test
+    files do not route by its rules. Modules that load rules use it:
+    pytestmark = pytest.mark.usefixtures("neutral_rules_afterwards")."""
+    from routing_helpers import load_rules
+    yield
+    load_rules(binaries, redis_server, db, rds, tmp_path_factory.mktemp("rules") / "empty.rules", "")

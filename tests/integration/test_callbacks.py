@@ -40,7 +40,7 @@ from routing_helpers import (
     new_code,
     new_phone,
     now_ms,
-    redis_client,
+   
     routing_overrides,
     wait_until,
 )
@@ -64,13 +64,6 @@ def state_name(value):
 
 
 # ------------------------------------------------------------------ fixtures
-
-
-@pytest.fixture(scope="module")
-def rds(redis_server):
-    client = redis_client(redis_server.address)
-    yield client
-    client.close()
 
 
 @pytest.fixture(scope="module", autouse=True)

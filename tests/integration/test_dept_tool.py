@@ -9,21 +9,11 @@ import uuid
 
 import pytest
 
-from routing_helpers import (load_rules, mask, new_code, new_keyword, new_phone, redis_client,
+from routing_helpers import (load_rules, mask, new_code, new_keyword, new_phone,
                              routing_overrides)
 
 
-@pytest.fixture(scope="module")
-def rds(redis_server):
-    client = redis_client(redis_server.address)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def neutral_rules_afterwards(binaries, redis_server, db, rds, tmp_path_factory):
-    yield
-    load_rules(binaries, redis_server, db, rds, tmp_path_factory.mktemp("rules") / "empty.rules", "")
+pytestmark = pytest.mark.usefixtures("neutral_rules_afterwards")
 
 
 @pytest.fixture
@@ -32,14 +22,19 @@ def setup(start_hotlined, binaries, redis_server, db, rds, tmp_path):
     keyword = new_keyword()
     load_rules(binaries, redis_server, db, rds, tmp_path / "tool.rules",
                f"rule tool -> {dept}\n  keywords {keyword}\n")
-    daemon = start_hotlined(routing_overrides(depts=[dept]))
-    return daemon, dept, keyword
+    # A feed of its own: the TicketUpdates these tests cause are owed to it, and
+    # must not come before the acks other modules' tests wait for on theirs.
+    feed = new_code("tf")
+    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed]))
+    return daemon, dept, keyword, feed
 
 
-def send_intakes(daemon, keyword, n):
+def send_intakes(daemon, feed, keyword, n):
     """n records for the department; returns [(ticket_no, phone)]."""
     out = []
-    with daemon.feed("water") as c:
+    client = daemon.binary()
+    assert client.hello(feed, f"{feed}-secret").WhichOneof("msg") == "welcome"
+    with client as c:
         for _ in range(n):
             phone = new_phone()
             c.send_intake(external_id=f"tool-{uuid.uuid4().hex[:12]}",
@@ -72,8 +67,8 @@ def pending(rds, dept):
 
 
 def test_prints_acks_and_replies_every_ticket(setup, binaries, db, rds):
-    daemon, dept, keyword = setup
-    sent = send_intakes(daemon, keyword, 3)
+    daemon, dept, keyword, feed = setup
+    sent = send_intakes(daemon, feed, keyword, 3)
     r, events = run_dept(binaries, daemon, dept, "--auto", "reply", "--reply-text", "已修复",
                          "--count", "3")
     assert r.returncode == 0, r.stderr
@@ -90,8 +85,8 @@ def test_prints_acks_and_replies_every_ticket(setup, binaries, db, rds):
 
 
 def test_commands_from_stdin(setup, binaries, db):
-    daemon, dept, keyword = setup
-    [(ticket_no, _)] = send_intakes(daemon, keyword, 1)
+    daemon, dept, keyword, feed = setup
+    [(ticket_no, _)] = send_intakes(daemon, feed, keyword, 1)
     r, _ = run_dept(binaries, daemon, dept, "--count", "1")
     assert r.returncode == 0, r.stderr
     r, events = run_dept(binaries, daemon, dept,
@@ -106,7 +101,7 @@ def test_commands_from_stdin(setup, binaries, db):
 def test_unwritable_stdout_takes_nothing(setup, binaries, rds):
     """stdout goes away after the welcome: the ticket's line cannot be written, so
     its ack must not be sent either."""
-    daemon, dept, keyword = setup
+    daemon, dept, keyword, feed = setup
     proc = subprocess.Popen([str(binaries.dept), "--port", str(daemon.binary_port), "--dept", dept,
                              "--token", f"{dept}-secret", "--count", "1", "--timeout", "20"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -114,7 +109,7 @@ def test_unwritable_stdout_takes_nothing(setup, binaries, rds):
     try:
         assert json.loads(proc.stdout.readline())["event"] == "welcome"
         proc.stdout.close()  # writes now fail with EPIPE
-        [(ticket_no, _)] = send_intakes(daemon, keyword, 1)
+        [(ticket_no, _)] = send_intakes(daemon, feed, keyword, 1)
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

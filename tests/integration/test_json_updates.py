@@ -10,21 +10,11 @@ import pytest
 
 import hotline_client as hc
 
-from routing_helpers import FrameInbox, load_rules, new_code, new_keyword, new_phone, redis_client, routing_overrides
+from routing_helpers import FrameInbox, load_rules, new_code, new_keyword, new_phone, routing_overrides
 from test_repeats import frame_ack, frame_action
 
 
-@pytest.fixture(scope="module")
-def rds(redis_server):
-    client = redis_client(redis_server.address)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def neutral_rules_afterwards(binaries, redis_server, db, rds, tmp_path_factory):
-    yield
-    load_rules(binaries, redis_server, db, rds, tmp_path_factory.mktemp("rules") / "empty.rules", "")
+pytestmark = pytest.mark.usefixtures("neutral_rules_afterwards")
 
 
 def json_lines_until(client, predicate, limit=50):

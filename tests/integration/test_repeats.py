@@ -9,21 +9,11 @@ import uuid
 
 import pytest
 
-from routing_helpers import (FrameInbox, load_rules, new_code, new_keyword, new_phone, redis_client,
+from routing_helpers import (FrameInbox, load_rules, new_code, new_keyword, new_phone,
                              routing_overrides, wait_until)
 
 
-@pytest.fixture(scope="module")
-def rds(redis_server):
-    client = redis_client(redis_server.address)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def neutral_rules_afterwards(binaries, redis_server, db, rds, tmp_path_factory):
-    yield
-    load_rules(binaries, redis_server, db, rds, tmp_path_factory.mktemp("rules") / "empty.rules", "")
+pytestmark = pytest.mark.usefixtures("neutral_rules_afterwards")
 
 
 @pytest.fixture

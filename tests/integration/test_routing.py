@@ -55,19 +55,7 @@ def new_id(prefix="rt"):
 # ------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module")
-def rds(redis_server):
-    client = redis_client(redis_server.address)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def neutral_rules_afterwards(binaries, redis_server, db, rds, tmp_path_factory):
-    """Leaves an empty rule set in force when the module is done, so later test
-    files do not route by this module's rules."""
-    yield
-    load_rules(binaries, redis_server, db, rds, tmp_path_factory.mktemp("rules") / "empty.rules", "")
+pytestmark = pytest.mark.usefixtures("neutral_rules_afterwards")
 
 
 @pytest.fixture
