@@ -320,7 +320,8 @@ static void on_ids(void *arg, const PGresult *res, const char *error)
 	}
 	store->ids_pending = false;
 	size_t rows = (size_t)PQntuples(res), left = ids_available(store);
-	memmove(store->ids, store->ids + store->ids_head, left * sizeof(*store->ids));
+	if (left > 0 && store->ids_head > 0)
+		memmove(store->ids, store->ids + store->ids_head, left * sizeof(*store->ids));
 	store->ids_head = 0;
 	store->ids_count = left;
 	if (left + rows > store->ids_cap) {
