@@ -49,6 +49,8 @@
 #include "code.h"
 #include "frame.h"
 #include "hotline.pb-c.h"
+#include "cli_json.h"
+#include "cli_stdin.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -66,7 +68,6 @@
 #define MAX_COMMAND_LINE 65536	 /* bytes in one stdin command */
 #define MAX_TICKET_NO 31	 /* bytes in a ticket number (the daemon's limit) */
 #define MAX_EXTERNAL_ID 128	 /* bytes in an external_id (the daemon's limit) */
-#define STDIN_CHUNK 65536
 
 enum conn_state {
 	CONN_CONNECTING, /* TCP connect in progress */
@@ -134,12 +135,7 @@ struct agent {
 	struct event *poll;	  /* --auto: claim again after "nothing waiting" */
 	struct event *sigint_ev, *sigterm_ev;
 
-	struct event *stdin_ev;
-	bool stdin_open;
-	bool stdin_pollable; /* pipe, socket or tty; else a regular file read in chunks */
-	bool stdin_active;
-	bool stdin_discard; /* inside an over-long line: drop up to its end */
-	struct evbuffer *stdin_buf;
+	struct cli_stdin in; /* commands */
 
 	struct pending *head, *tail;
 	size_t pending;
@@ -159,101 +155,13 @@ static void finish(struct agent *a, int exit_code);
 static void begin_stop(struct agent *a, const char *why);
 static void auto_next(struct agent *a);
 
-static struct timeval tv_ms(unsigned ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
-	return tv;
-}
-
-/* ---- JSON output ------------------------------------------------------ */
-
-/* Enum value name without its prefix ("TICKET_STATE_CLOSED" -> "CLOSED"). */
-static const char *enum_name(const ProtobufCEnumDescriptor *desc, int value, const char *prefix)
-{
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(desc, value);
-	if (v == NULL)
-		return "UNKNOWN";
-	size_t plen = strlen(prefix);
-	return strncmp(v->name, prefix, plen) == 0 ? v->name + plen : v->name;
-}
-
-static const char *state_name(int state)
-{
-	return enum_name(&hotline__v1__ticket_state__descriptor, state, "TICKET_STATE_");
-}
-
-static const char *error_code_name(int code)
-{
-	return enum_name(&hotline__v1__error_code__descriptor, code, "ERROR_");
-}
-
-/* Bytes of the UTF-8 sequence lead byte c announces (1 for anything invalid). */
-static size_t utf8_seq_len(unsigned char c)
-{
-	if (c < 0xc2 || c > 0xf4)
-		return 1;
-	return c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-}
-
-/* Adds a string member; invalid UTF-8 from a peer becomes U+FFFD, not a lost event. */
-static void set_str(json_t *obj, const char *key, const char *value)
-{
-	if (value == NULL)
-		value = "";
-	size_t len = strlen(value);
-	if (utf8_valid(value, len)) {
-		json_object_set_new(obj, key, json_stringn(value, len));
-		return;
-	}
-	char *clean = malloc(len * 3 + 1);
-	if (clean == NULL)
-		fatal("out of memory");
-	size_t out = 0;
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq_len((unsigned char)value[i]);
-		if (i + n <= len && utf8_valid(value + i, n)) {
-			memcpy(clean + out, value + i, n);
-			out += n;
-			i += n;
-		} else {
-			memcpy(clean + out, "\xef\xbf\xbd", 3);
-			out += 3;
-			i++;
-		}
-	}
-	json_object_set_new(obj, key, json_stringn(clean, out));
-	free(clean);
-}
-
-static void set_int(json_t *obj, const char *key, json_int_t value)
-{
-	json_object_set_new(obj, key, json_integer(value));
-}
-
-static json_t *json_event(const char *name)
-{
-	json_t *obj = json_object();
-	if (obj == NULL)
-		fatal("out of memory");
-	set_str(obj, "event", name);
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	set_int(obj, "at_ms", (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	return obj;
-}
-
 /* Writes obj (consumed) as one line to stdout and flushes it; a lost stdout ends the run. */
 static void emit(struct agent *a, json_t *obj)
 {
-	char *line = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
-	if (line == NULL)
-		fatal("out of memory");
-	if (fputs(line, stdout) == EOF || putchar('\n') == EOF || fflush(stdout) == EOF) {
+	if (cli_emit_line(obj, true) != 0) {
 		log_error("cannot write to stdout: %s", strerror(errno));
 		finish(a, 1);
 	}
-	free(line);
 }
 
 /* ---- pending requests -------------------------------------------------- */
@@ -382,12 +290,12 @@ static void on_welcome(struct agent *a, const Hotline__V1__Welcome *w)
 	a->state = CONN_READY;
 	evtimer_del(a->conn_timer);
 	log_info("welcomed by %s as agent %s", w->server ? w->server : "?", a->opt.id);
-	json_t *ev = json_event("welcome");
-	set_str(ev, "server", w->server);
-	set_int(ev, "version", w->version);
-	set_int(ev, "max_frame", w->max_frame);
-	set_int(ev, "window", w->window);
-	set_str(ev, "agent", a->opt.id);
+	json_t *ev = cli_json_event("welcome");
+	cli_set_str(ev, "server", w->server);
+	cli_set_int(ev, "version", w->version);
+	cli_set_int(ev, "max_frame", w->max_frame);
+	cli_set_int(ev, "window", w->window);
+	cli_set_str(ev, "agent", a->opt.id);
 	emit(a, ev);
 	auto_next(a);
 	stdin_update(a);
@@ -403,24 +311,24 @@ static void on_task(struct agent *a, const Hotline__V1__CallbackTask *t)
 	const char *ticket_no = t->ticket_no ? t->ticket_no : "";
 	if (ticket_no[0] == '\0') {
 		a->stats.no_task++;
-		emit(a, json_event("no_task"));
+		emit(a, cli_json_event("no_task"));
 		if (automatic && !a->stopping && !a->finishing) {
-			struct timeval tv = tv_ms(a->opt.poll_ms);
+			struct timeval tv = cli_tv_ms(a->opt.poll_ms);
 			evtimer_add(a->poll, &tv);
 		}
 		return;
 	}
 	a->stats.tasks++;
-	json_t *ev = json_event("task");
-	set_str(ev, "ticket_no", ticket_no);
-	set_str(ev, "caller_phone", t->caller_phone);
-	set_str(ev, "caller_name", t->caller_name);
-	set_str(ev, "category", t->category);
-	set_str(ev, "content", t->content);
-	set_str(ev, "reply", t->reply);
-	set_str(ev, "dept_code", t->dept_code);
-	set_int(ev, "attempt", t->attempt);
-	set_int(ev, "claimed_until", t->claimed_until);
+	json_t *ev = cli_json_event("task");
+	cli_set_str(ev, "ticket_no", ticket_no);
+	cli_set_str(ev, "caller_phone", t->caller_phone);
+	cli_set_str(ev, "caller_name", t->caller_name);
+	cli_set_str(ev, "category", t->category);
+	cli_set_str(ev, "content", t->content);
+	cli_set_str(ev, "reply", t->reply);
+	cli_set_str(ev, "dept_code", t->dept_code);
+	cli_set_int(ev, "attempt", t->attempt);
+	cli_set_int(ev, "claimed_until", t->claimed_until);
 	emit(a, ev);
 	/* --auto records its outcome for every task, its own claims' and typed ones'. */
 	if (a->opt.auto_outcome && !a->finishing && strlen(ticket_no) <= MAX_TICKET_NO)
@@ -437,14 +345,14 @@ static void on_action_ack(struct agent *a, const Hotline__V1__ActionAck *ack)
 		a->stats.results_ok++;
 	else
 		a->stats.results_failed++;
-	json_t *ev = json_event("result_ack");
-	set_str(ev, "ticket_no", ticket_no);
+	json_t *ev = cli_json_event("result_ack");
+	cli_set_str(ev, "ticket_no", ticket_no);
 	if (p && p->outcome > 0 && p->outcome < OUTCOME_COUNT)
-		set_str(ev, "outcome", outcome_words[p->outcome]);
+		cli_set_str(ev, "outcome", outcome_words[p->outcome]);
 	json_object_set_new(ev, "ok", json_boolean(ack->ok));
-	set_str(ev, "state", state_name(ack->state));
+	cli_set_str(ev, "state", cli_state_name(ack->state));
 	if (!ack->ok || (ack->error && ack->error[0]))
-		set_str(ev, "error", ack->error);
+		cli_set_str(ev, "error", ack->error);
 	emit(a, ev);
 	free(p);
 }
@@ -456,9 +364,9 @@ static void on_intake_ack(struct agent *a, const Hotline__V1__IntakeAck *ack)
 	if (p == NULL)
 		a->stats.unexpected++;
 	a->stats.intakes_acked++;
-	json_t *ev = json_event("intake_ack");
-	set_str(ev, "external_id", external_id);
-	set_str(ev, "ticket_no", ack->ticket_no);
+	json_t *ev = cli_json_event("intake_ack");
+	cli_set_str(ev, "external_id", external_id);
+	cli_set_str(ev, "ticket_no", ack->ticket_no);
 	json_object_set_new(ev, "duplicate", json_boolean(ack->duplicate));
 	if (p)
 		json_object_set_new(ev, "resolved", json_boolean(p->resolve));
@@ -486,15 +394,15 @@ static int on_error(struct agent *a, const Hotline__V1__Error *err)
 			request = "claim";
 		}
 	}
-	json_t *ev = json_event("error");
-	set_str(ev, "code", error_code_name(err->code));
-	set_str(ev, "message", err->message);
+	json_t *ev = cli_json_event("error");
+	cli_set_str(ev, "code", cli_error_code_name(err->code));
+	cli_set_str(ev, "message", err->message);
 	if (ticket_no[0])
-		set_str(ev, "ticket_no", ticket_no);
+		cli_set_str(ev, "ticket_no", ticket_no);
 	if (external_id[0])
-		set_str(ev, "external_id", external_id);
+		cli_set_str(ev, "external_id", external_id);
 	if (p)
-		set_str(ev, "request", request);
+		cli_set_str(ev, "request", request);
 	emit(a, ev);
 	if (p && p->kind == PENDING_RESULT)
 		a->stats.results_failed++;
@@ -502,13 +410,13 @@ static int on_error(struct agent *a, const Hotline__V1__Error *err)
 	free(p);
 	if (a->state == CONN_HELLO) {
 		log_error("refused by %s:%d: %s: %s", a->opt.host, a->opt.port,
-			  error_code_name(err->code), err->message ? err->message : "");
+			  cli_error_code_name(err->code), err->message ? err->message : "");
 		finish(a, 1);
 		return -1;
 	}
 	if (auto_claim && !a->stopping && !a->finishing) {
 		/* The queue is unavailable for now: try again after a pause. */
-		struct timeval tv = tv_ms(a->opt.poll_ms);
+		struct timeval tv = cli_tv_ms(a->opt.poll_ms);
 		evtimer_add(a->poll, &tv);
 	}
 	return 0;
@@ -672,7 +580,7 @@ static void start_connect(struct agent *a)
 	bufferevent_setwatermark(a->bev, EV_WRITE, MAX_OUTPUT / 2, 0);
 	frame_decoder_init(&a->decoder, FRAME_MAX_LIMIT);
 	a->state = CONN_CONNECTING;
-	struct timeval tv = tv_ms(HELLO_TIMEOUT_MS);
+	struct timeval tv = cli_tv_ms(HELLO_TIMEOUT_MS);
 	evtimer_add(a->conn_timer, &tv);
 	if (bufferevent_enable(a->bev, EV_READ | EV_WRITE) != 0 ||
 	    bufferevent_socket_connect(a->bev, res->ai_addr, (int)res->ai_addrlen) != 0)
@@ -703,9 +611,9 @@ static void conn_lost(struct agent *a, const char *why)
 	log_warn("connection to %s:%d lost: %s (%zu requests unanswered)", a->opt.host, a->opt.port,
 		 why, a->pending);
 	if (was_ready) {
-		json_t *ev = json_event("disconnected");
-		set_str(ev, "reason", why);
-		set_int(ev, "pending", (json_int_t)a->pending);
+		json_t *ev = cli_json_event("disconnected");
+		cli_set_str(ev, "reason", why);
+		cli_set_int(ev, "pending", (json_int_t)a->pending);
 		emit(a, ev);
 	}
 	finish(a, a->stopping && a->pending == 0 ? 0 : 1);
@@ -723,9 +631,9 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void command_error(struct agent *a, const char *line, const char *message)
 {
-	json_t *ev = json_event("command_error");
-	set_str(ev, "message", message);
-	set_str(ev, "line", line);
+	json_t *ev = cli_json_event("command_error");
+	cli_set_str(ev, "message", message);
+	cli_set_str(ev, "line", line);
 	emit(a, ev);
 }
 
@@ -918,114 +826,48 @@ out:
 	free(copy);
 }
 
-/* Runs the complete lines in stdin_buf while there is room and a connection. */
+/* Runs the complete lines on stdin while there is room and a connection. */
 static void run_buffered_commands(struct agent *a)
 {
 	while (a->state == CONN_READY && !a->stopping && !a->finishing && have_room(a)) {
 		size_t len;
-		char *line = evbuffer_readln(a->stdin_buf, &len, EVBUFFER_EOL_CRLF);
-		if (line == NULL) {
-			size_t left = evbuffer_get_length(a->stdin_buf);
-			if (left > 0 && (a->stdin_discard || left > MAX_COMMAND_LINE)) {
-				if (!a->stdin_discard)
-					command_error(a, "", "command line too long");
-				a->stdin_discard = true;
-				evbuffer_drain(a->stdin_buf, left);
-				continue;
-			}
-			if (left > 0 && !a->stdin_open) {
-				line = malloc(left + 1); /* the last line had no line end */
-				if (line == NULL)
-					fatal("out of memory");
-				evbuffer_remove(a->stdin_buf, line, left);
-				line[left] = '\0';
-				len = left;
-			} else {
-				return;
-			}
-		}
-		if (a->stdin_discard)
-			a->stdin_discard = false; /* the over-long line's tail */
-		else if (len > MAX_COMMAND_LINE)
+		bool too_long;
+		char *line = cli_stdin_next_line(&a->in, &len, &too_long);
+		if (too_long) {
 			command_error(a, "", "command line too long");
-		else
-			run_command(a, line);
+			continue;
+		}
+		if (line == NULL)
+			return;
+		run_command(a, line);
 		free(line);
 	}
 }
 
 static bool stdin_wanted(const struct agent *a)
 {
-	return a->stdin_open && a->state == CONN_READY && !a->stopping && !a->finishing &&
-	       have_room(a) && evbuffer_get_length(a->stdin_buf) <= MAX_COMMAND_LINE;
+	return cli_stdin_can_read(&a->in) && a->state == CONN_READY && !a->stopping &&
+	       !a->finishing && have_room(a);
 }
 
 /* Runs buffered lines, then arms or disarms reading (a regular file is read a chunk per pass). */
 static void stdin_update(struct agent *a)
 {
-	if (a->stdin_ev == NULL)
+	if (a->in.buf == NULL)
 		return;
 	run_buffered_commands(a);
-	if (!a->stdin_open && !a->stopping && evbuffer_get_length(a->stdin_buf) == 0 &&
+	if (!a->in.open && !a->stopping && cli_stdin_buffered(&a->in) == 0 &&
 	    !a->opt.auto_outcome && a->state == CONN_READY)
 		begin_stop(a, "end of input");
-	bool want = stdin_wanted(a);
-	if (want == a->stdin_active)
-		return;
-	a->stdin_active = want;
-	if (a->stdin_pollable) {
-		if (want)
-			event_add(a->stdin_ev, NULL);
-		else
-			event_del(a->stdin_ev);
-	} else if (want) {
-		event_active(a->stdin_ev, EV_READ, 0);
-	}
+	cli_stdin_want(&a->in, stdin_wanted(a));
 }
 
-static void stdin_cb(evutil_socket_t fd, short what, void *arg)
+/* After each read of stdin, and at its end. */
+static void on_stdin(void *arg)
 {
 	struct agent *a = arg;
-	if (!a->stdin_active)
-		return;
-	if (!a->stdin_pollable)
-		a->stdin_active = false; /* one chunk per activation */
-	int n = evbuffer_read(a->stdin_buf, STDIN_FILENO, STDIN_CHUNK);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		stdin_update(a);
-		return;
-	}
-	if (n <= 0) {
-		if (n < 0)
-			log_warn("reading stdin: %s", strerror(errno));
-		a->stdin_open = false;
-		if (a->stdin_pollable)
-			event_del(a->stdin_ev);
-		a->stdin_active = false;
-	}
 	stdin_update(a);
 	check_done(a);
-}
-
-/* A pipe, socket or terminal is polled; a regular file is read in chunks; /dev/null: no commands.
- */
-static void stdin_setup(struct agent *a)
-{
-	struct stat st, null_st;
-	if (fstat(STDIN_FILENO, &st) != 0)
-		return;
-	if (S_ISCHR(st.st_mode) && stat("/dev/null", &null_st) == 0 &&
-	    st.st_rdev == null_st.st_rdev)
-		return;
-	if (S_ISDIR(st.st_mode))
-		return;
-	a->stdin_pollable = !S_ISREG(st.st_mode);
-	a->stdin_buf = evbuffer_new();
-	a->stdin_ev = event_new(a->base, a->stdin_pollable ? STDIN_FILENO : -1,
-				a->stdin_pollable ? EV_READ | EV_PERSIST : 0, stdin_cb, a);
-	if (a->stdin_buf == NULL || a->stdin_ev == NULL)
-		fatal("out of memory");
-	a->stdin_open = true;
 }
 
 /* ---- run control -------------------------------------------------------- */
@@ -1037,9 +879,7 @@ static void finish(struct agent *a, int exit_code)
 		return;
 	a->finishing = true;
 	a->exit_code = exit_code;
-	if (a->stdin_ev)
-		event_del(a->stdin_ev);
-	a->stdin_active = false;
+	cli_stdin_want(&a->in, false);
 	evtimer_del(a->conn_timer);
 	evtimer_del(a->poll);
 	if (a->bev == NULL || output_queued(a) == 0) {
@@ -1048,7 +888,7 @@ static void finish(struct agent *a, int exit_code)
 	}
 	bufferevent_disable(a->bev, EV_READ);
 	bufferevent_setwatermark(a->bev, EV_WRITE, 0, 0);
-	struct timeval tv = tv_ms(DRAIN_TIMEOUT_MS);
+	struct timeval tv = cli_tv_ms(DRAIN_TIMEOUT_MS);
 	evtimer_add(a->drain, &tv);
 }
 
@@ -1076,7 +916,7 @@ static void begin_stop(struct agent *a, const char *why)
 	a->stopping = true;
 	log_info("%s: waiting for %zu unanswered requests", why, a->pending);
 	evtimer_del(a->poll);
-	struct timeval tv = tv_ms(STOP_GRACE_MS);
+	struct timeval tv = cli_tv_ms(STOP_GRACE_MS);
 	evtimer_add(a->grace, &tv);
 	stdin_update(a);
 	check_done(a);
@@ -1119,19 +959,19 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 static void print_summary(struct agent *a)
 {
 	const struct stats *st = &a->stats;
-	json_t *ev = json_event("summary");
-	set_int(ev, "claims", (json_int_t)st->claims_sent);
-	set_int(ev, "tasks", (json_int_t)st->tasks);
-	set_int(ev, "no_task", (json_int_t)st->no_task);
-	set_int(ev, "results_sent", (json_int_t)st->results_sent);
-	set_int(ev, "results_ok", (json_int_t)st->results_ok);
-	set_int(ev, "results_failed", (json_int_t)st->results_failed);
-	set_int(ev, "intakes_sent", (json_int_t)st->intakes_sent);
-	set_int(ev, "intakes_acked", (json_int_t)st->intakes_acked);
-	set_int(ev, "pending", (json_int_t)a->pending);
-	set_int(ev, "errors", (json_int_t)st->errors);
-	set_int(ev, "unexpected", (json_int_t)st->unexpected);
-	set_int(ev, "exit", a->exit_code);
+	json_t *ev = cli_json_event("summary");
+	cli_set_int(ev, "claims", (json_int_t)st->claims_sent);
+	cli_set_int(ev, "tasks", (json_int_t)st->tasks);
+	cli_set_int(ev, "no_task", (json_int_t)st->no_task);
+	cli_set_int(ev, "results_sent", (json_int_t)st->results_sent);
+	cli_set_int(ev, "results_ok", (json_int_t)st->results_ok);
+	cli_set_int(ev, "results_failed", (json_int_t)st->results_failed);
+	cli_set_int(ev, "intakes_sent", (json_int_t)st->intakes_sent);
+	cli_set_int(ev, "intakes_acked", (json_int_t)st->intakes_acked);
+	cli_set_int(ev, "pending", (json_int_t)a->pending);
+	cli_set_int(ev, "errors", (json_int_t)st->errors);
+	cli_set_int(ev, "unexpected", (json_int_t)st->unexpected);
+	cli_set_int(ev, "exit", a->exit_code);
 	char *line = json_dumps(ev, JSON_COMPACT);
 	json_decref(ev);
 	if (line == NULL || puts(line) == EOF || fflush(stdout) == EOF)
@@ -1340,7 +1180,7 @@ int main(int argc, char **argv)
 				      .tv_usec = (suseconds_t)((a->opt.timeout_s - whole) * 1e6) };
 		evtimer_add(a->deadline, &tv);
 	}
-	stdin_setup(a);
+	cli_stdin_setup(&a->in, a->base, MAX_COMMAND_LINE, on_stdin, a);
 	log_info("connecting to %s:%d as agent %s", a->opt.host, a->opt.port, a->opt.id);
 	start_connect(a);
 	if (!a->finishing)
@@ -1356,10 +1196,7 @@ int main(int argc, char **argv)
 		a->head = p->next;
 		free(p);
 	}
-	if (a->stdin_ev)
-		event_free(a->stdin_ev);
-	if (a->stdin_buf)
-		evbuffer_free(a->stdin_buf);
+	cli_stdin_free(&a->in);
 	event_free(a->conn_timer);
 	event_free(a->deadline);
 	event_free(a->grace);

@@ -44,6 +44,8 @@
 #include "code.h"
 #include "frame.h"
 #include "hotline.pb-c.h"
+#include "cli_json.h"
+#include "cli_stdin.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -63,7 +65,6 @@
 #define MAX_OUTPUT (8 * 1024 * 1024) /* bytes queued to the daemon */
 #define MAX_COMMAND_LINE 65536	     /* bytes in one stdin command */
 #define MAX_TICKET_NO 128	     /* bytes in a ticket number we act on */
-#define STDIN_CHUNK 65536
 #define MAX_LOGGED_SKIPS 20
 #define SEEN_MAX 65536 /* ticket numbers remembered as taken (power of two) */
 #define SEEN_NIL UINT32_MAX
@@ -168,13 +169,7 @@ struct dept {
 	struct event *drain;	  /* end of the wait for queued output */
 	struct event *sigint_ev, *sigterm_ev;
 
-	/* stdin commands */
-	struct event *stdin_ev;
-	bool stdin_open;
-	bool stdin_pollable; /* pipe, socket or tty; else a regular file read in chunks */
-	bool stdin_active;   /* stdin_ev added (pollable) or activated (file) */
-	bool stdin_discard;  /* inside an over-long line: drop up to its end */
-	struct evbuffer *stdin_buf;
+	struct cli_stdin in; /* commands */
 
 	/* pending actions */
 	struct action *buckets[PENDING_BUCKETS];
@@ -200,115 +195,10 @@ static void check_done(struct dept *d);
 static void stdin_update(struct dept *d);
 static void finish(struct dept *d, int exit_code);
 
-static struct timeval tv_ms(unsigned ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
-	return tv;
-}
-
-/* ---- JSON output ------------------------------------------------------ */
-
-/* Enum value name without its prefix ("TICKET_STATE_DISPATCHED" -> "DISPATCHED"). */
-static const char *enum_name(const ProtobufCEnumDescriptor *desc, int value, const char *prefix)
-{
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(desc, value);
-	if (v == NULL)
-		return "UNKNOWN";
-	size_t plen = strlen(prefix);
-	return strncmp(v->name, prefix, plen) == 0 ? v->name + plen : v->name;
-}
-
-static const char *state_name(int state)
-{
-	return enum_name(&hotline__v1__ticket_state__descriptor, state, "TICKET_STATE_");
-}
-
-static const char *error_code_name(int code)
-{
-	return enum_name(&hotline__v1__error_code__descriptor, code, "ERROR_");
-}
-
-/* Bytes of the UTF-8 sequence lead byte c announces (1 for anything invalid). */
-static size_t utf8_seq_len(unsigned char c)
-{
-	if (c < 0xc2 || c > 0xf4)
-		return 1;
-	return c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-}
-
-/*
- * Adds a string member. Peers should send valid UTF-8, but a client must not
- * drop an event because one did not: invalid bytes become U+FFFD.
- */
-static void set_str(json_t *obj, const char *key, const char *value)
-{
-	if (value == NULL)
-		value = "";
-	size_t len = strlen(value);
-	if (utf8_valid(value, len)) {
-		json_object_set_new(obj, key, json_stringn(value, len));
-		return;
-	}
-	char *clean = malloc(len * 3 + 1);
-	if (clean == NULL)
-		fatal("out of memory");
-	size_t out = 0;
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq_len((unsigned char)value[i]);
-		if (i + n <= len && utf8_valid(value + i, n)) {
-			memcpy(clean + out, value + i, n);
-			out += n;
-			i += n;
-		} else {
-			memcpy(clean + out, "\xef\xbf\xbd", 3);
-			out += 3;
-			i++;
-		}
-	}
-	json_object_set_new(obj, key, json_stringn(clean, out));
-	free(clean);
-}
-
-static void set_int(json_t *obj, const char *key, json_int_t value)
-{
-	json_object_set_new(obj, key, json_integer(value));
-}
-
-static json_t *json_event(const char *name)
-{
-	json_t *obj = json_object();
-	if (obj == NULL)
-		fatal("out of memory");
-	set_str(obj, "event", name);
-	/* wall-clock time of the event, unix ms: benchmarks measure delivery latency */
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	set_int(obj, "at_ms", (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	return obj;
-}
-
-/*
- * Writes obj (consumed) as one line to stdout, and flushes it when asked.
- * Returns 0, or -1 when stdout is gone: then nothing printed may be acknowledged.
- */
-static int emit_line(json_t *obj, bool flush) __attribute__((warn_unused_result));
-static int emit_line(json_t *obj, bool flush)
-{
-	char *line = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
-	if (line == NULL)
-		fatal("out of memory");
-	int rc = 0;
-	if (fputs(line, stdout) == EOF || putchar('\n') == EOF || (flush && fflush(stdout) == EOF))
-		rc = -1;
-	free(line);
-	return rc;
-}
-
 static int emit(json_t *obj) __attribute__((warn_unused_result));
 static int emit(json_t *obj)
 {
-	return emit_line(obj, true);
+	return cli_emit_line(obj, true);
 }
 
 /* For events whose loss costs nothing but the line itself. */
@@ -631,12 +521,12 @@ static void on_welcome(struct dept *d, const Hotline__V1__Welcome *w)
 		d->stats.reconnects++;
 	d->ever_welcomed = true;
 	log_info("welcomed by %s as department %s", w->server ? w->server : "?", d->opt.dept);
-	json_t *ev = json_event("welcome");
-	set_str(ev, "server", w->server);
-	set_int(ev, "version", w->version);
-	set_int(ev, "max_frame", w->max_frame);
-	set_int(ev, "window", w->window);
-	set_str(ev, "dept", d->opt.dept);
+	json_t *ev = cli_json_event("welcome");
+	cli_set_str(ev, "server", w->server);
+	cli_set_int(ev, "version", w->version);
+	cli_set_int(ev, "max_frame", w->max_frame);
+	cli_set_int(ev, "window", w->window);
+	cli_set_str(ev, "dept", d->opt.dept);
 	emit_info(d, ev);
 	/* Actions never answered on the lost connection go again, oldest first. */
 	for (struct action *a = d->head; a && d->state == CONN_READY; a = a->next)
@@ -698,25 +588,25 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 		return;
 	}
 	if (!d->opt.quiet) {
-		json_t *ev = json_event("ticket");
-		set_str(ev, "ticket_no", ticket_no);
-		set_str(ev, "category", t->category);
-		set_str(ev, "district", t->district);
-		set_str(ev, "address", t->address);
-		set_str(ev, "content", t->content);
-		set_str(ev, "caller_phone_masked", t->caller_phone_masked);
-		set_int(ev, "priority", t->priority);
-		set_int(ev, "received_at", t->received_at);
-		set_int(ev, "deadline_at", t->deadline_at);
-		set_int(ev, "reopen_count", t->reopen_count);
-		set_str(ev, "state", state_name(t->state));
+		json_t *ev = cli_json_event("ticket");
+		cli_set_str(ev, "ticket_no", ticket_no);
+		cli_set_str(ev, "category", t->category);
+		cli_set_str(ev, "district", t->district);
+		cli_set_str(ev, "address", t->address);
+		cli_set_str(ev, "content", t->content);
+		cli_set_str(ev, "caller_phone_masked", t->caller_phone_masked);
+		cli_set_int(ev, "priority", t->priority);
+		cli_set_int(ev, "received_at", t->received_at);
+		cli_set_int(ev, "deadline_at", t->deadline_at);
+		cli_set_int(ev, "reopen_count", t->reopen_count);
+		cli_set_str(ev, "state", cli_state_name(t->state));
 		if (seen_before)
 			json_object_set_new(ev, "seen_before", json_true());
 		if (t->lat != 0 || t->lon != 0) {
 			json_object_set_new(ev, "lat", json_real(t->lat));
 			json_object_set_new(ev, "lon", json_real(t->lon));
 		}
-		if (emit_line(ev, false) != 0) {
+		if (cli_emit_line(ev, false) != 0) {
 			/* Not printed, so not taken: no ack, and stop. */
 			log_error("cannot write ticket %s to stdout: %s", ticket_no,
 				  strerror(errno));
@@ -755,14 +645,14 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 	else
 		d->stats.actions_failed++;
 	if (!d->opt.quiet || !ack->ok) {
-		json_t *ev = json_event("action_ack");
-		set_str(ev, "ticket_no", ticket_no);
+		json_t *ev = cli_json_event("action_ack");
+		cli_set_str(ev, "ticket_no", ticket_no);
 		if (a)
-			set_str(ev, "action", action_names[a->kind]);
+			cli_set_str(ev, "action", action_names[a->kind]);
 		json_object_set_new(ev, "ok", json_boolean(ack->ok));
-		set_str(ev, "state", state_name(ack->state));
+		cli_set_str(ev, "state", cli_state_name(ack->state));
 		if (!ack->ok || (ack->error && ack->error[0]))
-			set_str(ev, "error", ack->error);
+			cli_set_str(ev, "error", ack->error);
 		emit_info(d, ev);
 	}
 	/*
@@ -791,13 +681,13 @@ static int on_error(struct dept *d, const Hotline__V1__Error *err)
 	d->stats.errors++;
 	const char *ticket_no = err->ticket_no ? err->ticket_no : "";
 	struct action *a = ticket_no[0] ? action_take_answered(d, ticket_no) : NULL;
-	json_t *ev = json_event("error");
-	set_str(ev, "code", error_code_name(err->code));
-	set_str(ev, "message", err->message);
+	json_t *ev = cli_json_event("error");
+	cli_set_str(ev, "code", cli_error_code_name(err->code));
+	cli_set_str(ev, "message", err->message);
 	if (ticket_no[0])
-		set_str(ev, "ticket_no", ticket_no);
+		cli_set_str(ev, "ticket_no", ticket_no);
 	if (a)
-		set_str(ev, "action", action_names[a->kind]);
+		cli_set_str(ev, "action", action_names[a->kind]);
 	emit_info(d, ev);
 	if (a) {
 		d->stats.actions_failed++;
@@ -807,8 +697,8 @@ static int on_error(struct dept *d, const Hotline__V1__Error *err)
 	}
 	if (d->state != CONN_HELLO)
 		return 0; /* the server decides whether the connection goes on */
-	log_error("refused by %s:%d: %s: %s", d->opt.host, d->opt.port, error_code_name(err->code),
-		  err->message ? err->message : "");
+	log_error("refused by %s:%d: %s: %s", d->opt.host, d->opt.port,
+		  cli_error_code_name(err->code), err->message ? err->message : "");
 	bool retry = d->opt.reconnect && (err->code == HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE ||
 					  err->code == HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL);
 	if (retry) {
@@ -936,7 +826,7 @@ static void schedule_reconnect(struct dept *d)
 	unsigned delay = d->backoff_ms - d->backoff_ms / 5 + jitter;
 	d->state = CONN_WAITING;
 	log_info("reconnecting in %u ms", delay);
-	struct timeval tv = tv_ms(delay);
+	struct timeval tv = cli_tv_ms(delay);
 	evtimer_add(d->conn_timer, &tv);
 }
 
@@ -966,7 +856,7 @@ static void start_connect(struct dept *d)
 	bufferevent_setwatermark(d->bev, EV_WRITE, MAX_OUTPUT / 2, 0);
 	frame_decoder_init(&d->decoder, FRAME_MAX_LIMIT);
 	d->state = CONN_CONNECTING;
-	struct timeval tv = tv_ms(HELLO_TIMEOUT_MS);
+	struct timeval tv = cli_tv_ms(HELLO_TIMEOUT_MS);
 	evtimer_add(d->conn_timer, &tv);
 	if (bufferevent_enable(d->bev, EV_READ | EV_WRITE) != 0 ||
 	    bufferevent_socket_connect(d->bev, res->ai_addr, (int)res->ai_addrlen) != 0)
@@ -1030,9 +920,9 @@ static void conn_lost(struct dept *d, const char *why)
 	log_warn("connection to %s:%d lost: %s (%zu actions unanswered)", d->opt.host, d->opt.port,
 		 why, d->pending);
 	if (was_ready) {
-		json_t *ev = json_event("disconnected");
-		set_str(ev, "reason", why);
-		set_int(ev, "pending_actions", (json_int_t)d->pending);
+		json_t *ev = cli_json_event("disconnected");
+		cli_set_str(ev, "reason", why);
+		cli_set_int(ev, "pending_actions", (json_int_t)d->pending);
 		emit_info(d, ev);
 		if (d->finishing)
 			return;
@@ -1064,9 +954,9 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 static void command_error(struct dept *d, const char *line, const char *message)
 {
-	json_t *ev = json_event("command_error");
-	set_str(ev, "message", message);
-	set_str(ev, "line", line);
+	json_t *ev = cli_json_event("command_error");
+	cli_set_str(ev, "message", message);
+	cli_set_str(ev, "line", line);
 	emit_info(d, ev);
 }
 
@@ -1151,41 +1041,20 @@ out:
 	free(copy);
 }
 
-/* Runs the complete lines in stdin_buf while there is room and a connection. */
+/* Runs the complete lines on stdin while there is room and a connection. */
 static void run_buffered_commands(struct dept *d)
 {
 	while (d->state == CONN_READY && !d->stopping && !d->finishing && have_room(d)) {
 		size_t len;
-		char *line = evbuffer_readln(d->stdin_buf, &len, EVBUFFER_EOL_CRLF);
-		if (line == NULL) {
-			size_t left = evbuffer_get_length(d->stdin_buf);
-			if (left > 0 && (d->stdin_discard || left > MAX_COMMAND_LINE)) {
-				/* An over-long line: drop it, and its rest as it comes. */
-				if (!d->stdin_discard)
-					command_error(d, "", "command line too long");
-				d->stdin_discard = true;
-				evbuffer_drain(d->stdin_buf, left);
-				continue;
-			}
-			if (left > 0 && !d->stdin_open) {
-				/* The last line had no line end. */
-				line = malloc(left + 1);
-				if (line == NULL)
-					fatal("out of memory");
-				evbuffer_remove(d->stdin_buf, line, left);
-				line[left] = '\0';
-				len = left;
-			} else {
-				return;
-			}
-		}
-		if (d->stdin_discard) {
-			d->stdin_discard = false; /* this was the over-long line's tail */
-		} else if (len > MAX_COMMAND_LINE) {
+		bool too_long;
+		char *line = cli_stdin_next_line(&d->in, &len, &too_long);
+		if (too_long) {
 			command_error(d, "", "command line too long");
-		} else {
-			run_command(d, line);
+			continue;
 		}
+		if (line == NULL)
+			return;
+		run_command(d, line);
 		free(line);
 	}
 }
@@ -1193,8 +1062,8 @@ static void run_buffered_commands(struct dept *d)
 /* Whether stdin should be read now. */
 static bool stdin_wanted(const struct dept *d)
 {
-	return d->stdin_open && d->state == CONN_READY && !d->stopping && !d->finishing &&
-	       have_room(d) && evbuffer_get_length(d->stdin_buf) <= MAX_COMMAND_LINE;
+	return cli_stdin_can_read(&d->in) && d->state == CONN_READY && !d->stopping &&
+	       !d->finishing && have_room(d);
 }
 
 /*
@@ -1204,69 +1073,18 @@ static bool stdin_wanted(const struct dept *d)
  */
 static void stdin_update(struct dept *d)
 {
-	if (d->stdin_ev == NULL)
+	if (d->in.buf == NULL)
 		return;
 	run_buffered_commands(d);
-	bool want = stdin_wanted(d);
-	if (want == d->stdin_active)
-		return;
-	d->stdin_active = want;
-	if (d->stdin_pollable) {
-		if (want)
-			event_add(d->stdin_ev, NULL);
-		else
-			event_del(d->stdin_ev);
-	} else if (want) {
-		event_active(d->stdin_ev, EV_READ, 0);
-	}
+	cli_stdin_want(&d->in, stdin_wanted(d));
 }
 
-static void stdin_cb(evutil_socket_t fd, short what, void *arg)
+/* After each read of stdin, and at its end. */
+static void on_stdin(void *arg)
 {
 	struct dept *d = arg;
-	if (!d->stdin_active)
-		return;
-	if (!d->stdin_pollable)
-		d->stdin_active = false; /* one chunk per activation */
-	int n = evbuffer_read(d->stdin_buf, STDIN_FILENO, STDIN_CHUNK);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		stdin_update(d);
-		return;
-	}
-	if (n <= 0) {
-		if (n < 0)
-			log_warn("reading stdin: %s", strerror(errno));
-		d->stdin_open = false;
-		if (d->stdin_pollable)
-			event_del(d->stdin_ev);
-		d->stdin_active = false;
-	}
 	stdin_update(d);
 	check_done(d);
-}
-
-/*
- * Sets stdin up when it can carry commands: a pipe, socket or terminal is
- * polled; a regular file is read in chunks; /dev/null or a closed stdin
- * means no commands.
- */
-static void stdin_setup(struct dept *d)
-{
-	struct stat st, null_st;
-	if (fstat(STDIN_FILENO, &st) != 0)
-		return;
-	if (S_ISCHR(st.st_mode) && stat("/dev/null", &null_st) == 0 &&
-	    st.st_rdev == null_st.st_rdev)
-		return;
-	if (S_ISDIR(st.st_mode))
-		return;
-	d->stdin_pollable = !S_ISREG(st.st_mode);
-	d->stdin_buf = evbuffer_new();
-	d->stdin_ev = event_new(d->base, d->stdin_pollable ? STDIN_FILENO : -1,
-				d->stdin_pollable ? EV_READ | EV_PERSIST : 0, stdin_cb, d);
-	if (d->stdin_buf == NULL || d->stdin_ev == NULL)
-		fatal("out of memory");
-	d->stdin_open = true;
 }
 
 /* ---- run control ------------------------------------------------------ */
@@ -1281,9 +1099,7 @@ static void finish(struct dept *d, int exit_code)
 		return;
 	d->finishing = true;
 	d->exit_code = exit_code;
-	if (d->stdin_ev)
-		event_del(d->stdin_ev);
-	d->stdin_active = false;
+	cli_stdin_want(&d->in, false);
 	evtimer_del(d->conn_timer);
 	if (d->bev == NULL || output_queued(d) == 0) {
 		event_base_loopexit(d->base, NULL);
@@ -1291,7 +1107,7 @@ static void finish(struct dept *d, int exit_code)
 	}
 	bufferevent_disable(d->bev, EV_READ);
 	bufferevent_setwatermark(d->bev, EV_WRITE, 0, 0);
-	struct timeval tv = tv_ms(DRAIN_TIMEOUT_MS);
+	struct timeval tv = cli_tv_ms(DRAIN_TIMEOUT_MS);
 	evtimer_add(d->drain, &tv);
 }
 
@@ -1317,7 +1133,7 @@ static void begin_stop(struct dept *d, const char *why)
 		return;
 	d->stopping = true;
 	log_info("%s: waiting for %zu unanswered actions", why, d->pending);
-	struct timeval tv = tv_ms(STOP_GRACE_MS);
+	struct timeval tv = cli_tv_ms(STOP_GRACE_MS);
 	evtimer_add(d->grace, &tv);
 	stdin_update(d);
 	check_done(d);
@@ -1364,21 +1180,21 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 static void print_summary(struct dept *d)
 {
 	const struct stats *st = &d->stats;
-	json_t *ev = json_event("summary");
-	set_int(ev, "tickets", (json_int_t)st->tickets);
-	set_int(ev, "distinct", (json_int_t)st->distinct);
-	set_int(ev, "reacked", (json_int_t)st->reacked);
-	set_int(ev, "acked", (json_int_t)st->acked);
-	set_int(ev, "skipped", (json_int_t)st->skipped);
-	set_int(ev, "ignored", (json_int_t)st->ignored);
-	set_int(ev, "actions_sent", (json_int_t)st->actions_sent);
-	set_int(ev, "actions_ok", (json_int_t)st->actions_ok);
-	set_int(ev, "actions_failed", (json_int_t)st->actions_failed);
-	set_int(ev, "pending_actions", (json_int_t)d->pending);
-	set_int(ev, "errors", (json_int_t)st->errors);
-	set_int(ev, "unexpected", (json_int_t)st->unexpected);
-	set_int(ev, "reconnects", (json_int_t)st->reconnects);
-	set_int(ev, "exit", d->exit_code);
+	json_t *ev = cli_json_event("summary");
+	cli_set_int(ev, "tickets", (json_int_t)st->tickets);
+	cli_set_int(ev, "distinct", (json_int_t)st->distinct);
+	cli_set_int(ev, "reacked", (json_int_t)st->reacked);
+	cli_set_int(ev, "acked", (json_int_t)st->acked);
+	cli_set_int(ev, "skipped", (json_int_t)st->skipped);
+	cli_set_int(ev, "ignored", (json_int_t)st->ignored);
+	cli_set_int(ev, "actions_sent", (json_int_t)st->actions_sent);
+	cli_set_int(ev, "actions_ok", (json_int_t)st->actions_ok);
+	cli_set_int(ev, "actions_failed", (json_int_t)st->actions_failed);
+	cli_set_int(ev, "pending_actions", (json_int_t)d->pending);
+	cli_set_int(ev, "errors", (json_int_t)st->errors);
+	cli_set_int(ev, "unexpected", (json_int_t)st->unexpected);
+	cli_set_int(ev, "reconnects", (json_int_t)st->reconnects);
+	cli_set_int(ev, "exit", d->exit_code);
 	if (emit(ev) != 0)
 		d->exit_code = 1;
 }
@@ -1602,7 +1418,7 @@ int main(int argc, char **argv)
 				      .tv_usec = (suseconds_t)((d->opt.timeout_s - whole) * 1e6) };
 		evtimer_add(d->deadline, &tv);
 	}
-	stdin_setup(d);
+	cli_stdin_setup(&d->in, d->base, MAX_COMMAND_LINE, on_stdin, d);
 	log_info("connecting to %s:%d as department %s", d->opt.host, d->opt.port, d->opt.dept);
 	start_connect(d);
 	if (!d->finishing)
@@ -1618,10 +1434,7 @@ int main(int argc, char **argv)
 		action_unlink(d, a);
 		action_free(a);
 	}
-	if (d->stdin_ev)
-		event_free(d->stdin_ev);
-	if (d->stdin_buf)
-		evbuffer_free(d->stdin_buf);
+	cli_stdin_free(&d->in);
 	event_free(d->conn_timer);
 	event_free(d->deadline);
 	event_free(d->grace);

@@ -123,3 +123,26 @@ def test_unwritable_stdout_takes_nothing(setup, binaries, rds):
     assert r.returncode == 0, r.stderr
     assert [e["ticket_no"] for e in events if e["event"] == "ticket"] == [ticket_no]
     assert pending(rds, dept) == 0
+
+
+def test_commands_from_a_file_with_an_over_long_line(setup, binaries, db, tmp_path):
+    """A regular file (read in chunks, not polled), a line over the 64 KiB limit
+    (one command_error, the rest of the line dropped) and a last line without a
+    line end."""
+    daemon, dept, keyword, feed = setup
+    [(ticket_no, _)] = send_intakes(daemon, feed, keyword, 1)
+    r, _ = run_dept(binaries, daemon, dept, "--count", "1")
+    assert r.returncode == 0, r.stderr
+    commands = tmp_path / "commands.txt"
+    commands.write_text("accept " + "x" * 200000 + "\n" + f"accept {ticket_no}\nquit")
+    with open(commands) as f:
+        r = subprocess.run([str(binaries.dept), "--port", str(daemon.binary_port), "--dept", dept,
+                            "--token", f"{dept}-secret", "--timeout", "20"],
+                           stdin=f, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    errors = [e for e in events if e["event"] == "command_error"]
+    assert len(errors) == 1 and "too long" in errors[0]["message"], errors
+    acks = [e for e in events if e["event"] == "action_ack"]
+    assert [(a["ticket_no"], a["ok"]) for a in acks] == [(ticket_no, True)], events
+    assert state_of(db, ticket_no) == "ACCEPTED"
