@@ -143,8 +143,21 @@ static void split_address(const char *address, char *host, size_t hostlen, int *
 	}
 }
 
-static redisAsyncContext *open_context(struct event_base *base, const char *address)
+/* A refused AUTH: the connection is useless; dropping it brings the usual
+ * reconnect with backoff (the password may be fixed by then, or Redis's). */
+static void on_auth(redisAsyncContext *ctx, void *r, void *privdata)
 {
+	redisReply *reply = r;
+	if (!reply || !ctx->data || reply->type != REDIS_REPLY_ERROR)
+		return;
+	log_error("bus: Redis refused AUTH: %s (check [redis] username and password)", reply->str);
+	redisAsyncDisconnect(ctx);
+}
+
+/* Opens a connection to cfg's Redis; AUTH, when configured, is its first command. */
+static redisAsyncContext *open_context(struct event_base *base, const struct hotline_config *cfg)
+{
+	const char *address = cfg->redis_address;
 	redisAsyncContext *ctx;
 	if (address[0] == '/') {
 		ctx = redisAsyncConnectUnix(address);
@@ -162,6 +175,13 @@ static redisAsyncContext *open_context(struct event_base *base, const char *addr
 		return NULL;
 	}
 	redisLibeventAttach(ctx, base);
+	/* Queued now, sent first once connected, ahead of anything the connect
+	 * callback sends. */
+	if (cfg->redis_password[0] && cfg->redis_username[0])
+		redisAsyncCommand(ctx, on_auth, NULL, "AUTH %s %s", cfg->redis_username,
+				  cfg->redis_password);
+	else if (cfg->redis_password[0])
+		redisAsyncCommand(ctx, on_auth, NULL, "AUTH %s", cfg->redis_password);
 	return ctx;
 }
 
@@ -405,8 +425,8 @@ static void on_sub_connect(const redisAsyncContext *ctx, int status)
 
 static void bus_connect(struct bus *bus)
 {
-	bus->cmd = open_context(bus->base, bus->cfg->redis_address);
-	bus->sub = bus->cmd ? open_context(bus->base, bus->cfg->redis_address) : NULL;
+	bus->cmd = open_context(bus->base, bus->cfg);
+	bus->sub = bus->cmd ? open_context(bus->base, bus->cfg) : NULL;
 	if (!bus->cmd || !bus->sub) {
 		if (bus->cmd) {
 			redisAsyncFree(bus->cmd);
@@ -811,7 +831,7 @@ static void on_consumer_connect(const redisAsyncContext *ctx, int status)
 
 static void consumer_connect(struct bus_consumer *c)
 {
-	c->ctx = open_context(c->bus->base, c->bus->cfg->redis_address);
+	c->ctx = open_context(c->bus->base, c->bus->cfg);
 	if (!c->ctx) {
 		arm_timer(c->ev_timer, next_backoff(&c->backoff_ms, c->bus->cfg));
 		return;

@@ -59,6 +59,8 @@ struct hotline_config {
 	char *pg_work_mem;
 	/* [redis] */
 	char *redis_address;
+	char *redis_username; /* "" = the default user (AUTH password) */
+	char *redis_password; /* "" = no AUTH */
 	/* [routing] */
 	long max_returns;
 	long relay_batch;

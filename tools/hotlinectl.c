@@ -44,6 +44,8 @@ struct ctl {
 	const char *dsn;
 	const char *redis_opt; /* --redis, overrides the config's [redis] address */
 	char redis_addr[512];  /* the address in use, once resolved */
+	char redis_user[256];  /* AUTH credentials, with redis_addr; "" = none */
+	char redis_pass[512];
 	PGconn *pg;
 	redisContext *redis;
 };
@@ -55,11 +57,12 @@ static void usage(FILE *out)
 	      "Administers a hotline12345 installation.\n"
 	      "\n"
 	      "options:\n"
-	      "  -c, --config FILE    read [postgres] conninfo and [redis] address from this\n"
-	      "                       hotlined config\n"
+	      "  -c, --config FILE    read [postgres] conninfo and [redis] address, username\n"
+	      "                       and password from this hotlined config\n"
 	      "      --dsn CONNINFO   libpq connection string (overrides --config)\n"
 	      "      --redis ADDR     Redis host:port or /unix/socket/path (overrides --config;\n"
-	      "                       default 127.0.0.1:6379)\n"
+	      "                       default 127.0.0.1:6379); without --config, AUTH uses\n"
+	      "                       $HOTLINE_REDIS_PASSWORD (and $HOTLINE_REDIS_USERNAME)\n"
 	      "  -h, --help           this text\n"
 	      "      --version        print the version\n"
 	      "\n"
@@ -219,18 +222,20 @@ static int ctl_redis(struct ctl *ctl) __attribute__((warn_unused_result));
 
 /*
  * Fills ctl->redis_addr from --redis, else the config's [redis] address, else the
- * default. Returns 0, or -1 after printing why (a config that does not load).
+ * default; and the AUTH credentials from the config's [redis] username and
+ * password, else $HOTLINE_REDIS_USERNAME and $HOTLINE_REDIS_PASSWORD. Returns 0,
+ * or -1 after printing why (a config that does not load).
  */
 static int redis_address(struct ctl *ctl)
 {
 	if (ctl->redis_addr[0] != '\0')
 		return 0;
 	const char *addr = DEFAULT_REDIS_ADDRESS;
+	const char *user = getenv("HOTLINE_REDIS_USERNAME");
+	const char *pass = getenv("HOTLINE_REDIS_PASSWORD");
 	struct hotline_config cfg;
 	bool have_cfg = false;
-	if (ctl->redis_opt) {
-		addr = ctl->redis_opt;
-	} else if (ctl->config_path) {
+	if (ctl->config_path) {
 		char err[1024];
 		if (config_load(ctl->config_path, &cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "hotlinectl: %s\n", err);
@@ -238,10 +243,22 @@ static int redis_address(struct ctl *ctl)
 		}
 		have_cfg = true;
 		addr = cfg.redis_address;
+		user = cfg.redis_username;
+		pass = cfg.redis_password;
 	}
+	if (ctl->redis_opt)
+		addr = ctl->redis_opt;
 	int n = snprintf(ctl->redis_addr, sizeof(ctl->redis_addr), "%s", addr);
+	int nu = snprintf(ctl->redis_user, sizeof(ctl->redis_user), "%s", user ? user : "");
+	int np = snprintf(ctl->redis_pass, sizeof(ctl->redis_pass), "%s", pass ? pass : "");
 	if (have_cfg)
 		config_free(&cfg);
+	if (nu < 0 || (size_t)nu >= sizeof(ctl->redis_user) || np < 0 ||
+	    (size_t)np >= sizeof(ctl->redis_pass)) {
+		fprintf(stderr, "hotlinectl: Redis username or password too long\n");
+		ctl->redis_addr[0] = '\0';
+		return -1;
+	}
 	if (n < 0 || (size_t)n >= sizeof(ctl->redis_addr) || ctl->redis_addr[0] == '\0') {
 		fprintf(stderr, "hotlinectl: invalid Redis address '%s'\n", addr);
 		ctl->redis_addr[0] = '\0';
@@ -292,6 +309,22 @@ static int ctl_redis(struct ctl *ctl)
 		fprintf(stderr, "hotlinectl: cannot set the Redis timeout: %s\n", rc->errstr);
 		redisFree(rc);
 		return -1;
+	}
+	if (ctl->redis_pass[0]) {
+		redisReply *reply =
+			ctl->redis_user[0]
+				? redisCommand(rc, "AUTH %s %s", ctl->redis_user, ctl->redis_pass)
+				: redisCommand(rc, "AUTH %s", ctl->redis_pass);
+		bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+		if (!ok)
+			fprintf(stderr, "hotlinectl: Redis at %s refused AUTH: %s\n", addr,
+				reply ? reply->str : rc->errstr);
+		if (reply)
+			freeReplyObject(reply);
+		if (!ok) {
+			redisFree(rc);
+			return -1;
+		}
 	}
 	ctl->redis = rc;
 	return 0;
