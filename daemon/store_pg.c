@@ -287,6 +287,67 @@ static void sb_array_begin(struct strbuf *sb)
 	sb_putc(sb, '{');
 }
 
+/*
+ * Fixed-width columns go as one-dimensional arrays in PostgreSQL's binary
+ * format: no text to print here or to parse there, and a double arrives bit for
+ * bit. Layout: ndim, has-nulls flag, element type OID, length, lower bound
+ * (int32 each, big-endian), then per element its byte length (-1: NULL) and
+ * value.
+ */
+#define BIN_ARRAY_HEADER 20
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_FLOAT8 701
+
+static void sb_be(struct strbuf *sb, uint64_t v, int bytes)
+{
+	char b[8];
+	for (int i = 0; i < bytes; i++)
+		b[i] = (char)(v >> (8 * (bytes - 1 - i)));
+	sb_puts(sb, b, (size_t)bytes);
+}
+
+static void bin_array_begin(struct strbuf *sb)
+{
+	sb->len = 0;
+	sb_reserve(sb, BIN_ARRAY_HEADER);
+	sb->len = BIN_ARRAY_HEADER; /* filled in by bin_array_end */
+}
+
+static void bin_array_int8(struct strbuf *sb, int64_t v)
+{
+	sb_be(sb, 8, 4);
+	sb_be(sb, (uint64_t)v, 8);
+}
+
+static void bin_array_int2(struct strbuf *sb, int16_t v)
+{
+	sb_be(sb, 2, 4);
+	sb_be(sb, (uint16_t)v, 2);
+}
+
+static void bin_array_float8(struct strbuf *sb, double v)
+{
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof(bits));
+	sb_be(sb, 8, 4);
+	sb_be(sb, bits, 8);
+}
+
+static void bin_array_null(struct strbuf *sb)
+{
+	sb_be(sb, 0xffffffffu, 4);
+}
+
+/* Fills in the header bin_array_begin left room for (in place: the elements stay). */
+static void bin_array_end(struct strbuf *sb, uint32_t oid, size_t n, bool has_nulls)
+{
+	uint32_t header[] = { 1, has_nulls, oid, (uint32_t)n, 1 };
+	for (size_t i = 0; i < sizeof(header) / sizeof(header[0]); i++)
+		for (int k = 0; k < 4; k++)
+			sb->data[4 * i + (size_t)k] = (char)(header[i] >> (8 * (3 - k)));
+}
+
 /* ---- batches ------------------------------------------------------------ */
 
 static struct batch *batch_new(enum batch_kind kind)
@@ -514,25 +575,33 @@ static void record_finish(struct store_pg *store, struct store_intake *rec,
 	rec->done(rec, result);
 }
 
+/* Which intake parameters are binary arrays (the rest are text). */
+static bool intake_param_binary(int i)
+{
+	return i == 0 || i == 3 || i == 11 || i == 12 || i == 13 || i == 19;
+}
+
 static int send_intake_batch(struct pgconn *pc, struct batch *b)
 {
 	struct store_pg *store = pc->store;
 	struct strbuf params[INTAKE_NPARAMS];
 	memset(params, 0, sizeof(params));
-	for (int i = 0; i < INTAKE_FIRST_SCALAR; i++)
-		sb_array_begin(&params[i]);
+	for (int i = 0; i < INTAKE_FIRST_SCALAR; i++) {
+		if (intake_param_binary(i))
+			bin_array_begin(&params[i]);
+		else
+			sb_array_begin(&params[i]);
+	}
 
 	struct store_intake *rec;
-	char num[64];
+	bool no_location = false;
 	TAILQ_FOREACH(rec, &b->records, link)
 	{
 		const struct intake *in = rec->intake;
-		snprintf(num, sizeof(num), "%lld", (long long)rec->ticket_id);
-		sb_array_raw(&params[0], num);
+		bin_array_int8(&params[0], rec->ticket_id);
 		sb_array_text(&params[1], rec->feed_code);
 		sb_array_text(&params[2], in->external_id);
-		snprintf(num, sizeof(num), "%lld", (long long)in->received_at_ms);
-		sb_array_raw(&params[3], num);
+		bin_array_int8(&params[3], in->received_at_ms);
 		sb_array_text(&params[4], in->channel);
 		sb_array_text(&params[5], in->caller_phone);
 		sb_array_text(&params[6], in->caller_name);
@@ -541,37 +610,47 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 		sb_array_text(&params[9], in->district);
 		sb_array_text(&params[10], in->address);
 		if (in->has_location) {
-			snprintf(num, sizeof(num), "%.17g", in->lat);
-			sb_array_raw(&params[11], num);
-			snprintf(num, sizeof(num), "%.17g", in->lon);
-			sb_array_raw(&params[12], num);
+			bin_array_float8(&params[11], in->lat);
+			bin_array_float8(&params[12], in->lon);
 		} else {
-			sb_array_raw(&params[11], "NULL");
-			sb_array_raw(&params[12], "NULL");
+			bin_array_null(&params[11]);
+			bin_array_null(&params[12]);
+			no_location = true;
 		}
-		snprintf(num, sizeof(num), "%d", in->priority ? in->priority : 1);
-		sb_array_raw(&params[13], num);
+		bin_array_int2(&params[13], (int16_t)(in->priority ? in->priority : 1));
 		sb_array_text(&params[14], in->origin_number);
 		sb_array_text(&params[15], ticket_state_name(rec->state));
 		sb_array_text(&params[16], rec->dept_code);
 		sb_array_text(&params[17], rec->route_rule);
 		sb_array_text(&params[18], ticket_event_name(rec->route_event));
-		snprintf(num, sizeof(num), "%lld", (long long)rec->deadline_at_ms);
-		sb_array_raw(&params[19], num);
+		bin_array_int8(&params[19], rec->deadline_at_ms);
 		sb_array_text(&params[20], rec->state == TICKET_CLOSED ? in->answer : "");
 	}
 	const char *values[INTAKE_NPARAMS];
+	int lengths[INTAKE_NPARAMS] = { 0 };
+	int formats[INTAKE_NPARAMS] = { 0 };
 	char window[32];
 	snprintf(window, sizeof(window), "%ld", store->cfg->repeat_window_hours);
 	for (int i = 0; i < INTAKE_FIRST_SCALAR; i++) {
-		sb_putc(&params[i], '}');
+		if (intake_param_binary(i)) {
+			uint32_t oid = i == 13		    ? OID_INT2
+				       : i == 11 || i == 12 ? OID_FLOAT8
+							    : OID_INT8;
+			bin_array_end(&params[i], oid, b->count,
+				      (i == 11 || i == 12) && no_location);
+			lengths[i] = (int)params[i].len;
+			formats[i] = 1;
+		} else {
+			sb_putc(&params[i], '}');
+		}
 		values[i] = params[i].data;
 	}
 	values[21] = store->cfg->pg_timezone;
 	values[22] = store->linked_state;
 	values[23] = window;
 	values[24] = ticket_event_name(TICKET_EV_LINK);
-	int ok = PQsendQueryParams(pc->pg, intake_sql, INTAKE_NPARAMS, NULL, values, NULL, NULL, 0);
+	int ok = PQsendQueryParams(pc->pg, intake_sql, INTAKE_NPARAMS, NULL, values, lengths,
+				   formats, 0);
 	for (int i = 0; i < INTAKE_NPARAMS; i++)
 		free(params[i].data);
 	return ok ? 0 : -1;

@@ -134,6 +134,40 @@ def test_ack_only_after_row_is_visible(hotlined, db):
         assert not sent
 
 
+def test_stored_values_are_exact(hotlined, db):
+    """Times, coordinates and priority arrive bit for bit (they travel as binary
+    arrays); a record without a location stores NULLs, also first in its batch."""
+    received = int(time.time() * 1000) - 12345
+    lat, lon = 32.01234567890123, 120.86543210987654
+    exts = [new_id("exact") for _ in range(3)]
+    burst = hc.intake_frame(**record(exts[0], received_at=received))  # no location
+    burst += hc.intake_frame(**record(exts[1], received_at=received + 1, lat=lat, lon=lon,
+                                      priority=pb_priority("PRIORITY_URGENT")))
+    burst += hc.intake_frame(**record(exts[2], lat=-0.5, lon=1e-9))
+    with hotlined.feed("water") as c:
+        c.send_raw(burst)
+        acks = {}
+        for _ in exts:
+            kind, ack = c.read_reply(15.0)
+            assert kind == "ack", ack
+            acks[ack.external_id] = ack.ticket_no
+    rows = {r["external_id"]: r for r in db.query(
+        "SELECT external_id, lat, lon, priority,"
+        " (extract(epoch FROM received_at) * 1000)::int8 AS received_ms"
+        " FROM tickets WHERE ticket_no = ANY(%s)", (list(acks.values()),))}
+    assert (rows[exts[0]]["lat"], rows[exts[0]]["lon"]) == (None, None)
+    assert rows[exts[0]]["received_ms"] == received
+    assert (rows[exts[1]]["lat"], rows[exts[1]]["lon"]) == (lat, lon)
+    assert rows[exts[1]]["received_ms"] == received + 1
+    assert rows[exts[1]]["priority"] == pb_priority("PRIORITY_URGENT")
+    assert rows[exts[0]]["priority"] == 1
+    assert (rows[exts[2]]["lat"], rows[exts[2]]["lon"]) == (-0.5, 1e-9)
+
+
+def pb_priority(name):
+    return hc.pb.Priority.Value(name)
+
+
 def test_resend_gets_same_ticket_flagged_duplicate(hotlined, db):
     external_id = new_id("dup")
     fields = record(external_id)
