@@ -3,7 +3,8 @@
  *
  * Shape: records wait in one FIFO queue. Each pool connection has at most one
  * transaction in flight; whenever a connection is idle and records wait, it
- * takes up to batch_max of them, routes each (store_hooks.route) and sends ONE
+ * takes up to batch_max of them, gives each a ticket id from a pool drawn from
+ * ticket_seq ahead of need, routes each (store_hooks.route) and sends ONE
  * statement (arrays of every column, unnested server-side, inserting tickets,
  * linking repeat complaints, writing audit events and outbox rows, returning
  * each record's ticket_no) followed by a pipeline Sync. Other statements
@@ -118,9 +119,10 @@ struct store_pg {
  * for a new DISPATCHED ticket. The routing columns ($16..$21) were decided in C by
  * lib/ticket_state.c's state machine; the statement records both transitions
  * (INTAKE, then the routing event) in the audit table. Repeat complaints are
- * linked to the oldest open ticket of the same caller and category; a batch never
- * holds two records of one caller and category (batch_take cuts it), so that
- * lookup sees every candidate parent.
+ * linked to the oldest open ticket of the same caller and category, which this
+ * statement can see only once committed: batch_take keeps a record out of every
+ * batch while another batch (being built or in flight) holds its caller and
+ * category.
  */
 static const char intake_sql[] =
 	"WITH ins AS ("
