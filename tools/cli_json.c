@@ -104,3 +104,137 @@ int cli_emit_line(json_t *obj, bool flush)
 	free(line);
 	return rc;
 }
+
+/* ---- tree-less lines ----------------------------------------------------- */
+
+static void line_reserve(struct cli_line *l, size_t extra)
+{
+	if (l->len + extra <= l->cap)
+		return;
+	size_t cap = l->cap ? l->cap : 1024;
+	while (cap < l->len + extra)
+		cap *= 2;
+	char *grown = realloc(l->buf, cap);
+	if (grown == NULL)
+		fatal("out of memory");
+	l->buf = grown;
+	l->cap = cap;
+}
+
+static void line_put(struct cli_line *l, const char *s, size_t n)
+{
+	line_reserve(l, n);
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* A JSON string literal of s (escaped; invalid UTF-8 as U+FFFD). */
+static void line_quoted(struct cli_line *l, const char *s)
+{
+	size_t len = strlen(s);
+	line_reserve(l, len * 6 + 2); /* worst case: every byte \u00XX */
+	char *out = l->buf + l->len;
+	*out++ = '"';
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x80) {
+			size_t n = utf8_seq_len(c);
+			if (i + n <= len && utf8_valid(s + i, n)) {
+				memcpy(out, s + i, n);
+				out += n;
+				i += n;
+			} else {
+				memcpy(out, "\xef\xbf\xbd", 3);
+				out += 3;
+				i++;
+			}
+			continue;
+		}
+		i++;
+		if (c == '"' || c == '\\') {
+			*out++ = '\\';
+			*out++ = (char)c;
+		} else if (c < 0x20) {
+			static const char hex[] = "0123456789abcdef";
+			const char *esc = c == '\n'   ? "\\n"
+					  : c == '\t' ? "\\t"
+					  : c == '\r' ? "\\r"
+						      : NULL;
+			if (esc) {
+				memcpy(out, esc, 2);
+				out += 2;
+			} else {
+				memcpy(out, "\\u00", 4);
+				out[4] = hex[c >> 4];
+				out[5] = hex[c & 15];
+				out += 6;
+			}
+		} else {
+			*out++ = (char)c;
+		}
+	}
+	*out++ = '"';
+	l->len = (size_t)(out - l->buf);
+}
+
+static void line_key(struct cli_line *l, const char *key)
+{
+	line_put(l, l->len > 1 ? "," : "", l->len > 1 ? 1 : 0);
+	line_quoted(l, key);
+	line_put(l, ":", 1);
+}
+
+void cli_line_begin(struct cli_line *l, const char *event)
+{
+	l->len = 0;
+	line_put(l, "{", 1);
+	cli_line_str(l, "event", event);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cli_line_int(l, "at_ms", (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+void cli_line_str(struct cli_line *l, const char *key, const char *value)
+{
+	line_key(l, key);
+	line_quoted(l, value ? value : "");
+}
+
+void cli_line_int(struct cli_line *l, const char *key, long long value)
+{
+	char num[32];
+	int n = snprintf(num, sizeof(num), "%lld", value);
+	line_key(l, key);
+	line_put(l, num, (size_t)n);
+}
+
+void cli_line_real(struct cli_line *l, const char *key, double value)
+{
+	char num[40];
+	int n = snprintf(num, sizeof(num), "%.17g", value);
+	line_key(l, key);
+	line_put(l, num, (size_t)n);
+	if (strspn(num, "-0123456789") == (size_t)n)
+		line_put(l, ".0", 2); /* stays a real, as jansson writes it */
+}
+
+void cli_line_true(struct cli_line *l, const char *key)
+{
+	line_key(l, key);
+	line_put(l, "true", 4);
+}
+
+int cli_line_emit(struct cli_line *l, bool flush)
+{
+	line_put(l, "}\n", 2);
+	if (fwrite(l->buf, 1, l->len, stdout) != l->len || (flush && fflush(stdout) == EOF))
+		return -1;
+	return 0;
+}
+
+void cli_line_free(struct cli_line *l)
+{
+	free(l->buf);
+	l->buf = NULL;
+	l->len = l->cap = 0;
+}

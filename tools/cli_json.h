@@ -33,4 +33,22 @@ json_t *cli_json_event(const char *name);
  */
 int cli_emit_line(json_t *obj, bool flush) __attribute__((warn_unused_result));
 
+/*
+ * One JSON object written straight into a buffer, for the lines printed per
+ * ticket (no tree, no allocation per member). Same members, same escaping
+ * rules as above: invalid UTF-8 becomes U+FFFD.
+ */
+struct cli_line {
+	char *buf;
+	size_t len, cap;
+};
+void cli_line_begin(struct cli_line *l, const char *event); /* "event", "at_ms" */
+void cli_line_str(struct cli_line *l, const char *key, const char *value);
+void cli_line_int(struct cli_line *l, const char *key, long long value);
+void cli_line_real(struct cli_line *l, const char *key, double value);
+void cli_line_true(struct cli_line *l, const char *key);
+/* Writes the line (and flushes when asked); 0, or -1 when stdout is gone. */
+int cli_line_emit(struct cli_line *l, bool flush) __attribute__((warn_unused_result));
+void cli_line_free(struct cli_line *l);
+
 #endif

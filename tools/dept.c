@@ -184,6 +184,7 @@ struct dept {
 	 * and acted on only once read_cb has flushed stdout (flush_taken). */
 	char (*taken)[MAX_TICKET_NO + 1];
 	size_t ntaken, taken_cap;
+	struct cli_line line; /* the ticket line being written */
 	unsigned signals;
 	bool stopping;	/* quit or signal: no new tickets or commands */
 	bool finishing; /* exit once the output has drained */
@@ -588,25 +589,27 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 		return;
 	}
 	if (!d->opt.quiet) {
-		json_t *ev = cli_json_event("ticket");
-		cli_set_str(ev, "ticket_no", ticket_no);
-		cli_set_str(ev, "category", t->category);
-		cli_set_str(ev, "district", t->district);
-		cli_set_str(ev, "address", t->address);
-		cli_set_str(ev, "content", t->content);
-		cli_set_str(ev, "caller_phone_masked", t->caller_phone_masked);
-		cli_set_int(ev, "priority", t->priority);
-		cli_set_int(ev, "received_at", t->received_at);
-		cli_set_int(ev, "deadline_at", t->deadline_at);
-		cli_set_int(ev, "reopen_count", t->reopen_count);
-		cli_set_str(ev, "state", cli_state_name(t->state));
+		/* Written without a jansson tree: this is the line printed per ticket. */
+		struct cli_line *l = &d->line;
+		cli_line_begin(l, "ticket");
+		cli_line_str(l, "ticket_no", ticket_no);
+		cli_line_str(l, "category", t->category);
+		cli_line_str(l, "district", t->district);
+		cli_line_str(l, "address", t->address);
+		cli_line_str(l, "content", t->content);
+		cli_line_str(l, "caller_phone_masked", t->caller_phone_masked);
+		cli_line_int(l, "priority", t->priority);
+		cli_line_int(l, "received_at", t->received_at);
+		cli_line_int(l, "deadline_at", t->deadline_at);
+		cli_line_int(l, "reopen_count", t->reopen_count);
+		cli_line_str(l, "state", cli_state_name(t->state));
 		if (seen_before)
-			json_object_set_new(ev, "seen_before", json_true());
+			cli_line_true(l, "seen_before");
 		if (t->lat != 0 || t->lon != 0) {
-			json_object_set_new(ev, "lat", json_real(t->lat));
-			json_object_set_new(ev, "lon", json_real(t->lon));
+			cli_line_real(l, "lat", t->lat);
+			cli_line_real(l, "lon", t->lon);
 		}
-		if (cli_emit_line(ev, false) != 0) {
+		if (cli_line_emit(l, false) != 0) {
 			/* Not printed, so not taken: no ack, and stop. */
 			log_error("cannot write ticket %s to stdout: %s", ticket_no,
 				  strerror(errno));
@@ -1444,6 +1447,7 @@ int main(int argc, char **argv)
 	event_base_free(d->base);
 	seen_free(d->seen);
 	free(d->taken);
+	cli_line_free(&d->line);
 	free(d);
 	return exit_code;
 }
