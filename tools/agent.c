@@ -5,7 +5,8 @@
  * Hello as ROLE_AGENT; callbacks (回访: CallbackClaim -> CallbackTask, then
  * CallbackResult -> ActionAck) and Intake records, plain or resolved on the
  * call (直接办结), typed on stdin or driven by --auto; every answer matched
- * back to the request it answers and printed as one JSON line.
+ * back to the request it answers and printed as one JSON line. The
+ * connection itself and the end of the run are cli_conn.c's.
  * Never: reconnects (a lost connection ends the run; the callbacks it held
  * return to the queue after the server's claim timeout), holds more than
  * MAX_PENDING unanswered requests or MAX_OUTPUT queued bytes (stdin is read
@@ -28,53 +29,34 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <jansson.h>
 
 #include "code.h"
-#include "frame.h"
 #include "hotline.pb-c.h"
+#include "cli_conn.h"
 #include "cli_json.h"
+#include "cli_opt.h"
 #include "cli_stdin.h"
 #include "log.h"
 #include "utf8.h"
 
+#define PROG "hotline-agent"
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 12345
 #define DEFAULT_AUTO_NOTE "hotline-agent --auto"
 #define TOKEN_ENV "HOTLINE_AGENT_TOKEN"
-#define PROTOCOL_VERSION 1
-#define HELLO_TIMEOUT_MS 10000	 /* connect + Hello -> Welcome */
-#define STOP_GRACE_MS 10000	 /* quit / signal / end of input: longest wait for answers */
-#define DRAIN_TIMEOUT_MS 5000	 /* at exit: longest wait for queued frames to go out */
 #define DEFAULT_POLL_MS 1000	 /* --auto: wait after "no callback waiting" */
 #define MAX_PENDING 4096	 /* requests sent and not yet answered */
 #define MAX_OUTPUT (1024 * 1024) /* bytes queued to the daemon */
 #define MAX_COMMAND_LINE 65536	 /* bytes in one stdin command */
 #define MAX_TICKET_NO 31	 /* bytes in a ticket number (the daemon's limit) */
 #define MAX_EXTERNAL_ID 128	 /* bytes in an external_id (the daemon's limit) */
-
-enum conn_state {
-	CONN_CONNECTING, /* TCP connect in progress */
-	CONN_HELLO,	 /* Hello sent, waiting for Welcome */
-	CONN_READY,	 /* welcomed */
-	CONN_CLOSED	 /* not connected, and not going to be */
-};
 
 enum pending_kind { PENDING_CLAIM, PENDING_RESULT, PENDING_INTAKE };
 
@@ -124,16 +106,8 @@ struct stats {
 
 struct agent {
 	struct options opt;
-	struct event_base *base;
-	struct bufferevent *bev; /* NULL once the connection is gone */
-	struct frame_decoder decoder;
-	enum conn_state state;
-	struct event *conn_timer; /* the Hello timeout */
-	struct event *deadline;	  /* --timeout */
-	struct event *grace;	  /* stopping: end of the wait for answers */
-	struct event *drain;	  /* end of the wait for queued output */
-	struct event *poll;	  /* --auto: claim again after "nothing waiting" */
-	struct event *sigint_ev, *sigterm_ev;
+	struct cli_conn conn; /* the connection, and how the run ends */
+	struct event *poll;   /* --auto: claim again after "nothing waiting" */
 
 	struct cli_stdin in; /* commands */
 
@@ -142,27 +116,11 @@ struct agent {
 	size_t auto_inflight; /* --auto claims and results unanswered */
 
 	struct stats stats;
-	unsigned signals;
-	bool stopping;	/* quit, signal or end of input: no new requests */
-	bool finishing; /* exit once the output has drained */
-	int exit_code;
 };
 
-static void conn_lost(struct agent *a, const char *why);
 static void check_done(struct agent *a);
 static void stdin_update(struct agent *a);
-static void finish(struct agent *a, int exit_code);
-static void begin_stop(struct agent *a, const char *why);
 static void auto_next(struct agent *a);
-
-/* Writes obj (consumed) as one line to stdout and flushes it; a lost stdout ends the run. */
-static void emit(struct agent *a, json_t *obj)
-{
-	if (cli_emit_line(obj, true) != 0) {
-		log_error("cannot write to stdout: %s", strerror(errno));
-		finish(a, 1);
-	}
-}
 
 /* ---- pending requests -------------------------------------------------- */
 
@@ -210,37 +168,12 @@ static struct pending *pending_take(struct agent *a, enum pending_kind kind, con
 	return NULL;
 }
 
-static size_t output_queued(const struct agent *a)
-{
-	return a->bev ? evbuffer_get_length(bufferevent_get_output(a->bev)) : 0;
-}
-
 static bool have_room(const struct agent *a)
 {
-	return a->pending < MAX_PENDING && output_queued(a) < MAX_OUTPUT;
+	return a->pending < MAX_PENDING && cli_conn_output_queued(&a->conn) < MAX_OUTPUT;
 }
 
 /* ---- sending ------------------------------------------------------------ */
-
-/* Packs and queues one frame. Returns 0, or -1 when the connection is gone. */
-static int send_frame(struct agent *a, const Hotline__V1__Frame *frame)
-	__attribute__((warn_unused_result));
-static int send_frame(struct agent *a, const Hotline__V1__Frame *frame)
-{
-	if (a->bev == NULL)
-		return -1;
-	size_t len;
-	uint8_t *buf = frame_pack(frame, &len);
-	if (buf == NULL)
-		fatal("out of memory packing a frame");
-	int rc = bufferevent_write(a->bev, buf, len);
-	free(buf);
-	if (rc != 0) {
-		conn_lost(a, "write failed");
-		return -1;
-	}
-	return 0;
-}
 
 static void send_claim(struct agent *a, bool automatic)
 {
@@ -250,8 +183,8 @@ static void send_claim(struct agent *a, bool automatic)
 	frame.callback_claim = &claim;
 	pending_add(a, PENDING_CLAIM, "", automatic);
 	a->stats.claims_sent++;
-	if (send_frame(a, &frame) != 0)
-		return; /* conn_lost() ended the run: the request dies with it */
+	if (cli_conn_send(&a->conn, &frame) != 0)
+		return; /* cli_conn_lost() ended the run: the request dies with it */
 }
 
 static void send_result(struct agent *a, const char *ticket_no, int outcome, const char *note,
@@ -267,8 +200,8 @@ static void send_result(struct agent *a, const char *ticket_no, int outcome, con
 	struct pending *p = pending_add(a, PENDING_RESULT, ticket_no, automatic);
 	p->outcome = outcome;
 	a->stats.results_sent++;
-	if (send_frame(a, &frame) != 0)
-		return; /* conn_lost() ended the run */
+	if (cli_conn_send(&a->conn, &frame) != 0)
+		return; /* cli_conn_lost() ended the run */
 }
 
 static void send_intake(struct agent *a, Hotline__V1__Intake *intake)
@@ -279,16 +212,15 @@ static void send_intake(struct agent *a, Hotline__V1__Intake *intake)
 	struct pending *p = pending_add(a, PENDING_INTAKE, intake->external_id, false);
 	p->resolve = intake->resolved_on_call;
 	a->stats.intakes_sent++;
-	if (send_frame(a, &frame) != 0)
-		return; /* conn_lost() ended the run */
+	if (cli_conn_send(&a->conn, &frame) != 0)
+		return; /* cli_conn_lost() ended the run */
 }
 
 /* ---- receiving ---------------------------------------------------------- */
 
 static void on_welcome(struct agent *a, const Hotline__V1__Welcome *w)
 {
-	a->state = CONN_READY;
-	evtimer_del(a->conn_timer);
+	(void)cli_conn_welcomed(&a->conn); /* never a reconnection: an agent does not reconnect */
 	log_info("welcomed by %s as agent %s", w->server ? w->server : "?", a->opt.id);
 	json_t *ev = cli_json_event("welcome");
 	cli_set_str(ev, "server", w->server);
@@ -296,7 +228,7 @@ static void on_welcome(struct agent *a, const Hotline__V1__Welcome *w)
 	cli_set_int(ev, "max_frame", w->max_frame);
 	cli_set_int(ev, "window", w->window);
 	cli_set_str(ev, "agent", a->opt.id);
-	emit(a, ev);
+	cli_conn_emit(&a->conn, ev);
 	auto_next(a);
 	stdin_update(a);
 }
@@ -311,8 +243,8 @@ static void on_task(struct agent *a, const Hotline__V1__CallbackTask *t)
 	const char *ticket_no = t->ticket_no ? t->ticket_no : "";
 	if (ticket_no[0] == '\0') {
 		a->stats.no_task++;
-		emit(a, cli_json_event("no_task"));
-		if (automatic && !a->stopping && !a->finishing) {
+		cli_conn_emit(&a->conn, cli_json_event("no_task"));
+		if (automatic && !a->conn.stopping && !a->conn.finishing) {
 			struct timeval tv = cli_tv_ms(a->opt.poll_ms);
 			evtimer_add(a->poll, &tv);
 		}
@@ -329,9 +261,9 @@ static void on_task(struct agent *a, const Hotline__V1__CallbackTask *t)
 	cli_set_str(ev, "dept_code", t->dept_code);
 	cli_set_int(ev, "attempt", t->attempt);
 	cli_set_int(ev, "claimed_until", t->claimed_until);
-	emit(a, ev);
+	cli_conn_emit(&a->conn, ev);
 	/* --auto records its outcome for every task, its own claims' and typed ones'. */
-	if (a->opt.auto_outcome && !a->finishing && strlen(ticket_no) <= MAX_TICKET_NO)
+	if (a->opt.auto_outcome && !a->conn.finishing && strlen(ticket_no) <= MAX_TICKET_NO)
 		send_result(a, ticket_no, a->opt.auto_outcome, a->opt.note, true);
 }
 
@@ -353,7 +285,7 @@ static void on_action_ack(struct agent *a, const Hotline__V1__ActionAck *ack)
 	cli_set_str(ev, "state", cli_state_name(ack->state));
 	if (!ack->ok || (ack->error && ack->error[0]))
 		cli_set_str(ev, "error", ack->error);
-	emit(a, ev);
+	cli_conn_emit(&a->conn, ev);
 	free(p);
 }
 
@@ -370,7 +302,7 @@ static void on_intake_ack(struct agent *a, const Hotline__V1__IntakeAck *ack)
 	json_object_set_new(ev, "duplicate", json_boolean(ack->duplicate));
 	if (p)
 		json_object_set_new(ev, "resolved", json_boolean(p->resolve));
-	emit(a, ev);
+	cli_conn_emit(&a->conn, ev);
 	free(p);
 }
 
@@ -382,7 +314,7 @@ static int on_error(struct agent *a, const Hotline__V1__Error *err)
 	const char *external_id = err->external_id ? err->external_id : "";
 	struct pending *p = NULL;
 	const char *request = NULL;
-	if (a->state == CONN_READY) {
+	if (a->conn.state == CLI_CONN_READY) {
 		if (ticket_no[0]) {
 			p = pending_take(a, PENDING_RESULT, ticket_no);
 			request = "result";
@@ -403,18 +335,18 @@ static int on_error(struct agent *a, const Hotline__V1__Error *err)
 		cli_set_str(ev, "external_id", external_id);
 	if (p)
 		cli_set_str(ev, "request", request);
-	emit(a, ev);
+	cli_conn_emit(&a->conn, ev);
 	if (p && p->kind == PENDING_RESULT)
 		a->stats.results_failed++;
 	bool auto_claim = p && p->automatic && p->kind == PENDING_CLAIM;
 	free(p);
-	if (a->state == CONN_HELLO) {
+	if (a->conn.state == CLI_CONN_HELLO) {
 		log_error("refused by %s:%d: %s: %s", a->opt.host, a->opt.port,
 			  cli_error_code_name(err->code), err->message ? err->message : "");
-		finish(a, 1);
+		cli_conn_finish(&a->conn, 1);
 		return -1;
 	}
-	if (auto_claim && !a->stopping && !a->finishing) {
+	if (auto_claim && !a->conn.stopping && !a->conn.finishing) {
 		/* The queue is unavailable for now: try again after a pause. */
 		struct timeval tv = cli_tv_ms(a->opt.poll_ms);
 		evtimer_add(a->poll, &tv);
@@ -422,19 +354,15 @@ static int on_error(struct agent *a, const Hotline__V1__Error *err)
 	return 0;
 }
 
-/* Handles one frame. Returns 0, or -1 when reading must stop. */
-static int handle_frame(struct agent *a, const Hotline__V1__Frame *frame)
+/* cli_conn: one frame (in CLI_CONN_HELLO only Welcome or Error). */
+static void on_frame(void *arg, const Hotline__V1__Frame *frame)
 {
-	if (a->state == CONN_HELLO && frame->msg_case != HOTLINE__V1__FRAME__MSG_WELCOME &&
-	    frame->msg_case != HOTLINE__V1__FRAME__MSG_ERROR) {
-		conn_lost(a, "server sent something else than Welcome or Error");
-		return -1;
-	}
+	struct agent *a = arg;
 	switch (frame->msg_case) {
 	case HOTLINE__V1__FRAME__MSG_WELCOME:
-		if (a->state != CONN_HELLO) {
+		if (a->conn.state != CLI_CONN_HELLO) {
 			a->stats.unexpected++;
-			return 0;
+			return;
 		}
 		on_welcome(a, frame->welcome);
 		break;
@@ -449,7 +377,7 @@ static int handle_frame(struct agent *a, const Hotline__V1__Frame *frame)
 		break;
 	case HOTLINE__V1__FRAME__MSG_ERROR:
 		if (on_error(a, frame->error) != 0)
-			return -1;
+			return;
 		break;
 	default:
 		a->stats.unexpected++;
@@ -457,53 +385,20 @@ static int handle_frame(struct agent *a, const Hotline__V1__Frame *frame)
 		break;
 	}
 	auto_next(a);
-	return a->bev != NULL && !a->finishing ? 0 : -1;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* cli_conn: after the frames of one read. */
+static void on_read_done(void *arg)
 {
 	struct agent *a = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	while (a->bev == bev && !a->finishing) {
-		struct evbuffer_iovec vec;
-		if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1 || vec.iov_len == 0)
-			break;
-		size_t consumed = 0;
-		enum frame_status st =
-			frame_decoder_feed(&a->decoder, vec.iov_base, vec.iov_len, &consumed);
-		evbuffer_drain(in, consumed);
-		if (st < 0) {
-			conn_lost(a, st == FRAME_TOO_LARGE
-					     ? "frame from server above the size limit"
-					     : "out of memory decoding a frame");
-			break;
-		}
-		if (st != FRAME_READY)
-			continue;
-		size_t body_len;
-		const uint8_t *body = frame_decoder_body(&a->decoder, &body_len);
-		Hotline__V1__Frame *frame = frame_unpack(body, body_len);
-		if (frame == NULL) {
-			conn_lost(a, "undecodable frame from server");
-			break;
-		}
-		int rc = handle_frame(a, frame);
-		frame_message_free(frame);
-		if (rc != 0)
-			break;
-	}
 	check_done(a);
 	stdin_update(a);
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+/* cli_conn: the output drained to half of MAX_OUTPUT: room for commands again. */
+static void on_writable(void *arg)
 {
 	struct agent *a = arg;
-	if (a->finishing) {
-		if (output_queued(a) == 0)
-			event_base_loopexit(a->base, NULL);
-		return;
-	}
 	stdin_update(a);
 }
 
@@ -512,8 +407,8 @@ static void write_cb(struct bufferevent *bev, void *arg)
 /* --auto: claim the next callback when nothing of ours is in flight. */
 static void auto_next(struct agent *a)
 {
-	if (!a->opt.auto_outcome || a->state != CONN_READY || a->stopping || a->finishing ||
-	    a->auto_inflight > 0 || evtimer_pending(a->poll, NULL) || !have_room(a))
+	if (!a->opt.auto_outcome || !cli_conn_accepting(&a->conn) || a->auto_inflight > 0 ||
+	    evtimer_pending(a->poll, NULL) || !have_room(a))
 		return;
 	if (a->opt.count && a->stats.results_ok + a->stats.results_failed >= a->opt.count)
 		return;
@@ -528,103 +423,24 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- connection ----------------------------------------------------------- */
 
-static void event_cb(struct bufferevent *bev, short events, void *arg)
+static void on_connected(void *arg)
 {
 	struct agent *a = arg;
-	if (events & BEV_EVENT_CONNECTED) {
-		int one = 1;
-		evutil_socket_t fd = bufferevent_getfd(bev);
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		a->state = CONN_HELLO;
-		Hotline__V1__Hello hello = HOTLINE__V1__HELLO__INIT;
-		hello.role = HOTLINE__V1__ROLE__ROLE_AGENT;
-		hello.id = (char *)a->opt.id;
-		hello.token = (char *)a->opt.token;
-		hello.version = PROTOCOL_VERSION;
-		Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
-		frame.msg_case = HOTLINE__V1__FRAME__MSG_HELLO;
-		frame.hello = &hello;
-		if (send_frame(a, &frame) != 0)
-			check_done(a);
-		return;
-	}
-	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		int err = EVUTIL_SOCKET_ERROR();
-		conn_lost(a, (events & BEV_EVENT_ERROR) && err != 0
-				     ? evutil_socket_error_to_string(err)
-				     : "closed by server");
+	if (cli_conn_send_hello(&a->conn, HOTLINE__V1__ROLE__ROLE_AGENT, a->opt.id, a->opt.token) !=
+	    0)
 		check_done(a);
-	}
 }
 
-static void start_connect(struct agent *a)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL;
-	char port[16];
-	snprintf(port, sizeof(port), "%d", a->opt.port);
-	int rc = getaddrinfo(a->opt.host, port, &hints, &res);
-	if (rc != 0 || res == NULL) {
-		log_error("cannot resolve %s:%s: %s", a->opt.host, port, gai_strerror(rc));
-		if (res)
-			freeaddrinfo(res);
-		a->state = CONN_CLOSED;
-		finish(a, 1);
-		return;
-	}
-	a->bev = bufferevent_socket_new(a->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (a->bev == NULL)
-		fatal("out of memory creating a connection");
-	bufferevent_setcb(a->bev, read_cb, write_cb, event_cb, a);
-	bufferevent_setwatermark(a->bev, EV_WRITE, MAX_OUTPUT / 2, 0);
-	frame_decoder_init(&a->decoder, FRAME_MAX_LIMIT);
-	a->state = CONN_CONNECTING;
-	struct timeval tv = cli_tv_ms(HELLO_TIMEOUT_MS);
-	evtimer_add(a->conn_timer, &tv);
-	if (bufferevent_enable(a->bev, EV_READ | EV_WRITE) != 0 ||
-	    bufferevent_socket_connect(a->bev, res->ai_addr, (int)res->ai_addrlen) != 0)
-		conn_lost(a, strerror(errno));
-	freeaddrinfo(res);
-}
-
-/* Drops the socket (libevent defers the release when called from its callback); the run ends. */
-static void conn_lost(struct agent *a, const char *why)
-{
-	if (a->bev == NULL)
-		return;
-	bool had_output = output_queued(a) > 0;
-	bool was_ready = a->state == CONN_READY;
-	bufferevent_free(a->bev);
-	a->bev = NULL;
-	frame_decoder_free(&a->decoder);
-	evtimer_del(a->conn_timer);
-	a->state = CONN_CLOSED;
-	if (a->finishing) {
-		if (had_output) {
-			log_warn("connection lost before everything was sent: %s", why);
-			a->exit_code = 1;
-		}
-		event_base_loopexit(a->base, NULL);
-		return;
-	}
-	log_warn("connection to %s:%d lost: %s (%zu requests unanswered)", a->opt.host, a->opt.port,
-		 why, a->pending);
-	if (was_ready) {
-		json_t *ev = cli_json_event("disconnected");
-		cli_set_str(ev, "reason", why);
-		cli_set_int(ev, "pending", (json_int_t)a->pending);
-		emit(a, ev);
-	}
-	finish(a, a->stopping && a->pending == 0 ? 0 : 1);
-}
-
-static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* cli_conn: the connection is gone, and with it the run (an agent does not reconnect). */
+static void on_lost(void *arg, const char *why, bool was_ready)
 {
 	struct agent *a = arg;
-	conn_lost(a, a->state == CONN_CONNECTING ? "connect timed out"
-						 : "no Welcome within the time limit");
-	check_done(a);
+	if (!was_ready)
+		return;
+	json_t *ev = cli_json_event("disconnected");
+	cli_set_str(ev, "reason", why);
+	cli_set_int(ev, "pending", (json_int_t)a->pending);
+	cli_conn_emit(&a->conn, ev);
 }
 
 /* ---- stdin commands --------------------------------------------------------- */
@@ -634,35 +450,7 @@ static void command_error(struct agent *a, const char *line, const char *message
 	json_t *ev = cli_json_event("command_error");
 	cli_set_str(ev, "message", message);
 	cli_set_str(ev, "line", line);
-	emit(a, ev);
-}
-
-/* Splits the first space-separated word off *rest; returns it (NUL-terminated) or NULL. */
-static char *next_word(char **rest)
-{
-	char *p = *rest;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '\0') {
-		*rest = p;
-		return NULL;
-	}
-	char *word = p;
-	while (*p && *p != ' ' && *p != '\t')
-		p++;
-	if (*p)
-		*p++ = '\0';
-	while (*p == ' ' || *p == '\t')
-		p++;
-	*rest = p;
-	return word;
-}
-
-static void trim_end(char *s)
-{
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
+	cli_conn_emit(&a->conn, ev);
 }
 
 /* "satisfied", "basic" / "basically_satisfied", "unsatisfied", "unreachable" -> outcome; 0 if none.
@@ -708,8 +496,8 @@ static void command_intake(struct agent *a, const char *line, char *rest, bool r
 	Hotline__V1__Intake in = HOTLINE__V1__INTAKE__INIT;
 	in.channel = (char *)"phone";
 	char *word;
-	while ((word = next_word(&rest)) != NULL && strncmp(word, "--", 2) == 0 && word[2]) {
-		char *value = next_word(&rest);
+	while ((word = cli_next_word(&rest)) != NULL && strncmp(word, "--", 2) == 0 && word[2]) {
+		char *value = cli_next_word(&rest);
 		if (value == NULL) {
 			command_error(a, line, usage);
 			return;
@@ -741,7 +529,7 @@ static void command_intake(struct agent *a, const char *line, char *rest, bool r
 		}
 	}
 	char *external_id = word;
-	char *category = next_word(&rest);
+	char *category = cli_next_word(&rest);
 	if (external_id == NULL || category == NULL || *rest == '\0') {
 		command_error(a, line, usage);
 		return;
@@ -773,8 +561,8 @@ static void command_intake(struct agent *a, const char *line, char *rest, bool r
 		char *content = sep + 2;
 		while (*content == ' ' || *content == '\t')
 			content++;
-		trim_end(rest);
-		trim_end(content);
+		cli_trim_end(rest);
+		cli_trim_end(content);
 		if (rest[0] == '\0' || content[0] == '\0') {
 			command_error(a, line, usage);
 			return;
@@ -783,39 +571,40 @@ static void command_intake(struct agent *a, const char *line, char *rest, bool r
 		in.answer = rest;
 		in.content = content;
 	} else {
-		trim_end(rest);
+		cli_trim_end(rest);
 		in.content = rest;
 	}
 	send_intake(a, &in);
 }
 
-/* Runs one command line (modified in place). */
-static void run_command(struct agent *a, char *line)
+/* cli_stdin: runs one command line (modified in place). */
+static void run_command(void *arg, char *line)
 {
+	struct agent *a = arg;
 	char *copy = strdup(line);
 	if (copy == NULL)
 		fatal("out of memory");
 	char *rest = line;
-	char *cmd = next_word(&rest);
+	char *cmd = cli_next_word(&rest);
 	if (cmd == NULL || cmd[0] == '#')
 		goto out;
 	if (strcmp(cmd, "quit") == 0) {
-		begin_stop(a, "quit");
+		cli_conn_stop(&a->conn, "quit");
 	} else if (strcmp(cmd, "claim") == 0) {
 		if (*rest != '\0')
 			command_error(a, copy, "usage: claim");
 		else
 			send_claim(a, false);
 	} else if (strcmp(cmd, "result") == 0) {
-		char *ticket_no = next_word(&rest);
-		int outcome = outcome_from_word(next_word(&rest));
+		char *ticket_no = cli_next_word(&rest);
+		int outcome = outcome_from_word(cli_next_word(&rest));
 		if (ticket_no == NULL || strlen(ticket_no) > MAX_TICKET_NO || outcome == 0) {
 			command_error(a, copy,
 				      "usage: result TICKET_NO satisfied|basic|unsatisfied|"
 				      "unreachable [NOTE...]");
 			goto out;
 		}
-		trim_end(rest);
+		cli_trim_end(rest);
 		send_result(a, ticket_no, outcome, rest, false);
 	} else if (strcmp(cmd, "intake") == 0 || strcmp(cmd, "resolve") == 0) {
 		command_intake(a, copy, rest, cmd[0] == 'r');
@@ -826,40 +615,26 @@ out:
 	free(copy);
 }
 
-/* Runs the complete lines on stdin while there is room and a connection. */
-static void run_buffered_commands(struct agent *a)
+/* Whether the next command may run: a connection that takes requests, and room. */
+static bool may_run_command(void *arg)
 {
-	while (a->state == CONN_READY && !a->stopping && !a->finishing && have_room(a)) {
-		size_t len;
-		bool too_long;
-		char *line = cli_stdin_next_line(&a->in, &len, &too_long);
-		if (too_long) {
-			command_error(a, "", "command line too long");
-			continue;
-		}
-		if (line == NULL)
-			return;
-		run_command(a, line);
-		free(line);
-	}
+	const struct agent *a = arg;
+	return cli_conn_accepting(&a->conn) && have_room(a);
 }
 
-static bool stdin_wanted(const struct agent *a)
+static void command_too_long(void *arg)
 {
-	return cli_stdin_can_read(&a->in) && a->state == CONN_READY && !a->stopping &&
-	       !a->finishing && have_room(a);
+	command_error(arg, "", "command line too long");
 }
 
-/* Runs buffered lines, then arms or disarms reading (a regular file is read a chunk per pass). */
+/* Runs buffered commands and re-arms stdin; without --auto the end of input stops the run. */
 static void stdin_update(struct agent *a)
 {
-	if (a->in.buf == NULL)
-		return;
-	run_buffered_commands(a);
-	if (!a->in.open && !a->stopping && cli_stdin_buffered(&a->in) == 0 &&
-	    !a->opt.auto_outcome && a->state == CONN_READY)
-		begin_stop(a, "end of input");
-	cli_stdin_want(&a->in, stdin_wanted(a));
+	cli_stdin_update(&a->in);
+	if (a->in.buf != NULL && !a->in.open && !a->conn.stopping &&
+	    cli_stdin_buffered(&a->in) == 0 && !a->opt.auto_outcome &&
+	    a->conn.state == CLI_CONN_READY)
+		cli_conn_stop(&a->conn, "end of input");
 }
 
 /* After each read of stdin, and at its end. */
@@ -872,89 +647,70 @@ static void on_stdin(void *arg)
 
 /* ---- run control -------------------------------------------------------- */
 
-/* Ends the run with exit_code once everything queued for the daemon is sent. */
-static void finish(struct agent *a, int exit_code)
-{
-	if (a->finishing)
-		return;
-	a->finishing = true;
-	a->exit_code = exit_code;
-	cli_stdin_want(&a->in, false);
-	evtimer_del(a->conn_timer);
-	evtimer_del(a->poll);
-	if (a->bev == NULL || output_queued(a) == 0) {
-		event_base_loopexit(a->base, NULL);
-		return;
-	}
-	bufferevent_disable(a->bev, EV_READ);
-	bufferevent_setwatermark(a->bev, EV_WRITE, 0, 0);
-	struct timeval tv = cli_tv_ms(DRAIN_TIMEOUT_MS);
-	evtimer_add(a->drain, &tv);
-}
-
 /* Called after every event: ends the run when its goal is reached. */
 static void check_done(struct agent *a)
 {
-	if (a->finishing)
+	if (cli_conn_check_stop(&a->conn))
 		return;
-	if (a->stopping && (a->pending == 0 || a->state != CONN_READY)) {
-		if (a->pending > 0)
-			log_warn("stopping with %zu requests unanswered", a->pending);
-		finish(a, a->pending == 0 ? 0 : 1);
-		return;
-	}
 	uint64_t answered = a->stats.results_ok + a->stats.results_failed;
 	if (a->opt.count > 0 && answered >= a->opt.count && a->pending == 0)
-		finish(a, a->stats.results_failed == 0 ? 0 : 1);
+		cli_conn_finish(&a->conn, a->stats.results_failed == 0 ? 0 : 1);
 }
 
-/* quit, a signal or the end of input: no new requests; wait for answers, then exit. */
-static void begin_stop(struct agent *a, const char *why)
+static void check_done_cb(void *arg)
 {
-	if (a->stopping)
-		return;
-	a->stopping = true;
-	log_info("%s: waiting for %zu unanswered requests", why, a->pending);
+	check_done(arg);
+}
+
+/* cli_conn: quit, a signal or the end of input: no new requests. */
+static void on_stop(void *arg)
+{
+	struct agent *a = arg;
 	evtimer_del(a->poll);
-	struct timeval tv = cli_tv_ms(STOP_GRACE_MS);
-	evtimer_add(a->grace, &tv);
 	stdin_update(a);
 	check_done(a);
 }
 
-static void grace_cb(evutil_socket_t fd, short what, void *arg)
+/* cli_conn: the run is finishing: no more commands or claims. */
+static void on_finish(void *arg)
 {
 	struct agent *a = arg;
-	log_warn("gave up waiting for %zu unanswered requests", a->pending);
-	finish(a, 1);
+	cli_stdin_want(&a->in, false);
+	evtimer_del(a->poll);
 }
 
-static void drain_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent *a = arg;
-	log_warn("%zu bytes for the daemon not sent at exit", output_queued(a));
-	a->exit_code = 1;
-	event_base_loopexit(a->base, NULL);
-}
-
-static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+static void on_deadline(void *arg)
 {
 	struct agent *a = arg;
 	log_error("timed out after %.1f s: %" PRIu64 " results answered, %zu requests unanswered",
 		  a->opt.timeout_s, a->stats.results_ok + a->stats.results_failed, a->pending);
-	finish(a, 1);
 }
 
-static void signal_cb(evutil_socket_t sig, short what, void *arg)
+static size_t unanswered(void *arg)
 {
-	struct agent *a = arg;
-	if (++a->signals > 1 || a->finishing) {
-		a->exit_code = 1;
-		event_base_loopexit(a->base, NULL);
-		return;
-	}
-	begin_stop(a, sig == SIGINT ? "interrupted" : "terminated");
+	const struct agent *a = arg;
+	return a->pending;
 }
+
+static const struct cli_stdin_ops agent_stdin_ops = {
+	.on_input = on_stdin,
+	.may_run = may_run_command,
+	.run_line = run_command,
+	.too_long = command_too_long,
+};
+
+static const struct cli_conn_ops agent_conn_ops = {
+	.on_connected = on_connected,
+	.on_frame = on_frame,
+	.on_read_done = on_read_done,
+	.on_writable = on_writable,
+	.on_lost = on_lost,
+	.check_done = check_done_cb,
+	.on_stop = on_stop,
+	.on_finish = on_finish,
+	.on_deadline = on_deadline,
+	.unanswered = unanswered,
+};
 
 static void print_summary(struct agent *a)
 {
@@ -971,11 +727,11 @@ static void print_summary(struct agent *a)
 	cli_set_int(ev, "pending", (json_int_t)a->pending);
 	cli_set_int(ev, "errors", (json_int_t)st->errors);
 	cli_set_int(ev, "unexpected", (json_int_t)st->unexpected);
-	cli_set_int(ev, "exit", a->exit_code);
+	cli_set_int(ev, "exit", a->conn.exit_code);
 	char *line = json_dumps(ev, JSON_COMPACT);
 	json_decref(ev);
 	if (line == NULL || puts(line) == EOF || fflush(stdout) == EOF)
-		a->exit_code = 1;
+		a->conn.exit_code = 1;
 	free(line);
 }
 
@@ -1032,24 +788,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "hotline-agent: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see --help)\n");
-	exit(2);
-}
-
-static uint64_t parse_uint(const char *arg, const char *name, uint64_t min, uint64_t max)
-{
-	char *end;
-	errno = 0;
-	unsigned long long value = strtoull(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || value < min || value > max)
-		usage_error("invalid %s", name);
-	return value;
-}
-
 enum {
 	OPT_HOST = 0x100,
 	OPT_PORT,
@@ -1092,7 +830,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 			o->host = optarg;
 			break;
 		case OPT_PORT:
-			o->port = (int)parse_uint(optarg, "--port", 1, 65535);
+			o->port = (int)cli_parse_uint(PROG, optarg, "--port", 1, 65535);
 			break;
 		case OPT_ID:
 			o->id = optarg;
@@ -1103,36 +841,32 @@ static void parse_options(struct options *o, int argc, char **argv)
 		case OPT_AUTO:
 			o->auto_outcome = outcome_from_word(optarg);
 			if (o->auto_outcome == 0)
-				usage_error("--auto takes satisfied, basic, unsatisfied or "
-					    "unreachable, not '%s'",
-					    optarg);
+				cli_usage_error(PROG,
+						"--auto takes satisfied, basic, unsatisfied or "
+						"unreachable, not '%s'",
+						optarg);
 			break;
 		case OPT_NOTE:
 			if (!utf8_valid(optarg, strlen(optarg)) || strlen(optarg) > 8192)
-				usage_error("%s",
-					    "--note must be valid UTF-8 of at most 8192 bytes");
+				cli_usage_error(PROG, "%s",
+						"--note must be valid UTF-8 of at most 8192 bytes");
 			o->note = optarg;
 			break;
 		case OPT_COUNT:
-			o->count = parse_uint(optarg, "--count", 1, UINT64_MAX);
+			o->count = cli_parse_uint(PROG, optarg, "--count", 1, UINT64_MAX);
 			break;
-		case OPT_TIMEOUT: {
-			char *end;
-			errno = 0;
-			o->timeout_s = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' || !(o->timeout_s > 0) ||
-			    o->timeout_s > 365.0 * 86400)
-				usage_error("invalid --timeout '%s' (seconds)", optarg);
+		case OPT_TIMEOUT:
+			o->timeout_s = cli_parse_timeout(PROG, optarg);
 			break;
-		}
 		case OPT_POLL_MS:
-			o->poll_ms = (unsigned)parse_uint(optarg, "--poll-ms", 10, 3600000);
+			o->poll_ms =
+				(unsigned)cli_parse_uint(PROG, optarg, "--poll-ms", 10, 3600000);
 			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
 		case OPT_VERSION:
-			printf("hotline-agent %s\n", HOTLINE_VERSION);
+			printf("%s %s\n", PROG, HOTLINE_VERSION);
 			exit(0);
 		default:
 			usage(stderr);
@@ -1140,71 +874,49 @@ static void parse_options(struct options *o, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
 	if (o->id == NULL)
-		usage_error("%s", "--id AGENT_ID is required");
+		cli_usage_error(PROG, "%s", "--id AGENT_ID is required");
 	if (!code_valid(o->id))
-		usage_error("invalid --id '%s' (1-64 letters, digits, '_' or '-')", o->id);
-	if (o->token == NULL)
-		o->token = getenv(TOKEN_ENV);
-	if (o->token == NULL || o->token[0] == '\0')
-		usage_error("%s", "no token: use --token TOKEN or set " TOKEN_ENV);
+		cli_usage_error(PROG, "invalid --id '%s' (1-64 letters, digits, '_' or '-')",
+				o->id);
+	o->token = cli_token(PROG, o->token, TOKEN_ENV);
 }
 
 int main(int argc, char **argv)
 {
-	log_set_ident("hotline-agent");
+	log_set_ident(PROG);
 	struct agent *a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		fatal("out of memory");
 	parse_options(&a->opt, argc, argv);
-	signal(SIGPIPE, SIG_IGN);
 
-	a->base = event_base_new();
-	if (a->base == NULL)
-		fatal("cannot create the event loop");
-	a->conn_timer = evtimer_new(a->base, conn_timer_cb, a);
-	a->deadline = evtimer_new(a->base, deadline_cb, a);
-	a->grace = evtimer_new(a->base, grace_cb, a);
-	a->drain = evtimer_new(a->base, drain_cb, a);
-	a->poll = evtimer_new(a->base, poll_cb, a);
-	a->sigint_ev = evsignal_new(a->base, SIGINT, signal_cb, a);
-	a->sigterm_ev = evsignal_new(a->base, SIGTERM, signal_cb, a);
-	if (!a->conn_timer || !a->deadline || !a->grace || !a->drain || !a->poll || !a->sigint_ev ||
-	    !a->sigterm_ev || evsignal_add(a->sigint_ev, NULL) != 0 ||
-	    evsignal_add(a->sigterm_ev, NULL) != 0)
+	const struct cli_conn_config cfg = {
+		.host = a->opt.host,
+		.port = a->opt.port,
+		.max_output = MAX_OUTPUT,
+		.reconnect = false, /* a lost connection ends the run */
+		.timeout_s = a->opt.timeout_s,
+		.requests = "requests",
+	};
+	cli_conn_setup(&a->conn, &cfg, &agent_conn_ops, a);
+	a->poll = evtimer_new(a->conn.base, poll_cb, a);
+	if (a->poll == NULL)
 		fatal("cannot set up the event loop");
-	if (a->opt.timeout_s > 0) {
-		double whole = (double)(long)a->opt.timeout_s;
-		struct timeval tv = { .tv_sec = (time_t)whole,
-				      .tv_usec = (suseconds_t)((a->opt.timeout_s - whole) * 1e6) };
-		evtimer_add(a->deadline, &tv);
-	}
-	cli_stdin_setup(&a->in, a->base, MAX_COMMAND_LINE, on_stdin, a);
+	cli_stdin_setup(&a->in, a->conn.base, MAX_COMMAND_LINE, &agent_stdin_ops, a);
 	log_info("connecting to %s:%d as agent %s", a->opt.host, a->opt.port, a->opt.id);
-	start_connect(a);
-	if (!a->finishing)
-		event_base_dispatch(a->base);
+	cli_conn_run(&a->conn);
 
 	print_summary(a);
-	int exit_code = a->exit_code;
-	if (a->bev)
-		bufferevent_free(a->bev);
-	frame_decoder_free(&a->decoder);
+	int exit_code = a->conn.exit_code;
 	while (a->head) {
 		struct pending *p = a->head;
 		a->head = p->next;
 		free(p);
 	}
 	cli_stdin_free(&a->in);
-	event_free(a->conn_timer);
-	event_free(a->deadline);
-	event_free(a->grace);
-	event_free(a->drain);
 	event_free(a->poll);
-	event_free(a->sigint_ev);
-	event_free(a->sigterm_ev);
-	event_base_free(a->base);
+	cli_conn_free(&a->conn);
 	free(a);
 	return exit_code;
 }

@@ -22,7 +22,7 @@ static void stdin_cb(evutil_socket_t fd, short what, void *arg)
 		in->active = false; /* one chunk per activation */
 	int n = evbuffer_read(in->buf, STDIN_FILENO, STDIN_CHUNK);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-		in->on_input(in->arg);
+		in->ops->on_input(in->arg);
 		return;
 	}
 	if (n <= 0) {
@@ -33,15 +33,15 @@ static void stdin_cb(evutil_socket_t fd, short what, void *arg)
 			event_del(in->ev);
 		in->active = false;
 	}
-	in->on_input(in->arg);
+	in->ops->on_input(in->arg);
 }
 
 void cli_stdin_setup(struct cli_stdin *in, struct event_base *base, size_t max_line,
-		     void (*on_input)(void *arg), void *arg)
+		     const struct cli_stdin_ops *ops, void *arg)
 {
 	memset(in, 0, sizeof(*in));
 	in->max_line = max_line;
-	in->on_input = on_input;
+	in->ops = ops;
 	in->arg = arg;
 	struct stat st, null_st;
 	if (fstat(STDIN_FILENO, &st) != 0)
@@ -134,4 +134,52 @@ char *cli_stdin_next_line(struct cli_stdin *in, size_t *len, bool *too_long)
 		}
 		return line;
 	}
+}
+
+void cli_stdin_update(struct cli_stdin *in)
+{
+	if (in->buf == NULL)
+		return;
+	while (in->ops->may_run(in->arg)) {
+		size_t len;
+		bool too_long;
+		char *line = cli_stdin_next_line(in, &len, &too_long);
+		if (too_long) {
+			in->ops->too_long(in->arg);
+			continue;
+		}
+		if (line == NULL)
+			break;
+		in->ops->run_line(in->arg, line);
+		free(line);
+	}
+	/* A regular file cannot be polled (epoll refuses it): it is read a chunk per pass. */
+	cli_stdin_want(in, cli_stdin_can_read(in) && in->ops->may_run(in->arg));
+}
+
+char *cli_next_word(char **rest)
+{
+	char *p = *rest;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0') {
+		*rest = p;
+		return NULL;
+	}
+	char *word = p;
+	while (*p && *p != ' ' && *p != '\t')
+		p++;
+	if (*p)
+		*p++ = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	*rest = p;
+	return word;
+}
+
+void cli_trim_end(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
 }

@@ -6,7 +6,8 @@
  * and only then acknowledging it (Ack{ticket_no}); sending DeptActions typed
  * on stdin or chosen by --auto, and matching each ActionAck / Error back to
  * the action it answers; reconnecting with backoff (--reconnect), resending
- * actions that were never answered.
+ * actions that were never answered. The connection machinery (connecting,
+ * framing, backoff) and the end of the run are cli_conn.c's.
  * Never: acknowledges a ticket it has not printed (the daemon must then
  * redeliver it), holds more than MAX_PENDING unanswered actions or
  * MAX_OUTPUT queued bytes (a ticket that finds no room is left unacknowledged
@@ -23,43 +24,28 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 #include <jansson.h>
 
 #include "code.h"
-#include "frame.h"
 #include "hotline.pb-c.h"
+#include "cli_conn.h"
 #include "cli_json.h"
+#include "cli_opt.h"
 #include "cli_stdin.h"
 #include "log.h"
 #include "utf8.h"
 
+#define PROG "hotline-dept"
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT 12345
 #define DEFAULT_REPLY_TEXT "已处理 handled"
 #define DEFAULT_RETURN_REASON "不属于本部门职责 not this department's matter"
 #define TOKEN_ENV "HOTLINE_DEPT_TOKEN"
-#define PROTOCOL_VERSION 1
-#define HELLO_TIMEOUT_MS 10000	     /* connect + Hello -> Welcome */
-#define BACKOFF_MIN_MS 100	     /* first reconnect delay; doubles per failure */
-#define BACKOFF_MAX_MS 5000	     /* longest reconnect delay */
-#define STOP_GRACE_MS 10000	     /* quit / signal: longest wait for answers */
-#define DRAIN_TIMEOUT_MS 5000	     /* at exit: longest wait for queued frames to go out */
 #define MAX_PENDING 65536	     /* actions sent and not yet answered */
 #define PENDING_BUCKETS 65536	     /* hash buckets for them (power of two) */
 #define MAX_OUTPUT (8 * 1024 * 1024) /* bytes queued to the daemon */
@@ -70,14 +56,6 @@
 #define SEEN_NIL UINT32_MAX
 
 enum auto_mode { AUTO_NONE = 0, AUTO_ACCEPT, AUTO_REPLY, AUTO_RETURN };
-
-enum conn_state {
-	CONN_WAITING,	 /* backoff before (re)connecting */
-	CONN_CONNECTING, /* TCP connect in progress */
-	CONN_HELLO,	 /* Hello sent, waiting for Welcome */
-	CONN_READY,	 /* welcomed: tickets and actions flow */
-	CONN_CLOSED	 /* not connected and not going to be */
-};
 
 enum action_kind { ACT_ACCEPT = 0, ACT_RETURN, ACT_REPLY, ACT_EXTEND };
 
@@ -157,17 +135,7 @@ struct stats {
 
 struct dept {
 	struct options opt;
-	struct event_base *base;
-	struct bufferevent *bev; /* NULL while not connected */
-	struct frame_decoder decoder;
-	enum conn_state state;
-	bool ever_welcomed;
-	unsigned backoff_ms;
-	struct event *conn_timer; /* backoff, or the Hello timeout */
-	struct event *deadline;	  /* --timeout */
-	struct event *grace;	  /* quit / signal: end of the wait for answers */
-	struct event *drain;	  /* end of the wait for queued output */
-	struct event *sigint_ev, *sigterm_ev;
+	struct cli_conn conn; /* the connection, and how the run ends */
 
 	struct cli_stdin in; /* commands */
 
@@ -181,35 +149,13 @@ struct dept {
 
 	struct stats stats;
 	/* Tickets printed (not yet flushed) by the read in progress: acknowledged
-	 * and acted on only once read_cb has flushed stdout (flush_taken). */
+	 * and acted on only once on_read_done has flushed stdout (flush_taken). */
 	char (*taken)[MAX_TICKET_NO + 1];
 	size_t ntaken, taken_cap;
 	struct cli_line line; /* the ticket line being written */
-	unsigned signals;
-	bool stopping;	/* quit or signal: no new tickets or commands */
-	bool finishing; /* exit once the output has drained */
-	int exit_code;
 };
 
-static void conn_lost(struct dept *d, const char *why);
 static void check_done(struct dept *d);
-static void stdin_update(struct dept *d);
-static void finish(struct dept *d, int exit_code);
-
-static int emit(json_t *obj) __attribute__((warn_unused_result));
-static int emit(json_t *obj)
-{
-	return cli_emit_line(obj, true);
-}
-
-/* For events whose loss costs nothing but the line itself. */
-static void emit_info(struct dept *d, json_t *obj)
-{
-	if (emit(obj) != 0) {
-		log_error("cannot write to stdout: %s", strerror(errno));
-		finish(d, 1);
-	}
-}
 
 /* ---- taken tickets --------------------------------------------------- */
 
@@ -388,54 +334,16 @@ static void action_free(struct action *a)
 
 /* ---- sending ---------------------------------------------------------- */
 
-static size_t output_queued(const struct dept *d)
-{
-	return d->bev ? evbuffer_get_length(bufferevent_get_output(d->bev)) : 0;
-}
-
 /* True when there is room for one more action and its frames. */
 static bool have_room(const struct dept *d)
 {
-	return d->pending + d->ntaken < MAX_PENDING && output_queued(d) < MAX_OUTPUT;
+	return d->pending + d->ntaken < MAX_PENDING &&
+	       cli_conn_output_queued(&d->conn) < MAX_OUTPUT;
 }
 
-/* Each returns 0, or -1 when the connection was lost (conn_lost() has run). */
-static int send_frame(struct dept *d, const Hotline__V1__Frame *frame)
-	__attribute__((warn_unused_result));
-static int send_hello(struct dept *d) __attribute__((warn_unused_result));
+/* Each returns 0, or -1 when the connection was lost (cli_conn_lost() has run). */
 static int send_ack(struct dept *d, const char *ticket_no) __attribute__((warn_unused_result));
 static int send_action(struct dept *d, const struct action *a) __attribute__((warn_unused_result));
-
-/* Packs and queues one frame. */
-static int send_frame(struct dept *d, const Hotline__V1__Frame *frame)
-{
-	if (d->bev == NULL)
-		return -1;
-	size_t len;
-	uint8_t *buf = frame_pack(frame, &len);
-	if (buf == NULL)
-		fatal("out of memory packing a frame");
-	int rc = bufferevent_write(d->bev, buf, len);
-	free(buf);
-	if (rc != 0) {
-		conn_lost(d, "write failed");
-		return -1;
-	}
-	return 0;
-}
-
-static int send_hello(struct dept *d)
-{
-	Hotline__V1__Hello hello = HOTLINE__V1__HELLO__INIT;
-	hello.role = HOTLINE__V1__ROLE__ROLE_DEPARTMENT;
-	hello.id = (char *)d->opt.dept;
-	hello.token = (char *)d->opt.token;
-	hello.version = PROTOCOL_VERSION;
-	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
-	frame.msg_case = HOTLINE__V1__FRAME__MSG_HELLO;
-	frame.hello = &hello;
-	return send_frame(d, &frame);
-}
 
 static int send_ack(struct dept *d, const char *ticket_no)
 {
@@ -444,7 +352,7 @@ static int send_ack(struct dept *d, const char *ticket_no)
 	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
 	frame.msg_case = HOTLINE__V1__FRAME__MSG_ACK;
 	frame.ack = &ack;
-	return send_frame(d, &frame);
+	return cli_conn_send(&d->conn, &frame);
 }
 
 /* Sends a (pending) action. Returns 0, or -1 when the connection was lost. */
@@ -483,7 +391,7 @@ static int send_action(struct dept *d, const struct action *a)
 	frame.msg_case = HOTLINE__V1__FRAME__MSG_DEPT_ACTION;
 	frame.dept_action = &act;
 	d->stats.actions_sent++;
-	return send_frame(d, &frame);
+	return cli_conn_send(&d->conn, &frame);
 }
 
 /*
@@ -493,7 +401,7 @@ static int send_action(struct dept *d, const struct action *a)
  */
 static void pump_ticket(struct dept *d, const char *ticket_no)
 {
-	if (d->state != CONN_READY || action_in_flight(d, ticket_no) != NULL)
+	if (d->conn.state != CLI_CONN_READY || action_in_flight(d, ticket_no) != NULL)
 		return;
 	struct action *a = action_next_queued(d, ticket_no);
 	if (a == NULL)
@@ -515,12 +423,8 @@ static void start_action(struct dept *d, const char *ticket_no, enum action_kind
 
 static void on_welcome(struct dept *d, const Hotline__V1__Welcome *w)
 {
-	d->state = CONN_READY;
-	d->backoff_ms = 0;
-	evtimer_del(d->conn_timer);
-	if (d->ever_welcomed)
+	if (cli_conn_welcomed(&d->conn))
 		d->stats.reconnects++;
-	d->ever_welcomed = true;
 	log_info("welcomed by %s as department %s", w->server ? w->server : "?", d->opt.dept);
 	json_t *ev = cli_json_event("welcome");
 	cli_set_str(ev, "server", w->server);
@@ -528,11 +432,11 @@ static void on_welcome(struct dept *d, const Hotline__V1__Welcome *w)
 	cli_set_int(ev, "max_frame", w->max_frame);
 	cli_set_int(ev, "window", w->window);
 	cli_set_str(ev, "dept", d->opt.dept);
-	emit_info(d, ev);
+	cli_conn_emit(&d->conn, ev);
 	/* Actions never answered on the lost connection go again, oldest first. */
-	for (struct action *a = d->head; a && d->state == CONN_READY; a = a->next)
+	for (struct action *a = d->head; a && d->conn.state == CLI_CONN_READY; a = a->next)
 		pump_ticket(d, a->ticket_no);
-	stdin_update(d);
+	cli_stdin_update(&d->in);
 }
 
 /* A printed (and flushed) ticket is ours: acknowledge it, act on it. */
@@ -565,8 +469,9 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 		return;
 	}
 	bool seen_before = seen_contains(d->seen, ticket_no);
-	if (d->stopping || d->finishing || (d->opt.count && d->stats.distinct >= d->opt.count)) {
-		if (seen_before && !d->opt.no_ack && !d->finishing) {
+	if (d->conn.stopping || d->conn.finishing ||
+	    (d->opt.count && d->stats.distinct >= d->opt.count)) {
+		if (seen_before && !d->opt.no_ack && !d->conn.finishing) {
 			/* Ours already; the ack was lost with a connection. */
 			if (send_ack(d, ticket_no) == 0)
 				d->stats.reacked++;
@@ -577,12 +482,13 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 		log_debug("ticket %s not taken (stopping)", ticket_no);
 		return;
 	}
-	if (d->opt.auto_mode != AUTO_NONE ? !have_room(d) : output_queued(d) >= MAX_OUTPUT) {
+	if (d->opt.auto_mode != AUTO_NONE ? !have_room(d)
+					  : cli_conn_output_queued(&d->conn) >= MAX_OUTPUT) {
 		d->stats.skipped++;
 		if (d->stats.skipped <= MAX_LOGGED_SKIPS)
 			log_warn("ticket %s left unacknowledged: %zu actions unanswered, %zu bytes "
 				 "queued%s",
-				 ticket_no, d->pending, output_queued(d),
+				 ticket_no, d->pending, cli_conn_output_queued(&d->conn),
 				 d->stats.skipped == MAX_LOGGED_SKIPS
 					 ? " [further skips not logged]"
 					 : "");
@@ -613,7 +519,7 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 			/* Not printed, so not taken: no ack, and stop. */
 			log_error("cannot write ticket %s to stdout: %s", ticket_no,
 				  strerror(errno));
-			finish(d, 1);
+			cli_conn_finish(&d->conn, 1);
 			return;
 		}
 	}
@@ -656,7 +562,7 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 		cli_set_str(ev, "state", cli_state_name(ack->state));
 		if (!ack->ok || (ack->error && ack->error[0]))
 			cli_set_str(ev, "error", ack->error);
-		emit_info(d, ev);
+		cli_conn_emit(&d->conn, ev);
 	}
 	/*
 	 * --auto reply: reply once the ticket is ACCEPTED. An accept refused because
@@ -664,7 +570,7 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 	 */
 	if (a && a->automatic && a->kind == ACT_ACCEPT && d->opt.auto_mode == AUTO_REPLY &&
 	    (ack->ok || ack->state == HOTLINE__V1__TICKET_STATE__TICKET_STATE_ACCEPTED) &&
-	    !d->finishing) {
+	    !d->conn.finishing) {
 		free(a->text);
 		a->text = strdup(d->opt.reply_text);
 		if (a->text == NULL)
@@ -678,8 +584,8 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 	pump_ticket(d, ticket_no);
 }
 
-/* Returns 0, or -1 when the connection is (about to be) gone. */
-static int on_error(struct dept *d, const Hotline__V1__Error *err)
+/* An Error: the answer to an action in flight, or (to Hello) a refusal. */
+static void on_error(struct dept *d, const Hotline__V1__Error *err)
 {
 	d->stats.errors++;
 	const char *ticket_no = err->ticket_no ? err->ticket_no : "";
@@ -691,40 +597,34 @@ static int on_error(struct dept *d, const Hotline__V1__Error *err)
 		cli_set_str(ev, "ticket_no", ticket_no);
 	if (a)
 		cli_set_str(ev, "action", action_names[a->kind]);
-	emit_info(d, ev);
+	cli_conn_emit(&d->conn, ev);
 	if (a) {
 		d->stats.actions_failed++;
 		action_free(a);
 		pump_ticket(d, ticket_no);
-		return d->bev != NULL ? 0 : -1;
+		return;
 	}
-	if (d->state != CONN_HELLO)
-		return 0; /* the server decides whether the connection goes on */
+	if (d->conn.state != CLI_CONN_HELLO)
+		return; /* the server decides whether the connection goes on */
 	log_error("refused by %s:%d: %s: %s", d->opt.host, d->opt.port,
 		  cli_error_code_name(err->code), err->message ? err->message : "");
 	bool retry = d->opt.reconnect && (err->code == HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE ||
 					  err->code == HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL);
-	if (retry) {
-		conn_lost(d, "refused for now");
-		return -1;
-	}
-	finish(d, 1);
-	return -1;
+	if (retry)
+		cli_conn_lost(&d->conn, "refused for now");
+	else
+		cli_conn_finish(&d->conn, 1);
 }
 
-/* Handles one frame. Returns 0, or -1 when reading must stop. */
-static int handle_frame(struct dept *d, const Hotline__V1__Frame *frame)
+/* cli_conn: one frame (in CLI_CONN_HELLO only Welcome or Error). */
+static void on_frame(void *arg, const Hotline__V1__Frame *frame)
 {
-	if (d->state == CONN_HELLO && frame->msg_case != HOTLINE__V1__FRAME__MSG_WELCOME &&
-	    frame->msg_case != HOTLINE__V1__FRAME__MSG_ERROR) {
-		conn_lost(d, "server sent something else than Welcome or Error");
-		return -1;
-	}
+	struct dept *d = arg;
 	switch (frame->msg_case) {
 	case HOTLINE__V1__FRAME__MSG_WELCOME:
-		if (d->state != CONN_HELLO) {
+		if (d->conn.state != CLI_CONN_HELLO) {
 			d->stats.unexpected++;
-			return 0;
+			return;
 		}
 		on_welcome(d, frame->welcome);
 		break;
@@ -735,15 +635,13 @@ static int handle_frame(struct dept *d, const Hotline__V1__Frame *frame)
 		on_action_ack(d, frame->action_ack);
 		break;
 	case HOTLINE__V1__FRAME__MSG_ERROR:
-		if (on_error(d, frame->error) != 0)
-			return -1;
+		on_error(d, frame->error);
 		break;
 	default:
 		d->stats.unexpected++;
 		log_debug("ignoring a frame of kind %d", (int)frame->msg_case);
 		break;
 	}
-	return d->bev != NULL && !d->finishing ? 0 : -1;
 }
 
 /*
@@ -759,198 +657,56 @@ static void flush_taken(struct dept *d)
 	d->ntaken = 0;
 	if (fflush(stdout) == EOF) {
 		log_error("cannot write tickets to stdout: %s", strerror(errno));
-		finish(d, 1);
+		cli_conn_finish(&d->conn, 1);
 		return;
 	}
-	for (size_t i = 0; i < n && d->state == CONN_READY; i++)
+	for (size_t i = 0; i < n && d->conn.state == CLI_CONN_READY; i++)
 		take_ticket(d, d->taken[i]);
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+/* cli_conn: after the frames of one read: the tickets they brought are flushed, then acked. */
+static void on_read_done(void *arg)
 {
 	struct dept *d = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	while (d->bev == bev && !d->finishing) {
-		struct evbuffer_iovec vec;
-		if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1 || vec.iov_len == 0)
-			break;
-		size_t consumed = 0;
-		enum frame_status st =
-			frame_decoder_feed(&d->decoder, vec.iov_base, vec.iov_len, &consumed);
-		evbuffer_drain(in, consumed);
-		if (st < 0) {
-			conn_lost(d, st == FRAME_TOO_LARGE
-					     ? "frame from server above the size limit"
-					     : "out of memory decoding a frame");
-			break;
-		}
-		if (st != FRAME_READY)
-			continue;
-		size_t body_len;
-		const uint8_t *body = frame_decoder_body(&d->decoder, &body_len);
-		Hotline__V1__Frame *frame = frame_unpack(body, body_len);
-		if (frame == NULL) {
-			conn_lost(d, "undecodable frame from server");
-			break;
-		}
-		int rc = handle_frame(d, frame);
-		frame_message_free(frame);
-		if (rc != 0)
-			break;
-	}
 	flush_taken(d);
 	check_done(d);
-	stdin_update(d);
+	cli_stdin_update(&d->in);
 }
 
-/* The output drained below MAX_OUTPUT, or (when finishing) to nothing. */
-static void write_cb(struct bufferevent *bev, void *arg)
+/* cli_conn: the output drained to half of MAX_OUTPUT: room for commands again. */
+static void on_writable(void *arg)
 {
 	struct dept *d = arg;
-	if (d->finishing) {
-		if (output_queued(d) == 0)
-			event_base_loopexit(d->base, NULL);
-		return;
-	}
-	stdin_update(d);
+	cli_stdin_update(&d->in);
 }
 
 /* ---- connection ------------------------------------------------------- */
 
-static void event_cb(struct bufferevent *bev, short events, void *arg);
-
-static void schedule_reconnect(struct dept *d)
-{
-	d->backoff_ms = d->backoff_ms == 0 ? BACKOFF_MIN_MS : d->backoff_ms * 2;
-	if (d->backoff_ms > BACKOFF_MAX_MS)
-		d->backoff_ms = BACKOFF_MAX_MS;
-	/* +-20% jitter so many clients do not come back in lockstep. */
-	unsigned jitter = (unsigned)(rand() % (d->backoff_ms * 2 / 5 + 1));
-	unsigned delay = d->backoff_ms - d->backoff_ms / 5 + jitter;
-	d->state = CONN_WAITING;
-	log_info("reconnecting in %u ms", delay);
-	struct timeval tv = cli_tv_ms(delay);
-	evtimer_add(d->conn_timer, &tv);
-}
-
-static void start_connect(struct dept *d)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL;
-	char port[16];
-	snprintf(port, sizeof(port), "%d", d->opt.port);
-	int rc = getaddrinfo(d->opt.host, port, &hints, &res);
-	if (rc != 0 || res == NULL) {
-		log_error("cannot resolve %s:%s: %s", d->opt.host, port, gai_strerror(rc));
-		if (res)
-			freeaddrinfo(res);
-		d->state = CONN_CLOSED;
-		if (d->opt.reconnect && !d->stopping)
-			schedule_reconnect(d);
-		else
-			finish(d, 1);
-		return;
-	}
-	d->bev = bufferevent_socket_new(d->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (d->bev == NULL)
-		fatal("out of memory creating a connection");
-	bufferevent_setcb(d->bev, read_cb, write_cb, event_cb, d);
-	/* write_cb when the output falls to half the limit: room for stdin again. */
-	bufferevent_setwatermark(d->bev, EV_WRITE, MAX_OUTPUT / 2, 0);
-	frame_decoder_init(&d->decoder, FRAME_MAX_LIMIT);
-	d->state = CONN_CONNECTING;
-	struct timeval tv = cli_tv_ms(HELLO_TIMEOUT_MS);
-	evtimer_add(d->conn_timer, &tv);
-	if (bufferevent_enable(d->bev, EV_READ | EV_WRITE) != 0 ||
-	    bufferevent_socket_connect(d->bev, res->ai_addr, (int)res->ai_addrlen) != 0)
-		conn_lost(d, strerror(errno));
-	freeaddrinfo(res);
-}
-
-static void event_cb(struct bufferevent *bev, short events, void *arg)
+static void on_connected(void *arg)
 {
 	struct dept *d = arg;
-	if (events & BEV_EVENT_CONNECTED) {
-		int one = 1;
-		evutil_socket_t fd = bufferevent_getfd(bev);
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		/* A department connection idles for long stretches: notice a dead peer. */
-		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		d->state = CONN_HELLO;
-		if (send_hello(d) != 0)
-			check_done(d); /* the connection is lost already */
-		return;
-	}
-	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-		int err = EVUTIL_SOCKET_ERROR();
-		conn_lost(d, (events & BEV_EVENT_ERROR) && err != 0
-				     ? evutil_socket_error_to_string(err)
-				     : "closed by server");
-		check_done(d);
-	}
+	if (cli_conn_send_hello(&d->conn, HOTLINE__V1__ROLE__ROLE_DEPARTMENT, d->opt.dept,
+				d->opt.token) != 0)
+		check_done(d); /* the connection is lost already */
 }
 
 /*
- * Drops the socket (bufferevent_free may be called from the bufferevent's own
- * callback: libevent defers the release). Pending actions are kept: with
- * --reconnect they go again after the next Welcome. Without it, or while
- * stopping, the run ends.
+ * cli_conn: the connection is gone. Pending actions are kept: with
+ * --reconnect they go again after the next Welcome.
  */
-static void conn_lost(struct dept *d, const char *why)
+static void on_lost(void *arg, const char *why, bool was_ready)
 {
-	if (d->bev == NULL)
-		return;
-	bool had_output = output_queued(d) > 0;
-	bool was_ready = d->state == CONN_READY;
-	bufferevent_free(d->bev);
-	d->bev = NULL;
-	frame_decoder_free(&d->decoder);
-	evtimer_del(d->conn_timer);
-	d->state = CONN_CLOSED;
+	struct dept *d = arg;
 	/* Whatever was in flight may or may not have been applied: send it again. */
 	for (struct action *a = d->head; a; a = a->next)
 		a->in_flight = false;
-	stdin_update(d);
-	if (d->finishing) {
-		/* Frames still queued (acks) are lost with the connection. */
-		if (had_output) {
-			log_warn("connection lost before everything was sent: %s", why);
-			d->exit_code = 1;
-		}
-		event_base_loopexit(d->base, NULL);
+	cli_stdin_update(&d->in);
+	if (!was_ready)
 		return;
-	}
-	log_warn("connection to %s:%d lost: %s (%zu actions unanswered)", d->opt.host, d->opt.port,
-		 why, d->pending);
-	if (was_ready) {
-		json_t *ev = cli_json_event("disconnected");
-		cli_set_str(ev, "reason", why);
-		cli_set_int(ev, "pending_actions", (json_int_t)d->pending);
-		emit_info(d, ev);
-		if (d->finishing)
-			return;
-	}
-	if (d->stopping) {
-		finish(d, d->pending == 0 ? 0 : 1);
-		return;
-	}
-	if (d->opt.reconnect) {
-		schedule_reconnect(d);
-		return;
-	}
-	finish(d, 1);
-}
-
-static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct dept *d = arg;
-	if (d->state == CONN_WAITING) {
-		start_connect(d);
-	} else if (d->state == CONN_CONNECTING || d->state == CONN_HELLO) {
-		conn_lost(d, d->state == CONN_CONNECTING ? "connect timed out"
-							 : "no Welcome within the time limit");
-		check_done(d);
-	}
+	json_t *ev = cli_json_event("disconnected");
+	cli_set_str(ev, "reason", why);
+	cli_set_int(ev, "pending_actions", (json_int_t)d->pending);
+	cli_conn_emit(&d->conn, ev);
 }
 
 /* ---- stdin commands --------------------------------------------------- */
@@ -960,44 +716,22 @@ static void command_error(struct dept *d, const char *line, const char *message)
 	json_t *ev = cli_json_event("command_error");
 	cli_set_str(ev, "message", message);
 	cli_set_str(ev, "line", line);
-	emit_info(d, ev);
+	cli_conn_emit(&d->conn, ev);
 }
 
-/* Splits the first space-separated word off *rest; returns it (NUL-terminated) or NULL. */
-static char *next_word(char **rest)
+/* cli_stdin: runs one command line (modified in place). */
+static void run_command(void *arg, char *line)
 {
-	char *p = *rest;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '\0') {
-		*rest = p;
-		return NULL;
-	}
-	char *word = p;
-	while (*p && *p != ' ' && *p != '\t')
-		p++;
-	if (*p)
-		*p++ = '\0';
-	while (*p == ' ' || *p == '\t')
-		p++;
-	*rest = p;
-	return word;
-}
-
-static void begin_stop(struct dept *d, const char *why);
-
-/* Runs one command line (modified in place). */
-static void run_command(struct dept *d, char *line)
-{
+	struct dept *d = arg;
 	char *copy = strdup(line);
 	if (copy == NULL)
 		fatal("out of memory");
 	char *rest = line;
-	char *cmd = next_word(&rest);
+	char *cmd = cli_next_word(&rest);
 	if (cmd == NULL || cmd[0] == '#')
 		goto out;
 	if (strcmp(cmd, "quit") == 0) {
-		begin_stop(d, "quit");
+		cli_conn_stop(&d->conn, "quit");
 		goto out;
 	}
 	enum action_kind kind;
@@ -1013,14 +747,14 @@ static void run_command(struct dept *d, char *line)
 		command_error(d, copy, "unknown command (accept, return, reply, extend or quit)");
 		goto out;
 	}
-	char *ticket_no = next_word(&rest);
+	char *ticket_no = cli_next_word(&rest);
 	if (ticket_no == NULL || strlen(ticket_no) > MAX_TICKET_NO) {
 		command_error(d, copy, "missing or over-long TICKET_NO");
 		goto out;
 	}
 	int64_t until = 0;
 	if (kind == ACT_EXTEND) {
-		char *word = next_word(&rest), *end;
+		char *word = cli_next_word(&rest), *end;
 		errno = 0;
 		long long value = word ? strtoll(word, &end, 10) : 0;
 		if (word == NULL || errno != 0 || *end != '\0' || value <= 0) {
@@ -1036,128 +770,64 @@ static void run_command(struct dept *d, char *line)
 		goto out;
 	}
 	/* The text keeps its inner spaces; the daemon decides whether it may be empty. */
-	size_t tlen = strlen(rest);
-	while (tlen > 0 && (rest[tlen - 1] == ' ' || rest[tlen - 1] == '\t'))
-		rest[--tlen] = '\0';
+	cli_trim_end(rest);
 	start_action(d, ticket_no, kind, false, until, kind == ACT_ACCEPT ? NULL : rest);
 out:
 	free(copy);
 }
 
-/* Runs the complete lines on stdin while there is room and a connection. */
-static void run_buffered_commands(struct dept *d)
+/* Whether the next command may run: a connection that takes requests, and room. */
+static bool may_run_command(void *arg)
 {
-	while (d->state == CONN_READY && !d->stopping && !d->finishing && have_room(d)) {
-		size_t len;
-		bool too_long;
-		char *line = cli_stdin_next_line(&d->in, &len, &too_long);
-		if (too_long) {
-			command_error(d, "", "command line too long");
-			continue;
-		}
-		if (line == NULL)
-			return;
-		run_command(d, line);
-		free(line);
-	}
+	const struct dept *d = arg;
+	return cli_conn_accepting(&d->conn) && have_room(d);
 }
 
-/* Whether stdin should be read now. */
-static bool stdin_wanted(const struct dept *d)
+static void command_too_long(void *arg)
 {
-	return cli_stdin_can_read(&d->in) && d->state == CONN_READY && !d->stopping &&
-	       !d->finishing && have_room(d);
-}
-
-/*
- * Re-evaluates stdin after anything that changes the room for actions: runs
- * buffered lines, then arms or disarms reading. A regular file cannot be
- * polled (epoll refuses it), so it is read one chunk per loop pass instead.
- */
-static void stdin_update(struct dept *d)
-{
-	if (d->in.buf == NULL)
-		return;
-	run_buffered_commands(d);
-	cli_stdin_want(&d->in, stdin_wanted(d));
+	command_error(arg, "", "command line too long");
 }
 
 /* After each read of stdin, and at its end. */
 static void on_stdin(void *arg)
 {
 	struct dept *d = arg;
-	stdin_update(d);
+	cli_stdin_update(&d->in);
 	check_done(d);
 }
 
 /* ---- run control ------------------------------------------------------ */
 
-/*
- * Ends the run with exit_code once everything queued for the daemon is sent
- * (acks must not be lost at exit), or after DRAIN_TIMEOUT_MS.
- */
-static void finish(struct dept *d, int exit_code)
-{
-	if (d->finishing)
-		return;
-	d->finishing = true;
-	d->exit_code = exit_code;
-	cli_stdin_want(&d->in, false);
-	evtimer_del(d->conn_timer);
-	if (d->bev == NULL || output_queued(d) == 0) {
-		event_base_loopexit(d->base, NULL);
-		return;
-	}
-	bufferevent_disable(d->bev, EV_READ);
-	bufferevent_setwatermark(d->bev, EV_WRITE, 0, 0);
-	struct timeval tv = cli_tv_ms(DRAIN_TIMEOUT_MS);
-	evtimer_add(d->drain, &tv);
-}
-
 /* Called after every event: ends the run when its goal is reached. */
 static void check_done(struct dept *d)
 {
-	if (d->finishing)
+	if (cli_conn_check_stop(&d->conn))
 		return;
-	if (d->stopping && (d->pending == 0 || d->state != CONN_READY)) {
-		if (d->pending > 0)
-			log_warn("stopping with %zu actions unanswered", d->pending);
-		finish(d, d->pending == 0 ? 0 : 1);
-		return;
-	}
 	if (d->opt.count > 0 && d->stats.distinct >= d->opt.count && d->pending == 0)
-		finish(d, 0);
+		cli_conn_finish(&d->conn, 0);
 }
 
-/* quit or a signal: take no new tickets or commands; wait for answers, then exit. */
-static void begin_stop(struct dept *d, const char *why)
+static void check_done_cb(void *arg)
 {
-	if (d->stopping)
-		return;
-	d->stopping = true;
-	log_info("%s: waiting for %zu unanswered actions", why, d->pending);
-	struct timeval tv = cli_tv_ms(STOP_GRACE_MS);
-	evtimer_add(d->grace, &tv);
-	stdin_update(d);
+	check_done(arg);
+}
+
+/* cli_conn: quit or a signal: take no new tickets or commands. */
+static void on_stop(void *arg)
+{
+	struct dept *d = arg;
+	cli_stdin_update(&d->in);
 	check_done(d);
 }
 
-static void grace_cb(evutil_socket_t fd, short what, void *arg)
+/* cli_conn: the run is finishing (acks still queued go out first). */
+static void on_finish(void *arg)
 {
 	struct dept *d = arg;
-	log_warn("gave up waiting for %zu unanswered actions", d->pending);
-	finish(d, 1);
+	cli_stdin_want(&d->in, false);
 }
 
-static void drain_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct dept *d = arg;
-	log_warn("%zu bytes for the daemon not sent at exit", output_queued(d));
-	d->exit_code = 1;
-	event_base_loopexit(d->base, NULL);
-}
-
-static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+static void on_deadline(void *arg)
 {
 	struct dept *d = arg;
 	if (d->opt.count)
@@ -1166,19 +836,33 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 			  d->opt.timeout_s, d->stats.distinct, d->opt.count, d->pending);
 	else
 		log_error("timed out after %.1f s", d->opt.timeout_s);
-	finish(d, 1);
 }
 
-static void signal_cb(evutil_socket_t sig, short what, void *arg)
+static size_t unanswered(void *arg)
 {
-	struct dept *d = arg;
-	if (++d->signals > 1 || d->finishing) {
-		d->exit_code = 1;
-		event_base_loopexit(d->base, NULL);
-		return;
-	}
-	begin_stop(d, sig == SIGINT ? "interrupted" : "terminated");
+	const struct dept *d = arg;
+	return d->pending;
 }
+
+static const struct cli_stdin_ops dept_stdin_ops = {
+	.on_input = on_stdin,
+	.may_run = may_run_command,
+	.run_line = run_command,
+	.too_long = command_too_long,
+};
+
+static const struct cli_conn_ops dept_conn_ops = {
+	.on_connected = on_connected,
+	.on_frame = on_frame,
+	.on_read_done = on_read_done,
+	.on_writable = on_writable,
+	.on_lost = on_lost,
+	.check_done = check_done_cb,
+	.on_stop = on_stop,
+	.on_finish = on_finish,
+	.on_deadline = on_deadline,
+	.unanswered = unanswered,
+};
 
 static void print_summary(struct dept *d)
 {
@@ -1197,9 +881,9 @@ static void print_summary(struct dept *d)
 	cli_set_int(ev, "errors", (json_int_t)st->errors);
 	cli_set_int(ev, "unexpected", (json_int_t)st->unexpected);
 	cli_set_int(ev, "reconnects", (json_int_t)st->reconnects);
-	cli_set_int(ev, "exit", d->exit_code);
-	if (emit(ev) != 0)
-		d->exit_code = 1;
+	cli_set_int(ev, "exit", d->conn.exit_code);
+	if (cli_emit_line(ev, true) != 0)
+		d->conn.exit_code = 1;
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -1254,24 +938,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static void usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "hotline-dept: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see --help)\n");
-	exit(2);
-}
-
-static uint64_t parse_uint(const char *arg, const char *name, uint64_t min, uint64_t max)
-{
-	char *end;
-	errno = 0;
-	unsigned long long value = strtoull(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || value < min || value > max)
-		usage_error("invalid %s", name);
-	return value;
-}
-
 enum {
 	OPT_HOST = 0x100,
 	OPT_PORT,
@@ -1320,7 +986,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 			o->host = optarg;
 			break;
 		case OPT_PORT:
-			o->port = (int)parse_uint(optarg, "--port", 1, 65535);
+			o->port = (int)cli_parse_uint(PROG, optarg, "--port", 1, 65535);
 			break;
 		case OPT_DEPT:
 			o->dept = optarg;
@@ -1339,8 +1005,9 @@ static void parse_options(struct options *o, int argc, char **argv)
 			else if (strcmp(optarg, "return") == 0)
 				o->auto_mode = AUTO_RETURN;
 			else
-				usage_error("--auto takes accept, reply or return, not '%s'",
-					    optarg);
+				cli_usage_error(PROG,
+						"--auto takes accept, reply or return, not '%s'",
+						optarg);
 			break;
 		case OPT_REPLY_TEXT:
 			o->reply_text = optarg;
@@ -1349,17 +1016,11 @@ static void parse_options(struct options *o, int argc, char **argv)
 			o->reason = optarg;
 			break;
 		case OPT_COUNT:
-			o->count = parse_uint(optarg, "--count", 1, UINT64_MAX);
+			o->count = cli_parse_uint(PROG, optarg, "--count", 1, UINT64_MAX);
 			break;
-		case OPT_TIMEOUT: {
-			char *end;
-			errno = 0;
-			o->timeout_s = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' || !(o->timeout_s > 0) ||
-			    o->timeout_s > 365.0 * 86400)
-				usage_error("invalid --timeout '%s' (seconds)", optarg);
+		case OPT_TIMEOUT:
+			o->timeout_s = cli_parse_timeout(PROG, optarg);
 			break;
-		}
 		case OPT_RECONNECT:
 			o->reconnect = true;
 			break;
@@ -1370,7 +1031,7 @@ static void parse_options(struct options *o, int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		case OPT_VERSION:
-			printf("hotline-dept %s\n", HOTLINE_VERSION);
+			printf("%s %s\n", PROG, HOTLINE_VERSION);
 			exit(0);
 		default:
 			usage(stderr);
@@ -1378,20 +1039,18 @@ static void parse_options(struct options *o, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument '%s'", argv[optind]);
+		cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
 	if (o->dept == NULL)
-		usage_error("%s", "--dept CODE is required");
+		cli_usage_error(PROG, "%s", "--dept CODE is required");
 	if (!code_valid(o->dept))
-		usage_error("invalid --dept '%s' (1-64 letters, digits, '_' or '-')", o->dept);
-	if (o->token == NULL)
-		o->token = getenv(TOKEN_ENV);
-	if (o->token == NULL || o->token[0] == '\0')
-		usage_error("%s", "no token: use --token TOKEN or set " TOKEN_ENV);
+		cli_usage_error(PROG, "invalid --dept '%s' (1-64 letters, digits, '_' or '-')",
+				o->dept);
+	o->token = cli_token(PROG, o->token, TOKEN_ENV);
 }
 
 int main(int argc, char **argv)
 {
-	log_set_ident("hotline-dept");
+	log_set_ident(PROG);
 	struct dept *d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		fatal("out of memory");
@@ -1399,52 +1058,29 @@ int main(int argc, char **argv)
 	d->seen = seen_new();
 	if (d->opt.quiet)
 		log_set_level(LOG_WARN);
-	signal(SIGPIPE, SIG_IGN);
-	srand((unsigned)getpid());
 
-	d->base = event_base_new();
-	if (d->base == NULL)
-		fatal("cannot create the event loop");
-	d->conn_timer = evtimer_new(d->base, conn_timer_cb, d);
-	d->deadline = evtimer_new(d->base, deadline_cb, d);
-	d->grace = evtimer_new(d->base, grace_cb, d);
-	d->drain = evtimer_new(d->base, drain_cb, d);
-	d->sigint_ev = evsignal_new(d->base, SIGINT, signal_cb, d);
-	d->sigterm_ev = evsignal_new(d->base, SIGTERM, signal_cb, d);
-	if (!d->conn_timer || !d->deadline || !d->grace || !d->drain || !d->sigint_ev ||
-	    !d->sigterm_ev || evsignal_add(d->sigint_ev, NULL) != 0 ||
-	    evsignal_add(d->sigterm_ev, NULL) != 0)
-		fatal("cannot set up the event loop");
-	if (d->opt.timeout_s > 0) {
-		double whole = (double)(long)d->opt.timeout_s;
-		struct timeval tv = { .tv_sec = (time_t)whole,
-				      .tv_usec = (suseconds_t)((d->opt.timeout_s - whole) * 1e6) };
-		evtimer_add(d->deadline, &tv);
-	}
-	cli_stdin_setup(&d->in, d->base, MAX_COMMAND_LINE, on_stdin, d);
+	const struct cli_conn_config cfg = {
+		.host = d->opt.host,
+		.port = d->opt.port,
+		.max_output = MAX_OUTPUT,
+		.reconnect = d->opt.reconnect,
+		.timeout_s = d->opt.timeout_s,
+		.requests = "actions",
+	};
+	cli_conn_setup(&d->conn, &cfg, &dept_conn_ops, d);
+	cli_stdin_setup(&d->in, d->conn.base, MAX_COMMAND_LINE, &dept_stdin_ops, d);
 	log_info("connecting to %s:%d as department %s", d->opt.host, d->opt.port, d->opt.dept);
-	start_connect(d);
-	if (!d->finishing)
-		event_base_dispatch(d->base);
+	cli_conn_run(&d->conn);
 
 	print_summary(d);
-	int exit_code = d->exit_code;
-	if (d->bev)
-		bufferevent_free(d->bev);
-	frame_decoder_free(&d->decoder);
+	int exit_code = d->conn.exit_code;
 	while (d->head) {
 		struct action *a = d->head;
 		action_unlink(d, a);
 		action_free(a);
 	}
 	cli_stdin_free(&d->in);
-	event_free(d->conn_timer);
-	event_free(d->deadline);
-	event_free(d->grace);
-	event_free(d->drain);
-	event_free(d->sigint_ev);
-	event_free(d->sigterm_ev);
-	event_base_free(d->base);
+	cli_conn_free(&d->conn);
 	seen_free(d->seen);
 	free(d->taken);
 	cli_line_free(&d->line);
