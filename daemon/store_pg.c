@@ -130,7 +130,9 @@ static const char intake_sql[] =
 	"    channel, caller_phone, caller_name, category, content, district, address, lat,"
 	"    lon, priority, origin_number, state, dept_code, route_rule, dispatched_at,"
 	"    deadline_at, reply, closed_at, resolved_on_call, parent_ticket_id)"
-	"  SELECT n.ticket_id, d.day || '-' || lpad(n.ticket_id::text, 8, '0'),"
+	/* at least 8 digits; lpad alone would cut a longer id down to 8 */
+	"  SELECT n.ticket_id, d.day || '-' || lpad(n.ticket_id::text,"
+	"    greatest(8, length(n.ticket_id::text)), '0'),"
 	"    n.feed_code, n.external_id, to_timestamp(n.received_ms::float8 / 1000),"
 	"    NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),"
 	"    NULLIF(n.category, ''), n.content, NULLIF(n.district, ''),"

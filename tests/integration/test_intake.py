@@ -168,6 +168,22 @@ def pb_priority(name):
     return hc.pb.Priority.Value(name)
 
 
+def test_ticket_numbers_past_eight_digits_keep_every_digit(start_hotlined, db):
+    """After ticket 99,999,999 the number grows a digit instead of being cut to 8
+    (which would repeat numbers and refuse every intake on the unique index)."""
+    db.query("SELECT setval('ticket_seq', GREATEST(123456788, (SELECT last_value FROM ticket_seq)))")
+    daemon = start_hotlined()  # a fresh daemon draws its ids after the jump
+    with daemon.feed("water") as c:
+        exts = [new_id("big") for _ in range(2)]
+        for ext in exts:
+            c.send_intake(**record(ext))
+        acks = [expect_ack(c, ext) for ext in exts]
+    for ack in acks:
+        [row] = db.query("SELECT ticket_id FROM tickets WHERE ticket_no = %s", (ack.ticket_no,))
+        assert row["ticket_id"] >= 123456789
+        assert ack.ticket_no.split("-")[1] == str(row["ticket_id"]), ack.ticket_no
+
+
 def test_resend_gets_same_ticket_flagged_duplicate(hotlined, db):
     external_id = new_id("dup")
     fields = record(external_id)
