@@ -5,6 +5,12 @@
  * (SUBSCRIBE hotline:rules:changed). If either drops, both are dropped and
  * reopened together with exponential backoff; until then publishing returns
  * -1 (the relay leaves the work in the PostgreSQL outbox) and consumers wait.
+ * With [redis] password set, AUTH is the first command of every connection; a
+ * refusal is logged and drops the connection (the usual backoff follows).
+ *
+ * Publishing: bus_publish appends up to BUS_PUBLISH_MAX tickets with one run of
+ * publish_script, each guarded by its publish marker, so re-publishing an
+ * outbox row is a no-op.
  *
  * Data loss: the first daemon to find hotline:epoch missing (after a restart
  * without persistence, or FLUSHALL) sets it (SET NX) and rebuilds: it gives
@@ -555,36 +561,31 @@ int bus_publish(struct bus *bus, struct bus_publish_item *items, size_t n, void 
 {
 	if (!bus_connected(bus) || n == 0 || n > BUS_PUBLISH_MAX)
 		return -1;
-	size_t argc = 3 + 2 * n + 1 + 2 * n;
-	struct publish_req *req = malloc(sizeof(*req) + argc * (sizeof(char *) + sizeof(size_t)));
+	struct publish_req *req = malloc(sizeof(*req));
 	if (!req)
 		return -1;
 	*req = (struct publish_req){ bus, items, n, done, arg };
-	const char **argv = (const char **)(req + 1);
-	size_t *argvlen = (size_t *)(argv + argc);
+	/* EVALSHA sha numkeys, 2 keys per ticket, the TTL, 2 arguments per ticket */
+	const char *argv[4 + 4 * BUS_PUBLISH_MAX];
+	size_t argvlen[4 + 4 * BUS_PUBLISH_MAX];
+	size_t k = 0;
 	char nkeys[16];
 	snprintf(nkeys, sizeof(nkeys), "%zu", 2 * n);
-	size_t k = 0;
-	argv[k++] = "EVALSHA";
-	argv[k++] = bus->script_sha;
-	argv[k++] = nkeys;
+#define ARG(s, len) (argv[k] = (s), argvlen[k] = (len), k++)
+	ARG("EVALSHA", 7);
+	ARG(bus->script_sha, strlen(bus->script_sha));
+	ARG(nkeys, strlen(nkeys));
 	for (size_t i = 0; i < n; i++) {
 		items[i].ok = false;
-		argv[k++] = items[i].stream;
-		argv[k++] = items[i].mark;
+		ARG(items[i].stream, strlen(items[i].stream));
+		ARG(items[i].mark, strlen(items[i].mark));
 	}
-	argv[k++] = PUBLISH_MARK_TTL;
+	ARG(PUBLISH_MARK_TTL, strlen(PUBLISH_MARK_TTL));
 	for (size_t i = 0; i < n; i++) {
-		argv[k] = items[i].ticket_no;
-		argvlen[k] = strlen(items[i].ticket_no);
-		k++;
-		argv[k] = items[i].ticket;
-		argvlen[k] = items[i].ticket_len;
-		k++;
+		ARG(items[i].ticket_no, strlen(items[i].ticket_no));
+		ARG(items[i].ticket, items[i].ticket_len);
 	}
-	for (size_t i = 0; i < k; i++)
-		if (i < 3 + 2 * n + 1)
-			argvlen[i] = strlen(argv[i]);
+#undef ARG
 	/* hiredis copies the arguments into its output buffer here. */
 	if (redisAsyncCommandArgv(bus->cmd, on_published, req, (int)k, argv, argvlen) != REDIS_OK) {
 		free(req);
@@ -1029,12 +1030,18 @@ static void claim_finish(struct claim_req *req, enum bus_claim_status status, co
 	free(req);
 }
 
-/* True (req freed, nobody told) when the bus is being freed: its owner is gone. */
-static bool claim_abandoned(struct claim_req *req, const redisReply *reply)
+/*
+ * No reply (the connection went): true, and the claim is over. It ends FAILED,
+ * or, when the bus is being freed (its owner is gone), req is freed unannounced.
+ */
+static bool claim_no_reply(struct claim_req *req, const redisReply *reply)
 {
-	if (reply || !req->bus->stopping)
+	if (reply)
 		return false;
-	free(req);
+	if (req->bus->stopping)
+		free(req);
+	else
+		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
 	return true;
 }
 
@@ -1072,12 +1079,8 @@ static void on_claim_group(redisAsyncContext *ctx, void *r, void *privdata)
 {
 	struct claim_req *req = privdata;
 	redisReply *reply = r;
-	if (claim_abandoned(req, reply))
+	if (claim_no_reply(req, reply))
 		return;
-	if (!reply) {
-		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
-		return;
-	}
 	/* OK, or BUSYGROUP (another daemon made it meanwhile): either way, start over. */
 	snprintf(req->cursor, sizeof(req->cursor), "0-0");
 	claim_autoclaim(req);
@@ -1138,12 +1141,8 @@ static void on_claim_autoclaim(redisAsyncContext *ctx, void *r, void *privdata)
 {
 	struct claim_req *req = privdata;
 	redisReply *reply = r;
-	if (claim_abandoned(req, reply))
+	if (claim_no_reply(req, reply))
 		return;
-	if (!reply) {
-		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
-		return;
-	}
 	if (claim_nogroup(req, reply))
 		return;
 	/* [next-cursor, [[id, fields], ...], [deleted ids]] */
@@ -1171,12 +1170,8 @@ static void on_claim_read(redisAsyncContext *ctx, void *r, void *privdata)
 {
 	struct claim_req *req = privdata;
 	redisReply *reply = r;
-	if (claim_abandoned(req, reply))
+	if (claim_no_reply(req, reply))
 		return;
-	if (!reply) {
-		claim_finish(req, BUS_CLAIM_FAILED, NULL, NULL);
-		return;
-	}
 	if (claim_nogroup(req, reply))
 		return;
 	if (reply->type == REDIS_REPLY_NIL) {

@@ -435,30 +435,28 @@ static uint64_t repeat_key(const struct intake *in)
 	return h ? h : 1;
 }
 
+/* The slot of b's key set (open addressing) that holds key, or where it would go. */
+static size_t keys_slot(const struct batch *b, uint64_t key)
+{
+	size_t mask = b->keys_cap - 1, i = (size_t)key & mask;
+	while (b->keys[i] != 0 && b->keys[i] != key)
+		i = (i + 1) & mask;
+	return i;
+}
+
 /* Adds key to b's set; false when it was there already. */
 static bool keys_add(struct batch *b, uint64_t key)
 {
-	size_t mask = b->keys_cap - 1, i = (size_t)key & mask;
-	while (b->keys[i] != 0) {
-		if (b->keys[i] == key)
-			return false;
-		i = (i + 1) & mask;
-	}
+	size_t i = keys_slot(b, key);
+	if (b->keys[i] == key)
+		return false;
 	b->keys[i] = key;
 	return true;
 }
 
 static bool keys_has(const struct batch *b, uint64_t key)
 {
-	if (b->keys_cap == 0)
-		return false;
-	size_t mask = b->keys_cap - 1, i = (size_t)key & mask;
-	while (b->keys[i] != 0) {
-		if (b->keys[i] == key)
-			return true;
-		i = (i + 1) & mask;
-	}
-	return false;
+	return b->keys_cap > 0 && b->keys[keys_slot(b, key)] == key;
 }
 
 /* Is a record of this caller and category in a transaction now? */

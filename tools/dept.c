@@ -5,7 +5,7 @@
  * loop: Hello as ROLE_DEPARTMENT, printing each pushed Ticket as a JSON line
  * and only then acknowledging it (Ack{ticket_no}); sending DeptActions typed
  * on stdin or chosen by --auto, and matching each ActionAck / Error back to
- * the action it answers; reconnecting with backoff (--reconnect), resending
+ * the action it answers; after a reconnection (--reconnect), resending the
  * actions that were never answered. The connection machinery (connecting,
  * framing, backoff) and the end of the run are cli_conn.c's.
  * Never: acknowledges a ticket it has not printed (the daemon must then
