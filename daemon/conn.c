@@ -88,6 +88,22 @@ void conn_send_frame(struct conn *c, const Hotline__V1__Frame *frame)
 	evbuffer_commit_space(out, &vec, 1);
 }
 
+void conn_send_ticket_bytes(struct conn *c, const uint8_t *ticket, size_t len)
+{
+	if (!c->bev)
+		return;
+	size_t size = frame_ticket_size(len);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec vec;
+	if (size == 0 || evbuffer_reserve_space(out, (ev_ssize_t)size, &vec, 1) < 1) {
+		log_error("conn=%llu out of memory writing a ticket", (unsigned long long)c->id);
+		conn_close(c);
+		return;
+	}
+	vec.iov_len = frame_put_ticket(vec.iov_base, ticket, len);
+	evbuffer_commit_space(out, &vec, 1);
+}
+
 static void conn_send_line(struct conn *c, char *line, size_t len)
 {
 	if (!line) {
@@ -722,6 +738,8 @@ void conn_free(struct conn *c)
 {
 	frame_decoder_free(&c->decoder);
 	conn_agent_free(c);
+	keyindex_free(&c->by_ticket);
+	keyindex_free(&c->by_entry);
 	free(c->deliveries);
 	free(c);
 }

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 
 #include "frame.h"
+#include "keyindex.h"
 
 /* Most reply bytes waiting for a slow reader before we stop reading from it. */
 #define CONN_MAX_OUTPUT (256 * 1024)
@@ -65,8 +66,9 @@ struct conn {
 	int64_t opened_ms;
 	/* department connections (conn_dept.c) */
 	struct bus_consumer *consumer;
-	struct dept_delivery *deliveries; /* dept_window slots */
+	struct dept_delivery *deliveries; /* dept_window slots, the first ndeliveries used */
 	size_t ndeliveries, window;
+	struct keyindex by_ticket, by_entry; /* deliveries by ticket_no, by entry_id */
 	/* actions run one at a time, in arrival order (conn_dept.c) */
 	struct action *actions_head, *actions_tail;
 	size_t nactions;
@@ -97,6 +99,8 @@ void conn_free(struct conn *c);
 
 /* ---- shared with conn_dept.c and conn_agent.c ---- */
 void conn_send_frame(struct conn *c, const Hotline__V1__Frame *frame);
+/* Sends a Ticket frame around bytes already checked by frame_ticket_check. */
+void conn_send_ticket_bytes(struct conn *c, const uint8_t *ticket, size_t len);
 void conn_send_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,
 		     const char *external_id);
 void conn_send_ticket_error(struct conn *c, Hotline__V1__ErrorCode code, const char *message,

@@ -17,7 +17,9 @@
 
 #include "bus_redis.h"
 #include "conn.h"
+#include "frame.h"
 #include "hotline.pb-c.h"
+#include "keyindex.h"
 #include "log.h"
 #include "server.h"
 #include "store_pg.h"
@@ -163,50 +165,84 @@ static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
 
 /* ---- delivery ------------------------------------------------------------------ */
 
+/*
+ * Tickets awaiting Ack live in deliveries[0..ndeliveries), indexed by ticket_no
+ * (for the department's Ack) and by stream entry id (so a redelivered entry
+ * already held here is not sent twice); removing one moves the last into its
+ * place. Both lookups are O(1) whatever the window.
+ */
+static const char *ticket_no_of(const void *ctx, uint32_t slot)
+{
+	const struct conn *c = ctx;
+	return c->deliveries[slot].ticket_no;
+}
+
+static const char *entry_id_of(const void *ctx, uint32_t slot)
+{
+	const struct conn *c = ctx;
+	return c->deliveries[slot].entry_id;
+}
+
+static void delivery_remove(struct conn *c, size_t i)
+{
+	struct dept_delivery *d = &c->deliveries[i], *last = &c->deliveries[c->ndeliveries - 1];
+	uint32_t from = (uint32_t)(c->ndeliveries - 1);
+	keyindex_del(&c->by_ticket, d->ticket_no, (uint32_t)i);
+	keyindex_del(&c->by_entry, d->entry_id, (uint32_t)i);
+	if (d != last) {
+		keyindex_move(&c->by_ticket, last->ticket_no, from, (uint32_t)i);
+		keyindex_move(&c->by_entry, last->entry_id, from, (uint32_t)i);
+		*d = *last;
+	}
+	c->ndeliveries--;
+}
+
+/*
+ * The stream entry holds the Ticket the relay packed (phone already masked); it
+ * goes out as it is, framed, once checked to be a well-formed Ticket that any
+ * department unpacks and that carries the entry's ticket_no.
+ */
 static void on_deliver(void *arg, const char *entry_id, const char *ticket_no, const char *bytes,
 		       size_t len)
 {
 	struct conn *c = arg;
 	if (c->state != CONN_ACTIVE)
 		return;
-	for (size_t i = 0; i < c->ndeliveries; i++) {
-		if (strcmp(c->deliveries[i].entry_id, entry_id) == 0) {
-			/* Already held here, unacknowledged: never let a second copy take a
-			 * window slot. Give the slot back to the consumer. */
-			bus_consumer_room(c->consumer, c->window - c->ndeliveries);
-			return;
-		}
+	if (keyindex_find(&c->by_entry, entry_id) >= 0) {
+		/* Already held here, unacknowledged: never let a second copy take a
+		 * window slot. Give the slot back to the consumer. */
+		bus_consumer_room(c->consumer, c->window - c->ndeliveries);
+		return;
 	}
-	Hotline__V1__Ticket *ticket =
-		hotline__v1__ticket__unpack(NULL, len, (const uint8_t *)bytes);
-	if (!ticket) {
+	size_t no_len = strlen(ticket_no), id_len = strlen(entry_id);
+	if (no_len >= sizeof(c->deliveries->ticket_no) ||
+	    id_len >= sizeof(c->deliveries->entry_id) ||
+	    !frame_ticket_check((const uint8_t *)bytes, len, ticket_no) ||
+	    frame_ticket_size(len) == 0) {
 		log_error("dept=%s stream entry %s is not a Ticket; acknowledging it away",
 			  c->dept_code, entry_id);
 		bus_consumer_ack(c->consumer, entry_id);
 		return;
 	}
-	if (c->ndeliveries >= c->window) {
-		/* Cannot happen (we read only with room); stays pending, redelivered. */
-		hotline__v1__ticket__free_unpacked(ticket, NULL);
-		return;
-	}
-	struct dept_delivery *d = &c->deliveries[c->ndeliveries++];
-	snprintf(d->entry_id, sizeof(d->entry_id), "%s", entry_id);
-	snprintf(d->ticket_no, sizeof(d->ticket_no), "%s", ticket_no);
-	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
-	frame.msg_case = HOTLINE__V1__FRAME__MSG_TICKET;
-	frame.ticket = ticket;
-	conn_send_frame(c, &frame);
-	hotline__v1__ticket__free_unpacked(ticket, NULL);
+	if (c->ndeliveries >= c->window)
+		return; /* Cannot happen (we read only with room); stays pending, redelivered. */
+	size_t i = c->ndeliveries++;
+	struct dept_delivery *d = &c->deliveries[i];
+	memcpy(d->entry_id, entry_id, id_len + 1);
+	memcpy(d->ticket_no, ticket_no, no_len + 1);
+	/* Cannot fail: both are sized to the window. A ticket dispatched again
+	 * while its earlier delivery awaits Ack is held twice; each Ack takes one. */
+	(void)keyindex_add(&c->by_ticket, d->ticket_no, (uint32_t)i);
+	(void)keyindex_add(&c->by_entry, d->entry_id, (uint32_t)i);
+	conn_send_ticket_bytes(c, (const uint8_t *)bytes, len);
 }
 
 static void dept_ack(struct conn *c, const char *ticket_no)
 {
-	for (size_t i = 0; i < c->ndeliveries; i++) {
-		if (strcmp(c->deliveries[i].ticket_no, ticket_no) != 0)
-			continue;
+	long i = keyindex_find(&c->by_ticket, ticket_no);
+	if (i >= 0) {
 		bus_consumer_ack(c->consumer, c->deliveries[i].entry_id);
-		c->deliveries[i] = c->deliveries[--c->ndeliveries];
+		delivery_remove(c, (size_t)i);
 		bus_consumer_room(c->consumer, c->window - c->ndeliveries);
 		return;
 	}
@@ -223,9 +259,11 @@ void conn_dept_hello(struct conn *c)
 	c->deliveries = calloc(c->window, sizeof(*c->deliveries));
 	char name[96];
 	snprintf(name, sizeof(name), "conn-%d-%llu", (int)getpid(), (unsigned long long)c->id);
-	c->consumer = c->deliveries ? bus_consumer_new(server_bus(c->server), c->dept_code, name,
-						       on_deliver, c)
-				    : NULL;
+	bool ok = c->deliveries && keyindex_init(&c->by_ticket, c->window, ticket_no_of, c) == 0 &&
+		  keyindex_init(&c->by_entry, c->window, entry_id_of, c) == 0;
+	c->consumer =
+		ok ? bus_consumer_new(server_bus(c->server), c->dept_code, name, on_deliver, c)
+		   : NULL;
 	if (!c->consumer) {
 		conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory");
 		return;

@@ -179,3 +179,134 @@ uint8_t *frame_pack(const Hotline__V1__Frame *frame, size_t *out_len)
 	*out_len = FRAME_HEADER_LEN + body_len;
 	return buf;
 }
+
+/* Reads a base-128 varint of at most max_bytes from p[*at..len). */
+static int wire_varint(const uint8_t *p, size_t len, size_t *at, unsigned max_bytes,
+		       uint64_t *value)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < max_bytes && *at < len; i++) {
+		uint8_t b = p[(*at)++];
+		v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80)) {
+			*value = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The wire type a field of this protobuf-c type must arrive with. */
+static unsigned wire_type_of(ProtobufCType type)
+{
+	switch (type) {
+	case PROTOBUF_C_TYPE_SFIXED64:
+	case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return 1;
+	case PROTOBUF_C_TYPE_SFIXED32:
+	case PROTOBUF_C_TYPE_FIXED32:
+	case PROTOBUF_C_TYPE_FLOAT:
+		return 5;
+	case PROTOBUF_C_TYPE_STRING:
+	case PROTOBUF_C_TYPE_BYTES:
+	case PROTOBUF_C_TYPE_MESSAGE:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+int frame_ticket_scan(const uint8_t *ticket, size_t len, const uint8_t **no, size_t *no_len)
+{
+	const ProtobufCMessageDescriptor *d = &hotline__v1__ticket__descriptor;
+	size_t at = 0;
+
+	*no = NULL;
+	*no_len = 0;
+
+	while (at < len) {
+		uint64_t key, n;
+		/* protobuf-c reads tags and lengths as 32-bit varints */
+		if (wire_varint(ticket, len, &at, 5, &key) != 0 || key > UINT32_MAX)
+			return 0;
+		uint32_t number = (uint32_t)(key >> 3);
+		unsigned wire = (unsigned)(key & 7);
+		if (number == 0 || number > 536870911u)
+			return 0;
+		const ProtobufCFieldDescriptor *f =
+			protobuf_c_message_descriptor_get_field(d, (unsigned)number);
+		/* Ticket has no repeated (packed) or message fields; a known field
+		 * of another wire type would make protobuf-c refuse the whole. */
+		if (f && (f->label == PROTOBUF_C_LABEL_REPEATED ||
+			  f->type == PROTOBUF_C_TYPE_MESSAGE || wire_type_of(f->type) != wire))
+			return 0;
+		switch (wire) {
+		case 0:
+			if (wire_varint(ticket, len, &at, 10, &n) != 0)
+				return 0;
+			break;
+		case 1:
+		case 5:
+			n = wire == 1 ? 8 : 4;
+			if (len - at < n)
+				return 0;
+			at += n;
+			break;
+		case 2:
+			if (wire_varint(ticket, len, &at, 5, &n) != 0 || n > UINT32_MAX ||
+			    len - at < n)
+				return 0;
+			if (number == 1) { /* the last one counts, as for any parser */
+				*no = ticket + at;
+				*no_len = (size_t)n;
+			}
+			at += n;
+			break;
+		default: /* groups (3, 4) and 6, 7: nothing here sends them */
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int frame_ticket_check(const uint8_t *ticket, size_t len, const char *ticket_no)
+{
+	const uint8_t *no;
+	size_t no_len;
+	return frame_ticket_scan(ticket, len, &no, &no_len) && no && ticket_no &&
+	       strlen(ticket_no) == no_len && memcmp(no, ticket_no, no_len) == 0;
+}
+
+/* Frame field 6 (ticket), wire type 2: (6 << 3) | 2 */
+#define FRAME_TICKET_TAG 0x32u
+
+static size_t varint_size(size_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+size_t frame_ticket_size(size_t len)
+{
+	if (len > FRAME_MAX_LIMIT - 16)
+		return 0;
+	return FRAME_HEADER_LEN + 1 + varint_size(len) + len;
+}
+
+size_t frame_put_ticket(uint8_t *out, const uint8_t *ticket, size_t len)
+{
+	size_t body = 1 + varint_size(len) + len, at = FRAME_HEADER_LEN;
+	frame_put_header(out, (uint32_t)body);
+	out[at++] = FRAME_TICKET_TAG;
+	for (size_t v = len; v >= 0x80; v >>= 7)
+		out[at++] = (uint8_t)(v | 0x80);
+	out[at++] = (uint8_t)(len >> (7 * (varint_size(len) - 1)));
+	if (len)
+		memcpy(out + at, ticket, len);
+	return at + len;
+}

@@ -81,4 +81,20 @@ uint8_t *frame_pack(const Hotline__V1__Frame *frame, size_t *out_len)
 /* Writes the 4-byte big-endian length prefix for a body of body_len bytes. */
 void frame_put_header(uint8_t out[FRAME_HEADER_LEN], uint32_t body_len);
 
+/*
+ * A serialized hotline.v1.Ticket passed on as it is (the daemon delivers the
+ * bytes the relay stored in a department's stream without unpacking them).
+ * frame_ticket_check is true when ticket[0..len) is well-formed protobuf whose
+ * known fields have their declared wire types, so that any peer unpacks it,
+ * and whose ticket_no (field 1) is present and equal to ticket_no.
+ * frame_ticket_scan is its first half: true when well-formed, with *no the
+ * ticket_no bytes (NULL when absent). frame_ticket_size is the whole frame's size (0 when len is
+ * too large for a frame); frame_put_ticket writes it: length prefix, then a Frame body holding the
+ * bytes as its `ticket` member. It returns the bytes written.
+ */
+int frame_ticket_check(const uint8_t *ticket, size_t len, const char *ticket_no);
+int frame_ticket_scan(const uint8_t *ticket, size_t len, const uint8_t **no, size_t *no_len);
+size_t frame_ticket_size(size_t len);
+size_t frame_put_ticket(uint8_t *out, const uint8_t *ticket, size_t len);
+
 #endif

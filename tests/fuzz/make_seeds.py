@@ -145,6 +145,17 @@ def main():
     for name, text in calendar_files.items():
         write('fuzz_calendar', name, text.encode())
 
+    # fuzz_ticket: stored Tickets as the relay packs them, and near misses
+    ticket = (field_bytes(1, '20261128-00000042') + field_bytes(2, '路灯') +
+              field_bytes(3, '路灯不亮' * 40) + field_bytes(4, '138****5678') +
+              field_varint(7, 2) + field_varint(8, 1764288000123) + field_varint(10, 1) +
+              field_double(12, 32.01) + field_double(13, 120.86))
+    write('fuzz_ticket', 'relay_ticket', ticket)
+    write('fuzz_ticket', 'ticket_no_only', field_bytes(1, 'T-1'))
+    write('fuzz_ticket', 'unknown_fields', field_bytes(1, 'T-1') + field_varint(31, 5) +
+          varint(32 << 3 | 5) + b'abcd')
+    write('fuzz_ticket', 'wrong_wire_type', field_bytes(1, 'T-1') + field_varint(12, 1))
+
 
 if __name__ == '__main__':
     main()

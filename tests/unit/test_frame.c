@@ -4,7 +4,8 @@
  * Owns: proof that any split of a byte stream yields exactly the frames that
  * were packed (every two-way split point, byte by byte, zero-length and large
  * frames), that an oversize prefix kills the stream, and that pack/unpack
- * round-trip and refuse garbage.
+ * round-trip and refuse garbage; that a stored Ticket is checked and framed
+ * as it is exactly as packing the whole Frame would.
  * Never: opens a socket. Run by `meson test --suite unit`.
  */
 #include <setjmp.h>
@@ -528,6 +529,118 @@ static void test_growth_follows_bytes(void **state)
 	frame_decoder_free(&dec);
 }
 
+/* ---- a serialized Ticket passed on as it is ---- */
+
+static uint8_t *packed_ticket(const char *ticket_no, size_t content_len, size_t *len)
+{
+	Hotline__V1__Ticket t = HOTLINE__V1__TICKET__INIT;
+	char *content = malloc(content_len + 1);
+	assert_non_null(content);
+	memset(content, 'c', content_len);
+	content[content_len] = '\0';
+	t.ticket_no = (char *)ticket_no;
+	t.category = "路灯";
+	t.content = content;
+	t.caller_phone_masked = "138****5678";
+	t.priority = HOTLINE__V1__PRIORITY__PRIORITY_URGENT;
+	t.received_at = 1764288000123;
+	t.deadline_at = 1764374400000;
+	t.reopen_count = 2;
+	t.lat = 32.0123456789;
+	t.lon = -120.5;
+	*len = hotline__v1__ticket__get_packed_size(&t);
+	uint8_t *buf = malloc(*len);
+	assert_non_null(buf);
+	hotline__v1__ticket__pack(&t, buf);
+	free(content);
+	return buf;
+}
+
+/* The frame built around the bytes unpacks to the same Ticket, for contents
+ * whose lengths put the Ticket's length varint at 1, 2 and 3 bytes. */
+static void test_put_ticket_round_trip(void **state)
+{
+	(void)state;
+	const size_t contents[] = { 0, 60, 120, 126, 127, 128, 16300, 16383, 16384, 70000 };
+	for (size_t i = 0; i < sizeof(contents) / sizeof(contents[0]); i++) {
+		size_t len;
+		uint8_t *bytes = packed_ticket("20261128-00000042", contents[i], &len);
+		assert_true(frame_ticket_check(bytes, len, "20261128-00000042"));
+		size_t size = frame_ticket_size(len);
+		uint8_t *out = malloc(size);
+		assert_non_null(out);
+		assert_int_equal(frame_put_ticket(out, bytes, len), size);
+		size_t body =
+			(size_t)out[0] << 24 | (size_t)out[1] << 16 | (size_t)out[2] << 8 | out[3];
+		assert_int_equal(body, size - FRAME_HEADER_LEN);
+		Hotline__V1__Frame *f = frame_unpack(out + FRAME_HEADER_LEN, body);
+		assert_non_null(f);
+		assert_int_equal(f->msg_case, HOTLINE__V1__FRAME__MSG_TICKET);
+		assert_string_equal(f->ticket->ticket_no, "20261128-00000042");
+		assert_int_equal(strlen(f->ticket->content), contents[i]);
+		assert_int_equal(f->ticket->received_at, 1764288000123);
+		assert_int_equal(f->ticket->reopen_count, 2);
+		assert_true(f->ticket->lat == 32.0123456789 && f->ticket->lon == -120.5);
+		/* the same bytes as packing the whole Frame */
+		size_t plen;
+		uint8_t *packed = frame_pack(f, &plen);
+		assert_non_null(packed);
+		assert_int_equal(plen, size);
+		assert_memory_equal(packed, out, size);
+		free(packed);
+		frame_message_free(f);
+		free(out);
+		free(bytes);
+	}
+	assert_int_equal(frame_ticket_size(FRAME_MAX_LIMIT), 0);
+}
+
+static void test_ticket_check_refuses(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *bytes = packed_ticket("T-1", 40, &len);
+	assert_true(frame_ticket_check(bytes, len, "T-1"));
+	assert_false(frame_ticket_check(bytes, len, "T-2"));
+	assert_false(frame_ticket_check(bytes, len, "T-"));
+	assert_false(frame_ticket_check(bytes, len, "T-11"));
+	assert_false(frame_ticket_check(bytes, len, NULL));
+	/* Every cut: refused, or still a Ticket any peer unpacks (a cut between
+	 * fields is well-formed protobuf). */
+	for (size_t cut = 0; cut < len; cut++) {
+		Hotline__V1__Ticket *t = hotline__v1__ticket__unpack(NULL, cut, bytes);
+		if (frame_ticket_check(bytes, cut, "T-1"))
+			assert_non_null(t);
+		if (cut < 5) /* field 1 itself incomplete */
+			assert_false(frame_ticket_check(bytes, cut, "T-1"));
+		if (t)
+			hotline__v1__ticket__free_unpacked(t, NULL);
+	}
+	/* A known field with another wire type: protobuf-c refuses it, so must we.
+	 * lat (12) as a varint: tag (12 << 3) | 0 = 0x60. */
+	uint8_t odd[] = { 0x0a, 0x03, 'T', '-', '1', 0x60, 0x01 };
+	assert_null(hotline__v1__ticket__unpack(NULL, sizeof(odd), odd));
+	assert_false(frame_ticket_check(odd, sizeof(odd), "T-1"));
+	/* unknown fields of every plain wire type pass, as they unpack */
+	uint8_t unknown[] = { 0x0a, 0x03, 'T',	'-',  '1',  0xf8, 0x01, 0x05, 0xfa,
+			      0x01, 0x00, 0xf9, 0x01, 1,    2,	  3,	4,    5,
+			      6,    7,	  8,	0xfd, 0x01, 1,	  2,	3,    4 };
+	Hotline__V1__Ticket *t = hotline__v1__ticket__unpack(NULL, sizeof(unknown), unknown);
+	assert_non_null(t);
+	hotline__v1__ticket__free_unpacked(t, NULL);
+	assert_true(frame_ticket_check(unknown, sizeof(unknown), "T-1"));
+	/* a group (wire type 3), field 0, an over-long length */
+	uint8_t group[] = { 0x0a, 0x03, 'T', '-', '1', 0xfb, 0x01 };
+	uint8_t zero[] = { 0x0a, 0x03, 'T', '-', '1', 0x02, 0x00 };
+	uint8_t longlen[] = { 0x0a, 0x7f, 'T', '-', '1' };
+	assert_false(frame_ticket_check(group, sizeof(group), "T-1"));
+	assert_false(frame_ticket_check(zero, sizeof(zero), "T-1"));
+	assert_false(frame_ticket_check(longlen, sizeof(longlen), "T-1"));
+	/* no ticket_no at all */
+	assert_false(frame_ticket_check(bytes + len, 0, ""));
+	free(bytes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +658,8 @@ int main(void)
 		cmocka_unit_test(test_pack_then_decode),
 		cmocka_unit_test(test_big_buffer_released),
 		cmocka_unit_test(test_growth_follows_bytes),
+		cmocka_unit_test(test_put_ticket_round_trip),
+		cmocka_unit_test(test_ticket_check_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
