@@ -9,15 +9,17 @@
  * refusal is logged and drops the connection (the usual backoff follows).
  *
  * Publishing: bus_publish appends up to BUS_PUBLISH_MAX tickets with one run of
- * publish_script, each guarded by its publish marker, so re-publishing an
- * outbox row is a no-op.
+ * publish_script, each guarded by its publish marker, so re-publishing the same
+ * dispatch or callback (whichever outbox row carries it) is a no-op. The markers
+ * are fields of one hash per hour (hotline:published:HOUR), not a key each: a
+ * call costs Redis a TIME, two HMGETs, one HSET and one EXPIRE besides its XADDs.
  *
  * Data loss: the first daemon to find hotline:epoch missing (after a restart
  * without persistence, or FLUSHALL) sets it (SET NX) and rebuilds: it gives
  * Redis the rule set back and queues a 'rebuild' outbox row for every
- * DISPATCHED ticket, which the relay publishes once more (the markers that
- * made re-publishing a no-op were lost with the rest, so each ticket lands in
- * its stream once). Consumers re-create their group (NOGROUP) by themselves.
+ * DISPATCHED ticket, which the relay publishes once more (the marker hashes
+ * that made re-publishing a no-op were lost with the rest, so each ticket lands
+ * in its stream once). Consumers re-create their group (NOGROUP) by themselves.
  *
  * Consumers: each department connection owns one Redis connection for its
  * blocking XREADGROUP. At connect, and every redeliver_after_ms / 2, it
@@ -51,31 +53,66 @@
 #define KEY_RULES_VERSION "hotline:rules:version"
 #define CHANNEL_RULES "hotline:rules:changed"
 #define KEY_EPOCH "hotline:epoch"
-#define PUBLISH_MARK_TTL "3600"
+#define KEY_PUBLISHED_PREFIX "hotline:published:" /* + unix hour: the publish markers */
+#define PUBLISH_BUCKET_SECONDS "3600"
+#define PUBLISH_BUCKET_TTL "7200" /* after the last write: the bucket's hour and the next */
 #define ORPHANS "orphans"
 #define BLOCK_MS 2000L /* longest XREADGROUP block, ms */
 
 /*
  * Publishes several tickets in one call (one script run, one round trip, one
- * reply for up to BUS_PUBLISH_MAX tickets). For ticket i (from 1):
- * KEYS[2i-1] its stream, KEYS[2i] its publish marker; ARGV[1] the marker TTL,
- * ARGV[2i] ticket_no, ARGV[2i+1] ticket bytes. Returns one element per ticket:
- * the entry id, or nil when the marker says this outbox row was published
- * before. XADD creates the stream; the group is created (at 0, so nothing
- * published before is missed) by the first consumer that finds it missing.
- * (Keys of different departments in one call: fine on one Redis, not on a
- * Redis Cluster, which this daemon does not support.)
+ * reply for up to BUS_PUBLISH_MAX tickets). With n tickets, for ticket i (from
+ * 1): KEYS[i] its stream; ARGV[i] its publish marker (a hash field, see
+ * bus_redis.h), ARGV[n+2i-1] its ticket_no, ARGV[n+2i] its ticket bytes.
+ * Returns one element per ticket: the entry id, or nil when the marker says
+ * this dispatch (or callback) was published before, in this hour's or the
+ * previous hour's hotline:published:HOUR hash, or earlier in the same call.
+ *
+ * Per call, not per ticket: one HMGET on each of the two hashes, one HSET of the
+ * new markers, one EXPIRE. HOUR is unix time / 3600 by Redis's own clock (TIME),
+ * so daemons with skewed clocks still share one bucket; TIME before a write is
+ * fine with effects replication (the default since Redis 5, the only kind in 7).
+ * The current hash lives 2 hours after its last write, so a marker is seen for
+ * at least 1 hour. The hashes are keys the script makes up, not in KEYS: fine
+ * on one Redis, not on a Redis Cluster (nor are the different departments'
+ * streams of one call), which this daemon does not support.
+ *
+ * XADD creates the stream; the group is created (at 0, so nothing published
+ * before is missed) by the first consumer that finds it missing. An XADD that
+ * fails (a key of the wrong type) ends the call with its error, after the
+ * markers of the tickets appended so far are stored: the caller keeps every
+ * row and retries, and those tickets are then skipped, not appended twice.
  */
 static const char publish_script[] =
-	"local out = {}\n"
-	"for i = 1, #KEYS, 2 do\n"
-	"  if redis.call('SET', KEYS[i + 1], '1', 'NX', 'EX', ARGV[1]) then\n"
-	"    out[#out + 1] = redis.call('XADD', KEYS[i], '*', 'ticket_no', ARGV[i + 1],"
-	" 'ticket', ARGV[i + 2])\n"
+	"local n = #KEYS\n"
+	"local hour = math.floor(tonumber(redis.call('TIME')[1]) / " PUBLISH_BUCKET_SECONDS ")\n"
+	"local bucket = '" KEY_PUBLISHED_PREFIX "' .. string.format('%d', hour)\n"
+	"local previous = '" KEY_PUBLISHED_PREFIX "' .. string.format('%d', hour - 1)\n"
+	"local in_bucket = redis.call('HMGET', bucket, unpack(ARGV, 1, n))\n"
+	"local in_previous = redis.call('HMGET', previous, unpack(ARGV, 1, n))\n"
+	"local out, seen, marks, err = {}, {}, {}, nil\n"
+	"for i = 1, n do\n"
+	"  local mark = ARGV[i]\n"
+	"  if in_bucket[i] or in_previous[i] or seen[mark] then\n"
+	"    out[i] = false\n"
 	"  else\n"
-	"    out[#out + 1] = false\n"
+	"    local id = redis.pcall('XADD', KEYS[i], '*', 'ticket_no', ARGV[n + 2 * i - 1],"
+	" 'ticket', ARGV[n + 2 * i])\n"
+	"    if type(id) == 'table' and id.err then\n"
+	"      err = id\n"
+	"      break\n"
+	"    end\n"
+	"    out[i] = id\n"
+	"    seen[mark] = true\n"
+	"    marks[#marks + 1] = mark\n"
+	"    marks[#marks + 1] = '1'\n"
 	"  end\n"
 	"end\n"
+	"if #marks > 0 then\n"
+	"  redis.call('HSET', bucket, unpack(marks))\n"
+	"  redis.call('EXPIRE', bucket, " PUBLISH_BUCKET_TTL ")\n"
+	"end\n"
+	"if err then return err end\n"
 	"return out\n";
 
 /* Rows for what Redis lost: every open dispatch and callback, due at once. */
@@ -565,12 +602,13 @@ int bus_publish(struct bus *bus, struct bus_publish_item *items, size_t n, void 
 	if (!req)
 		return -1;
 	*req = (struct publish_req){ bus, items, n, done, arg };
-	/* EVALSHA sha numkeys, 2 keys per ticket, the TTL, 2 arguments per ticket */
-	const char *argv[4 + 4 * BUS_PUBLISH_MAX];
-	size_t argvlen[4 + 4 * BUS_PUBLISH_MAX];
+	/* EVALSHA sha numkeys, the streams, the markers, 2 arguments per ticket
+	 * (the layout publish_script documents) */
+	const char *argv[3 + 4 * BUS_PUBLISH_MAX];
+	size_t argvlen[3 + 4 * BUS_PUBLISH_MAX];
 	size_t k = 0;
 	char nkeys[16];
-	snprintf(nkeys, sizeof(nkeys), "%zu", 2 * n);
+	snprintf(nkeys, sizeof(nkeys), "%zu", n);
 #define ARG(s, len) (argv[k] = (s), argvlen[k] = (len), k++)
 	ARG("EVALSHA", 7);
 	ARG(bus->script_sha, strlen(bus->script_sha));
@@ -578,9 +616,9 @@ int bus_publish(struct bus *bus, struct bus_publish_item *items, size_t n, void 
 	for (size_t i = 0; i < n; i++) {
 		items[i].ok = false;
 		ARG(items[i].stream, strlen(items[i].stream));
-		ARG(items[i].mark, strlen(items[i].mark));
 	}
-	ARG(PUBLISH_MARK_TTL, strlen(PUBLISH_MARK_TTL));
+	for (size_t i = 0; i < n; i++)
+		ARG(items[i].mark, strlen(items[i].mark));
 	for (size_t i = 0; i < n; i++) {
 		ARG(items[i].ticket_no, strlen(items[i].ticket_no));
 		ARG(items[i].ticket, items[i].ticket_len);

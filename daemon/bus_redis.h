@@ -18,9 +18,12 @@
  *   hotline:rules:changed    channel  a new version was loaded (message: the version)
  *   hotline:dept:CODE        stream   tickets for department CODE; fields ticket_no,
  *                                     ticket (a serialized hotline.v1.Ticket); group "hotline"
- *   hotline:pub:TICKET_NO:R.O  string "published" marker (1 hour) of one dispatch (R returns,
- *                                     O reopens so far) that makes a re-publish a no-op
- *   hotline:cb:TICKET_NO:O.A   string the same for a callback (O reopens, A attempts)
+ *   hotline:published:HOUR   hash     publish markers written during HOUR (unix time / 3600
+ *                                     by Redis's TIME), expiring 2 hours after the last write:
+ *                                     field pub:TICKET_NO:R.O marks one dispatch (R returns, O
+ *                                     reopens so far), cb:TICKET_NO:O.A one callback (O reopens,
+ *                                     A attempts), value 1; a ticket whose marker is in this or
+ *                                     the previous hour's hash is not published again
  *   hotline:callbacks        stream   replied tickets waiting for a callback; group "agents"
  *   hotline:epoch            string   set once per Redis dataset; missing = data was lost
  *   hotline:alerts           channel  escalations (督办): JSON {"kind":"due_soon"|"overdue",
@@ -64,8 +67,9 @@ void bus_get_stats(const struct bus *bus, struct bus_stats *out);
 /* Runs fn(arg) whenever the command connection (re)becomes usable. */
 void bus_on_ready(struct bus *bus, void (*fn)(void *), void *arg);
 
-/* One ticket for bus_publish: appended to stream unless marker key `mark` says
- * this dispatch (or callback) was published before (then it is a no-op). */
+/* One ticket for bus_publish: appended to stream unless publish marker `mark`
+ * (a field of hotline:published:HOUR, above) says this dispatch (or callback) was
+ * published before (then it is a no-op). */
 struct bus_publish_item {
 	const char *stream;
 	const char *mark;

@@ -94,7 +94,7 @@ static void log_stats(struct daemon *d, const char *when)
 		 "direct_closed=%llu linked=%llu "
 		 "invalid=%llu failed=%llu inflight=%zu paused=%zu batches=%llu "
 		 "batch_max=%llu repeat_waits=%llu pg_retried=%llu pg_ready=%d pg_reconnects=%llu "
-		 "redis=%s published=%llu "
+		 "redis=%s published=%llu republish_skipped=%llu "
 		 "swept=%llu relay_dropped=%llu dept_acked=%llu rebuilds=%llu rules_version=%lld "
 		 "due_soon=%llu overdue=%llu",
 		 when, ss.connections, (unsigned long long)ss.records, (unsigned long long)ss.acked,
@@ -104,8 +104,8 @@ static void log_stats(struct daemon *d, const char *when)
 		 (unsigned long long)ps.batches, (unsigned long long)ps.batch_records_max,
 		 (unsigned long long)ps.repeat_waits, (unsigned long long)ps.retried,
 		 ps.connections_ready, (unsigned long long)ps.reconnects,
-		 bs.connected ? "up" : "down", rs.published, rs.swept, rs.dropped, bs.acked,
-		 bs.rebuilds, bs.rules_version, ws.due_soon, ws.overdue);
+		 bs.connected ? "up" : "down", rs.published, bs.republish_skipped, rs.swept,
+		 rs.dropped, bs.acked, bs.rebuilds, bs.rules_version, ws.due_soon, ws.overdue);
 }
 
 static void on_janitor(evutil_socket_t fd, short what, void *arg)

@@ -94,9 +94,10 @@ static void item_free(struct relay_item *item)
 
 /*
  * An item for outbox row outbox_id. kind "dispatch" goes to dept's stream,
- * "callback" to hotline:callbacks; the marker names the dispatch (returns and
- * reopens so far) or the callback (reopens, attempts), so republishing the same
- * one is a no-op whichever outbox row carries it.
+ * "callback" to hotline:callbacks; the publish marker (a field of the
+ * hotline:published:HOUR hashes, see bus_redis.h) names the dispatch,
+ * pub:TICKET_NO:RETURNS.REOPENS, or the callback, cb:TICKET_NO:REOPENS.ATTEMPTS,
+ * so republishing the same one is a no-op whichever outbox row carries it.
  */
 static struct relay_item *item_new(struct relay *relay, long long outbox_id, const char *kind,
 				   const char *dept, unsigned returns, unsigned reopens,
@@ -110,12 +111,12 @@ static struct relay_item *item_new(struct relay *relay, long long outbox_id, con
 	snprintf(item->ticket_no, sizeof(item->ticket_no), "%s", ticket->ticket_no);
 	if (strcmp(kind, "callback") == 0) {
 		snprintf(item->stream, sizeof(item->stream), "hotline:callbacks");
-		snprintf(item->mark, sizeof(item->mark), "hotline:cb:%s:%u.%u", ticket->ticket_no,
-			 reopens, attempts);
+		snprintf(item->mark, sizeof(item->mark), "cb:%s:%u.%u", ticket->ticket_no, reopens,
+			 attempts);
 	} else {
 		snprintf(item->stream, sizeof(item->stream), "hotline:dept:%s", dept);
-		snprintf(item->mark, sizeof(item->mark), "hotline:pub:%s:%u.%u", ticket->ticket_no,
-			 returns, reopens);
+		snprintf(item->mark, sizeof(item->mark), "pub:%s:%u.%u", ticket->ticket_no, returns,
+			 reopens);
 	}
 	item->payload = relay_pack_ticket(ticket, &item->len);
 	if (!item->payload) {

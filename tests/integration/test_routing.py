@@ -892,6 +892,60 @@ def test_rules_loaded_after_redis_data_loss_take_effect(
     f.close()
 
 
+# ------------------------------------------------------------------ republishing
+
+
+def add_backdated_outbox_rows(db, ticket_no, copies):
+    """copies outbox rows (one statement, so one sweep takes them all) for the ticket's
+    current dispatch, backdated so the relay's sweeper takes them at its next round."""
+    db.query(
+        "INSERT INTO outbox (ticket_id, kind, dept_code, created_at)"
+        " SELECT ticket_id, 'dispatch', dept_code, now() - interval '1 hour'"
+        " FROM tickets, generate_series(1, %s) WHERE ticket_no = %s",
+        (copies, ticket_no),
+    )
+    assert outbox_rows(db, ticket_no) == copies
+
+
+def test_republished_dispatch_stays_one_stream_entry(start_hotlined, rules, db, rds):
+    """An outbox row for a dispatch that is already in its stream (a daemon died
+    between publishing and deleting the row; a rebuild raced with the fast path) is
+    swept, found already published, and deleted: the stream keeps one entry. The same
+    holds for two such rows in one sweep, and for two rows of a dispatch never
+    published before (the same publish marker twice in one publish call)."""
+    dept, feed = new_code("rtd"), new_code("rtf")
+    kw = new_keyword()
+    version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
+    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed], routing={"relay_interval_ms": 200}))
+    wait_rules_in_force(daemon, version)
+    f = FeedClient(daemon, feed)
+    phone = new_phone()
+    published = f.intake(new_id(), **intake_fields(kw, phone))
+    unrouted = f.intake(new_id(), **intake_fields(new_keyword(), phone))  # the manual desk's
+    wait_until(lambda: in_stream(rds, dept, published), 10, message=f"{published} in hotline:dept:{dept}")
+    settled_outbox(db, published)
+    (entry_id, _, _), = in_stream(rds, dept, published)
+
+    for copies in (1, 2):
+        add_backdated_outbox_rows(db, published, copies)
+        settled_outbox(db, published)  # swept and deleted: published or found published
+        assert [e for e, _, _ in in_stream(rds, dept, published)] == [entry_id], (
+            f"{copies} outbox row(s) for a dispatch already in the stream added entries"
+        )
+
+    assert ticket_row(db, unrouted)["state"] == "PENDING_DISPATCH"
+    assert in_stream(rds, dept, unrouted) == []
+    redispatch(db, unrouted, dept)
+    add_backdated_outbox_rows(db, unrouted, 2)
+    settled_outbox(db, unrouted)
+    entries = in_stream(rds, dept, unrouted)
+    assert len(entries) == 1, f"two outbox rows of one new dispatch made {len(entries)} entries"
+    assert pb().Ticket.FromString(entries[0][2]).ticket_no == unrouted
+    assert [e for e, _, _ in in_stream(rds, dept, published)] == [entry_id]
+    assert daemon.alive()
+    f.close()
+
+
 # ------------------------------------------------------------------ Redis data loss
 
 
