@@ -3,6 +3,7 @@
  */
 #include "cli_json.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,10 +209,49 @@ void cli_line_int(struct cli_line *l, const char *key, long long value)
 	line_put(l, num, (size_t)n);
 }
 
+/*
+ * A coordinate has at most 7 decimals in practice: when value is q / 10^7 for
+ * an integer q, the decimal digits of q with the point put back parse to value
+ * exactly (IEEE division and strtod both round the same exact quotient), and
+ * cost no multi-precision printf. Returns the length, or 0 to use printf.
+ */
+static int real_fixed7(double value, char *out, size_t size)
+{
+	if (!(value > -1e8 && value < 1e8))
+		return 0; /* also NaN; below 1e8, q stays an exact double */
+	double scaled = value * 1e7;
+	long long q = llround(scaled);
+	if ((double)q / 1e7 != value)
+		return 0;
+	unsigned long long m = q < 0 ? (unsigned long long)-q : (unsigned long long)q;
+	char digits[24];
+	int nd = 0;
+	do {
+		digits[nd++] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m > 0 || nd < 8); /* at least one digit before the point */
+	int frac = 7;
+	while (frac > 1 && digits[7 - frac] == '0')
+		frac--; /* drop trailing zeros, keep one */
+	size_t n = 0;
+	if (q < 0 || (q == 0 && signbit(value)))
+		out[n++] = '-';
+	for (int i = nd - 1; i >= 7; i--)
+		out[n++] = digits[i];
+	out[n++] = '.';
+	for (int i = 6; i > 6 - frac; i--)
+		out[n++] = digits[i];
+	out[n] = '\0';
+	(void)size;
+	return (int)n;
+}
+
 void cli_line_real(struct cli_line *l, const char *key, double value)
 {
 	char num[40];
-	int n = snprintf(num, sizeof(num), "%.17g", value);
+	int n = real_fixed7(value, num, sizeof(num));
+	if (n == 0)
+		n = snprintf(num, sizeof(num), "%.17g", value);
 	line_key(l, key);
 	line_put(l, num, (size_t)n);
 	if (strspn(num, "-0123456789") == (size_t)n)

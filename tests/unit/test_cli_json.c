@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -63,6 +64,65 @@ static void test_members_round_trip(void **state)
 	cli_line_free(&l);
 }
 
+/* Every real parses back to itself, whichever way it was written (coordinates
+ * of at most 7 decimals take a short path; the rest go through printf). */
+static void test_reals_round_trip(void **state)
+{
+	const double fixed[] = { 0.0,
+				 -0.0,
+				 32.01,
+				 -120.5,
+				 1e-7,
+				 -1e-7,
+				 121.8765432,
+				 99999999.9999999,
+				 -99999999.9999999,
+				 1e8,
+				 5e-8,
+				 32.012345678,
+				 1e300,
+				 -2.5e-300,
+				 0.1,
+				 0.3,
+				 1.0 / 3.0 };
+	uint64_t seed = 88172645463325252ULL;
+	for (int i = 0; i < 20000; i++) {
+		double v;
+		if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+			v = fixed[i];
+		} else {
+			seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+			/* half: k / 10^7 coordinates; half: any finite double */
+			if (i % 2)
+				v = (double)(long long)(seed % 3600000000ULL - 1800000000LL) / 1e7;
+			else
+				memcpy(&v, &seed, sizeof(v));
+			if (!isfinite(v))
+				continue;
+		}
+		struct cli_line l = { 0 };
+		cli_line_begin(&l, "t");
+		cli_line_real(&l, "v", v);
+		json_t *obj = parse(&l);
+		json_t *got = json_object_get(obj, "v");
+		assert_true(json_is_real(got));
+		assert_memory_equal(&(double){ json_real_value(got) }, &v,
+				    sizeof(v)); /* -0.0 too */
+		json_decref(obj);
+		cli_line_free(&l);
+	}
+	/* the short path writes what a person would */
+	struct cli_line l = { 0 };
+	cli_line_begin(&l, "t");
+	cli_line_real(&l, "lat", 32.01);
+	cli_line_real(&l, "lon", -120.5);
+	cli_line_real(&l, "z", 0.0);
+	const char *tail = ",\"lat\":32.01,\"lon\":-120.5,\"z\":0.0";
+	assert_true(l.len > strlen(tail));
+	assert_memory_equal(l.buf + l.len - strlen(tail), tail, strlen(tail));
+	cli_line_free(&l);
+}
+
 static void test_invalid_utf8_becomes_replacement(void **state)
 {
 	struct cli_line l = { 0 };
@@ -97,6 +157,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_members_round_trip),
+		cmocka_unit_test(test_reals_round_trip),
 		cmocka_unit_test(test_invalid_utf8_becomes_replacement),
 		cmocka_unit_test(test_reuse_and_growth),
 	};
