@@ -1076,3 +1076,38 @@ def test_caller_phone_is_masked_everywhere_in_redis(start_hotlined, rules, rds):
             assert needle not in daemon.log_text()
     conn.close()
     f.close()
+
+
+def test_stream_entry_that_is_not_a_ticket_is_logged_and_acknowledged_away(start_hotlined, rules, rds):
+    """The daemon passes a stream entry's Ticket bytes to the department as they are,
+    after a wire-format check: an entry that is not a well-formed Ticket, or whose
+    Ticket names another ticket than the entry does, never reaches the department; it
+    is logged and acknowledged away, and the tickets after it flow as usual."""
+    dept, feed = new_code("rtd"), new_code("rtf")
+    kw = new_keyword()
+    version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
+    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed]))
+    wait_rules_in_force(daemon, version)
+    stream = f"hotline:dept:{dept}"
+    other = pb().Ticket(ticket_no="20261128-99999999", category="路灯", content="x").SerializeToString()
+    wrong_wire = pb().Ticket(ticket_no="20261128-99999998").SerializeToString() + bytes([0x60, 0x01])
+    bad = {
+        "20261128-99999997": b"\xff\xff\xff\xff",  # not protobuf at all
+        "20261128-99999996": other,  # a Ticket, but of another ticket_no
+        "20261128-99999998": wrong_wire,  # lat (a double) sent as a varint
+        "x" * 40: pb().Ticket(ticket_no="x" * 40).SerializeToString(),  # ticket_no too long
+    }
+    for ticket_no, blob in bad.items():
+        rds.xadd(stream, {"ticket_no": ticket_no, "ticket": blob})
+    f = FeedClient(daemon, feed)
+    conn = DeptClient(daemon, dept)
+    good = f.intake(new_id(), **intake_fields(kw, new_phone()))
+    got = conn.tickets_within(3.0)
+    assert [t.ticket_no for t in got] == [good]
+    assert got[0].content and got[0].caller_phone_masked  # the whole Ticket came through
+    conn.ack(good)
+    wait_until(lambda: stream_entries(rds, stream) == [], 10, message=f"{stream} emptied")
+    log = daemon.log_text()
+    assert log.count("is not a Ticket; acknowledging it away") == len(bad), daemon.log_tail()
+    conn.close()
+    f.close()
