@@ -83,10 +83,17 @@ def pytest_runtest_makereport(item, call):
 # ------------------------------------------------------------------ helpers
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """n distinct free loopback ports: all bound at once, so two calls in a row cannot
+    hand out the same port (which the kernel may do for a port just closed)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def run(cmd, **kw):
@@ -277,8 +284,7 @@ class Daemon:
         self.binaries = binaries
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.binary_port = free_port()
-        self.json_port = free_port()
+        self.binary_port, self.json_port = free_ports(2)
         self.conf_path = self.workdir / "hotlined.conf"
         self.log_path = self.workdir / "hotlined.log"
         self.config = self._make_config(conninfo, redis_address, overrides or {})
