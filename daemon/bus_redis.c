@@ -115,14 +115,24 @@ static const char publish_script[] =
 	"if err then return err end\n"
 	"return out\n";
 
-/* Rows for what Redis lost: every open dispatch and callback, due at once. */
+/*
+ * Rows for what Redis lost: every open dispatch and callback, due at once;
+ * not for one a pending row will publish anyway (a row for the same callback,
+ * or for a dispatch to the department the ticket has now; an intake batch's
+ * row publishes each ticket to the department it has). A duplicate would be
+ * harmless (the publish markers), only wasted.
+ */
 static const char rebuild_sql[] =
 	"INSERT INTO outbox (ticket_id, kind, dept_code, created_at)"
 	" SELECT t.ticket_id, CASE WHEN t.state = 'REPLIED' THEN 'callback' ELSE 'dispatch' END,"
 	"   CASE WHEN t.state = 'DISPATCHED' THEN t.dept_code END, now() - interval '1 hour'"
 	" FROM tickets t"
 	" WHERE ((t.state = 'DISPATCHED' AND t.dept_code IS NOT NULL) OR t.state = 'REPLIED')"
-	"   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.ticket_id)";
+	"   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.ticket_id"
+	"     AND ((t.state = 'REPLIED' AND o.kind = 'callback')"
+	"       OR (t.state = 'DISPATCHED' AND o.kind = 'dispatch' AND o.dept_code = t.dept_code)))"
+	"   AND (t.state = 'REPLIED' OR t.ticket_id NOT IN"
+	"     (SELECT unnest(o.ticket_ids) FROM outbox o WHERE o.ticket_ids IS NOT NULL))";
 
 struct ready_cb {
 	void (*fn)(void *);

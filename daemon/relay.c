@@ -3,9 +3,13 @@
  *
  * A round: take up to relay_batch items and publish them all at once, up to
  * BUS_PUBLISH_MAX tickets per command (hiredis pipelines the commands); when
- * every reply is in, the next round starts at once. Published rows are deleted from the outbox by
- * one DELETE at a time, covering everything published since the previous one, so PostgreSQL sees a
- * few large statements rather than one per round.
+ * every reply is in, the next round starts at once. An item is one ticket of an
+ * outbox row: an intake batch's row carries every ticket the batch dispatched
+ * (005_batch_outbox), other rows one. A row is done when all its items are
+ * (published, found published before, or stale); rows whose items all went are
+ * deleted from the outbox by one DELETE at a time, covering everything done
+ * since the previous one, so PostgreSQL sees a few large statements rather than
+ * one per round. A row with an item that failed stays for the sweeper.
  */
 #include "relay.h"
 
@@ -21,29 +25,46 @@
 
 /*
  * Outbox rows nobody has published: rows older than a few seconds (the fast
- * path's are younger) and rebuild rows (backdated). kind 'dispatch' goes to
- * the department's stream, 'callback' to hotline:callbacks. A row whose ticket
- * has moved on (returned before it was published, say) is stale: deleted, not
- * published.
+ * path's are younger) and rebuild rows (backdated), one result row per ticket,
+ * grouped by outbox row. kind 'dispatch' goes to the department's stream (a
+ * batch row's tickets each to the department it has), 'callback' to
+ * hotline:callbacks. A ticket that has moved on (returned before it was
+ * published, say) is stale: not published, and its row goes all the same.
+ * At most $1 outbox rows, and only as many of them as keep the tickets under $1
+ * (the first row always: a batch row may hold more).
  */
 static const char sweep_sql[] =
-	"SELECT o.outbox_id, COALESCE(o.dept_code, ''), t.ticket_no, t.category, t.content,"
-	"  t.caller_phone, t.district, t.address, t.priority,"
+	"SELECT o.outbox_id, COALESCE(o.dept_code, t.dept_code, ''), t.ticket_no, t.category,"
+	"  t.content, t.caller_phone, t.district, t.address, t.priority,"
 	"  (extract(epoch FROM t.received_at) * 1000)::int8,"
 	"  COALESCE((extract(epoch FROM t.deadline_at) * 1000)::int8, 0),"
 	"  t.reopen_count, t.state, t.lat, t.lon, o.kind, t.return_count, t.callback_attempts,"
-	"  (o.kind = 'dispatch' AND t.state = 'DISPATCHED' AND o.dept_code = t.dept_code)"
+	"  (o.kind = 'dispatch' AND t.state = 'DISPATCHED'"
+	"    AND COALESCE(o.dept_code, t.dept_code) = t.dept_code)"
 	"   OR (o.kind = 'callback' AND t.state = 'REPLIED')"
-	" FROM outbox o JOIN tickets t USING (ticket_id)"
-	" WHERE o.created_at < now() - interval '5 seconds'"
-	" ORDER BY o.outbox_id LIMIT $1";
+	" FROM (SELECT l.*, sum(l.n) OVER (ORDER BY l.outbox_id) - l.n AS before"
+	"   FROM (SELECT outbox_id, ticket_id, ticket_ids, kind, dept_code,"
+	"       COALESCE(cardinality(ticket_ids), 1) AS n"
+	"     FROM outbox WHERE created_at < now() - interval '5 seconds'"
+	"     ORDER BY outbox_id LIMIT $1) l) o"
+	" CROSS JOIN LATERAL unnest(COALESCE(o.ticket_ids, ARRAY[o.ticket_id])) AS x(ticket_id)"
+	" JOIN tickets t ON t.ticket_id = x.ticket_id"
+	" WHERE o.before < $1"
+	" ORDER BY o.outbox_id";
 
 static const char delete_sql[] = "DELETE FROM outbox WHERE outbox_id = ANY($1::int8[])";
+
+/* An outbox row being relayed: deleted when its last item is done, if none failed. */
+struct relay_row {
+	long long outbox_id;
+	size_t pending; /* items not done yet */
+	bool failed;	/* an item could not be published (or not even queued) */
+};
 
 struct relay_item {
 	TAILQ_ENTRY(relay_item) link;
 	struct relay *relay;
-	long long outbox_id;
+	struct relay_row *row;
 	bool ok;
 	bool stale; /* delete only */
 	char stream[CODE_MAX + 16];
@@ -65,6 +86,8 @@ struct relay {
 	size_t awaiting; /* publish replies still to come */
 	bool busy;	 /* a round or a sweep query is in flight */
 	bool sweep_again;
+	/* the row of the intake batch being reported (relay_dispatched), or NULL */
+	struct relay_row *last_row;
 	/* published rows waiting to be deleted: "{1,2,3"; one DELETE in flight */
 	char *done_ids;
 	size_t done_len, done_cap, ndone;
@@ -86,8 +109,41 @@ uint8_t *relay_pack_ticket(const Hotline__V1__Ticket *ticket, size_t *len)
 	return buf;
 }
 
-static void item_free(struct relay_item *item)
+static void remember_published(struct relay *relay, long long outbox_id);
+
+/*
+ * The row for outbox_id: *last when it is that row (items of one row arrive one
+ * after the other), else a new one, which becomes *last. NULL when out of memory.
+ */
+static struct relay_row *row_for(struct relay_row **last, long long outbox_id)
 {
+	if (*last && (*last)->outbox_id == outbox_id)
+		return *last;
+	struct relay_row *row = calloc(1, sizeof(*row));
+	if (row)
+		row->outbox_id = outbox_id;
+	*last = row;
+	return row;
+}
+
+/* One item of row is done (ok: published or not to be); the last one settles it. */
+static void row_item_done(struct relay *relay, struct relay_row *row, bool ok)
+{
+	if (!ok)
+		row->failed = true;
+	if (--row->pending > 0)
+		return;
+	if (!row->failed && !relay->stopping)
+		remember_published(relay, row->outbox_id);
+	if (relay->last_row == row)
+		relay->last_row = NULL;
+	free(row);
+}
+
+static void item_free(struct relay_item *item, bool ok)
+{
+	if (item->row)
+		row_item_done(item->relay, item->row, ok);
 	free(item->payload);
 	free(item);
 }
@@ -99,7 +155,7 @@ static void item_free(struct relay_item *item)
  * pub:TICKET_NO:RETURNS.REOPENS, or the callback, cb:TICKET_NO:REOPENS.ATTEMPTS,
  * so republishing the same one is a no-op whichever outbox row carries it.
  */
-static struct relay_item *item_new(struct relay *relay, long long outbox_id, const char *kind,
+static struct relay_item *item_new(struct relay *relay, struct relay_row *row, const char *kind,
 				   const char *dept, unsigned returns, unsigned reopens,
 				   unsigned attempts, const Hotline__V1__Ticket *ticket)
 {
@@ -107,7 +163,6 @@ static struct relay_item *item_new(struct relay *relay, long long outbox_id, con
 	if (!item)
 		return NULL;
 	item->relay = relay;
-	item->outbox_id = outbox_id;
 	snprintf(item->ticket_no, sizeof(item->ticket_no), "%s", ticket->ticket_no);
 	if (strcmp(kind, "callback") == 0) {
 		snprintf(item->stream, sizeof(item->stream), "hotline:callbacks");
@@ -123,6 +178,8 @@ static struct relay_item *item_new(struct relay *relay, long long outbox_id, con
 		free(item);
 		return NULL;
 	}
+	item->row = row;
+	row->pending++;
 	return item;
 }
 
@@ -174,7 +231,7 @@ static void round_finish(struct relay *relay)
 		struct relay_item *dead;
 		while ((dead = TAILQ_FIRST(&relay->round)) != NULL) {
 			TAILQ_REMOVE(&relay->round, dead, link);
-			item_free(dead);
+			item_free(dead, false);
 		}
 		return;
 	}
@@ -182,11 +239,9 @@ static void round_finish(struct relay *relay)
 	struct relay_item *item;
 	while ((item = TAILQ_FIRST(&relay->round)) != NULL) {
 		TAILQ_REMOVE(&relay->round, item, link);
-		if (item->ok) {
-			remember_published(relay, item->outbox_id);
+		if (item->ok)
 			ok++;
-		}
-		item_free(item);
+		item_free(item, item->ok);
 	}
 	relay->stats.published += ok;
 	relay->busy = false;
@@ -289,8 +344,18 @@ static void enqueue(struct relay *relay, struct relay_item *item)
 void relay_dispatched(void *arg, const struct store_intake *rec)
 {
 	struct relay *relay = arg;
+	struct relay_row *row = row_for(&relay->last_row, rec->outbox_id);
+	if (!row) {
+		relay->stats.dropped++; /* the row stays: the sweeper publishes it */
+		return;
+	}
 	if (relay->queued >= (size_t)relay->cfg->max_inflight) {
 		relay->stats.dropped++;
+		row->failed = true; /* the row stays: the sweeper publishes it */
+		if (row->pending == 0) {
+			relay->last_row = NULL;
+			free(row);
+		}
 		return;
 	}
 	const struct intake *in = rec->intake;
@@ -309,10 +374,14 @@ void relay_dispatched(void *arg, const struct store_intake *rec)
 	t.state = rec->state;
 	t.lat = in->lat;
 	t.lon = in->lon;
-	struct relay_item *item =
-		item_new(relay, rec->outbox_id, "dispatch", rec->dept_code, 0, 0, 0, &t);
+	struct relay_item *item = item_new(relay, row, "dispatch", rec->dept_code, 0, 0, 0, &t);
 	if (!item) {
 		relay->stats.dropped++;
+		row->failed = true;
+		if (row->pending == 0) {
+			relay->last_row = NULL;
+			free(row);
+		}
 		return;
 	}
 	enqueue(relay, item);
@@ -328,7 +397,15 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 		return;
 	}
 	int rows = PQntuples(res);
+	size_t outbox_rows = 0;
+	struct relay_row *last = NULL;
 	for (int r = 0; r < rows; r++) {
+		long long outbox_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		if (!last || last->outbox_id != outbox_id)
+			outbox_rows++;
+		struct relay_row *row = row_for(&last, outbox_id);
+		if (!row)
+			break;
 		char masked[MASK_PHONE_SIZE];
 		mask_phone(PQgetvalue(res, r, 5), masked, sizeof(masked));
 		Hotline__V1__Ticket t = HOTLINE__V1__TICKET__INIT;
@@ -346,17 +423,23 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 		t.state = state > 0 ? state : HOTLINE__V1__TICKET_STATE__TICKET_STATE_DISPATCHED;
 		t.lat = PQgetisnull(res, r, 13) ? 0 : atof(PQgetvalue(res, r, 13));
 		t.lon = PQgetisnull(res, r, 14) ? 0 : atof(PQgetvalue(res, r, 14));
-		struct relay_item *item = item_new(
-			relay, strtoll(PQgetvalue(res, r, 0), NULL, 10), PQgetvalue(res, r, 15),
-			PQgetvalue(res, r, 1), (unsigned)atoi(PQgetvalue(res, r, 16)),
-			t.reopen_count, (unsigned)atoi(PQgetvalue(res, r, 17)), &t);
-		if (!item)
+		struct relay_item *item =
+			item_new(relay, row, PQgetvalue(res, r, 15), PQgetvalue(res, r, 1),
+				 (unsigned)atoi(PQgetvalue(res, r, 16)), t.reopen_count,
+				 (unsigned)atoi(PQgetvalue(res, r, 17)), &t);
+		if (!item) {
+			/* Out of memory: the row stays (the next sweep has it again). */
+			row->failed = true;
+			if (row->pending == 0)
+				free(row);
 			break;
+		}
 		item->stale = PQgetvalue(res, r, 18)[0] != 't';
 		enqueue(relay, item);
 		relay->stats.swept++;
 	}
-	relay->sweep_again = rows >= relay->cfg->relay_batch;
+	relay->sweep_again = outbox_rows >= (size_t)relay->cfg->relay_batch ||
+			     (size_t)rows >= (size_t)relay->cfg->relay_batch;
 	relay_next(relay);
 }
 
@@ -434,9 +517,10 @@ void relay_free(struct relay *relay)
 	if (!relay)
 		return;
 	struct relay_item *item;
+	relay->stopping = true; /* rows not done stay in the outbox */
 	while ((item = TAILQ_FIRST(&relay->queue)) != NULL) {
 		TAILQ_REMOVE(&relay->queue, item, link);
-		item_free(item);
+		item_free(item, false);
 	}
 	/* A round in flight was finished by the bus (freed before us, after
 	 * relay_stop()), which runs every publish callback when it goes. */

@@ -116,8 +116,10 @@ struct store_pg {
  * was not inserted and its key is not visible yet: another daemon (or an earlier
  * record of this batch) is inserting the same (feed, external_id) concurrently;
  * the record is then retried and finds the committed original. outbox_id is set
- * for a new DISPATCHED ticket. The routing columns ($16..$21) were decided in C by
- * lib/ticket_state.c's state machine; the statement records both transitions
+ * for a new DISPATCHED ticket: the one outbox row of every ticket the batch
+ * dispatched (the relay deletes it once all of them are published). The
+ * routing columns ($16..$21) were decided in C by lib/ticket_state.c's state
+ * machine; the statement records both transitions
  * (INTAKE, then the routing event) in the audit table. Repeat complaints are
  * linked to the oldest open ticket of the same caller and category, which this
  * statement can see only once committed: batch_take keeps a record out of every
@@ -179,19 +181,22 @@ static const char intake_sql[] =
 	"  FROM ins JOIN unnest($1::int8[], $19::text[]) AS e(ticket_id, route_event)"
 	"    USING (ticket_id)"
 	"), ob AS ("
-	"  INSERT INTO outbox (ticket_id, kind, dept_code)"
-	"  SELECT ticket_id, 'dispatch', dept_code FROM ins WHERE state = 'DISPATCHED'"
-	"  RETURNING outbox_id, ticket_id"
+	/* one outbox row for every ticket this batch dispatched (005_batch_outbox) */
+	"  INSERT INTO outbox (ticket_ids, kind)"
+	"  SELECT array_agg(ticket_id), 'dispatch' FROM ins WHERE state = 'DISPATCHED'"
+	"  HAVING count(*) > 0"
+	"  RETURNING outbox_id"
 	")"
 	/* A resend finds the original through the unique index (evaluated only for
 	 * records this statement did not insert). */
 	" SELECT k.ord,"
 	"   COALESCE(ins.ticket_no, (SELECT t.ticket_no FROM tickets t"
 	"     WHERE t.feed_code = k.feed_code AND t.external_id = k.external_id)),"
-	"   ins.ticket_id IS NULL, ob.outbox_id, ins.state"
+	"   ins.ticket_id IS NULL,"
+	"   CASE WHEN ins.state = 'DISPATCHED' THEN (SELECT outbox_id FROM ob) END, ins.state"
 	" FROM unnest($1::int8[], $2::text[], $3::text[]) WITH ORDINALITY"
 	"   AS k(ticket_id, feed_code, external_id, ord)"
-	" LEFT JOIN ins USING (ticket_id) LEFT JOIN ob USING (ticket_id)"
+	" LEFT JOIN ins USING (ticket_id)"
 	" ORDER BY k.ord";
 #define INTAKE_NPARAMS 25
 #define INTAKE_FIRST_SCALAR 21 /* $22..$25: time zone, linked state, window hours, link event */

@@ -66,7 +66,9 @@ struct store_intake {
 	int retries;	   /* lost a uniqueness race with another daemon */
 	char ticket_no[STORE_TICKET_NO_MAX];
 	bool duplicate;
-	int64_t outbox_id; /* > 0: a new DISPATCHED ticket whose outbox row awaits the relay */
+	/* > 0: a new DISPATCHED ticket; its outbox row, shared by every ticket its
+	 * batch dispatched (reported to hooks.dispatched one after the other) */
+	int64_t outbox_id;
 };
 
 /*

@@ -74,7 +74,7 @@ static const struct config_option options[] = {
 	OPT_I("routing", "max_returns", max_returns, "3", true, 1, 100,
 	      "the return that brings a ticket's returns to this escalates it instead"),
 	OPT_I("routing", "relay_batch", relay_batch, "500", true, 1, 100000,
-	      "most outbox rows published to Redis in one round"),
+	      "most tickets published to Redis in one round"),
 	OPT_I("routing", "relay_interval_ms", relay_interval_ms, "1000", true, 10, 600000,
 	      "how often the outbox is swept for rows nobody published yet"),
 	OPT_I("routing", "dept_window", dept_window, "100", true, 1, 100000,

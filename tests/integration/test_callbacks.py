@@ -234,7 +234,8 @@ def events(db, ticket_no):
 
 def outbox_kinds(db, ticket_no):
     rows = db.query(
-        "SELECT o.kind FROM outbox o JOIN tickets t USING (ticket_id) WHERE t.ticket_no = %s ORDER BY o.outbox_id",
+        "SELECT o.kind FROM outbox o JOIN tickets t ON t.ticket_id = o.ticket_id"
+        " OR t.ticket_id = ANY(o.ticket_ids) WHERE t.ticket_no = %s ORDER BY o.outbox_id",
         (ticket_no,),
     )
     return [r["kind"] for r in rows]

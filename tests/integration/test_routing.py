@@ -95,7 +95,8 @@ def events(db, ticket_no):
 
 def outbox_rows(db, ticket_no):
     rows = db.query(
-        "SELECT count(*) AS n FROM outbox o JOIN tickets t USING (ticket_id) WHERE t.ticket_no = %s",
+        "SELECT count(*) AS n FROM outbox o JOIN tickets t"
+        " ON t.ticket_id = o.ticket_id OR t.ticket_id = ANY(o.ticket_ids) WHERE t.ticket_no = %s",
         (ticket_no,),
     )
     return rows[0]["n"]
@@ -1110,4 +1111,43 @@ def test_stream_entry_that_is_not_a_ticket_is_logged_and_acknowledged_away(start
     log = daemon.log_text()
     assert log.count("is not a Ticket; acknowledging it away") == len(bad), daemon.log_tail()
     conn.close()
+    f.close()
+
+
+def test_intake_batch_has_one_outbox_row_kept_until_every_ticket_is_published(start_hotlined, rules, db, rds):
+    """An intake batch writes one outbox row for all the tickets it dispatched. When
+    publishing fails (here the department's stream key is of the wrong type, so XADD
+    is refused), the row stays whole; once publishing works again the sweeper takes
+    the row, every ticket lands in its stream once, and the row is deleted."""
+    dept, feed = new_code("rtd"), new_code("rtf")
+    kw = new_keyword()
+    version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
+    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed], routing={"relay_interval_ms": 200}))
+    wait_rules_in_force(daemon, version)
+    stream = f"hotline:dept:{dept}"
+    rds.set(stream, "not a stream")
+    f = FeedClient(daemon, feed)
+    ids = [new_id() for _ in range(6)]
+    for i, external_id in enumerate(ids):  # sent back to back: one batch (or a few)
+        f.send_intake(external_id=external_id, **intake_fields(kw, new_phone(), content=f"{kw} {i}"))
+    acks = [f.next_frame(lambda fr: fr.WhichOneof("msg") == "intake_ack", 10, "IntakeAck") for _ in ids]
+    tickets = sorted(a.intake_ack.ticket_no for a in acks)
+    rows = db.query(
+        "SELECT o.outbox_id, o.ticket_id, o.kind, o.dept_code,"
+        " ARRAY(SELECT t.ticket_no FROM tickets t WHERE t.ticket_id = ANY(o.ticket_ids)"
+        "   ORDER BY t.ticket_no) AS tickets"
+        " FROM outbox o WHERE o.ticket_ids && ARRAY(SELECT ticket_id FROM tickets WHERE ticket_no = ANY(%s))",
+        (tickets,),
+    )
+    assert sum(len(r["tickets"]) for r in rows) == len(ids), rows
+    assert all(r["ticket_id"] is None and r["kind"] == "dispatch" and r["dept_code"] is None for r in rows)
+    assert len(rows) < len(ids), f"one row per batch, not per ticket: {rows}"
+    time.sleep(1.0)  # the fast path tried and failed: the rows are still there, whole
+    assert sum(outbox_rows(db, t) for t in tickets) == len(ids)
+    assert rds.type(stream) == b"string"
+
+    rds.delete(stream)  # publishing works again; the sweeper takes rows older than 5 s
+    wait_until(lambda: all(outbox_rows(db, t) == 0 for t in tickets), 20, message="the batch rows deleted")
+    entries = [no for _, no, _ in stream_entries(rds, stream)]
+    assert sorted(entries) == tickets, entries
     f.close()
