@@ -1151,3 +1151,43 @@ def test_intake_batch_has_one_outbox_row_kept_until_every_ticket_is_published(st
     entries = [no for _, no, _ in stream_entries(rds, stream)]
     assert sorted(entries) == tickets, entries
     f.close()
+
+
+def test_redis_data_loss_rebuild_requeues_a_callback_despite_a_stale_dispatch_row(
+    start_hotlined, rules, redis_server, db, rds
+):
+    """After Redis lost its data, the rebuild queues what each open ticket needs. A
+    pending outbox row that will not publish that (here a stale dispatch row of a
+    ticket now waiting for its callback) must not stop it: the replied ticket is back
+    on hotline:callbacks."""
+    dept, feed = new_code("rtd"), new_code("rtf")
+    kw = new_keyword()
+    version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
+    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed], routing={"relay_interval_ms": 500}))
+    wait_rules_in_force(daemon, version)
+    f = FeedClient(daemon, feed)
+    conn = DeptClient(daemon, dept)
+    ticket_no = f.intake(new_id(), **intake_fields(kw, new_phone()))
+    assert conn.ticket(ticket_no, timeout=10).ticket_no == ticket_no
+    conn.ack(ticket_no)
+    assert conn.accept(ticket_no).WhichOneof("msg") == "action_ack"
+    assert conn.reply(ticket_no, "已处理").WhichOneof("msg") == "action_ack"
+
+    def on_callbacks():
+        return ticket_no in {no for _, no, _ in stream_entries(rds, "hotline:callbacks")}
+
+    wait_until(on_callbacks, 15, message=f"{ticket_no} on hotline:callbacks")
+    # a dispatch row still pending for it (a daemon died before deleting it, say):
+    # young, so the sweeper leaves it for 5 s
+    db.query(
+        "INSERT INTO outbox (ticket_id, kind, dept_code) SELECT ticket_id, 'dispatch', dept_code"
+        " FROM tickets WHERE ticket_no = %s",
+        (ticket_no,),
+    )
+    rebuilt = "rebuilding department streams from PostgreSQL"
+    before = daemon.log_text().count(rebuilt)
+    redis_server.restart()  # no persistence: the callback stream is gone
+    wait_until(lambda: daemon.log_text().count(rebuilt) > before, 15, message="the rebuild")
+    wait_until(on_callbacks, 15, message=f"{ticket_no} back on hotline:callbacks after the rebuild")
+    conn.close()
+    f.close()
