@@ -79,9 +79,9 @@
  *
  * XADD creates the stream; the group is created (at 0, so nothing published
  * before is missed) by the first consumer that finds it missing. An XADD that
- * fails (a key of the wrong type) ends the call with its error, after the
- * markers of the tickets appended so far are stored: the caller keeps every
- * row and retries, and those tickets are then skipped, not appended twice.
+ * fails (a key of the wrong type) answers that ticket's element with its error
+ * and leaves no marker; the others go on, so one broken stream never holds back
+ * the tickets published with it. The caller keeps that ticket's row and retries.
  */
 static const char publish_script[] =
 	"local n = #KEYS\n"
@@ -90,7 +90,7 @@ static const char publish_script[] =
 	"local previous = '" KEY_PUBLISHED_PREFIX "' .. string.format('%d', hour - 1)\n"
 	"local in_bucket = redis.call('HMGET', bucket, unpack(ARGV, 1, n))\n"
 	"local in_previous = redis.call('HMGET', previous, unpack(ARGV, 1, n))\n"
-	"local out, seen, marks, err = {}, {}, {}, nil\n"
+	"local out, seen, marks = {}, {}, {}\n"
 	"for i = 1, n do\n"
 	"  local mark = ARGV[i]\n"
 	"  if in_bucket[i] or in_previous[i] or seen[mark] then\n"
@@ -98,21 +98,18 @@ static const char publish_script[] =
 	"  else\n"
 	"    local id = redis.pcall('XADD', KEYS[i], '*', 'ticket_no', ARGV[n + 2 * i - 1],"
 	" 'ticket', ARGV[n + 2 * i])\n"
-	"    if type(id) == 'table' and id.err then\n"
-	"      err = id\n"
-	"      break\n"
-	"    end\n"
 	"    out[i] = id\n"
-	"    seen[mark] = true\n"
-	"    marks[#marks + 1] = mark\n"
-	"    marks[#marks + 1] = '1'\n"
+	"    if not (type(id) == 'table' and id.err) then\n"
+	"      seen[mark] = true\n"
+	"      marks[#marks + 1] = mark\n"
+	"      marks[#marks + 1] = '1'\n"
+	"    end\n"
 	"  end\n"
 	"end\n"
 	"if #marks > 0 then\n"
 	"  redis.call('HSET', bucket, unpack(marks))\n"
 	"  redis.call('EXPIRE', bucket, " PUBLISH_BUCKET_TTL ")\n"
 	"end\n"
-	"if err then return err end\n"
 	"return out\n";
 
 /*
@@ -584,16 +581,25 @@ static void on_published(redisAsyncContext *ctx, void *r, void *privdata)
 	struct publish_req *req = privdata;
 	redisReply *reply = r;
 	if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == req->n) {
+		size_t nrefused = 0, first = 0;
 		for (size_t i = 0; i < req->n; i++) {
-			int type = reply->element[i]->type;
-			req->items[i].ok = type == REDIS_REPLY_STRING || type == REDIS_REPLY_NIL;
+			const redisReply *e = reply->element[i];
+			req->items[i].ok =
+				e->type == REDIS_REPLY_STRING || e->type == REDIS_REPLY_NIL;
+			if (e->type == REDIS_REPLY_ERROR && nrefused++ == 0)
+				first = i;
 			if (!ctx->data)
 				continue;
-			if (type == REDIS_REPLY_STRING)
+			if (e->type == REDIS_REPLY_STRING)
 				req->bus->stats.published++;
-			else if (type == REDIS_REPLY_NIL)
+			else if (e->type == REDIS_REPLY_NIL)
 				req->bus->stats.republish_skipped++;
 		}
+		if (nrefused > 0)
+			log_warn("bus: publish: Redis refused %zu of %zu tickets (the first, to "
+				 "%s: %s)",
+				 nrefused, req->n, req->items[first].stream,
+				 reply->element[first]->str);
 	} else if (reply && reply->type == REDIS_REPLY_ERROR) {
 		log_warn("bus: publish failed: %s", reply->str);
 	} else if (reply) {

@@ -31,7 +31,10 @@
  * hotline:callbacks. A ticket that has moved on (returned before it was
  * published, say) is stale: not published, and its row goes all the same.
  * At most $1 outbox rows, and only as many of them as keep the tickets under $1
- * (the first row always: a batch row may hold more).
+ * (the first row always: a batch row may hold more), after row $2: a sweep cut
+ * short by the limit goes on after its last row the next time, and only a sweep
+ * that reached the end starts again from the first, so rows that keep failing
+ * (a department's stream key of the wrong type, say) never hold back the rest.
  */
 static const char sweep_sql[] =
 	"SELECT o.outbox_id, COALESCE(o.dept_code, t.dept_code, ''), t.ticket_no, t.category,"
@@ -45,7 +48,7 @@ static const char sweep_sql[] =
 	" FROM (SELECT l.*, sum(l.n) OVER (ORDER BY l.outbox_id) - l.n AS before"
 	"   FROM (SELECT outbox_id, ticket_id, ticket_ids, kind, dept_code,"
 	"       COALESCE(cardinality(ticket_ids), 1) AS n"
-	"     FROM outbox WHERE created_at < now() - interval '5 seconds'"
+	"     FROM outbox WHERE created_at < now() - interval '5 seconds' AND outbox_id > $2"
 	"     ORDER BY outbox_id LIMIT $1) l) o"
 	" CROSS JOIN LATERAL unnest(COALESCE(o.ticket_ids, ARRAY[o.ticket_id])) AS x(ticket_id)"
 	" JOIN tickets t ON t.ticket_id = x.ticket_id"
@@ -86,6 +89,7 @@ struct relay {
 	size_t awaiting; /* publish replies still to come */
 	bool busy;	 /* a round or a sweep query is in flight */
 	bool sweep_again;
+	long long sweep_after; /* the next sweep takes rows after this outbox_id */
 	/* the row of the intake batch being reported (relay_dispatched), or NULL */
 	struct relay_row *last_row;
 	/* published rows waiting to be deleted: "{1,2,3"; one DELETE in flight */
@@ -440,6 +444,9 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 	}
 	relay->sweep_again = outbox_rows >= (size_t)relay->cfg->relay_batch ||
 			     (size_t)rows >= (size_t)relay->cfg->relay_batch;
+	relay->sweep_after = relay->sweep_again && rows > 0
+				     ? strtoll(PQgetvalue(res, rows - 1, 0), NULL, 10)
+				     : 0;
 	relay_next(relay);
 }
 
@@ -448,10 +455,11 @@ static void sweep(struct relay *relay)
 	if (relay->busy || !TAILQ_EMPTY(&relay->queue) || !bus_connected(relay->bus))
 		return;
 	relay->busy = true;
-	char limit[32];
+	char limit[32], after[32];
 	snprintf(limit, sizeof(limit), "%ld", relay->cfg->relay_batch);
-	const char *values[1] = { limit };
-	store_pg_query(relay->store, sweep_sql, 1, values, on_swept, relay);
+	snprintf(after, sizeof(after), "%lld", relay->sweep_after);
+	const char *values[2] = { limit, after };
+	store_pg_query(relay->store, sweep_sql, 2, values, on_swept, relay);
 }
 
 static void on_kick(evutil_socket_t fd, short what, void *arg)

@@ -1191,3 +1191,32 @@ def test_redis_data_loss_rebuild_requeues_a_callback_despite_a_stale_dispatch_ro
     wait_until(on_callbacks, 15, message=f"{ticket_no} back on hotline:callbacks after the rebuild")
     conn.close()
     f.close()
+
+
+def test_outbox_rows_that_keep_failing_do_not_hold_back_the_sweep(start_hotlined, rules, db, rds):
+    """The sweeper takes relay_batch tickets at a time, oldest rows first. Rows that
+    cannot be published (one department's stream key is of the wrong type) must not
+    hold back the rows after them: a sweep cut short goes on after its last row."""
+    bad, good, feed = new_code("rtb"), new_code("rtg"), new_code("rtf")
+    kw_bad, kw_good = new_keyword(), new_keyword()
+    version = rules(f"rule b -> {bad}\n  keywords {kw_bad}\nrule g -> {good}\n  keywords {kw_good}\n")
+    daemon = start_hotlined(
+        routing_overrides(depts=[bad, good], feeds=[feed], routing={"relay_batch": 2, "relay_interval_ms": 200})
+    )
+    wait_rules_in_force(daemon, version)
+    rds.set(f"hotline:dept:{bad}", "not a stream")
+    rds.set(f"hotline:dept:{good}", "not a stream")
+    f = FeedClient(daemon, feed)
+    stuck = [f.intake(new_id(), **intake_fields(kw_bad, new_phone(), content=f"{kw_bad} {i}")) for i in range(3)]
+    waiting = f.intake(new_id(), **intake_fields(kw_good, new_phone()))
+    rds.delete(f"hotline:dept:{good}")  # the good department can be published to again
+    wait_until(
+        lambda: waiting in [no for _, no, _ in stream_entries(rds, f"hotline:dept:{good}")],
+        20,
+        message=f"{waiting} swept past the failing rows into hotline:dept:{good}",
+    )
+    assert all(outbox_rows(db, t) == 1 for t in stuck)
+    rds.delete(f"hotline:dept:{bad}")
+    wait_until(lambda: all(outbox_rows(db, t) == 0 for t in stuck), 20, message="the failing rows published at last")
+    assert sorted(no for _, no, _ in stream_entries(rds, f"hotline:dept:{bad}")) == sorted(stuck)
+    f.close()
