@@ -44,7 +44,8 @@ static const char sweep_sql[] =
 	"  t.reopen_count, t.state, t.lat, t.lon, o.kind, t.return_count, t.callback_attempts,"
 	"  (o.kind = 'dispatch' AND t.state = 'DISPATCHED'"
 	"    AND COALESCE(o.dept_code, t.dept_code) = t.dept_code)"
-	"   OR (o.kind = 'callback' AND t.state = 'REPLIED')"
+	"   OR (o.kind = 'callback' AND t.state = 'REPLIED'),"
+	"  t.ticket_id, o.ticket_ids IS NOT NULL"
 	" FROM (SELECT l.*, sum(l.n) OVER (ORDER BY l.outbox_id) - l.n AS before"
 	"   FROM (SELECT outbox_id, ticket_id, ticket_ids, kind, dept_code,"
 	"       COALESCE(cardinality(ticket_ids), 1) AS n"
@@ -57,17 +58,32 @@ static const char sweep_sql[] =
 
 static const char delete_sql[] = "DELETE FROM outbox WHERE outbox_id = ANY($1::int8[])";
 
-/* An outbox row being relayed: deleted when its last item is done, if none failed. */
+/* A batch row partly published: it keeps only the tickets still to publish. */
+static const char shrink_sql[] =
+	"UPDATE outbox SET ticket_ids = $2::int8[] WHERE outbox_id = $1 AND ticket_ids IS NOT NULL";
+
+/*
+ * An outbox row being relayed: deleted when its last item is done, if none
+ * failed. A batch row with some tickets published and some not is narrowed to
+ * the ones that were not, so that the next attempts (the sweeper's, maybe long
+ * after the publish markers expired) never publish the others again.
+ */
 struct relay_row {
 	long long outbox_id;
-	size_t pending; /* items not done yet */
-	bool failed;	/* an item could not be published (or not even queued) */
+	size_t pending;		/* items not done yet */
+	size_t items;		/* items made for it so far */
+	bool failed;		/* an item could not be published (or not even queued) */
+	bool batch;		/* a batch row (ticket_ids), which can be narrowed */
+	bool whole;		/* keep it whole: not every ticket in it became an item */
+	long long *unpublished; /* ticket ids of the failed items */
+	size_t nunpublished, unpublished_cap;
 };
 
 struct relay_item {
 	TAILQ_ENTRY(relay_item) link;
 	struct relay *relay;
 	struct relay_row *row;
+	long long ticket_id;
 	bool ok;
 	bool stale; /* delete only */
 	char stream[CODE_MAX + 16];
@@ -115,14 +131,20 @@ uint8_t *relay_pack_ticket(const Hotline__V1__Ticket *ticket, size_t *len)
 
 static void remember_published(struct relay *relay, long long outbox_id);
 
+static void row_free(struct relay *relay, struct relay_row *row);
+
 /*
  * The row for outbox_id: *last when it is that row (items of one row arrive one
- * after the other), else a new one, which becomes *last. NULL when out of memory.
+ * after the other), else a new one, which becomes *last. A row left behind with
+ * no item in flight (every ticket of it dropped) is forgotten: it stays in the
+ * outbox, whole. NULL when out of memory.
  */
-static struct relay_row *row_for(struct relay_row **last, long long outbox_id)
+static struct relay_row *row_for(struct relay *relay, struct relay_row **last, long long outbox_id)
 {
 	if (*last && (*last)->outbox_id == outbox_id)
 		return *last;
+	if (*last && (*last)->pending == 0)
+		row_free(relay, *last);
 	struct relay_row *row = calloc(1, sizeof(*row));
 	if (row)
 		row->outbox_id = outbox_id;
@@ -130,24 +152,82 @@ static struct relay_row *row_for(struct relay_row **last, long long outbox_id)
 	return row;
 }
 
-/* One item of row is done (ok: published or not to be); the last one settles it. */
-static void row_item_done(struct relay *relay, struct relay_row *row, bool ok)
+/* Notes that ticket_id of row was not published; out of memory: keep the row whole. */
+static void row_unpublished(struct relay_row *row, long long ticket_id)
 {
-	if (!ok)
-		row->failed = true;
-	if (--row->pending > 0)
+	row->failed = true;
+	if (row->whole)
 		return;
-	if (!row->failed && !relay->stopping)
-		remember_published(relay, row->outbox_id);
+	if (row->nunpublished == row->unpublished_cap) {
+		size_t cap = row->unpublished_cap ? row->unpublished_cap * 2 : 16;
+		long long *grown = realloc(row->unpublished, cap * sizeof(*grown));
+		if (!grown) {
+			row->whole = true;
+			return;
+		}
+		row->unpublished = grown;
+		row->unpublished_cap = cap;
+	}
+	row->unpublished[row->nunpublished++] = ticket_id;
+}
+
+static void on_shrunk(void *arg, const PGresult *res, const char *error)
+{
+	(void)arg;
+	(void)res;
+	if (error)
+		log_warn("relay: narrowing a partly published outbox row failed (its published "
+			 "tickets may be published again): %s",
+			 error);
+}
+
+/* Narrows row to its unpublished tickets (one statement; the row stays otherwise). */
+static void row_shrink(struct relay *relay, struct relay_row *row)
+{
+	size_t cap = row->nunpublished * 21 + 3, len = 0;
+	char *ids = malloc(cap);
+	if (!ids)
+		return;
+	for (size_t i = 0; i < row->nunpublished; i++)
+		len += (size_t)snprintf(ids + len, cap - len, "%c%lld", i ? ',' : '{',
+					row->unpublished[i]);
+	snprintf(ids + len, cap - len, "}");
+	char id[32];
+	snprintf(id, sizeof(id), "%lld", row->outbox_id);
+	const char *values[2] = { id, ids };
+	store_pg_query(relay->store, shrink_sql, 2, values, on_shrunk, relay);
+	free(ids);
+}
+
+static void row_free(struct relay *relay, struct relay_row *row)
+{
 	if (relay->last_row == row)
 		relay->last_row = NULL;
+	free(row->unpublished);
 	free(row);
+}
+
+/* One item of row is done (ok: published or not to be); the last one settles it. */
+static void row_item_done(struct relay *relay, struct relay_row *row, long long ticket_id, bool ok)
+{
+	if (!ok)
+		row_unpublished(row, ticket_id);
+	if (--row->pending > 0)
+		return;
+	if (!relay->stopping) {
+		if (!row->failed)
+			remember_published(relay, row->outbox_id);
+		else if (row->batch && !row->whole && row->nunpublished > 0 &&
+			 row->nunpublished < row->items)
+			row_shrink(relay, row);
+	}
+	row_free(relay, row);
 }
 
 static void item_free(struct relay_item *item, bool ok)
 {
 	if (item->row)
-		row_item_done(item->relay, item->row, ok);
+		row_item_done(item->relay, item->row, item->ticket_id, ok);
 	free(item->payload);
 	free(item);
 }
@@ -184,6 +264,7 @@ static struct relay_item *item_new(struct relay *relay, struct relay_row *row, c
 	}
 	item->row = row;
 	row->pending++;
+	row->items++;
 	return item;
 }
 
@@ -348,18 +429,16 @@ static void enqueue(struct relay *relay, struct relay_item *item)
 void relay_dispatched(void *arg, const struct store_intake *rec)
 {
 	struct relay *relay = arg;
-	struct relay_row *row = row_for(&relay->last_row, rec->outbox_id);
+	struct relay_row *row = row_for(relay, &relay->last_row, rec->outbox_id);
 	if (!row) {
 		relay->stats.dropped++; /* the row stays: the sweeper publishes it */
 		return;
 	}
+	row->batch = true; /* intake writes one row per batch */
 	if (relay->queued >= (size_t)relay->cfg->max_inflight) {
 		relay->stats.dropped++;
-		row->failed = true; /* the row stays: the sweeper publishes it */
-		if (row->pending == 0) {
-			relay->last_row = NULL;
-			free(row);
-		}
+		row_unpublished(row, rec->ticket_id); /* the sweeper publishes it */
+		row->items++;
 		return;
 	}
 	const struct intake *in = rec->intake;
@@ -381,13 +460,11 @@ void relay_dispatched(void *arg, const struct store_intake *rec)
 	struct relay_item *item = item_new(relay, row, "dispatch", rec->dept_code, 0, 0, 0, &t);
 	if (!item) {
 		relay->stats.dropped++;
-		row->failed = true;
-		if (row->pending == 0) {
-			relay->last_row = NULL;
-			free(row);
-		}
+		row_unpublished(row, rec->ticket_id);
+		row->items++;
 		return;
 	}
+	item->ticket_id = rec->ticket_id;
 	enqueue(relay, item);
 	event_active(relay->ev_kick, EV_TIMEOUT, 0);
 }
@@ -407,7 +484,7 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 		long long outbox_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 		if (!last || last->outbox_id != outbox_id)
 			outbox_rows++;
-		struct relay_row *row = row_for(&last, outbox_id);
+		struct relay_row *row = row_for(relay, &last, outbox_id);
 		if (!row)
 			break;
 		char masked[MASK_PHONE_SIZE];
@@ -432,16 +509,19 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 				 (unsigned)atoi(PQgetvalue(res, r, 16)), t.reopen_count,
 				 (unsigned)atoi(PQgetvalue(res, r, 17)), &t);
 		if (!item) {
-			/* Out of memory: the row stays (the next sweep has it again). */
+			/* Out of memory: the row stays whole (the next sweep has it again). */
 			row->failed = true;
-			if (row->pending == 0)
-				free(row);
+			row->whole = true;
 			break;
 		}
+		item->ticket_id = strtoll(PQgetvalue(res, r, 19), NULL, 10);
+		row->batch = PQgetvalue(res, r, 20)[0] == 't';
 		item->stale = PQgetvalue(res, r, 18)[0] != 't';
 		enqueue(relay, item);
 		relay->stats.swept++;
 	}
+	if (last && last->pending == 0)
+		row_free(relay, last); /* nothing of it queued: it stays whole */
 	relay->sweep_again = outbox_rows >= (size_t)relay->cfg->relay_batch ||
 			     (size_t)rows >= (size_t)relay->cfg->relay_batch;
 	relay->sweep_after = relay->sweep_again && rows > 0
@@ -526,6 +606,8 @@ void relay_free(struct relay *relay)
 		return;
 	struct relay_item *item;
 	relay->stopping = true; /* rows not done stay in the outbox */
+	if (relay->last_row && relay->last_row->pending == 0)
+		row_free(relay, relay->last_row);
 	while ((item = TAILQ_FIRST(&relay->queue)) != NULL) {
 		TAILQ_REMOVE(&relay->queue, item, link);
 		item_free(item, false);

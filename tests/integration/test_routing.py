@@ -1220,3 +1220,49 @@ def test_outbox_rows_that_keep_failing_do_not_hold_back_the_sweep(start_hotlined
     wait_until(lambda: all(outbox_rows(db, t) == 0 for t in stuck), 20, message="the failing rows published at last")
     assert sorted(no for _, no, _ in stream_entries(rds, f"hotline:dept:{bad}")) == sorted(stuck)
     f.close()
+
+
+def test_partly_published_batch_row_keeps_only_what_is_left_to_publish(start_hotlined, rules, db, rds):
+    """An intake batch's outbox row whose tickets were published only in part (one
+    department's stream refused them) is narrowed to the tickets not published, so a
+    later attempt never publishes the others again, even once the publish markers are
+    gone (they live an hour or two; deleted here)."""
+    bad, good, feed = new_code("rtb"), new_code("rtg"), new_code("rtf")
+    kw_bad, kw_good = new_keyword(), new_keyword()
+    version = rules(f"rule b -> {bad}\n  keywords {kw_bad}\nrule g -> {good}\n  keywords {kw_good}\n")
+    daemon = start_hotlined(routing_overrides(depts=[bad, good], feeds=[feed], routing={"relay_interval_ms": 200}))
+    wait_rules_in_force(daemon, version)
+    rds.set(f"hotline:dept:{bad}", "not a stream")
+    f = FeedClient(daemon, feed)
+    ids = [new_id() for _ in range(8)]
+    for i, external_id in enumerate(ids):  # bad, good, bad, good...: any batch of two mixes them
+        kw = kw_bad if i % 2 == 0 else kw_good
+        f.send_intake(external_id=external_id, **intake_fields(kw, new_phone(), content=f"{kw} {i}"))
+    acks = {}
+    for _ in ids:
+        a = f.next_frame(lambda fr: fr.WhichOneof("msg") == "intake_ack", 10, "IntakeAck").intake_ack
+        acks[a.external_id] = a.ticket_no
+    bad_tickets = sorted(acks[x] for i, x in enumerate(ids) if i % 2 == 0)
+    good_tickets = sorted(acks[x] for i, x in enumerate(ids) if i % 2 == 1)
+
+    def listed():
+        rows = db.query(
+            "SELECT t.ticket_no FROM outbox o JOIN tickets t ON t.ticket_id = ANY(o.ticket_ids)"
+            " WHERE t.ticket_no = ANY(%s)",
+            (bad_tickets + good_tickets,),
+        )
+        return sorted(r["ticket_no"] for r in rows)
+
+    wait_until(lambda: listed() == bad_tickets, 10, message=f"the batch rows narrowed to {bad_tickets}")
+    wait_until(
+        lambda: sorted(no for _, no, _ in stream_entries(rds, f"hotline:dept:{good}")) == good_tickets,
+        10,
+        message="the good department's tickets published",
+    )
+    for key in rds.scan_iter(match="hotline:published:*"):
+        rds.delete(key)  # as if the markers had expired
+    rds.delete(f"hotline:dept:{bad}")
+    wait_until(lambda: listed() == [], 20, message="the rest published and the rows deleted")
+    assert sorted(no for _, no, _ in stream_entries(rds, f"hotline:dept:{bad}")) == bad_tickets
+    assert sorted(no for _, no, _ in stream_entries(rds, f"hotline:dept:{good}")) == good_tickets
+    f.close()
