@@ -47,6 +47,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "log.h"
 
 #define KEY_RULES "hotline:rules"
@@ -241,12 +242,11 @@ static void arm_timer(struct event *ev, long ms)
 	event_add(ev, &tv);
 }
 
+/* The reconnect delay: the same schedule as PostgreSQL's, +0..25% jitter. */
 static long next_backoff(long *backoff, const struct hotline_config *cfg)
 {
-	*backoff = *backoff ? *backoff * 2 : cfg->pg_reconnect_min_ms;
-	if (*backoff > cfg->pg_reconnect_max_ms)
-		*backoff = cfg->pg_reconnect_max_ms;
-	return *backoff + (long)(random() % (*backoff / 4 + 1));
+	return backoff_next(backoff, cfg->pg_reconnect_min_ms, cfg->pg_reconnect_max_ms, 0, 25,
+			    (unsigned long)random());
 }
 
 /* ---- shared connections -------------------------------------------------- */

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "log.h"
 #include "ticket_state.h"
 
@@ -1005,12 +1006,9 @@ static void pgconn_drop(struct pgconn *pc, const char *why)
 		PQfinish(pc->pg);
 		pc->pg = NULL;
 	}
-	long min = store->cfg->pg_reconnect_min_ms, max = store->cfg->pg_reconnect_max_ms;
-	pc->backoff_ms = pc->backoff_ms ? pc->backoff_ms * 2 : min;
-	if (pc->backoff_ms > max)
-		pc->backoff_ms = max;
 	/* Jitter (+0..25%) keeps many daemons from reconnecting in lockstep. */
-	long delay = pc->backoff_ms + (long)(random() % (pc->backoff_ms / 4 + 1));
+	long delay = backoff_next(&pc->backoff_ms, store->cfg->pg_reconnect_min_ms,
+				  store->cfg->pg_reconnect_max_ms, 0, 25, (unsigned long)random());
 	log_warn("store: connection %d to PostgreSQL lost (%s); retrying in %ld ms", pc->index,
 		 reason, delay);
 	store->stats.reconnects++;

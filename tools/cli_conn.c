@@ -18,6 +18,7 @@
 #include <event2/buffer.h>
 
 #include "cli_json.h"
+#include "backoff.h"
 #include "log.h"
 
 #define PROTOCOL_VERSION 1
@@ -142,15 +143,12 @@ bool cli_conn_welcomed(struct cli_conn *c)
 
 static void schedule_reconnect(struct cli_conn *c)
 {
-	c->backoff_ms = c->backoff_ms == 0 ? BACKOFF_MIN_MS : c->backoff_ms * 2;
-	if (c->backoff_ms > BACKOFF_MAX_MS)
-		c->backoff_ms = BACKOFF_MAX_MS;
 	/* +-20% jitter so many clients do not come back in lockstep. */
-	unsigned jitter = (unsigned)(rand() % (c->backoff_ms * 2 / 5 + 1));
-	unsigned delay = c->backoff_ms - c->backoff_ms / 5 + jitter;
+	long delay = backoff_next(&c->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 20, 20,
+				  (unsigned long)rand());
 	c->state = CLI_CONN_WAITING;
-	log_info("reconnecting in %u ms", delay);
-	struct timeval tv = cli_tv_ms(delay);
+	log_info("reconnecting in %ld ms", delay);
+	struct timeval tv = cli_tv_ms((unsigned)delay);
 	evtimer_add(c->timer, &tv);
 }
 

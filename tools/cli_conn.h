@@ -87,7 +87,7 @@ struct cli_conn {
 	struct bufferevent *bev; /* NULL while not connected */
 	struct frame_decoder decoder;
 	bool ever_welcomed;
-	unsigned backoff_ms;
+	long backoff_ms;
 	unsigned signals;
 	struct event *timer;	/* backoff, or the connect + Hello time limit */
 	struct event *deadline; /* --timeout */

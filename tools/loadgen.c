@@ -46,6 +46,7 @@
 #include "json_codec.h"
 #include "loadgen_hist.h"
 #include "loadgen_record.h"
+#include "backoff.h"
 #include "log.h"
 
 #define DEFAULT_HOST "127.0.0.1"
@@ -129,7 +130,7 @@ struct conn {
 	size_t live;	    /* slots INFLIGHT or RESEND */
 	size_t resend_pending;
 	uint64_t resend_cursor; /* no RESEND slot below this record number */
-	unsigned backoff_ms;
+	long backoff_ms;
 	uint64_t pause_until_ns;
 	bool ever_welcomed;
 };
@@ -773,14 +774,11 @@ static void conn_lost(struct conn *c, bool permanent, const char *why)
 		}
 	}
 	c->resend_cursor = c->base;
-	c->backoff_ms = c->backoff_ms == 0 ? BACKOFF_MIN_MS : c->backoff_ms * 2;
-	if (c->backoff_ms > BACKOFF_MAX_MS)
-		c->backoff_ms = BACKOFF_MAX_MS;
 	/* +-20% jitter so a thousand connections do not come back in lockstep. */
-	unsigned jitter = (unsigned)(rand() % (c->backoff_ms * 2 / 5 + 1));
-	unsigned delay = c->backoff_ms - c->backoff_ms / 5 + jitter;
+	long delay = backoff_next(&c->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS, 20, 20,
+				  (unsigned long)rand());
 	c->state = CONN_WAITING;
-	struct timeval tv = tv_from_ms(delay);
+	struct timeval tv = tv_from_ms((unsigned)delay);
 	evtimer_add(c->timer, &tv);
 }
 
