@@ -70,38 +70,44 @@ static size_t conn_output_len(const struct conn *c)
 	return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 
+/* Room for size bytes at the end of the output, or NULL (the connection is
+ * closed: out of memory). Fill them, then evbuffer_commit_space. */
+static uint8_t *output_reserve(struct conn *c, size_t size, struct evbuffer_iovec *vec)
+{
+	if (size == 0 ||
+	    evbuffer_reserve_space(bufferevent_get_output(c->bev), (ev_ssize_t)size, vec, 1) < 1) {
+		log_error("conn=%llu out of memory writing a frame", (unsigned long long)c->id);
+		conn_close(c);
+		return NULL;
+	}
+	vec->iov_len = size;
+	return vec->iov_base;
+}
+
 void conn_send_frame(struct conn *c, const Hotline__V1__Frame *frame)
 {
 	if (!c->bev)
 		return;
 	size_t body = protobuf_c_message_get_packed_size(&frame->base);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct evbuffer_iovec vec;
-	if (evbuffer_reserve_space(out, (ev_ssize_t)(body + FRAME_HEADER_LEN), &vec, 1) < 1) {
-		log_error("conn=%llu out of memory writing a reply", (unsigned long long)c->id);
-		conn_close(c);
+	uint8_t *at = output_reserve(c, body + FRAME_HEADER_LEN, &vec);
+	if (!at)
 		return;
-	}
-	frame_put_header(vec.iov_base, (uint32_t)body);
-	protobuf_c_message_pack(&frame->base, (uint8_t *)vec.iov_base + FRAME_HEADER_LEN);
-	vec.iov_len = body + FRAME_HEADER_LEN;
-	evbuffer_commit_space(out, &vec, 1);
+	frame_put_header(at, (uint32_t)body);
+	protobuf_c_message_pack(&frame->base, at + FRAME_HEADER_LEN);
+	evbuffer_commit_space(bufferevent_get_output(c->bev), &vec, 1);
 }
 
 void conn_send_ticket_bytes(struct conn *c, const uint8_t *ticket, size_t len)
 {
 	if (!c->bev)
 		return;
-	size_t size = frame_ticket_size(len);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct evbuffer_iovec vec;
-	if (size == 0 || evbuffer_reserve_space(out, (ev_ssize_t)size, &vec, 1) < 1) {
-		log_error("conn=%llu out of memory writing a ticket", (unsigned long long)c->id);
-		conn_close(c);
+	uint8_t *at = output_reserve(c, frame_ticket_size(len), &vec);
+	if (!at)
 		return;
-	}
-	vec.iov_len = frame_put_ticket(vec.iov_base, ticket, len);
-	evbuffer_commit_space(out, &vec, 1);
+	frame_put_ticket(at, ticket, len);
+	evbuffer_commit_space(bufferevent_get_output(c->bev), &vec, 1);
 }
 
 static void conn_send_line(struct conn *c, char *line, size_t len)

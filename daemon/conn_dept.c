@@ -3,7 +3,9 @@
  *
  * Owns: delivering the department's stream to the connection (one consumer
  * of group "hotline" per connection, at most dept_window tickets awaiting
- * Ack), acking them in Redis, and department actions (accept / return /
+ * Ack, found by ticket_no and entry id through two keyindexes; each stored
+ * Ticket framed as it is once frame_ticket_check passes), acking them in
+ * Redis, and department actions (accept / return /
  * reply / extend), applied one at a time per connection, in order, through
  * transition.c, and answered with ActionAck once committed.
  * Never: shows one department another's ticket (NOT_FOUND, the same answer as

@@ -239,14 +239,16 @@ static void item_free(struct relay_item *item, bool ok)
  * pub:TICKET_NO:RETURNS.REOPENS, or the callback, cb:TICKET_NO:REOPENS.ATTEMPTS,
  * so republishing the same one is a no-op whichever outbox row carries it.
  */
-static struct relay_item *item_new(struct relay *relay, struct relay_row *row, const char *kind,
-				   const char *dept, unsigned returns, unsigned reopens,
-				   unsigned attempts, const Hotline__V1__Ticket *ticket)
+static struct relay_item *item_new(struct relay *relay, struct relay_row *row, long long ticket_id,
+				   const char *kind, const char *dept, unsigned returns,
+				   unsigned reopens, unsigned attempts,
+				   const Hotline__V1__Ticket *ticket)
 {
 	struct relay_item *item = calloc(1, sizeof(*item));
 	if (!item)
 		return NULL;
 	item->relay = relay;
+	item->ticket_id = ticket_id;
 	snprintf(item->ticket_no, sizeof(item->ticket_no), "%s", ticket->ticket_no);
 	if (strcmp(kind, "callback") == 0) {
 		snprintf(item->stream, sizeof(item->stream), "hotline:callbacks");
@@ -435,12 +437,6 @@ void relay_dispatched(void *arg, const struct store_intake *rec)
 		return;
 	}
 	row->batch = true; /* intake writes one row per batch */
-	if (relay->queued >= (size_t)relay->cfg->max_inflight) {
-		relay->stats.dropped++;
-		row_unpublished(row, rec->ticket_id); /* the sweeper publishes it */
-		row->items++;
-		return;
-	}
 	const struct intake *in = rec->intake;
 	char masked[MASK_PHONE_SIZE];
 	mask_phone(in->caller_phone, masked, sizeof(masked));
@@ -457,14 +453,16 @@ void relay_dispatched(void *arg, const struct store_intake *rec)
 	t.state = rec->state;
 	t.lat = in->lat;
 	t.lon = in->lon;
-	struct relay_item *item = item_new(relay, row, "dispatch", rec->dept_code, 0, 0, 0, &t);
-	if (!item) {
+	struct relay_item *item = relay->queued < (size_t)relay->cfg->max_inflight
+					  ? item_new(relay, row, rec->ticket_id, "dispatch",
+						     rec->dept_code, 0, 0, 0, &t)
+					  : NULL;
+	if (!item) { /* queue full, or out of memory: the sweeper publishes it */
 		relay->stats.dropped++;
 		row_unpublished(row, rec->ticket_id);
 		row->items++;
 		return;
 	}
-	item->ticket_id = rec->ticket_id;
 	enqueue(relay, item);
 	event_active(relay->ev_kick, EV_TIMEOUT, 0);
 }
@@ -505,7 +503,8 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 		t.lat = PQgetisnull(res, r, 13) ? 0 : atof(PQgetvalue(res, r, 13));
 		t.lon = PQgetisnull(res, r, 14) ? 0 : atof(PQgetvalue(res, r, 14));
 		struct relay_item *item =
-			item_new(relay, row, PQgetvalue(res, r, 15), PQgetvalue(res, r, 1),
+			item_new(relay, row, strtoll(PQgetvalue(res, r, 19), NULL, 10),
+				 PQgetvalue(res, r, 15), PQgetvalue(res, r, 1),
 				 (unsigned)atoi(PQgetvalue(res, r, 16)), t.reopen_count,
 				 (unsigned)atoi(PQgetvalue(res, r, 17)), &t);
 		if (!item) {
@@ -514,7 +513,6 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 			row->whole = true;
 			break;
 		}
-		item->ticket_id = strtoll(PQgetvalue(res, r, 19), NULL, 10);
 		row->batch = PQgetvalue(res, r, 20)[0] == 't';
 		item->stale = PQgetvalue(res, r, 18)[0] != 't';
 		enqueue(relay, item);

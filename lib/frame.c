@@ -2,8 +2,9 @@
  * frame.c - the length-prefixed frame codec of the binary protocol.
  *
  * Owns: cutting a byte stream into frames (4-byte big-endian length + body),
- * refusing frames above the limit before buffering them, and packing/unpacking
- * hotline.v1.Frame. Memory held by a decoder grows with the bytes actually
+ * refusing frames above the limit before buffering them, packing/unpacking
+ * hotline.v1.Frame, and framing a stored Ticket as it is after a wire-format
+ * check (no unpack). Memory held by a decoder grows with the bytes actually
  * received, not with the length a peer announces.
  * Never: touches a socket, a clock or a global; never trusts a length prefix.
  * Callers: daemon connections, tools (loadgen, dept, agent), tests, fuzzers.
@@ -300,12 +301,12 @@ size_t frame_ticket_size(size_t len)
 
 size_t frame_put_ticket(uint8_t *out, const uint8_t *ticket, size_t len)
 {
-	size_t body = 1 + varint_size(len) + len, at = FRAME_HEADER_LEN;
-	frame_put_header(out, (uint32_t)body);
+	size_t at = FRAME_HEADER_LEN, v = len;
+	frame_put_header(out, (uint32_t)(1 + varint_size(len) + len));
 	out[at++] = FRAME_TICKET_TAG;
-	for (size_t v = len; v >= 0x80; v >>= 7)
+	for (; v >= 0x80; v >>= 7)
 		out[at++] = (uint8_t)(v | 0x80);
-	out[at++] = (uint8_t)(len >> (7 * (varint_size(len) - 1)));
+	out[at++] = (uint8_t)v;
 	if (len)
 		memcpy(out + at, ticket, len);
 	return at + len;

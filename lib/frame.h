@@ -2,7 +2,8 @@
  * frame.h - the length-prefixed frame codec of the binary protocol.
  *
  * Owns: splitting a byte stream into frames (4-byte big-endian length + body),
- * refusing frames above a limit, and packing/unpacking hotline.v1.Frame.
+ * refusing frames above a limit, packing/unpacking hotline.v1.Frame, and
+ * framing a serialized Ticket as it is once its wire format is checked.
  * Never: touches a socket, a clock or a global. Callers: daemon/conn_*.c,
  * tools (loadgen, dept, agent), tests/unit, tests/fuzz.
  */

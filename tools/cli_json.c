@@ -215,7 +215,7 @@ void cli_line_int(struct cli_line *l, const char *key, long long value)
  * exactly (IEEE division and strtod both round the same exact quotient), and
  * cost no multi-precision printf. Returns the length, or 0 to use printf.
  */
-static int real_fixed7(double value, char *out, size_t size)
+static int real_fixed7(double value, char out[static 24])
 {
 	if (!(value > -1e8 && value < 1e8))
 		return 0; /* also NaN; below 1e8, q stays an exact double */
@@ -242,14 +242,13 @@ static int real_fixed7(double value, char *out, size_t size)
 	for (int i = 6; i > 6 - frac; i--)
 		out[n++] = digits[i];
 	out[n] = '\0';
-	(void)size;
 	return (int)n;
 }
 
 void cli_line_real(struct cli_line *l, const char *key, double value)
 {
 	char num[40];
-	int n = real_fixed7(value, num, sizeof(num));
+	int n = real_fixed7(value, num);
 	if (n == 0)
 		n = snprintf(num, sizeof(num), "%.17g", value);
 	line_key(l, key);
