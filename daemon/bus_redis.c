@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "clock.h"
 #include "log.h"
 
 #define KEY_RULES "hotline:rules"
@@ -821,13 +822,6 @@ static void consumer_read(struct bus_consumer *c)
 			  c->name, count, block_ms, c->stream);
 }
 
-static int64_t now_ms_of(struct event_base *base)
-{
-	struct timeval tv;
-	event_base_gettimeofday_cached(base, &tv);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /*
  * Claims up to ARGV[4] entries pending longer than ARGV[3] ms for consumer
  * ARGV[2], skipping its own: XAUTOCLAIM would hand a consumer back the very
@@ -855,7 +849,7 @@ static void consumer_next(struct bus_consumer *c)
 	if (c->dying || !c->connected || c->reading || c->room == 0)
 		return;
 	c->reading = true;
-	int64_t now = now_ms_of(c->bus->base);
+	int64_t now = clock_now_ms();
 	if (now < c->next_claim_ms) {
 		consumer_read(c);
 		return;

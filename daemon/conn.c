@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "hotline.pb-c.h"
 #include "intake.h"
 #include "json_codec.h"
@@ -428,7 +429,7 @@ static void conn_intake(struct conn *c, struct intake *in)
 {
 	struct server *server = c->server;
 	const struct hotline_config *cfg = server_config(server);
-	int64_t now = server_now_ms(server);
+	int64_t now = clock_now_ms();
 	struct intake_limits limits;
 	intake_limits_default(&limits);
 	limits.max_content = (size_t)cfg->max_content;
@@ -716,7 +717,7 @@ struct conn *conn_new(struct server *server, evutil_socket_t fd, const struct so
 	c->proto = proto;
 	c->state = CONN_HELLO;
 	c->id = next_id++;
-	c->opened_ms = server_now_ms(server);
+	c->opened_ms = clock_now_ms();
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 	if (addr->sa_family == AF_INET) {

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "bus_redis.h"
+#include "clock.h"
 #include "code.h"
 #include "conn.h"
 #include "hotline.pb-c.h"
@@ -260,7 +261,7 @@ static void on_task_read(void *arg, const PGresult *res, const char *error)
 		return;
 	}
 	const struct hotline_config *cfg = server_config(c->server);
-	int64_t until = server_now_ms(c->server) + cfg->callback_claim_timeout_ms;
+	int64_t until = clock_now_ms() + cfg->callback_claim_timeout_ms;
 	struct agent_claim *claim = claim_find(s, op->ticket_no);
 	if (!claim) {
 		/* claim_start() made room, and nothing else ran meanwhile (FIFO). */
@@ -345,7 +346,7 @@ static void claim_start(struct conn *c)
 		return;
 	}
 	if (s->nclaims >= AGENT_MAX_CLAIMS)
-		claims_drop_lapsed(s, server_now_ms(c->server));
+		claims_drop_lapsed(s, clock_now_ms());
 	if (s->nclaims >= AGENT_MAX_CLAIMS) {
 		char msg[128];
 		snprintf(msg, sizeof(msg),
@@ -427,8 +428,8 @@ static void on_held(void *arg, int held)
 	/* The hold restarted the claim's clock in Redis. */
 	struct agent_claim *claim = claim_find(s, op->ticket_no);
 	if (claim)
-		claim->claimed_until_ms = server_now_ms(c->server) +
-					  server_config(c->server)->callback_claim_timeout_ms;
+		claim->claimed_until_ms =
+			clock_now_ms() + server_config(c->server)->callback_claim_timeout_ms;
 	struct transition_request req = { 0 };
 	req.ticket_no = op->ticket_no;
 	req.kind = op->event;

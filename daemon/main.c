@@ -23,7 +23,9 @@
 
 #include "bus_redis.h"
 #include "calendar.h"
+#include "clock.h"
 #include "config.h"
+#include "dates.h"
 #include "log.h"
 #include "relay.h"
 #include "router.h"
@@ -53,13 +55,6 @@ struct daemon {
 	int64_t stop_deadline_ms;
 	int64_t next_stats_ms;
 };
-
-static int64_t now_ms(struct event_base *base)
-{
-	struct timeval tv;
-	event_base_gettimeofday_cached(base, &tv);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static void usage(FILE *out)
 {
@@ -111,7 +106,7 @@ static void log_stats(struct daemon *d, const char *when)
 static void on_janitor(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	int64_t now = now_ms(d->base);
+	int64_t now = clock_now_ms();
 	server_janitor(d->server, now);
 	if (now >= d->next_stats_ms) {
 		d->next_stats_ms = now + STATS_INTERVAL_MS;
@@ -231,7 +226,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	d->stopping = true;
-	d->stop_deadline_ms = now_ms(d->base) + d->cfg.shutdown_timeout_ms;
+	d->stop_deadline_ms = clock_now_ms() + d->cfg.shutdown_timeout_ms;
 	log_info("%s: stopping; finishing in-flight records", strsignal((int)sig));
 	server_begin_shutdown(d->server);
 }
@@ -302,6 +297,17 @@ int main(int argc, char **argv)
 	d.base = event_base_new();
 	if (!d.base)
 		fatal("cannot create the event loop");
+	if (clock_init(d.base, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hotlined: %s\n", err);
+		return 1;
+	}
+	if (clock_offset_ms() != 0) {
+		char at[DATES_ISO_LEN];
+		dates_format_iso(clock_now_ms(), (int)d.cfg.utc_offset_minutes, at, sizeof(at));
+		log_warn("clock: %s is set: the daemon's clock reads %s (%+lld ms from the system "
+			 "clock); every time it writes follows it",
+			 CLOCK_ENV, at, (long long)clock_offset_ms());
+	}
 	d.store = store_pg_new(d.base, &d.cfg);
 	if (!d.store)
 		fatal("cannot create the PostgreSQL store: out of memory");
@@ -339,7 +345,7 @@ int main(int argc, char **argv)
 	struct timeval tick = { 0, JANITOR_INTERVAL_MS * 1000 };
 	if (!d.ev_janitor || event_add(d.ev_janitor, &tick) != 0)
 		fatal("cannot start the maintenance timer");
-	d.next_stats_ms = now_ms(d.base) + STATS_INTERVAL_MS;
+	d.next_stats_ms = clock_now_ms() + STATS_INTERVAL_MS;
 	log_info("hotlined %s started (pid %d, %zu feeds)", HOTLINE_VERSION, (int)getpid(),
 		 d.cfg.nfeeds);
 

@@ -156,11 +156,8 @@ void router_route(void *arg, struct store_intake *rec)
 {
 	struct router *router = arg;
 	const struct intake *in = rec->intake;
-	struct timeval tv;
-	event_base_gettimeofday_cached(router->base, &tv);
-
 	struct ticket_event ev = { 0 };
-	ev.at_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	ev.at_ms = rec->at_ms; /* the batch's instant: dispatched_at is the same */
 	const char *rule_label = "";
 	char label[STORE_RULE_NAME_MAX];
 	const struct rule *rule = NULL;

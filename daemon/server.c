@@ -94,13 +94,6 @@ struct server_stats *server_stats_mut(struct server *server)
 	return &server->stats;
 }
 
-int64_t server_now_ms(struct server *server)
-{
-	struct timeval tv;
-	event_base_gettimeofday_cached(server->base, &tv);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static bool conn_may_read(const struct server *server, const struct conn *c)
 {
 	const struct hotline_config *cfg = server->cfg;

@@ -75,7 +75,6 @@ void server_feed_updates(struct server *server, const char *feed_code);
 /* Deletes acknowledged TicketUpdates (batched; flushed by the janitor). */
 void server_update_acked(struct server *server, long long update_id);
 struct server_stats *server_stats_mut(struct server *server);
-int64_t server_now_ms(struct server *server);
 
 /* True when c may take one more record now; otherwise c is parked as paused. */
 bool server_may_read(struct server *server, struct conn *c);

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "backoff.h"
+#include "clock.h"
 #include "log.h"
 #include "ticket_state.h"
 
@@ -66,6 +67,7 @@ struct batch {
 	struct store_query *query; /* BATCH_QUERY */
 	PGresult *result;	   /* BATCH_QUERY: kept until the Sync */
 	uint64_t *keys;		   /* BATCH_INTAKE: set of its records' repeat_key()s */
+	int64_t at_ms;		   /* BATCH_INTAKE: when it was built (every record's at_ms) */
 	size_t keys_cap;	   /* a power of two, or 0 */
 	bool got_rows;
 	bool failed;
@@ -132,7 +134,8 @@ static const char intake_sql[] =
 	"  INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,"
 	"    channel, caller_phone, caller_name, category, content, district, address, lat,"
 	"    lon, priority, origin_number, state, dept_code, route_rule, dispatched_at,"
-	"    deadline_at, reply, closed_at, resolved_on_call, parent_ticket_id)"
+	"    deadline_at, reply, closed_at, resolved_on_call, parent_ticket_id, created_at,"
+	"    updated_at)"
 	/* at least 8 digits; lpad alone would cut a longer id down to 8 */
 	"  SELECT n.ticket_id, d.day || '-' || lpad(n.ticket_id::text,"
 	"    greatest(8, length(n.ticket_id::text)), '0'),"
@@ -143,11 +146,11 @@ static const char intake_sql[] =
 	"    CASE WHEN l.parent_id IS NULL THEN n.state ELSE $23 END,"
 	"    CASE WHEN l.parent_id IS NULL THEN NULLIF(n.dept_code, '') END,"
 	"    CASE WHEN l.parent_id IS NULL THEN NULLIF(n.route_rule, '') END,"
-	"    CASE WHEN n.state = 'DISPATCHED' AND l.parent_id IS NULL THEN now() END,"
+	"    CASE WHEN n.state = 'DISPATCHED' AND l.parent_id IS NULL THEN c.at END,"
 	"    CASE WHEN n.deadline_ms > 0 AND l.parent_id IS NULL"
 	"      THEN to_timestamp(n.deadline_ms::float8 / 1000) END,"
-	"    NULLIF(n.answer, ''), CASE WHEN n.state = 'CLOSED' THEN now() END,"
-	"    n.route_event = 'DIRECT_CLOSE', l.parent_id"
+	"    NULLIF(n.answer, ''), CASE WHEN n.state = 'CLOSED' THEN c.at END,"
+	"    n.route_event = 'DIRECT_CLOSE', l.parent_id, c.at, c.at"
 	"  FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[],"
 	"    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],"
 	"    $13::float8[], $14::int2[], $15::text[], $16::text[], $17::text[], $18::text[],"
@@ -155,6 +158,8 @@ static const char intake_sql[] =
 	"    AS n(ticket_id, feed_code, external_id, received_ms, channel, caller_phone,"
 	"    caller_name, category, content, district, address, lat, lon, priority,"
 	"    origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer)"
+	/* the batch's one instant (clock.h): every time this event writes */
+	"  CROSS JOIN (SELECT to_timestamp($26::float8 / 1000) AS at) c"
 	/* OFFSET 0 keeps the lookup a subquery evaluated once per record (inlined, it
 	 * would run once per reference above). */
 	"  CROSS JOIN LATERAL (SELECT CASE WHEN $24::int > 0 AND n.caller_phone <> ''"
@@ -163,22 +168,24 @@ static const char intake_sql[] =
 	"        WHERE p.caller_phone = n.caller_phone AND p.category = n.category"
 	"          AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL"
 	"          AND p.caller_phone IS NOT NULL"
-	"          AND p.created_at > now() - make_interval(hours => $24::int)"
+	"          AND p.created_at > c.at - make_interval(hours => $24::int)"
 	"        ORDER BY p.created_at LIMIT 1) END AS parent_id OFFSET 0) l,"
-	"    (SELECT to_char(now() AT TIME ZONE $22::text, 'YYYYMMDD') AS day) d"
+	"    LATERAL (SELECT to_char(c.at AT TIME ZONE $22::text, 'YYYYMMDD') AS day) d"
 	"  ON CONFLICT (feed_code, external_id) DO NOTHING"
 	"  RETURNING ticket_id, ticket_no, feed_code, state, dept_code, route_rule, reply,"
-	"    parent_ticket_id"
+	"    parent_ticket_id, created_at"
 	"), ev AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
-	"  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL FROM ins"
+	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)"
+	"  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL, created_at"
+	"  FROM ins"
 	"  UNION ALL"
 	"  SELECT ins.ticket_id,"
 	"    CASE WHEN ins.parent_ticket_id IS NULL THEN e.route_event ELSE $25 END,"
 	"    'RECEIVED', ins.state,"
 	"    CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN 'feed:' || ins.feed_code"
 	"      ELSE 'router' END,"
-	"    COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply)"
+	"    COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply),"
+	"    ins.created_at"
 	"  FROM ins JOIN unnest($1::int8[], $19::text[]) AS e(ticket_id, route_event)"
 	"    USING (ticket_id)"
 	"), ob AS ("
@@ -199,8 +206,10 @@ static const char intake_sql[] =
 	"   AS k(ticket_id, feed_code, external_id, ord)"
 	" LEFT JOIN ins USING (ticket_id)"
 	" ORDER BY k.ord";
-#define INTAKE_NPARAMS 25
-#define INTAKE_FIRST_SCALAR 21 /* $22..$25: time zone, linked state, window hours, link event */
+#define INTAKE_NPARAMS 26
+#define INTAKE_FIRST_SCALAR                                         \
+	21 /* $22..$26: time zone, linked state, window hours, link \
+	    * event, the batch's instant (unix ms) */
 
 /* Draws ticket ids ahead of need: ticket_seq stays the one source of ids across
  * daemons; ids a daemon drew but never used are gaps, like any sequence's. */
@@ -490,6 +499,7 @@ static struct batch *batch_take(struct store_pg *store)
 	if (max > ids_available(store))
 		max = ids_available(store);
 	bool repeats = store->cfg->repeat_window_hours > 0;
+	b->at_ms = clock_now_ms();
 	if (repeats) {
 		b->keys_cap = 16;
 		while (b->keys_cap < 2 * max)
@@ -515,6 +525,7 @@ static struct batch *batch_take(struct store_pg *store)
 		b->count++;
 		rec->ticket_id = store->ids[store->ids_head++];
 		rec->outbox_id = 0;
+		rec->at_ms = b->at_ms;
 		if (store->hooks.route)
 			store->hooks.route(store->hooks.route_arg, rec);
 		store->queued--;
@@ -637,8 +648,9 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 	const char *values[INTAKE_NPARAMS];
 	int lengths[INTAKE_NPARAMS] = { 0 };
 	int formats[INTAKE_NPARAMS] = { 0 };
-	char window[32];
+	char window[32], at[32];
 	snprintf(window, sizeof(window), "%ld", store->cfg->repeat_window_hours);
+	snprintf(at, sizeof(at), "%lld", (long long)b->at_ms);
 	for (int i = 0; i < INTAKE_FIRST_SCALAR; i++) {
 		if (intake_param_binary(i)) {
 			uint32_t oid = i == 13		    ? OID_INT2
@@ -657,6 +669,7 @@ static int send_intake_batch(struct pgconn *pc, struct batch *b)
 	values[22] = store->linked_state;
 	values[23] = window;
 	values[24] = ticket_event_name(TICKET_EV_LINK);
+	values[25] = at;
 	int ok = PQsendQueryParams(pc->pg, intake_sql, INTAKE_NPARAMS, NULL, values, lengths,
 				   formats, 0);
 	for (int i = 0; i < INTAKE_NPARAMS; i++)

@@ -54,6 +54,10 @@ struct store_intake {
 	store_done_fn done;
 	void *owner;
 	int64_t submitted_us; /* for the commit-latency metric */
+	/* the instant its batch was built (clock.h): the ticket's created_at, the
+	 * time of its routing (dispatch, close), its audit rows and the start of
+	 * its deadline, one clock for the whole event */
+	int64_t at_ms;
 	/* routing, filled by store_hooks.route when the record's batch is built */
 	int state;	 /* enum ticket_state the ticket is stored in */
 	int route_event; /* enum ticket_event_kind that led there */

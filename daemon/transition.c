@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define MAX_ATTEMPTS 3
@@ -35,7 +36,8 @@ static const char read_sql[] =
  * none), $6..$9 counters, $10 rating, $11 reply (NULL keeps), $12 event,
  * $13 from state, $14 actor, $15 detail, $16 linked children's new state,
  * $17 their event ('' = none), $18 the agents' feed (owed no TicketUpdates: the
- * agent desk follows its tickets by callbacks). Returns the feed_code when it wrote.
+ * agent desk follows its tickets by callbacks), $19 the event's instant (unix ms,
+ * clock.h: every time the change writes). Returns the feed_code when it wrote.
  */
 static const char write_sql[] =
 	"WITH u AS ("
@@ -44,23 +46,27 @@ static const char write_sql[] =
 	"      ELSE to_timestamp($5::int8::float8 / 1000) END,"
 	"    return_count = $6, reopen_count = $7, extend_count = $8, callback_attempts = $9,"
 	"    rating = NULLIF($10, ''), reply = COALESCE($11, reply),"
-	"    closed_at = CASE WHEN $3 = 'CLOSED' THEN now() ELSE closed_at END,"
-	"    dispatched_at = CASE WHEN $3 = 'DISPATCHED' AND $13 <> 'DISPATCHED' THEN now()"
+	"    closed_at = CASE WHEN $3 = 'CLOSED' THEN to_timestamp($19::float8 / 1000)"
+	"      ELSE closed_at END,"
+	"    dispatched_at = CASE WHEN $3 = 'DISPATCHED' AND $13 <> 'DISPATCHED'"
+	"      THEN to_timestamp($19::float8 / 1000)"
 	"      ELSE dispatched_at END,"
 	"    due_soon_at = CASE WHEN $5::int8 = 0 OR $3 <> $13 OR $12 = 'EXTEND' THEN NULL"
 	"      ELSE due_soon_at END,"
 	"    overdue_at = CASE WHEN $5::int8 = 0 OR $3 <> $13 OR $12 = 'EXTEND' THEN NULL"
 	"      ELSE overdue_at END,"
-	"    version = version + 1, updated_at = now()"
+	"    version = version + 1, updated_at = to_timestamp($19::float8 / 1000)"
 	"  WHERE ticket_id = $1 AND version = $2"
-	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, reply, dept_code"
+	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, reply, dept_code,"
+	"    updated_at"
 	"), e AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
-	"  SELECT ticket_id, $12, $13, state, $14, $15 FROM u"
+	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)"
+	"  SELECT ticket_id, $12, $13, state, $14, $15, updated_at FROM u"
 	"), f AS ("
-	"  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply)"
+	"  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply,"
+	"    at)"
 	"  SELECT feed_code, ticket_id, ticket_no, external_id, state,"
-	"    CASE WHEN state IN ('REPLIED', 'CLOSED') THEN reply END FROM u"
+	"    CASE WHEN state IN ('REPLIED', 'CLOSED') THEN reply END, updated_at FROM u"
 	"  WHERE $12 <> 'EXTEND' AND NOT ($12 = 'CALLBACK_UNREACHABLE' AND $3 = 'REPLIED')"
 	"    AND feed_code <> $18"
 	/* Outbox rows of a transition have no fast path: dated back so the relay's
@@ -81,17 +87,18 @@ static const char write_sql[] =
 	 * state the state machine gives them */
 	"  UPDATE tickets k SET state = $16,"
 	"    reply = CASE WHEN $17 = 'PARENT_REPLIED' THEN u.reply ELSE k.reply END,"
-	"    closed_at = CASE WHEN $16 = 'CLOSED' THEN now() ELSE k.closed_at END,"
-	"    version = k.version + 1, updated_at = now()"
+	"    closed_at = CASE WHEN $16 = 'CLOSED' THEN u.updated_at ELSE k.closed_at END,"
+	"    version = k.version + 1, updated_at = u.updated_at"
 	"  FROM u WHERE $17 <> '' AND k.parent_ticket_id = u.ticket_id AND k.state = 'LINKED'"
 	"  RETURNING k.ticket_id, k.ticket_no, k.feed_code, k.external_id, k.state, k.reply,"
-	"    u.ticket_no AS parent_no"
+	"    u.ticket_no AS parent_no, k.updated_at"
 	"), ke AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
-	"  SELECT ticket_id, $17, 'LINKED', state, $14, 'parent:' || parent_no FROM k"
+	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)"
+	"  SELECT ticket_id, $17, 'LINKED', state, $14, 'parent:' || parent_no, updated_at FROM k"
 	"), kf AS ("
-	"  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply)"
-	"  SELECT feed_code, ticket_id, ticket_no, external_id, state, reply FROM k"
+	"  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply,"
+	"    at)"
+	"  SELECT feed_code, ticket_id, ticket_no, external_id, state, reply, updated_at FROM k"
 	"  WHERE feed_code <> $18"
 	")"
 	" SELECT feed_code FROM u";
@@ -121,13 +128,6 @@ static void job_finish(struct job *job, enum transition_outcome outcome, const c
 	job->done(job->arg, &result);
 	free(job->text);
 	free(job);
-}
-
-static int64_t now_ms(struct transitions *t)
-{
-	struct timeval tv;
-	event_base_gettimeofday_cached(t->base, &tv);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 static void on_written(void *arg, const PGresult *res, const char *error)
@@ -202,7 +202,7 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 
 	struct ticket_event ev = { 0 };
 	ev.kind = job->kind;
-	ev.at_ms = now_ms(t);
+	ev.at_ms = clock_now_ms();
 	ev.text = job->text;
 	ev.dept_code = job->dept_code[0] ? job->dept_code : NULL;
 	if (job->kind == TICKET_EV_EXTEND)
@@ -247,7 +247,8 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		}
 	}
 
-	char id[32], ver[16], deadline[32], ret[16], reopen[16], extend[16], attempts[16];
+	char id[32], ver[16], deadline[32], ret[16], reopen[16], extend[16], attempts[16], at[32];
+	snprintf(at, sizeof(at), "%lld", (long long)ev.at_ms);
 	snprintf(id, sizeof(id), "%lld", ticket_id);
 	snprintf(ver, sizeof(ver), "%d", version);
 	snprintf(deadline, sizeof(deadline), "%lld", (long long)next.deadline_at_ms);
@@ -255,7 +256,7 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	snprintf(reopen, sizeof(reopen), "%u", next.reopen_count);
 	snprintf(extend, sizeof(extend), "%u", next.extend_count);
 	snprintf(attempts, sizeof(attempts), "%u", next.callback_attempts);
-	const char *values[18] = {
+	const char *values[19] = {
 		id,
 		ver,
 		ticket_state_name(next.state),
@@ -274,8 +275,9 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		child_state,
 		child_event,
 		t->cfg->agents_feed,
+		at,
 	};
-	store_pg_query(t->store, write_sql, 18, values, on_written, job);
+	store_pg_query(t->store, write_sql, 19, values, on_written, job);
 }
 
 static void job_read(struct job *job)

@@ -14,44 +14,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define ALERT_CHANNEL "hotline:alerts"
 
-/* $1 due_soon_ms, $2 batch */
+/* $1 due_soon_ms, $2 batch, $3 now (unix ms, clock.h) */
 static const char due_soon_sql[] =
 	"WITH c AS ("
 	"  SELECT ticket_id FROM tickets"
 	"  WHERE state IN ('DISPATCHED', 'ACCEPTED') AND deadline_at IS NOT NULL"
-	"    AND deadline_at > now()"
-	"    AND deadline_at <= now() + make_interval(secs => $1::float8 / 1000)"
+	"    AND deadline_at > to_timestamp($3::float8 / 1000)"
+	"    AND deadline_at <= to_timestamp(($3::int8 + $1::int8)::float8 / 1000)"
 	"    AND due_soon_at IS NULL"
 	"  ORDER BY deadline_at LIMIT $2 FOR UPDATE SKIP LOCKED"
 	"), u AS ("
-	"  UPDATE tickets t SET due_soon_at = now() FROM c"
+	"  UPDATE tickets t SET due_soon_at = to_timestamp($3::float8 / 1000) FROM c"
 	"  WHERE t.ticket_id = c.ticket_id AND t.due_soon_at IS NULL"
-	"  RETURNING t.ticket_id, t.ticket_no, t.dept_code, t.state, t.deadline_at"
+	"  RETURNING t.ticket_id, t.ticket_no, t.dept_code, t.state, t.deadline_at, t.due_soon_at"
 	"), e AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
-	"  SELECT ticket_id, 'DUE_SOON', state, state, 'watcher', deadline_at::text FROM u"
+	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)"
+	"  SELECT ticket_id, 'DUE_SOON', state, state, 'watcher', deadline_at::text, due_soon_at"
+	"  FROM u"
 	")"
 	" SELECT ticket_no, COALESCE(dept_code, ''), state,"
 	"   (extract(epoch FROM deadline_at) * 1000)::int8 FROM u";
 
-/* $1 batch */
+/* $1 batch, $2 now (unix ms, clock.h) */
 static const char overdue_sql[] =
 	"WITH c AS ("
 	"  SELECT ticket_id FROM tickets"
 	"  WHERE state IN ('DISPATCHED', 'ACCEPTED') AND deadline_at IS NOT NULL"
-	"    AND deadline_at <= now() AND overdue_at IS NULL"
+	"    AND deadline_at <= to_timestamp($2::float8 / 1000) AND overdue_at IS NULL"
 	"  ORDER BY deadline_at LIMIT $1 FOR UPDATE SKIP LOCKED"
 	"), u AS ("
-	"  UPDATE tickets t SET overdue_at = now(), due_soon_at = COALESCE(t.due_soon_at, now())"
+	"  UPDATE tickets t SET overdue_at = to_timestamp($2::float8 / 1000),"
+	"    due_soon_at = COALESCE(t.due_soon_at, to_timestamp($2::float8 / 1000))"
 	"  FROM c WHERE t.ticket_id = c.ticket_id AND t.overdue_at IS NULL"
-	"  RETURNING t.ticket_id, t.ticket_no, t.dept_code, t.state, t.deadline_at"
+	"  RETURNING t.ticket_id, t.ticket_no, t.dept_code, t.state, t.deadline_at, t.overdue_at"
 	"), e AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail)"
-	"  SELECT ticket_id, 'OVERDUE', state, state, 'watcher', deadline_at::text FROM u"
+	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)"
+	"  SELECT ticket_id, 'OVERDUE', state, state, 'watcher', deadline_at::text, overdue_at"
+	"  FROM u"
 	")"
 	" SELECT ticket_no, COALESCE(dept_code, ''), state,"
 	"   (extract(epoch FROM deadline_at) * 1000)::int8 FROM u";
@@ -126,16 +130,17 @@ static void on_overdue(void *arg, const PGresult *res, const char *error)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct watcher *w = arg;
-	char batch[32], soon[32];
+	char batch[32], soon[32], now[32];
 	snprintf(batch, sizeof(batch), "%ld", w->cfg->escalation_batch);
 	snprintf(soon, sizeof(soon), "%ld", w->cfg->due_soon_ms);
+	snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
 	w->inflight = 1;
-	const char *overdue_values[1] = { batch };
-	store_pg_query(w->store, overdue_sql, 1, overdue_values, on_overdue, w);
+	const char *overdue_values[2] = { batch, now };
+	store_pg_query(w->store, overdue_sql, 2, overdue_values, on_overdue, w);
 	if (w->cfg->due_soon_ms > 0) {
 		w->inflight++;
-		const char *soon_values[2] = { soon, batch };
-		store_pg_query(w->store, due_soon_sql, 2, soon_values, on_due_soon, w);
+		const char *soon_values[3] = { soon, batch, now };
+		store_pg_query(w->store, due_soon_sql, 3, soon_values, on_due_soon, w);
 	}
 }
 

@@ -154,6 +154,46 @@ int dates_parse_ymd(const char *s, size_t len, int *year, int *month, int *day)
 	return dates_valid(y, m, d) ? 0 : -2;
 }
 
+int dates_parse_iso(const char *s, size_t len, int64_t *ms)
+{
+	int year, month, day;
+	if (s == NULL || len < 20 || s[10] != 'T' ||
+	    dates_parse_ymd(s, 10, &year, &month, &day) != 0)
+		return -1;
+	const char *t = s + 11;
+	if (t[2] != ':' || t[5] != ':')
+		return -1;
+	int hour = digits(t, 2), minute = digits(t + 3, 2), second = digits(t + 6, 2);
+	if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59)
+		return -1;
+	size_t at = 19, millis = 0;
+	if (at < len && s[at] == '.') {
+		if (len < at + 4)
+			return -1;
+		int m = digits(s + at + 1, 3);
+		if (m < 0)
+			return -1;
+		millis = (size_t)m;
+		at += 4;
+	}
+	int offset = 0;
+	if (len == at + 1 && s[at] == 'Z') {
+		offset = 0;
+	} else if (len == at + 6 && (s[at] == '+' || s[at] == '-') && s[at + 3] == ':') {
+		int oh = digits(s + at + 1, 2), om = digits(s + at + 4, 2);
+		if (oh < 0 || om < 0 || om > 59)
+			return -1;
+		offset = (oh * 60 + om) * (s[at] == '-' ? -1 : 1);
+		if (!dates_offset_valid(offset))
+			return -1;
+	} else {
+		return -1;
+	}
+	struct dates_local local = { year, month, day, hour, minute, second, (int)millis };
+	*ms = dates_to_ms(&local, offset);
+	return 0;
+}
+
 const char *dates_weekday_name(int iso_weekday)
 {
 	static const char *const names[7] = { "Monday", "Tuesday",  "Wednesday", "Thursday",

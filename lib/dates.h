@@ -92,6 +92,15 @@ size_t dates_format_iso(int64_t ms, int utc_offset_min, char *buf, size_t len);
 int dates_parse_ymd(const char *s, size_t len, int *year, int *month, int *day)
 	__attribute__((warn_unused_result));
 
+/*
+ * Parses exactly an RFC 3339 instant, s[0..len) (no terminator needed):
+ * "YYYY-MM-DDTHH:MM:SS", optionally ".mmm" (exactly three digits), then "Z" or
+ * "+HH:MM" / "-HH:MM" (within DATES_OFFSET_MAX_MIN). Returns 0 with the unix
+ * milliseconds in *ms, or -1 when the form, the date, the time or the offset is
+ * wrong (a leap second, 23:59:60, is refused).
+ */
+int dates_parse_iso(const char *s, size_t len, int64_t *ms) __attribute__((warn_unused_result));
+
 /* "Monday" ... "Sunday" for ISO weekday 1-7, "?" otherwise. */
 const char *dates_weekday_name(int iso_weekday);
 

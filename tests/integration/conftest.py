@@ -9,6 +9,11 @@ Never: touches the developer's .dev/ servers or any system cluster.
 Environment:
   HOTLINE_BUILD   build directory whose daemon/hotlined and tools/hotlinectl are
                   tested (default: build), relative to the repository root or absolute.
+  HOTLINE_TEST_CLOCK  an RFC 3339 instant (2027-03-01T09:00:00+08:00): every daemon
+                  the suite starts runs its clock from there (HOTLINED_CLOCK_START), so
+                  the whole suite can be run "on" any date; tests that need the
+                  daemon's "now" ask Daemon.now_ms(). Tests that pin a date of their
+                  own pass clock= to start_hotlined.
 Teardown of every daemon sends SIGTERM and asserts exit code 0 and a stderr free of
 sanitizer reports (ASan, LSan, UBSan).
 
@@ -278,9 +283,12 @@ def db(schema):
 
 
 class Daemon:
-    """One hotlined process from a generated config; stderr goes to a log file."""
+    """One hotlined process from a generated config; stderr goes to a log file.
 
-    def __init__(self, binaries, workdir, conninfo, redis_address, overrides=None):
+    clock: None (the suite's HOTLINE_TEST_CLOCK, else the system clock) or an RFC 3339
+    instant the daemon's clock starts at (HOTLINED_CLOCK_START)."""
+
+    def __init__(self, binaries, workdir, conninfo, redis_address, overrides=None, clock=None):
         self.binaries = binaries
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -293,6 +301,12 @@ class Daemon:
         self.proc = None
         self.returncode = None
         self.start_failed = False  # start() already failed the test; teardown stays quiet
+        self.clock = clock  # None: the suite's clock (hotline_client.now_ms)
+        self.clock_offset_ms = hotline_client.suite_clock_offset_ms()
+
+    def now_ms(self):
+        """The daemon's clock now (unix ms): the system clock plus its offset."""
+        return int(time.time() * 1000) + self.clock_offset_ms
 
     def _make_config(self, conninfo, redis_address, overrides):
         cfg = configparser.ConfigParser(interpolation=None, comment_prefixes=(";", "#"))
@@ -315,11 +329,19 @@ class Daemon:
 
     def start(self, ready_timeout=30.0):
         log = open(self.log_path, "wb")
+        env = dict(os.environ)
+        env.pop("HOTLINED_CLOCK_START", None)
+        if self.clock:
+            env["HOTLINED_CLOCK_START"] = str(self.clock)
+            self.clock_offset_ms = hotline_client.clock_start_ms(self.clock) - int(time.time() * 1000)
+        elif self.clock_offset_ms:
+            env["HOTLINED_CLOCK_START"] = str(hotline_client.now_ms())
         self.proc = subprocess.Popen(
             [str(self.binaries.hotlined), "-c", str(self.conf_path)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=env,
         )
         log.close()
         deadline = time.monotonic() + ready_timeout
@@ -407,15 +429,17 @@ class Daemon:
 
 @pytest.fixture
 def start_hotlined(request, binaries, schema, redis_server, tmp_path):
-    """Factory: start_hotlined(overrides={section: {key: value}}) -> a running Daemon.
+    """Factory: start_hotlined(overrides={section: {key: value}}, clock=None) -> a
+    running Daemon (clock: see Daemon).
 
     Teardown stops every daemon it started (SIGTERM) and asserts exit code 0 and no
     sanitizer report in its stderr.
     """
     daemons = []
 
-    def start(overrides=None):
-        d = Daemon(binaries, tmp_path / f"hotlined{len(daemons)}", schema, redis_server.address, overrides)
+    def start(overrides=None, clock=None):
+        d = Daemon(binaries, tmp_path / f"hotlined{len(daemons)}", schema, redis_server.address, overrides,
+                   clock=clock)
         daemons.append(d)
         return d.start()
 

@@ -24,6 +24,40 @@ def load_proto(module):
     pb = module
 
 
+# --------------------------------------------------------------------------
+# the daemons' clock
+
+
+def clock_start_ms(clock):
+    """Unix ms of an RFC 3339 instant (or of unix ms given as digits)."""
+    import datetime
+
+    if str(clock).isdigit():
+        return int(clock)
+    return int(datetime.datetime.fromisoformat(str(clock).replace("Z", "+00:00")).timestamp() * 1000)
+
+
+_suite_offset = None
+
+
+def suite_clock_offset_ms():
+    """How far the suite's daemons' clocks are from the system clock: 0, or, with
+    HOTLINE_TEST_CLOCK set, that instant minus the moment this was first asked
+    (once per session, so every daemon of the run shares one offset)."""
+    global _suite_offset
+    if _suite_offset is None:
+        import os
+
+        clock = os.environ.get("HOTLINE_TEST_CLOCK")
+        _suite_offset = clock_start_ms(clock) - int(time.time() * 1000) if clock else 0
+    return _suite_offset
+
+
+def now_ms():
+    """The suite's clock (what daemons started without clock= read), unix ms."""
+    return int(time.time() * 1000) + suite_clock_offset_ms()
+
+
 class Closed(Exception):
     """The peer closed the connection (EOF or reset) before a whole reply arrived."""
 

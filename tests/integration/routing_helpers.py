@@ -45,7 +45,8 @@ def mask(phone11):
 
 
 def now_ms():
-    return int(time.time() * 1000)
+    """The suite's daemons' clock (HOTLINE_TEST_CLOCK; else the system clock), unix ms."""
+    return hc.now_ms()
 
 
 def wait_until(predicate, timeout, interval=0.1, message="condition"):

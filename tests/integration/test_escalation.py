@@ -103,8 +103,8 @@ def test_overdue_is_escalated_exactly_once_with_two_daemons(two_daemons, db, rds
     alerts = Alerts(rds)
     try:
         tickets = intake(first, keyword, n=30)
-        db.query("UPDATE tickets SET deadline_at = now() - interval '1 minute'"
-                 " WHERE ticket_no = ANY(%s)", (tickets,))
+        db.query("UPDATE tickets SET deadline_at = to_timestamp(%s / 1000.0)"
+                 " WHERE ticket_no = ANY(%s)", (first.now_ms() - 60_000, tickets))
         wait_until(lambda: all(r["overdue_at"] is not None for r in db.query(
             "SELECT overdue_at FROM tickets WHERE ticket_no = ANY(%s)", (tickets,))),
             timeout=15, message="every ticket marked overdue")
@@ -126,8 +126,8 @@ def test_due_soon_is_marked_once_and_not_overdue(two_daemons, db, rds):
     alerts = Alerts(rds)
     try:
         [ticket_no] = intake(first, keyword)
-        db.query("UPDATE tickets SET deadline_at = now() + interval '30 minutes' WHERE ticket_no = %s",
-                 (ticket_no,))
+        db.query("UPDATE tickets SET deadline_at = to_timestamp(%s / 1000.0) WHERE ticket_no = %s",
+                 (first.now_ms() + 30 * 60_000, ticket_no))
         wait_until(lambda: db.query("SELECT due_soon_at FROM tickets WHERE ticket_no = %s",
                                     (ticket_no,))[0]["due_soon_at"] is not None,
                    timeout=15, message="due soon mark")
@@ -136,7 +136,7 @@ def test_due_soon_is_marked_once_and_not_overdue(two_daemons, db, rds):
         assert events_of(db, ticket_no, "OVERDUE") == []
         [alert] = alerts.for_ticket(ticket_no, "due_soon")
         assert alert["state"] == "DISPATCHED"
-        assert alert["deadline_at"] > int(time.time() * 1000)
+        assert alert["deadline_at"] > first.now_ms()
     finally:
         alerts.close()
 
@@ -144,8 +144,8 @@ def test_due_soon_is_marked_once_and_not_overdue(two_daemons, db, rds):
 def test_closed_or_far_tickets_are_not_escalated(two_daemons, db):
     first, _, _, keyword = two_daemons
     [far, closed] = intake(first, keyword, n=2)
-    db.query("UPDATE tickets SET state = 'CLOSED', deadline_at = now() - interval '1 hour'"
-             " WHERE ticket_no = %s", (closed,))
+    db.query("UPDATE tickets SET state = 'CLOSED', deadline_at = to_timestamp(%s / 1000.0)"
+             " WHERE ticket_no = %s", (first.now_ms() - 3_600_000, closed))
     time.sleep(1.5)
     for ticket_no in (far, closed):
         assert events_of(db, ticket_no, "OVERDUE") == []

@@ -137,7 +137,7 @@ def test_ack_only_after_row_is_visible(hotlined, db):
 def test_stored_values_are_exact(hotlined, db):
     """Times, coordinates and priority arrive bit for bit (they travel as binary
     arrays); a record without a location stores NULLs, also first in its batch."""
-    received = int(time.time() * 1000) - 12345
+    received = hc.now_ms() - 12345
     lat, lon = 32.01234567890123, 120.86543210987654
     exts = [new_id("exact") for _ in range(3)]
     burst = hc.intake_frame(**record(exts[0], received_at=received))  # no location

@@ -126,8 +126,8 @@ def test_not_linked_to_a_closed_or_too_old_ticket(setup, db):
     db.query("UPDATE tickets SET state = 'CLOSED' WHERE ticket_no = %s", (closed,))
     after_closed = send(daemon, "water", keyword, phone)
     assert (row(db, after_closed)["state"], row(db, after_closed)["parent"]) == ("DISPATCHED", None)
-    db.query("UPDATE tickets SET created_at = now() - interval '73 hours' WHERE ticket_no = %s",
-             (after_closed,))
+    db.query("UPDATE tickets SET created_at = to_timestamp(%s / 1000.0) WHERE ticket_no = %s",
+             (daemon.now_ms() - 73 * 3_600_000, after_closed))
     too_late = send(daemon, "water", keyword, phone)
     assert (row(db, too_late)["state"], row(db, too_late)["parent"]) == ("DISPATCHED", None)
 

@@ -288,6 +288,44 @@ static void test_parse_ymd(void **state)
 	assert_int_equal(dates_parse_ymd(NULL, 10, &y, &m, &d), -1);
 }
 
+static int64_t iso(const char *s)
+{
+	int64_t ms = -1;
+	if (dates_parse_iso(s, strlen(s), &ms) != 0)
+		return -1;
+	return ms;
+}
+
+static void test_parse_iso(void **state)
+{
+	assert_int_equal(iso("2021-02-10T10:00:00+08:00"), INT64_C(1612922400000));
+	assert_int_equal(iso("2021-02-10T02:00:00Z"), INT64_C(1612922400000));
+	assert_int_equal(iso("2021-02-10T10:00:00.123+08:00"), INT64_C(1612922400123));
+	assert_int_equal(iso("2021-02-09T20:30:00-05:30"), INT64_C(1612922400000));
+	assert_int_equal(iso("1970-01-01T00:00:00Z"), 0);
+	/* round trip with dates_format_iso */
+	char buf[DATES_ISO_LEN];
+	dates_format_iso(INT64_C(1796000000123), CST, buf, sizeof(buf));
+	assert_int_equal(iso(buf), INT64_C(1796000000123));
+	/* refused: no offset, a bad date or time, a leap second, a bad offset, junk after */
+	assert_int_equal(iso("2021-02-10T10:00:00"), -1);
+	assert_int_equal(iso("2021-02-29T10:00:00Z"), -1);
+	assert_int_equal(iso("2021-02-10T24:00:00Z"), -1);
+	assert_int_equal(iso("2021-02-10T23:59:60Z"), -1);
+	assert_int_equal(iso("2021-02-10T10:60:00Z"), -1);
+	assert_int_equal(iso("2021-02-10 10:00:00Z"), -1);
+	assert_int_equal(iso("2021-02-10T10:00:00+19:00"), -1);
+	assert_int_equal(iso("2021-02-10T10:00:00+08:60"), -1);
+	assert_int_equal(iso("2021-02-10T10:00:00+0800"), -1);
+	assert_int_equal(iso("2021-02-10T10:00:00.12Z"), -1);
+	assert_int_equal(iso("2021-02-10T10:00:00Zjunk"), -1);
+	assert_int_equal(iso(""), -1);
+	int64_t ms;
+	assert_int_equal(dates_parse_iso(NULL, 20, &ms), -1);
+	/* the length counts: a prefix of a valid instant is not one */
+	assert_int_equal(dates_parse_iso("2021-02-10T02:00:00Z", 19, &ms), -1);
+}
+
 /* ---- the file format ---- */
 
 static void test_parse_minimal_and_kinds(void **state)
@@ -915,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_leap_years_and_validity),
 		cmocka_unit_test(test_local_time),
 		cmocka_unit_test(test_format_iso),
+		cmocka_unit_test(test_parse_iso),
 		cmocka_unit_test(test_parse_ymd),
 		cmocka_unit_test(test_parse_minimal_and_kinds),
 		cmocka_unit_test(test_several_files),
