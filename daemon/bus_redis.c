@@ -45,10 +45,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "backoff.h"
 #include "clock.h"
+#include "fault.h"
 #include "log.h"
 
 #define KEY_RULES "hotline:rules"
@@ -60,6 +62,7 @@
 #define PUBLISH_BUCKET_TTL "7200" /* after the last write: the bucket's hour and the next */
 #define ORPHANS "orphans"
 #define BLOCK_MS 2000L /* longest XREADGROUP block, ms */
+#define EPOCH_MAX 64   /* bytes of an epoch, with its NUL */
 
 /*
  * Publishes several tickets in one call (one script run, one round trip, one
@@ -114,24 +117,42 @@ static const char publish_script[] =
 	"end\n"
 	"return out\n";
 
+/* The epoch of the Redis dataset whose rebuild PostgreSQL holds (006_bus_epoch). */
+static const char pg_epoch_sql[] = "SELECT epoch FROM bus_epoch";
+
 /*
- * Rows for what Redis lost: every open dispatch and callback, due at once;
- * not for one a pending row will publish anyway (a row for the same callback,
- * or for a dispatch to the department the ticket has now; an intake batch's
- * row publishes each ticket to the department it has). A duplicate would be
- * harmless (the publish markers), only wasted.
+ * The rebuild, claimed and written in one transaction: $1 the new epoch, $2 the
+ * epoch read from bus_epoch (NULL: none), $3 now (unix ms), $4 who. The claim
+ * moves bus_epoch from $2 to $1; only when it did (another daemon may have
+ * claimed meanwhile: then nothing is written and the caller starts over) are the
+ * rows for what Redis lost written: every open dispatch and callback, due at
+ * once; not for one a pending row will publish anyway (a row for the same
+ * callback, or for a dispatch to the department the ticket has now; an intake
+ * batch's row publishes each ticket to the department it has). A duplicate would
+ * be harmless (the publish markers), only wasted. Returns (claimed, rows).
  */
 static const char rebuild_sql[] =
-	"INSERT INTO outbox (ticket_id, kind, dept_code, created_at)"
-	" SELECT t.ticket_id, CASE WHEN t.state = 'REPLIED' THEN 'callback' ELSE 'dispatch' END,"
-	"   CASE WHEN t.state = 'DISPATCHED' THEN t.dept_code END, now() - interval '1 hour'"
-	" FROM tickets t"
-	" WHERE ((t.state = 'DISPATCHED' AND t.dept_code IS NOT NULL) OR t.state = 'REPLIED')"
-	"   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.ticket_id"
-	"     AND ((t.state = 'REPLIED' AND o.kind = 'callback')"
-	"       OR (t.state = 'DISPATCHED' AND o.kind = 'dispatch' AND o.dept_code = t.dept_code)))"
-	"   AND (t.state = 'REPLIED' OR t.ticket_id NOT IN"
-	"     (SELECT unnest(o.ticket_ids) FROM outbox o WHERE o.ticket_ids IS NOT NULL))";
+	"WITH claim AS ("
+	"  UPDATE bus_epoch SET epoch = $1, rebuilt_at = to_timestamp($3::float8 / 1000),"
+	"    rebuilt_by = $4"
+	"  WHERE epoch IS NOT DISTINCT FROM $2::text"
+	"  RETURNING 1"
+	"), r AS ("
+	"  INSERT INTO outbox (ticket_id, kind, dept_code, created_at)"
+	"  SELECT t.ticket_id, CASE WHEN t.state = 'REPLIED' THEN 'callback' ELSE 'dispatch' END,"
+	"    CASE WHEN t.state = 'DISPATCHED' THEN t.dept_code END, now() - interval '1 hour'"
+	"  FROM tickets t"
+	"  WHERE EXISTS (SELECT 1 FROM claim)"
+	"    AND ((t.state = 'DISPATCHED' AND t.dept_code IS NOT NULL) OR t.state = 'REPLIED')"
+	"    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.ticket_id"
+	"      AND ((t.state = 'REPLIED' AND o.kind = 'callback')"
+	"        OR (t.state = 'DISPATCHED' AND o.kind = 'dispatch' AND o.dept_code = "
+	"t.dept_code)))"
+	"    AND (t.state = 'REPLIED' OR t.ticket_id NOT IN"
+	"      (SELECT unnest(o.ticket_ids) FROM outbox o WHERE o.ticket_ids IS NOT NULL))"
+	"  RETURNING 1"
+	")"
+	" SELECT (SELECT count(*) FROM claim), (SELECT count(*) FROM r)";
 
 struct ready_cb {
 	void (*fn)(void *);
@@ -146,9 +167,17 @@ struct bus {
 	redisAsyncContext *cmd;
 	redisAsyncContext *sub;
 	bool cmd_up, sub_up;
-	bool ready; /* script loaded, epoch checked */
+	bool ready; /* script loaded, epoch verified against PostgreSQL */
 	char script_sha[48];
-	char epoch[40];
+	/* The epoch of the dataset known to be whole (Redis's hotline:epoch equal to
+	 * PostgreSQL's bus_epoch), "" until verified; see check_epoch(). */
+	char epoch[EPOCH_MAX];
+	/* A verification (or rebuild) in flight, started on connection generation
+	 * verify_gen: its answers are ignored once the connection changed. */
+	bool verifying;
+	unsigned gen, verify_gen;
+	char seen_epoch[EPOCH_MAX]; /* Redis's epoch as the verification read it ("" = none) */
+	char new_epoch[EPOCH_MAX];  /* the epoch a rebuild claims */
 	long backoff_ms;
 	struct event *ev_timer; /* reconnect while down; periodic checks while up */
 	struct ready_cb ready_cbs[4];
@@ -261,6 +290,8 @@ static void bus_down(struct bus *bus, const char *why)
 	redisAsyncContext *cmd = bus->cmd, *sub = bus->sub;
 	bus->cmd = bus->sub = NULL;
 	bus->cmd_up = bus->sub_up = false;
+	bus->gen++; /* answers of a verification in flight no longer count */
+	bus->verifying = false;
 	if (cmd) {
 		cmd->data = NULL;
 		redisAsyncDisconnect(cmd);
@@ -327,8 +358,10 @@ static void on_rules(redisAsyncContext *ctx, void *r, void *privdata)
 				  "version %lld",
 				  v, router_version(bus->router));
 		bus->stats.rules_version = router_version(bus->router);
+		router_rules_seen(bus->router);
 		return;
 	}
+	router_rules_seen(bus->router); /* Redis has none: PostgreSQL's are the newest */
 	/* Redis has no rules (new, or lost): give it ours back, if we have any. */
 	const char *ours = router_text(bus->router);
 	if (ours && version->type == REDIS_REPLY_NIL) {
@@ -348,62 +381,163 @@ static void fetch_rules(struct bus *bus)
 }
 
 static void become_ready(struct bus *bus);
+static void check_epoch(struct bus *bus);
+
+/*
+ * Knowing that Redis has its data (check_epoch): Redis's hotline:epoch must
+ * equal the epoch PostgreSQL's bus_epoch row records. Once it did, a later GET
+ * returning the same value needs no PostgreSQL (the dataset is the one verified).
+ * Otherwise (missing: a restart without persistence or FLUSHALL; different: a
+ * restore of an old snapshot, another daemon's rebuild not yet announced, or a
+ * daemon that died before announcing its own) a rebuild is owed: it is claimed in
+ * PostgreSQL with its outbox rows in one transaction (rebuild_sql), and only
+ * after that commit is the new epoch set in Redis. Publishing waits until then.
+ * A daemon killed at any step leaves the rebuild owed, never skipped: before the
+ * commit nothing changed; after it Redis's epoch still differs, and the next
+ * daemon rebuilds once more (the publish markers make the copy a no-op).
+ */
+
+/* False for an answer of a verification whose connection is gone (bus_down
+ * ended it; the next connection starts its own). */
+static bool verify_current(const struct bus *bus)
+{
+	return bus->verifying && bus->verify_gen == bus->gen && bus->cmd_up;
+}
+
+static void on_epoch_set(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct bus *bus = privdata;
+	redisReply *reply = r;
+	if (!ctx->data || !verify_current(bus))
+		return;
+	bus->verifying = false;
+	if (!reply || reply->type == REDIS_REPLY_ERROR) {
+		log_warn("bus: setting %s failed (%s); the rebuild stays owed and is retried",
+			 KEY_EPOCH, reply ? reply->str : "no reply");
+		return;
+	}
+	fault_point("rebuild_announced");
+	snprintf(bus->epoch, sizeof(bus->epoch), "%s", bus->new_epoch);
+	log_info("bus: rebuild announced in Redis (epoch %s)", bus->epoch);
+	fetch_rules(bus); /* gives Redis the rule set back if it has none */
+	become_ready(bus);
+}
 
 static void on_rebuild_done(void *arg, const PGresult *res, const char *error)
 {
 	struct bus *bus = arg;
-	if (error)
-		log_error("bus: queueing the rebuild failed: %s", error);
-	else
-		log_info("bus: rebuild queued %s tickets for republishing",
-			 PQcmdTuples((PGresult *)res));
-	if (bus->cmd_up)
-		become_ready(bus);
-}
-
-static void on_epoch_claim(redisAsyncContext *ctx, void *r, void *privdata)
-{
-	struct bus *bus = privdata;
-	redisReply *reply = r;
-	if (!reply || !ctx->data)
-		return;
-	fetch_rules(bus);
-	if (reply->type == REDIS_REPLY_STATUS) {
-		/* We set it: the dataset is new (or was lost). Rebuild from PostgreSQL,
-		 * and publish only once the rebuild is queued. */
-		bus->stats.rebuilds++;
-		bus->ready = false;
-		log_warn("bus: Redis has no hotline data (new, restarted without persistence, or "
-			 "flushed): rebuilding department streams from PostgreSQL");
-		store_pg_query(bus->store, rebuild_sql, 0, NULL, on_rebuild_done, bus);
+	if (error) {
+		if (verify_current(bus))
+			bus->verifying = false;
+		log_error("bus: the rebuild from PostgreSQL failed: %s (retried)", error);
 		return;
 	}
-	become_ready(bus);
+	bool claimed = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+	if (!claimed) {
+		/* Another daemon claimed a rebuild meanwhile: look again. */
+		if (!verify_current(bus))
+			return;
+		log_info("bus: another daemon rebuilt Redis meanwhile; checking again");
+		bus->verifying = false;
+		check_epoch(bus);
+		return;
+	}
+	fault_point("rebuild_claimed");
+	bus->stats.rebuilds++;
+	log_warn("bus: rebuild claimed in PostgreSQL: %s open dispatches and callbacks queued for "
+		 "republishing (epoch %s)",
+		 PQgetvalue(res, 0, 1), bus->new_epoch);
+	if (!verify_current(bus))
+		return; /* the claim is durable; the next connection's check rebuilds again */
+	redisAsyncCommand(bus->cmd, on_epoch_set, bus, "SET %s %s", KEY_EPOCH, bus->new_epoch);
+}
+
+/* Fills buf with a fresh random epoch (hex of 16 bytes from getrandom, else random()). */
+static void new_epoch(char *buf, size_t len)
+{
+	unsigned char bytes[16];
+	ssize_t got = getrandom(bytes, sizeof(bytes), 0);
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		if (got != (ssize_t)sizeof(bytes))
+			bytes[i] = (unsigned char)random();
+	size_t at = 0;
+	for (size_t i = 0; i < sizeof(bytes) && at + 3 <= len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%02x", bytes[i]);
+}
+
+static void on_pg_epoch(void *arg, const PGresult *res, const char *error)
+{
+	struct bus *bus = arg;
+	if (!verify_current(bus))
+		return;
+	if (error) {
+		bus->verifying = false;
+		log_warn("bus: reading bus_epoch failed: %s (retried)", error);
+		return;
+	}
+	bool have = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+	const char *recorded = have ? PQgetvalue(res, 0, 0) : NULL;
+	if (bus->seen_epoch[0] && recorded && strcmp(bus->seen_epoch, recorded) == 0) {
+		bus->verifying = false;
+		snprintf(bus->epoch, sizeof(bus->epoch), "%s", recorded);
+		fetch_rules(bus);
+		become_ready(bus);
+		return;
+	}
+	fault_point("rebuild_seen");
+	if (bus->seen_epoch[0])
+		log_warn("bus: Redis's %s (%s) is not the epoch PostgreSQL rebuilt (%s): Redis may "
+			 "lack data (an old snapshot, or a rebuild never announced); rebuilding "
+			 "department streams from PostgreSQL",
+			 KEY_EPOCH, bus->seen_epoch, recorded ? recorded : "none");
+	else
+		log_warn("bus: Redis has no hotline data (new, restarted without persistence, or "
+			 "flushed): rebuilding department streams from PostgreSQL");
+	new_epoch(bus->new_epoch, sizeof(bus->new_epoch));
+	char now[32], who[64];
+	snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
+	snprintf(who, sizeof(who), "hotlined pid %d", (int)getpid());
+	const char *values[4] = { bus->new_epoch, recorded, now, who };
+	store_pg_query(bus->store, rebuild_sql, 4, values, on_rebuild_done, bus);
 }
 
 static void on_epoch(redisAsyncContext *ctx, void *r, void *privdata)
 {
 	struct bus *bus = privdata;
 	redisReply *reply = r;
-	if (!reply || !ctx->data)
+	if (!reply || !ctx->data || !verify_current(bus))
 		return;
-	if (reply->type == REDIS_REPLY_STRING) {
-		if (strcmp(bus->epoch, reply->str) != 0) {
-			snprintf(bus->epoch, sizeof(bus->epoch), "%s", reply->str);
-			fetch_rules(bus);
-		}
+	if (reply->type == REDIS_REPLY_STRING && bus->epoch[0] &&
+	    strcmp(bus->epoch, reply->str) == 0) {
+		bus->verifying = false; /* the dataset verified before */
 		become_ready(bus);
 		return;
 	}
-	snprintf(bus->epoch, sizeof(bus->epoch), "%lx-%x", (unsigned long)random(),
-		 (unsigned)getpid());
-	redisAsyncCommand(bus->cmd, on_epoch_claim, bus, "SET %s %s NX", KEY_EPOCH, bus->epoch);
+	if (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_NIL) {
+		bus->verifying = false;
+		log_warn("bus: GET %s: %s", KEY_EPOCH,
+			 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		return;
+	}
+	if (bus->ready) {
+		/* The dataset changed under us: stop publishing until it is verified. */
+		bus->ready = false;
+		log_warn("bus: Redis's %s changed; publishing waits until it is checked",
+			 KEY_EPOCH);
+	}
+	bus->epoch[0] = '\0';
+	snprintf(bus->seen_epoch, sizeof(bus->seen_epoch), "%s",
+		 reply->type == REDIS_REPLY_STRING ? reply->str : "");
+	store_pg_query(bus->store, pg_epoch_sql, 0, NULL, on_pg_epoch, bus);
 }
 
 static void check_epoch(struct bus *bus)
 {
-	if (bus->cmd_up)
-		redisAsyncCommand(bus->cmd, on_epoch, bus, "GET %s", KEY_EPOCH);
+	if (!bus->cmd_up || bus->verifying)
+		return;
+	bus->verifying = true;
+	bus->verify_gen = bus->gen;
+	redisAsyncCommand(bus->cmd, on_epoch, bus, "GET %s", KEY_EPOCH);
 }
 
 static void on_script_loaded(redisAsyncContext *ctx, void *r, void *privdata)
@@ -420,8 +554,9 @@ static void on_script_loaded(redisAsyncContext *ctx, void *r, void *privdata)
 	}
 	snprintf(bus->script_sha, sizeof(bus->script_sha), "%s", reply->str);
 	bus->backoff_ms = 0;
-	/* Not ready to publish until we know whether Redis lost its data: a
-	 * ticket published before the rebuild is queued would be published twice. */
+	/* The rule set first (routing waits for it), then: not ready to publish until
+	 * we know whether Redis lost its data. */
+	fetch_rules(bus);
 	check_epoch(bus);
 }
 

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "config.h"
 #include "dates.h"
+#include "fault.h"
 #include "log.h"
 #include "relay.h"
 #include "router.h"
@@ -297,6 +298,7 @@ int main(int argc, char **argv)
 	d.base = event_base_new();
 	if (!d.base)
 		fatal("cannot create the event loop");
+	fault_init();
 	if (clock_init(d.base, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hotlined: %s\n", err);
 		return 1;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "rules.h"
 #include "deadline.h"
@@ -29,6 +30,10 @@ struct router {
 	char *text;
 	long long version;
 	bool loaded_from_pg; /* PostgreSQL answered (with rules or without) */
+	bool redis_seen;     /* the bus read Redis's rule set at least once */
+	bool ready_logged;
+	int64_t redis_wait_until; /* without Redis, route by PostgreSQL's set from then */
+	struct event *ev_wait;
 	bool warned_past_calendar;
 };
 
@@ -36,6 +41,13 @@ static const char latest_rules_sql[] =
 	"SELECT version, rules FROM routing_rules ORDER BY version DESC LIMIT 1";
 static const char remember_rules_sql[] =
 	"INSERT INTO routing_rules (version, rules) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+/* Routing may have become possible: the store tries its queue again. */
+static void on_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct router *router = arg;
+	store_pg_kick(router->store);
+}
 
 struct router *router_new(struct event_base *base, const struct hotline_config *cfg,
 			  struct store_pg *store, const struct calendar **calendar)
@@ -47,6 +59,11 @@ struct router *router_new(struct event_base *base, const struct hotline_config *
 	router->cfg = cfg;
 	router->store = store;
 	router->calendar = calendar;
+	router->ev_wait = event_new(base, -1, 0, on_wait_over, router);
+	if (!router->ev_wait) {
+		free(router);
+		return NULL;
+	}
 	return router;
 }
 
@@ -56,6 +73,8 @@ void router_free(struct router *router)
 		return;
 	rules_free(router->rules);
 	free(router->text);
+	if (router->ev_wait)
+		event_free(router->ev_wait);
 	free(router);
 }
 
@@ -108,6 +127,7 @@ static void on_latest_rules(void *arg, const PGresult *res, const char *error)
 {
 	struct router *router = arg;
 	router->loaded_from_pg = true;
+	store_pg_kick(router->store);
 	if (error) {
 		log_error("router: reading routing_rules failed: %s", error);
 		return;
@@ -126,13 +146,42 @@ static void on_latest_rules(void *arg, const PGresult *res, const char *error)
 
 void router_start(struct router *router)
 {
+	router->redis_wait_until = clock_now_ms() + ROUTER_REDIS_WAIT_MS;
+	struct timeval tv = { ROUTER_REDIS_WAIT_MS / 1000, (ROUTER_REDIS_WAIT_MS % 1000) * 1000 };
+	event_add(router->ev_wait, &tv);
 	store_pg_query(router->store, latest_rules_sql, 0, NULL, on_latest_rules, router);
+}
+
+void router_rules_seen(struct router *router)
+{
+	if (router->redis_seen)
+		return;
+	router->redis_seen = true;
+	event_del(router->ev_wait);
+	store_pg_kick(router->store);
 }
 
 bool router_ready(void *arg)
 {
 	struct router *router = arg;
-	return router->loaded_from_pg || router->rules != NULL;
+	if (!router->loaded_from_pg)
+		return false;
+	if (!router->redis_seen && clock_now_ms() < router->redis_wait_until)
+		return false;
+	if (!router->ready_logged) {
+		router->ready_logged = true;
+		if (router->redis_seen)
+			log_info("router: routing intake with rule set version %lld",
+				 router->version);
+		else
+			log_warn(
+				"router: Redis unreadable for %d ms since the start: routing "
+				"intake "
+				"with the rule set PostgreSQL remembers (version %lld) until Redis "
+				"is back",
+				ROUTER_REDIS_WAIT_MS, router->version);
+	}
+	return true;
 }
 
 int router_offer_rules(struct router *router, long long version, const char *text, size_t len)

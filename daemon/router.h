@@ -33,7 +33,15 @@ void router_free(struct router *router);
 /* Asks PostgreSQL for the newest remembered rule set; routing waits for the answer. */
 void router_start(struct router *router);
 
-/* Store hooks: ready (a rule set, or the knowledge that none exists) and route. */
+/*
+ * Store hooks: ready and route. Intake is routed only with a known rule set:
+ * ready once PostgreSQL has said which set it remembers AND Redis has been read
+ * (a set loaded while no daemon ran is only there), or, when Redis cannot be
+ * read, ROUTER_REDIS_WAIT_MS after the start, with what PostgreSQL remembers.
+ * Until then the store holds intake records back (unacknowledged, bounded by
+ * the server's windows).
+ */
+#define ROUTER_REDIS_WAIT_MS 5000
 bool router_ready(void *router);
 void router_route(void *router, struct store_intake *rec);
 
@@ -44,6 +52,9 @@ void router_route(void *router, struct store_intake *rec);
  */
 int router_offer_rules(struct router *router, long long version, const char *text, size_t len)
 	__attribute__((warn_unused_result));
+
+/* The bus read Redis's rule set (adopted, or found none): routing may start. */
+void router_rules_seen(struct router *router);
 
 /* The version in force (0 = none) and its canonical text (NULL when none). */
 long long router_version(const struct router *router);

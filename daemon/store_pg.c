@@ -1294,6 +1294,11 @@ size_t store_pg_pending(const struct store_pg *store)
 	return store->queued + store->inflight;
 }
 
+void store_pg_kick(struct store_pg *store)
+{
+	store_kick(store);
+}
+
 void store_pg_config_changed(struct store_pg *store)
 {
 	store->feeds_dirty = true;

@@ -141,6 +141,9 @@ void store_pg_submit(struct store_pg *store, struct store_intake *rec);
 /* Records queued or in a transaction. */
 size_t store_pg_pending(const struct store_pg *store);
 
+/* Something a hook depends on changed (routing became possible): try the queue again. */
+void store_pg_kick(struct store_pg *store);
+
 /* The feeds table is re-synced from the config on the next ready connection. */
 void store_pg_config_changed(struct store_pg *store);
 
