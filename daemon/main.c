@@ -19,10 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
 #include "bus_redis.h"
 #include "calendar.h"
+#include "calendar_dir.h"
 #include "clock.h"
 #include "config.h"
 #include "dates.h"
@@ -128,58 +127,6 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-/*
- * Loads every *.cal file of dir into a new calendar (*out, NULL when the
- * directory has none). Returns 0, or -1 with "file:line: reason" in err.
- */
-static int load_calendar(const char *dir, struct calendar **out, char *err, size_t errlen)
-{
-	*out = NULL;
-	struct dirent **names;
-	int n = scandir(dir, &names, NULL, by_name);
-	if (n < 0) {
-		snprintf(err, errlen, "[calendar] dir %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	struct calendar *cal = calendar_new();
-	int rc = cal ? 0 : -1, files = 0;
-	for (int i = 0; i < n; i++) {
-		size_t len = strlen(names[i]->d_name);
-		if (rc == 0 && len > 4 && strcmp(names[i]->d_name + len - 4, ".cal") == 0) {
-			char path[4096];
-			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-			FILE *f = fopen(path, "rb");
-			char *text = f ? malloc(CALENDAR_MAX_TEXT + 1) : NULL;
-			size_t got = text ? fread(text, 1, CALENDAR_MAX_TEXT + 1, f) : 0;
-			if (!f || !text) {
-				int w = snprintf(err, errlen, "%.900s: %s", path, strerror(errno));
-				(void)w;
-				rc = -1;
-			} else if (calendar_add_text(cal, text, got, path, err, errlen) != 0) {
-				rc = -1;
-			} else {
-				files++;
-			}
-			free(text);
-			if (f)
-				fclose(f);
-		}
-		free(names[i]);
-	}
-	free(names);
-	if (rc != 0 || files == 0) {
-		calendar_free(cal);
-		return rc;
-	}
-	*out = cal;
-	return 0;
-}
-
 static void install_calendar(struct daemon *d, struct calendar *cal)
 {
 	calendar_free((struct calendar *)d->calendar);
@@ -207,7 +154,7 @@ static void reload(struct daemon *d)
 		log_warn("reload: changed options that need a restart were not applied: %s", note);
 	store_pg_config_changed(d->store);
 	struct calendar *cal;
-	if (load_calendar(d->cfg.calendar_dir, &cal, err, sizeof(err)) != 0)
+	if (calendar_dir_load(d->cfg.calendar_dir, &cal, err, sizeof(err)) != 0)
 		log_error("reload: keeping the working-day calendar: %s", err);
 	else
 		install_calendar(d, cal);
@@ -275,7 +222,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct calendar *cal = NULL;
-	if (load_calendar(d.cfg.calendar_dir, &cal, err, sizeof(err)) != 0) {
+	if (calendar_dir_load(d.cfg.calendar_dir, &cal, err, sizeof(err)) != 0) {
 		if (check_only || errno != ENOENT) {
 			fprintf(stderr, "hotlined: %s\n", err);
 			config_free(&d.cfg);

@@ -1,6 +1,6 @@
 /*
- * calendar.c - the working-day calendar behind calendar.h: parser, lookups and
- * deadline arithmetic.
+ * calendar.c - the working-day calendar behind calendar.h: parser, lookups,
+ * deadline arithmetic and the horizon.
  *
  * Owns: the covered years (a sorted array, each with one byte per day of the
  * year saying "holiday", "make-up workday" or "as the weekday says") and every
@@ -229,6 +229,136 @@ out:
 	if (past_known != NULL)
 		*past_known = past;
 	return result;
+}
+
+/* ---- the horizon ---- */
+
+int calendar_horizon_at(const struct calendar *cal, int64_t now_ms, int utc_offset_min,
+			int warn_days, struct calendar_horizon *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (now_ms < 0 || now_ms > DATES_MAX_MS || !dates_offset_valid(utc_offset_min) ||
+	    warn_days < 0)
+		return -1;
+
+	size_t count = cal != NULL ? cal->count : 0;
+	const struct cal_year *years = cal != NULL ? cal->years : NULL;
+	int month, day;
+	out->today_days = dates_local_day(now_ms, utc_offset_min, NULL);
+	dates_civil_from_days(out->today_days, &out->today_year, &month, &day);
+	out->years = count;
+	if (count > 0) {
+		out->first_year = years[0].year;
+		out->last_year = years[count - 1].year;
+	}
+	for (size_t i = 1; i < count; i++) {
+		if (years[i].year != years[i - 1].year + 1) {
+			out->gap_year = years[i - 1].year + 1;
+			break;
+		}
+	}
+
+	/* years is sorted: skip those before today's, then walk the unbroken run */
+	size_t at = 0;
+	while (at < count && years[at].year < out->today_year)
+		at++;
+	int missing = out->today_year;
+	while (at < count && years[at].year == missing) {
+		missing++;
+		at++;
+	}
+	out->missing_year = missing;
+	/* every year before index at is below missing */
+	int last_known = at > 0 ? years[at - 1].year : missing - 1;
+	out->last_day_days = dates_days_from_civil(last_known, 12, 31);
+	out->days_left = out->last_day_days - out->today_days;
+	out->warn_from_days = out->last_day_days - warn_days + 1;
+	out->warn = out->days_left < warn_days;
+	out->expired = out->days_left < 0;
+	return 0;
+}
+
+/* Appends to buf[*used..len) like snprintf; *used stops growing once it is cut. */
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	if (*used >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *used, len - *used, fmt, ap);
+	va_end(ap);
+	*used = n < 0 ? len : *used + (size_t)n;
+}
+
+static void format_day(int64_t days, char *buf, size_t len)
+{
+	int year, month, day;
+	dates_civil_from_days(days, &year, &month, &day);
+	snprintf(buf, len, "%04d-%02d-%02d", year, month, day);
+}
+
+size_t calendar_horizon_format(const struct calendar_horizon *h, char *buf, size_t len)
+{
+	if (len > 0)
+		buf[0] = '\0';
+	if (len < CALENDAR_HORIZON_TEXT)
+		return 0;
+
+	static const char monday_friday[] =
+		"deadlines count Monday-Friday only, without holidays or 调休,";
+	char last[16];
+	size_t used = 0;
+	format_day(h->last_day_days, last, sizeof(last));
+
+	if (h->years == 0) {
+		append(buf, len, &used,
+		       "working-day calendar has no files: %s until %d.cal is added from the State "
+		       "Council's notice",
+		       monday_friday, h->missing_year);
+		return used < len ? used : 0;
+	}
+	if (h->first_year == h->last_year)
+		append(buf, len, &used, "working-day calendar covers %d", h->first_year);
+	else
+		append(buf, len, &used, "working-day calendar covers %d..%d", h->first_year,
+		       h->last_year);
+	if (h->gap_year != 0) {
+		long others = (long)(h->last_year - h->first_year + 1) - (long)h->years - 1;
+		if (others > 0)
+			append(buf, len, &used, " (no file for %d and %ld other year%s)",
+			       h->gap_year, others, others == 1 ? "" : "s");
+		else
+			append(buf, len, &used, " (no file for %d)", h->gap_year);
+	}
+
+	if (h->expired) {
+		append(buf, len, &used,
+		       " but not %d, today's year: %s until %d.cal is added from "
+		       "the State Council's notice",
+		       h->missing_year, monday_friday, h->missing_year);
+		if (h->first_year < h->today_year) {
+			/* a covered year lies before today's: say when the calendar ended */
+			long long ago = (long long)-h->days_left;
+			append(buf, len, &used, " (it ended on %s, %lld day%s ago)", last, ago,
+			       ago == 1 ? "" : "s");
+		}
+		return used < len ? used : 0;
+	}
+
+	if (h->days_left == 0)
+		append(buf, len, &used, "; it ends on %s, today", last);
+	else
+		append(buf, len, &used, "; it ends on %s, in %lld day%s", last,
+		       (long long)h->days_left, h->days_left == 1 ? "" : "s");
+	if (h->warn)
+		append(buf, len, &used,
+		       ": add %d.cal once the State Council publishes its notice (deadlines past "
+		       "%s count Monday-Friday only)",
+		       h->missing_year, last);
+	return used < len ? used : 0;
 }
 
 /* ---- parsing ---- */

@@ -3,11 +3,13 @@
  *
  * Owns: the calendar file format (docs/calendar.md; one file per year in
  * deploy/calendar/, copied from the State Council General Office's yearly notice
- * on public holidays), its parser, which days are working days, and adding hours
- * or working days to an instant. Never: reads files (the daemon reads them and
- * passes the text), reads the clock, consults the C library's time zone (the UTC
- * offset is a parameter), or decides a ticket's limit (deadline.h does).
- * Callers: the daemon's deadline code, deadline.c, tests, fuzzers.
+ * on public holidays), its parser, which days are working days, adding hours or
+ * working days to an instant, and the horizon (how far ahead working days are
+ * known) at an instant. Never: reads files (calendar_dir.c reads them and passes
+ * the text), reads the clock (instants are parameters), consults the C library's
+ * time zone (the UTC offset is a parameter), or decides a ticket's limit
+ * (deadline.h does). Callers: the daemon's deadline code and maintenance timer,
+ * deadline.c, hotlinectl, tests, fuzzers.
  *
  * A file, line by line (UTF-8; '#' starts a comment line; blank lines are
  * ignored; spaces, tabs and U+3000 around words are ignored):
@@ -125,6 +127,78 @@ int64_t calendar_add_hours(int64_t start_ms, int64_t hours);
  */
 int64_t calendar_add_workdays(const struct calendar *cal, int64_t start_ms, int utc_offset_min,
 			      int n, bool *past_known);
+
+/*
+ * ---- The horizon: how far ahead the calendar knows working days ----
+ *
+ * "Today" is the local date of an instant at utc_offset_min. Deadlines start at
+ * dispatch, so only today's year and later ones matter: the horizon is the last
+ * day of the unbroken run of covered years that starts with today's year. A
+ * deadline that runs past it is counted Monday-Friday (calendar_add_workdays()'s
+ * past_known), without holidays or make-up working days, so the operator must
+ * add the next year's file before then, copied from the State Council's notice
+ * once it is published (never guessed).
+ */
+
+/* The default warn_days: with 31 December the last covered day, warn from 2 November. */
+#define CALENDAR_HORIZON_WARN_DAYS 60
+/* Room for calendar_horizon_format()'s longest line and its NUL. */
+#define CALENDAR_HORIZON_TEXT 512
+
+struct calendar_horizon {
+	int first_year;	    /* lowest covered year; 0 when no year is covered */
+	int last_year;	    /* highest covered year; 0 when no year is covered */
+	size_t years;	    /* number of covered years */
+	int gap_year;	    /* lowest year between first_year and last_year with no file; 0: none
+			       (it may lie before today: then it moves no new deadline) */
+	int today_year;	    /* the local year of the instant */
+	int64_t today_days; /* the local date of the instant, as dates_days_from_civil() */
+	int missing_year;   /* the first year from today_year on with no file: the file to add
+			       next (last_year + 1 when today_year..last_year are all covered;
+			       today_year itself when it is not covered) */
+	/*
+	 * 31 December of the highest covered year before missing_year (of
+	 * missing_year - 1 when no year before it is covered). When today's year is
+	 * covered this is the horizon: every day from today to it is covered, and it
+	 * is 31 December of last_year unless a year between is missing. When it is not
+	 * (expired), it is the day the calendar ended before today.
+	 */
+	int64_t last_day_days;
+	/*
+	 * last_day_days - today_days, in local days: 0 on the last covered day itself,
+	 * 24 on 7 December with 31 December last; negative once expired (-1 on the
+	 * first uncovered 1 January).
+	 */
+	int64_t days_left;
+	int64_t warn_from_days; /* last_day_days - warn_days + 1: the first day warn is true */
+	/*
+	 * days_left < warn_days: at most warn_days covered days remain, today
+	 * included, so with the default 60 and 31 December last, warn starts on
+	 * 2 November at local 00:00. Always true when expired.
+	 */
+	bool warn;
+	bool expired; /* days_left < 0: today's own year has no file */
+};
+
+/*
+ * The horizon of cal (may be NULL: nothing covered) at the instant now_ms, local
+ * days at utc_offset_min minutes east of UTC, warning warn_days days ahead
+ * (0: only once expired). Fills *out. Returns 0, or -1 with *out zeroed when
+ * now_ms is outside 0..DATES_MAX_MS, utc_offset_min fails dates_offset_valid() or
+ * warn_days is negative. Pure: the caller reads the clock.
+ */
+int calendar_horizon_at(const struct calendar *cal, int64_t now_ms, int utc_offset_min,
+			int warn_days, struct calendar_horizon *out)
+	__attribute__((warn_unused_result));
+
+/*
+ * Writes one line (no newline) saying what *h means for logs and tools, e.g.
+ * "working-day calendar covers 2021..2026; it ends on 2026-12-31, in 24 days:
+ * add 2027.cal once the State Council publishes its notice (deadlines past
+ * 2026-12-31 count Monday-Friday only)". Returns its length, or 0 (buf "" when
+ * len > 0) when len < CALENDAR_HORIZON_TEXT.
+ */
+size_t calendar_horizon_format(const struct calendar_horizon *h, char *buf, size_t len);
 
 /* "workday", "weekend", "holiday", "makeup-workday"; "INVALID" outside the enum. */
 const char *calendar_day_kind_name(enum calendar_day_kind kind);

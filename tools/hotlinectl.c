@@ -1,14 +1,17 @@
 /*
  * hotlinectl - administration of a hotline12345 installation.
  *
- * Owns: schema migrations (`migrate`, `migrate --status`) and publishing the
+ * Owns: schema migrations (`migrate`, `migrate --status`), publishing the
  * routing rules (`route load`, `route show`, `route test`): the writer's side
- * of the Redis rule-set contract (keys below) that every hotlined reads.
+ * of the Redis rule-set contract (keys below) that every hotlined reads, and
+ * the working-day calendar's horizon (`calendar status`, for operators and cron).
  * Commands are a name -> handler table, like pgbouncer's admin SHOW commands.
  * Talks to PostgreSQL with plain blocking libpq and to Redis with hiredis's
  * blocking API: this is an operator's tool, not a hot path.
- * Never: changes a ticket's state (only the daemon's state machine does), or
- * stores a rule set that does not parse (a half-loaded set would misroute).
+ * Never: changes a ticket's state (only the daemon's state machine does),
+ * stores a rule set that does not parse (a half-loaded set would misroute), or
+ * writes a calendar file (only the State Council's published notice may be
+ * copied into one, by a person).
  * Callers: operators, deploy scripts, tests/integration.
  */
 #include <errno.h>
@@ -21,8 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
+#include "calendar.h"
+#include "calendar_dir.h"
 #include "config.h"
+#include "dates.h"
 #include "migrations.h"
 #include "rules.h"
 
@@ -57,8 +64,9 @@ static void usage(FILE *out)
 	      "Administers a hotline12345 installation.\n"
 	      "\n"
 	      "options:\n"
-	      "  -c, --config FILE    read [postgres] conninfo and [redis] address, username\n"
-	      "                       and password from this hotlined config\n"
+	      "  -c, --config FILE    read [postgres] conninfo, [redis] address, username and\n"
+	      "                       password, and [calendar] dir and utc_offset_minutes\n"
+	      "                       from this hotlined config\n"
 	      "      --dsn CONNINFO   libpq connection string (overrides --config)\n"
 	      "      --redis ADDR     Redis host:port or /unix/socket/path (overrides --config;\n"
 	      "                       default 127.0.0.1:6379); without --config, AUTH uses\n"
@@ -80,9 +88,14 @@ static void usage(FILE *out)
 	      "             [--file FILE]\n"
 	      "                       which rule and department a sample ticket gets, from the\n"
 	      "                       stored rule set (or FILE); no match -> PENDING_DISPATCH\n"
+	      "  calendar status [--dir DIR] [--now YYYY-MM-DD] [--warn-days N] [--check]\n"
+	      "                       the years the working-day calendar knows and when it\n"
+	      "                       ends; warns from N (60) days before; --check exits 1\n"
+	      "                       on a warning (for cron and monitoring)\n"
 	      "\n"
 	      "Without -c or --dsn, libpq's environment (PGHOST, PGDATABASE, ...) is used.\n"
-	      "Exit status: 0 done, 1 failed (bad rule file, unreachable server, ...), 2 usage.\n",
+	      "Exit status: 0 done, 1 failed (bad rule or calendar file, unreachable server,\n"
+	      "calendar status --check with a warning, ...), 2 usage.\n",
 	      out);
 }
 
@@ -744,12 +757,13 @@ static int route_test(struct ctl *ctl, int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-struct route_command {
+/* A command's second word (route load, calendar status) -> its handler. */
+struct subcommand {
 	const char *name;
 	int (*run)(struct ctl *ctl, int argc, char **argv);
 };
 
-static const struct route_command route_commands[] = {
+static const struct subcommand route_commands[] = {
 	{ "load", route_load },
 	{ "show", route_show },
 	{ "test", route_test },
@@ -768,6 +782,256 @@ static int cmd_route(struct ctl *ctl, int argc, char **argv)
 	return 2;
 }
 
+/* ---- calendar --------------------------------------------------------- */
+
+#define DEFAULT_CALENDAR_DIR "deploy/calendar"
+#define CALENDAR_STATUS_MAX_WARN_DAYS 3660 /* ten years */
+#define CALENDAR_STATUS_MAX_LISTED 20	   /* missing years named one by one */
+
+static const char calendar_status_usage[] =
+	"usage: hotlinectl [-c FILE] calendar status [--dir DIR] [--now YYYY-MM-DD]\n"
+	"                                            [--warn-days N] [--check]\n"
+	"\n"
+	"Reads the working-day calendar files as hotlined does and says which years\n"
+	"they cover and when the last one ends. Deadlines that run past it are\n"
+	"counted Monday to Friday, without holidays or make-up working days (调休),\n"
+	"until the next year's file is added from the State Council's notice.\n"
+	"\n"
+	"  --dir DIR        the calendar directory (default: the config's [calendar]\n"
+	"                   dir with -c FILE, else " DEFAULT_CALENDAR_DIR ")\n"
+	"  --now DATE       the local date to judge from (default: today by the system\n"
+	"                   clock, at the config's [calendar] utc_offset_minutes with\n"
+	"                   -c FILE, else +480)\n"
+	"  --warn-days N    warn when at most N covered days remain, today included\n"
+	"                   (default 60: from 2 November; 0 warns only once expired)\n"
+	"  --check          exit 1 on a warning or an expired calendar\n"
+	"\n"
+	"Exit status: 0 (also with a warning, without --check), 1 a warning with\n"
+	"--check, or a calendar file that cannot be read or parsed (FILE:LINE: reason),\n"
+	"2 usage.\n";
+
+/* Writes day number days as YYYY-MM-DD into buf (16 bytes are enough). */
+static void day_text(int64_t days, char *buf, size_t len)
+{
+	int year, month, day;
+	dates_civil_from_days(days, &year, &month, &day);
+	snprintf(buf, len, "%04d-%02d-%02d", year, month, day);
+}
+
+/* The system clock in unix ms: this tool's only clock read. */
+static int64_t wall_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Prints the years known and, when there are gaps, the years missing between. */
+static void print_years(const struct calendar *cal, const struct calendar_horizon *h)
+{
+	fputs("years known:", stdout);
+	if (h->years == 0)
+		fputs(" none (no *.cal file)", stdout);
+	for (int year = h->first_year; h->years > 0 && year <= h->last_year; year++)
+		if (calendar_covers(cal, year))
+			printf(" %d", year);
+	putchar('\n');
+	if (h->gap_year == 0)
+		return;
+	int listed = 0, missing = 0;
+	fputs("years missing between:", stdout);
+	for (int year = h->gap_year; year < h->last_year; year++) {
+		if (calendar_covers(cal, year))
+			continue;
+		if (listed < CALENDAR_STATUS_MAX_LISTED) {
+			printf(" %d", year);
+			listed++;
+		}
+		missing++;
+	}
+	if (missing > listed)
+		printf(" ... (%d in all)", missing);
+	printf(" (deadlines in %s count Monday to Friday only)\n",
+	       missing == 1 ? "that year" : "those years");
+}
+
+/* The steps that end the warning, after "until". */
+static void print_remedy(const char *dir, int year)
+{
+	size_t len = strlen(dir);
+	const char *slash = len > 0 && dir[len - 1] == '/' ? "" : "/";
+	printf(" until %s%s%d.cal is added from the State Council's notice and hotlined is "
+	       "reloaded (kill -HUP).\n",
+	       dir, slash, year);
+}
+
+static int calendar_status(struct ctl *ctl, int argc, char **argv)
+{
+	static char prog[] = "hotlinectl calendar status";
+	argv[0] = prog;
+	static const struct option longopts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "warn-days", required_argument, NULL, 'w' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir_opt = NULL, *now_opt = NULL;
+	int warn_days = CALENDAR_HORIZON_WARN_DAYS;
+	bool check = false;
+	int opt;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			dir_opt = optarg;
+			break;
+		case 'n':
+			now_opt = optarg;
+			break;
+		case 'w': {
+			char *end;
+			errno = 0;
+			long n = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || n < 0 ||
+			    n > CALENDAR_STATUS_MAX_WARN_DAYS) {
+				fprintf(stderr,
+					"%s: --warn-days '%s' is not a number of days 0-%d\n", prog,
+					optarg, CALENDAR_STATUS_MAX_WARN_DAYS);
+				return 2;
+			}
+			warn_days = (int)n;
+			break;
+		}
+		case 'k':
+			check = true;
+			break;
+		case 'h':
+			fputs(calendar_status_usage, stdout);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", prog, argv[optind]);
+		return 2;
+	}
+	struct dates_local now_local = { 0 };
+	if (now_opt != NULL) {
+		int rc = dates_parse_ymd(now_opt, strlen(now_opt), &now_local.year,
+					 &now_local.month, &now_local.day);
+		if (rc != 0) {
+			fprintf(stderr, "%s: --now '%s' is %s\n", prog, now_opt,
+				rc == -1 ? "not a date (write YYYY-MM-DD)"
+					 : "not a day that exists");
+			return 2;
+		}
+	}
+
+	struct hotline_config cfg;
+	bool have_cfg = false;
+	const char *dir = DEFAULT_CALENDAR_DIR;
+	int offset = DATES_OFFSET_CHINA_MIN;
+	if (ctl->config_path) {
+		char err[1024];
+		if (config_load(ctl->config_path, &cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "hotlinectl: %s\n", err);
+			return 1;
+		}
+		have_cfg = true;
+		dir = cfg.calendar_dir;
+		offset = (int)cfg.utc_offset_minutes;
+	}
+	if (dir_opt != NULL)
+		dir = dir_opt;
+	/* any instant of the local day gives the same horizon: take its noon */
+	now_local.hour = 12;
+	int64_t now_ms = now_opt != NULL ? dates_to_ms(&now_local, offset) : wall_clock_ms();
+
+	int rc = 1;
+	struct calendar *cal = NULL;
+	char err[1024];
+	struct calendar_horizon h;
+	if (calendar_horizon_at(NULL, now_ms, offset, warn_days, &h) != 0) {
+		if (now_opt != NULL)
+			fprintf(stderr, "%s: --now '%s' is too early (1970 or later)\n", prog,
+				now_opt);
+		else
+			fprintf(stderr, "%s: the system clock is before 1970\n", prog);
+		rc = now_opt != NULL ? 2 : 1;
+		goto out;
+	}
+	if (calendar_dir_load(dir, &cal, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err); /* FILE:LINE: reason, for editors */
+		goto out;
+	}
+	if (calendar_horizon_at(cal, now_ms, offset, warn_days, &h) != 0)
+		goto out; /* the arguments passed just above */
+
+	char today[16], last[16], warn_from[16];
+	day_text(h.today_days, today, sizeof(today));
+	day_text(h.last_day_days, last, sizeof(last));
+	day_text(h.warn_from_days, warn_from, sizeof(warn_from));
+	printf("calendar: %s (utc offset %+d min)\n", dir, offset);
+	print_years(cal, &h);
+	if (!h.expired && h.days_left == 0)
+		printf("last day covered: %s (today)\n", last);
+	else if (!h.expired)
+		printf("last day covered: %s (%lld day%s after %s)\n", last, (long long)h.days_left,
+		       h.days_left == 1 ? "" : "s", today);
+	else if (h.years > 0 && h.first_year < h.today_year)
+		printf("last day covered: %s (%lld day%s before %s)\n", last,
+		       (long long)-h.days_left, h.days_left == -1 ? "" : "s", today);
+	else
+		printf("last day covered: none before %s\n", today);
+
+	if (h.expired) {
+		printf("EXPIRED: there is no calendar file for %d, the year of %s. Deadlines are "
+		       "counted Monday to Friday, without holidays or make-up working days (调休),",
+		       h.missing_year, today);
+		print_remedy(dir, h.missing_year);
+	} else if (h.warn) {
+		if (h.days_left == 0)
+			printf("WARNING: the calendar ends today.");
+		else
+			printf("WARNING: the calendar ends in %lld day%s.", (long long)h.days_left,
+			       h.days_left == 1 ? "" : "s");
+		printf(" Deadlines that run past %s are counted Monday to Friday, without "
+		       "holidays or make-up working days (调休),",
+		       last);
+		print_remedy(dir, h.missing_year);
+	} else {
+		printf("OK: the warning starts on %s (--warn-days %d)\n", warn_from, warn_days);
+	}
+	rc = check && h.warn ? 1 : 0;
+out:
+	calendar_free(cal);
+	if (have_cfg)
+		config_free(&cfg);
+	if (fflush(stdout) != 0)
+		rc = 1;
+	return rc;
+}
+
+static const struct subcommand calendar_commands[] = {
+	{ "status", calendar_status },
+};
+
+static int cmd_calendar(struct ctl *ctl, int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: hotlinectl calendar status ... (see --help)\n");
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(calendar_commands) / sizeof(calendar_commands[0]); i++)
+		if (strcmp(argv[1], calendar_commands[i].name) == 0)
+			return calendar_commands[i].run(ctl, argc - 1, argv + 1);
+	fprintf(stderr, "hotlinectl calendar: unknown command '%s' (status)\n", argv[1]);
+	return 2;
+}
+
 struct command {
 	const char *name;
 	int (*run)(struct ctl *ctl, int argc, char **argv);
@@ -777,6 +1041,7 @@ struct command {
 static const struct command commands[] = {
 	{ "migrate", cmd_migrate, "apply schema migrations" },
 	{ "route", cmd_route, "publish, show and try the routing rules" },
+	{ "calendar", cmd_calendar, "how far ahead the working-day calendar reaches" },
 };
 
 int main(int argc, char **argv)
