@@ -794,6 +794,18 @@ int bus_alert(struct bus *bus, const char *channel, const char *message)
 		       : -1;
 }
 
+int bus_set_value(struct bus *bus, const char *key, const char *value, long ttl_s)
+{
+	if (!bus->cmd_up)
+		return -1;
+	char ttl[32];
+	snprintf(ttl, sizeof(ttl), "%ld", ttl_s);
+	return redisAsyncCommand(bus->cmd, NULL, NULL, "SET %s %s EX %s", key, value, ttl) ==
+			       REDIS_OK
+		       ? 0
+		       : -1;
+}
+
 /* ---- consumers ----------------------------------------------------------- */
 
 static void consumer_reap(evutil_socket_t fd, short what, void *arg)

@@ -27,7 +27,11 @@
  *   hotline:callbacks        stream   replied tickets waiting for a callback; group "agents"
  *   hotline:epoch            string   set once per Redis dataset; missing = data was lost
  *   hotline:alerts           channel  escalations (督办): JSON {"kind":"due_soon"|"overdue",
- *                                     "ticket_no","dept_code","state","deadline_at"}
+ *                                     "ticket_no","dept_code","state","deadline_at"}; and
+ *                                     {"kind":"calendar_horizon",...} once a day while the
+ *                                     working-day calendar is within 60 days of its end
+ *   hotline:calendar         string   the calendar's horizon, JSON (daemon/horizon.h),
+ *                                     refreshed hourly, expiring after 2 hours
  */
 #ifndef HOTLINE_BUS_REDIS_H
 #define HOTLINE_BUS_REDIS_H
@@ -88,6 +92,10 @@ struct bus_publish_item {
  */
 int bus_publish(struct bus *bus, struct bus_publish_item *items, size_t n, void (*done)(void *arg),
 		void *arg) __attribute__((warn_unused_result));
+
+/* SET key value EX ttl_s (fire and forget). Returns -1 when not connected. */
+int bus_set_value(struct bus *bus, const char *key, const char *value, long ttl_s)
+	__attribute__((warn_unused_result));
 
 /* PUBLISH message on channel (fire and forget). Returns -1 when not connected. */
 int bus_alert(struct bus *bus, const char *channel, const char *message)

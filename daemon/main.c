@@ -26,6 +26,7 @@
 #include "config.h"
 #include "dates.h"
 #include "fault.h"
+#include "horizon.h"
 #include "log.h"
 #include "relay.h"
 #include "router.h"
@@ -47,6 +48,7 @@ struct daemon {
 	struct relay *relay;
 	struct transitions *transitions;
 	struct watcher *watcher;
+	struct horizon *horizon;
 	const struct calendar *calendar; /* NULL: no files, weekdays only */
 	struct server *server;
 	struct event *ev_janitor;
@@ -91,7 +93,7 @@ static void log_stats(struct daemon *d, const char *when)
 		 "batch_max=%llu repeat_waits=%llu pg_retried=%llu pg_ready=%d pg_reconnects=%llu "
 		 "redis=%s published=%llu republish_skipped=%llu "
 		 "swept=%llu relay_dropped=%llu dept_acked=%llu rebuilds=%llu rules_version=%lld "
-		 "due_soon=%llu overdue=%llu",
+		 "due_soon=%llu overdue=%llu calendar_days_left=%lld",
 		 when, ss.connections, (unsigned long long)ss.records, (unsigned long long)ss.acked,
 		 (unsigned long long)ss.duplicates, (unsigned long long)ss.direct_closed,
 		 (unsigned long long)ss.linked, (unsigned long long)ss.invalid,
@@ -100,7 +102,8 @@ static void log_stats(struct daemon *d, const char *when)
 		 (unsigned long long)ps.repeat_waits, (unsigned long long)ps.retried,
 		 ps.connections_ready, (unsigned long long)ps.reconnects,
 		 bs.connected ? "up" : "down", rs.published, bs.republish_skipped, rs.swept,
-		 rs.dropped, bs.acked, bs.rebuilds, bs.rules_version, ws.due_soon, ws.overdue);
+		 rs.dropped, bs.acked, bs.rebuilds, bs.rules_version, ws.due_soon, ws.overdue,
+		 (long long)horizon_days_left(d->horizon));
 }
 
 static void on_janitor(evutil_socket_t fd, short what, void *arg)
@@ -156,8 +159,10 @@ static void reload(struct daemon *d)
 	struct calendar *cal;
 	if (calendar_dir_load(d->cfg.calendar_dir, &cal, err, sizeof(err)) != 0)
 		log_error("reload: keeping the working-day calendar: %s", err);
-	else
+	else {
 		install_calendar(d, cal);
+		horizon_recheck(d->horizon);
+	}
 	log_info("reloaded %s (%zu feeds)", d->config_path, d->cfg.nfeeds);
 }
 
@@ -276,13 +281,15 @@ int main(int argc, char **argv)
 		fatal("cannot start listening (see above)");
 	server_set_transitions(d.server, d.transitions);
 	d.watcher = watcher_new(d.base, &d.cfg, d.store, d.bus);
-	if (!d.watcher)
+	d.horizon = d.watcher ? horizon_new(d.base, &d.cfg, &d.calendar, d.bus) : NULL;
+	if (!d.horizon)
 		fatal("cannot create the deadline watcher: out of memory");
 	store_pg_start(d.store);
 	router_start(d.router);
 	bus_start(d.bus);
 	relay_start(d.relay);
 	watcher_start(d.watcher);
+	horizon_start(d.horizon);
 
 	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	for (int i = 0; i < 3; i++) {
@@ -303,6 +310,7 @@ int main(int argc, char **argv)
 	log_stats(&d, "exit");
 	server_free(d.server);
 	watcher_free(d.watcher);
+	horizon_free(d.horizon);
 	relay_stop(d.relay);
 	bus_free(d.bus); /* runs outstanding publish callbacks: the relay must still exist */
 	relay_free(d.relay);

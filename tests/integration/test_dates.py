@@ -149,3 +149,53 @@ def test_a_clock_that_is_not_an_instant_is_refused(binaries, tmp_path):
                        text=True, timeout=30)
     assert r.returncode == 1
     assert "HOTLINED_CLOCK_START" in r.stderr and "RFC 3339" in r.stderr
+
+
+# ------------------------------------------------------------------ the calendar's horizon
+
+
+def horizon_alerts(pubsub, seconds):
+    import json
+    import time
+
+    out = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        msg = pubsub.get_message(timeout=0.1)
+        if msg and msg["type"] == "message":
+            data = json.loads(msg["data"])
+            if data.get("kind") == "calendar_horizon":
+                out.append(data)
+    return out
+
+
+@pytest.mark.parametrize("today,days_left,warn,expired", [
+    ("2026-06-01T09:00:00+08:00", 213, False, False),
+    ("2026-12-07T09:00:00+08:00", 24, True, False),
+    ("2027-03-01T09:00:00+08:00", -60, True, True),
+], ids=["june", "december-7", "2027"])
+def test_calendar_horizon_told_to_supervisors(start_hotlined, rds, today, days_left, warn, expired):
+    """From 60 days before the calendar's last day (and once it has passed) the daemon
+    warns in its log and publishes one calendar_horizon alert a day on
+    hotline:alerts; hotline:calendar always holds the horizon for dashboards."""
+    import json
+
+    rds.delete("hotline:calendar")
+    pubsub = rds.pubsub()
+    pubsub.subscribe("hotline:alerts")
+    try:
+        daemon = start_hotlined(clock=today)
+        state = wait_until(lambda: rds.get("hotline:calendar"), 15, message="hotline:calendar")
+        alerts = horizon_alerts(pubsub, 2.0)
+    finally:
+        pubsub.close()
+    horizon = json.loads(state)
+    assert (horizon["days_left"], horizon["warn"], horizon["expired"]) == (days_left, warn, expired)
+    assert horizon["last_day"] == "2026-12-31" and horizon["missing_year"] == 2027
+    if warn:
+        assert len(alerts) == 1, alerts
+        assert alerts[0]["days_left"] == days_left and "2027.cal" in alerts[0]["message"]
+        assert "calendar: working-day calendar covers" in daemon.log_text()
+    else:
+        assert alerts == []
+        assert "calendar: working-day calendar covers" not in daemon.log_text()
