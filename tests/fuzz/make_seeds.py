@@ -110,6 +110,8 @@ def main():
         'intake_minimal': '{"external_id":"a","content":"c"}',
         'duplicate_key': '{"external_id":"a","content":"c","content":"d"}',
         'unknown_key': '{"external_id":"a","conent":"c"}',
+        'unknown_key_escapes': ('{"external_id":"a","k\\u0001\\u0085路\'\\\\' + 'k' * 70 +
+                                '":"c"}'),
         'not_object': '[1,2,{"a":null}]',
         'escapes': '{"external_id":"\\u0041","content":"\\ud83d\\ude00 \\u4e2d"}',
     }
