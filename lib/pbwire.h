@@ -48,8 +48,9 @@ enum pbwire_status {
  *                    a known field with a wire type other than its declared
  *                    type's (a repeated scalar may also come packed, as one
  *                    length-delimited payload), or a message nested more than
- *                    PBWIRE_MAX_DEPTH levels down. where names the innermost
- *                    known field being read ("" when at the top).
+ *                    PBWIRE_MAX_DEPTH levels down. where names the known
+ *                    field at fault, or else the message the fault is in
+ *                    ("" for the top one).
  *
  * where (may be NULL when wherelen is 0) receives the dotted path of proto
  * field names from desc down, e.g. "intake.external_id" or
