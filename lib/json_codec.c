@@ -19,10 +19,13 @@
 #include <string.h>
 
 #include "hotline.pb-c.h"
+#include "shown.h"
 #include "utf8.h"
 
 #define JSON_HELLO_MAX_ID (sizeof(((struct hello_msg *)0)->id) - 1)
 #define JSON_HELLO_MAX_TOKEN (sizeof(((struct hello_msg *)0)->token) - 1)
+/* How much of an unknown key an error shows (escaped, then "..."). */
+#define JSON_KEY_SHOWN_MAX 64
 
 static int json_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -72,6 +75,26 @@ static json_t *json_load_object(const char *line, size_t len, int *duplicate_key
 	return root;
 }
 
+/*
+ * True when the key key[0..key_len) is name. Keys are compared by their
+ * length from jansson, never by strlen: jansson refuses "\u0000" in keys
+ * today, but a key is the peer's bytes all the same.
+ */
+static bool json_key_is(const char *key, size_t key_len, const char *name)
+{
+	return key_len == strlen(name) && memcmp(key, name, key_len) == 0;
+}
+
+/* Refuses an unknown key, naming it escaped and cut (lib/shown.c). */
+static int json_fail_unknown_key(char *err, size_t errlen, const char *key, size_t key_len,
+				 const char *where)
+{
+	char shown[SHOWN_SIZE(JSON_KEY_SHOWN_MAX)];
+
+	shown_escape(key, key_len, JSON_KEY_SHOWN_MAX, shown, sizeof(shown));
+	return json_fail(err, errlen, "unknown key '%s' in %s", shown, where);
+}
+
 /* --- hello ------------------------------------------------------------- */
 
 static int json_role_parse(const char *name)
@@ -88,12 +111,13 @@ static int json_role_parse(const char *name)
 static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, size_t errlen)
 {
 	const char *key;
+	size_t key_len;
 	json_t *value;
 	int seen_role = 0, seen_id = 0, seen_token = 0, seen_version = 0;
 
-	json_object_foreach(root, key, value)
+	json_object_keylen_foreach(root, key, key_len, value)
 	{
-		if (strcmp(key, "role") == 0) {
+		if (json_key_is(key, key_len, "role")) {
 			if (!json_is_string(value))
 				return json_fail(err, errlen, "role must be a string");
 			out->role = json_role_parse(json_string_value(value));
@@ -101,7 +125,7 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 				return json_fail(err, errlen,
 						 "role must be feed, department or agent");
 			seen_role = 1;
-		} else if (strcmp(key, "id") == 0) {
+		} else if (json_key_is(key, key_len, "id")) {
 			if (!json_is_string(value))
 				return json_fail(err, errlen, "id must be a string");
 			if (json_string_length(value) == 0)
@@ -111,7 +135,7 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 						 JSON_HELLO_MAX_ID);
 			memcpy(out->id, json_string_value(value), json_string_length(value) + 1);
 			seen_id = 1;
-		} else if (strcmp(key, "token") == 0) {
+		} else if (json_key_is(key, key_len, "token")) {
 			if (!json_is_string(value))
 				return json_fail(err, errlen, "token must be a string");
 			if (json_string_length(value) > JSON_HELLO_MAX_TOKEN)
@@ -119,7 +143,7 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 						 JSON_HELLO_MAX_TOKEN);
 			memcpy(out->token, json_string_value(value), json_string_length(value) + 1);
 			seen_token = 1;
-		} else if (strcmp(key, "version") == 0) {
+		} else if (json_key_is(key, key_len, "version")) {
 			if (!json_is_integer(value) || json_integer_value(value) < 0 ||
 			    json_integer_value(value) > UINT32_MAX)
 				return json_fail(err, errlen,
@@ -127,7 +151,7 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 			out->version = (uint32_t)json_integer_value(value);
 			seen_version = 1;
 		} else {
-			return json_fail(err, errlen, "unknown key in hello");
+			return json_fail_unknown_key(err, errlen, key, key_len, "hello");
 		}
 	}
 	if (!seen_role)
@@ -186,10 +210,10 @@ static const struct json_intake_key {
 	{ "answer", KIND_STRING, offsetof(Hotline__V1__Intake, answer) },
 };
 
-static const struct json_intake_key *json_intake_key_find(const char *name)
+static const struct json_intake_key *json_intake_key_find(const char *key, size_t key_len)
 {
 	for (size_t i = 0; i < sizeof(json_intake_keys) / sizeof(json_intake_keys[0]); i++) {
-		if (strcmp(json_intake_keys[i].name, name) == 0)
+		if (json_key_is(key, key_len, json_intake_keys[i].name))
 			return &json_intake_keys[i];
 	}
 	return NULL;
@@ -227,14 +251,15 @@ static int json_priority_value(json_t *value, Hotline__V1__Priority *out)
  * (alive until the root is released, after intake_from_pb() copied them).
  * null means "not given", like an absent key.
  */
-static int json_intake_set(Hotline__V1__Intake *pb, const char *key, json_t *value, char *err,
-			   size_t errlen)
+static int json_intake_set(Hotline__V1__Intake *pb, const char *key, size_t key_len, json_t *value,
+			   char *err, size_t errlen)
 {
-	const struct json_intake_key *k = json_intake_key_find(key);
+	const struct json_intake_key *k = json_intake_key_find(key, key_len);
 	char *field;
 
 	if (k == NULL)
-		return json_fail(err, errlen, "unknown key in intake (see hotline.v1.Intake)");
+		return json_fail_unknown_key(err, errlen, key, key_len,
+					     "intake (see hotline.v1.Intake)");
 	if (json_is_null(value))
 		return 0;
 	field = (char *)pb + k->offset;
@@ -305,6 +330,7 @@ int json_parse_intake(const char *line, size_t len, struct intake **out, char *e
 {
 	Hotline__V1__Intake pb = HOTLINE__V1__INTAKE__INIT;
 	const char *key;
+	size_t key_len;
 	json_t *root, *value;
 	int rc = 0, duplicate_key;
 
@@ -323,9 +349,9 @@ int json_parse_intake(const char *line, size_t len, struct intake **out, char *e
 	/* First, so that any later refusal can still name the record. */
 	json_copy_external_id(root, external_id_out);
 
-	json_object_foreach(root, key, value)
+	json_object_keylen_foreach(root, key, key_len, value)
 	{
-		rc = json_intake_set(&pb, key, value, err, errlen);
+		rc = json_intake_set(&pb, key, key_len, value, err, errlen);
 		if (rc != 0)
 			break;
 	}

@@ -3,7 +3,8 @@
  *
  * Owns: throwing arbitrary lines at json_parse_hello() and json_parse_intake(),
  * validating every record that parses, and formatting reply lines from what
- * was parsed, checking each reply is one '\n'-terminated line.
+ * was parsed, checking each reply is one '\n'-terminated line, and that an
+ * unknown key is named printable (no control bytes, valid UTF-8) and cut.
  * Never: does I/O or reads the clock ("now" is fixed). Run as in README.md.
  */
 #include <stdint.h>
@@ -28,6 +29,25 @@ static void check_line(char *line, size_t len)
 	free(line);
 }
 
+/* "unknown key '...' in ...": the key escaped and cut to 64 bytes and "...". */
+static void check_unknown_key(const char *err)
+{
+	static const char prefix[] = "unknown key '";
+	const char *shown = err + sizeof(prefix) - 1, *end;
+
+	if (strncmp(err, prefix, sizeof(prefix) - 1) != 0)
+		return;
+	end = strrchr(err, '\''); /* a quote in the key is shown as \' */
+	if (end < shown || end - shown > 64 + 3 || !utf8_valid(err, strlen(err)))
+		abort();
+	for (const char *p = shown; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)p[1] < 0xa0))
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *line = (const char *)data;
@@ -43,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		check_line(json_format_welcome(hello.version, hello.id, 1, 1, &len), len);
 	} else {
+		check_unknown_key(err);
 		check_line(json_format_error(4, err, hello.id, &len), len);
 	}
 
@@ -65,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		if (in != NULL || strlen(ext) > INTAKE_MAX_EXTERNAL_ID)
 			abort();
+		check_unknown_key(err);
 		check_line(json_format_error(5, err, ext, &len), len);
 	}
 	return 0;

@@ -110,6 +110,8 @@ def main():
         'intake_minimal': '{"external_id":"a","content":"c"}',
         'duplicate_key': '{"external_id":"a","content":"c","content":"d"}',
         'unknown_key': '{"external_id":"a","conent":"c"}',
+        'unknown_key_escapes': ('{"external_id":"a","k\\u0001\\u0085路\'\\\\' + 'k' * 70 +
+                                '":"c"}'),
         'not_object': '[1,2,{"a":null}]',
         'escapes': '{"external_id":"\\u0041","content":"\\ud83d\\ude00 \\u4e2d"}',
     }
@@ -155,6 +157,44 @@ def main():
     write('fuzz_ticket', 'unknown_fields', field_bytes(1, 'T-1') + field_varint(31, 5) +
           varint(32 << 3 | 5) + b'abcd')
     write('fuzz_ticket', 'wrong_wire_type', field_bytes(1, 'T-1') + field_varint(12, 1))
+
+    # fuzz_pbwire: Frame bodies, clean and with a NUL in a string field, and
+    # inputs for the unit tests' recursive schema (pbwire_test.proto: Node)
+    action_reply = dept_action_reply()
+    frames = {
+        'hello': frame(1, hello()),
+        'hello_nul_token': frame(1, hello(token='sec\0ret')),
+        'intake': frame(4, intake(resolved=True)),
+        'intake_nul_external_id': frame(4, intake(external_id='X\0y')),
+        'intake_nul_content': frame(4, intake(content='visible\0HIDDEN')),
+        'intake_twice': frame(4, field_bytes(1, 'X') + field_bytes(1, 'Y')) + frame(1, hello()),
+        'dept_reply': frame(8, action_reply),
+        'dept_reply_nul': frame(8, field_bytes(1, 'T-1') + field_bytes(4, field_bytes(1, 'a\0b'))),
+        'dept_return': frame(8, field_bytes(1, 'T-1') + field_bytes(3, field_bytes(1, 'not ours'))),
+        'dept_extend': frame(8, field_bytes(1, 'T-1') +
+                             field_bytes(5, field_varint(1, 1795000000000) + field_bytes(2, 'parts'))),
+        'dept_accept': frame(8, field_bytes(1, 'T-1') + field_bytes(2, b'')),
+        'callback_result': frame(13, field_bytes(1, 'T-1') + field_varint(2, 3) +
+                                 field_bytes(3, '无人接听')),
+        'ack': frame(7, field_bytes(1, 'T-1') + field_varint(2, 7)),
+        'unknown_fields': (frame(4, field_bytes(1, 'E-1') + field_varint(100, 2**64 - 1) +
+                                 varint(101 << 3 | 1) + bytes(8) + field_bytes(102, b'a\0b') +
+                                 varint(103 << 3 | 5) + bytes(4)) + field_varint(99, 1)),
+        'wrong_wire_type': frame(4, field_varint(1, 5)),
+        'long_tag': (bytes([0xa2, 0x80, 0x80, 0x80, 0x00, 0x87, 0x00, 0x8a, 0x00, 0x83, 0x00]) +
+                     b'X\0y'),
+    }
+    for name, body in frames.items():
+        write('fuzz_pbwire', name, body)
+    deep = field_bytes(1, 'deep')
+    for _ in range(33):
+        deep = field_bytes(2, deep)
+    write('fuzz_pbwire', 'node_deep', deep)
+    node = (field_bytes(1, 'n') + field_bytes(3, 'a') + field_bytes(3, 'b\0') +
+            field_bytes(4, b'\0\0') + field_bytes(5, varint(300) + varint(0)) +
+            field_bytes(6, bytes(16)) + field_bytes(7, field_bytes(1, 'kid') + field_varint(10, 0)) +
+            field_bytes(9, field_bytes(8, 'label')) + field_varint(14, 1) + field_bytes(16, b'\0\1'))
+    write('fuzz_pbwire', 'node_everything', node)
 
 
 if __name__ == '__main__':

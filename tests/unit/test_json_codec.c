@@ -102,7 +102,7 @@ static void test_hello_bad(void **state)
 			   "version must be a non-negative integer");
 	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\",\"version\":1,"
 			   "\"extra\":true}",
-			   "unknown key in hello");
+			   "unknown key 'extra' in hello");
 	expect_hello_error("{\"id\":\"x\",\"token\":\"t\",\"version\":1}", "role is required");
 	expect_hello_error("{\"role\":\"feed\",\"token\":\"t\",\"version\":1}", "id is required");
 	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"version\":1}", "token is required");
@@ -313,11 +313,91 @@ static void test_intake_wrong_types(void **state)
 static void test_intake_unknown_key(void **state)
 {
 	expect_intake_error("{\"external_id\":\"E-1\",\"conent\":\"typo\"}",
-			    "unknown key in intake (see hotline.v1.Intake)", "E-1");
+			    "unknown key 'conent' in intake (see hotline.v1.Intake)", "E-1");
 	expect_intake_error("{\"type\":\"intake\",\"external_id\":\"E-2\"}",
-			    "unknown key in intake (see hotline.v1.Intake)", "E-2");
+			    "unknown key 'type' in intake (see hotline.v1.Intake)", "E-2");
 	expect_intake_error("{\"External_Id\":\"E-1\"}",
-			    "unknown key in intake (see hotline.v1.Intake)", "");
+			    "unknown key 'External_Id' in intake (see hotline.v1.Intake)", "");
+	expect_intake_error("{\"\":1}", "unknown key '' in intake (see hotline.v1.Intake)", "");
+	/* a key that is a known key's prefix, or has one as its prefix */
+	expect_intake_error("{\"content_\":\"x\"}",
+			    "unknown key 'content_' in intake (see hotline.v1.Intake)", "");
+	expect_intake_error("{\"conten\":\"x\"}",
+			    "unknown key 'conten' in intake (see hotline.v1.Intake)", "");
+}
+
+/*
+ * An unknown key is the peer's text: shown escaped (control characters,
+ * the quote, the backslash, C1 controls) and cut to 64 bytes with "...",
+ * so that the error line stays one readable line of bounded length.
+ */
+static void test_unknown_key_shown_safely(void **state)
+{
+	const char *intake = "in intake (see hotline.v1.Intake)";
+	char key[128], shown[128], line[256], want[256];
+
+	expect_intake_error("{\"a\\u0001b\\n\\t\\r\\u007f\":1}",
+			    "unknown key 'a\\x01b\\n\\t\\r\\x7f' in intake (see hotline.v1.Intake)",
+			    "");
+	expect_intake_error("{\"it's \\\\ \\\"x\\\"\":1}",
+			    "unknown key 'it\\'s \\\\ \"x\"' in intake (see hotline.v1.Intake)",
+			    "");
+	expect_intake_error(
+		"{\"\\u0085\\u009f\\u00a0\":1}",
+		"unknown key '\\u0085\\u009f\xc2\xa0' in intake (see hotline.v1.Intake)", "");
+	/* Chinese stays readable */
+	expect_intake_error("{\"内容\":\"x\"}",
+			    "unknown key '内容' in intake (see hotline.v1.Intake)", "");
+
+	/* 64 bytes are shown whole; 74 are cut to 64 and "..." */
+	memset(key, 'k', 64);
+	key[64] = '\0';
+	snprintf(line, sizeof(line), "{\"%s\":1}", key);
+	snprintf(want, sizeof(want), "unknown key '%s' %s", key, intake);
+	expect_intake_error(line, want, "");
+	memset(key, 'k', 74);
+	key[74] = '\0';
+	snprintf(line, sizeof(line), "{\"%s\":1}", key);
+	snprintf(want, sizeof(want), "unknown key '%.64s...' %s", key, intake);
+	expect_intake_error(line, want, "");
+
+	/* cut between characters: 21 of 30 three-byte characters, then "..." */
+	key[0] = shown[0] = '\0';
+	for (int i = 0; i < 30; i++) {
+		strcat(key, "路");
+		if (i < 21)
+			strcat(shown, "路");
+	}
+	snprintf(line, sizeof(line), "{\"%s\":1}", key);
+	snprintf(want, sizeof(want), "unknown key '%s...' %s", shown, intake);
+	expect_intake_error(line, want, "");
+
+	/* ... and between escapes: 16 of 20 \x01, then "..." */
+	key[0] = shown[0] = '\0';
+	for (int i = 0; i < 20; i++) {
+		strcat(key, "\\u0001");
+		if (i < 16)
+			strcat(shown, "\\x01");
+	}
+	snprintf(line, sizeof(line), "{\"%s\":1}", key);
+	snprintf(want, sizeof(want), "unknown key '%s...' %s", shown, intake);
+	expect_intake_error(line, want, "");
+
+	/* hello alike */
+	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\",\"version\":1,"
+			   "\"to\\u001bken\":1}",
+			   "unknown key 'to\\x1bken' in hello");
+	memset(key, 'h', 100);
+	key[100] = '\0';
+	snprintf(line, sizeof(line), "{\"%s\":1}", key);
+	snprintf(want, sizeof(want), "unknown key '%.64s...' in hello", key);
+	expect_hello_error(line, want);
+
+	/* a NUL in a key never gets this far: jansson refuses it, ALLOW_NUL or not */
+	expect_intake_error("{\"external_id\":\"E-1\",\"con\\u0000tent\":\"x\"}", NULL, "");
+	expect_hello_error("{\"role\":\"feed\",\"id\":\"x\",\"token\":\"t\",\"version\":1,"
+			   "\"role\\u0000\":1}",
+			   NULL);
 }
 
 static void test_intake_duplicate_key(void **state)
@@ -371,7 +451,7 @@ static void test_intake_external_id_out(void **state)
 
 	/* Chinese external_id of acceptable length is echoed (validation refuses it later) */
 	expect_intake_error("{\"external_id\":\"编号-1\",\"x\":1}",
-			    "unknown key in intake (see hotline.v1.Intake)", "编号-1");
+			    "unknown key 'x' in intake (see hotline.v1.Intake)", "编号-1");
 
 	/* NULL external_id_out is allowed */
 	{
@@ -598,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_intake_not_object),
 		cmocka_unit_test(test_intake_wrong_types),
 		cmocka_unit_test(test_intake_unknown_key),
+		cmocka_unit_test(test_unknown_key_shown_safely),
 		cmocka_unit_test(test_intake_duplicate_key),
 		cmocka_unit_test(test_intake_external_id_out),
 		cmocka_unit_test(test_intake_does_not_validate),
