@@ -32,6 +32,7 @@
 #include "json_codec.h"
 #include "log.h"
 #include "mask.h"
+#include "pbwire.h"
 #include "server.h"
 #include "store_pg.h"
 #include "ticket_state.h"
@@ -471,6 +472,55 @@ static void conn_intake(struct conn *c, struct intake *in)
 
 /* ---- binary protocol ----------------------------------------------------- */
 
+/*
+ * A frame whose strings hold a NUL byte (protobuf-c would cut them there: an
+ * external_id "X\0y" would be taken for "X"), or that is malformed in a way
+ * protobuf-c let through (pbwire.h): a record is refused with INVALID and
+ * nothing stored, naming the field; a Hello, or malformed bytes, close the
+ * connection. The id of the refused record is echoed unless it is the field cut.
+ */
+static void conn_frame_refused(struct conn *c, const Hotline__V1__Frame *frame, int status,
+			       const char *where)
+{
+	char msg[160];
+	snprintf(msg, sizeof(msg),
+		 status == PBWIRE_NUL ? "%s holds a NUL byte: strings must not contain NUL"
+				      : "malformed frame at %s",
+		 where[0] ? where : "?");
+	server_stats_mut(c->server)->invalid++;
+	if (status != PBWIRE_NUL || c->state == CONN_HELLO ||
+	    frame->msg_case == HOTLINE__V1__FRAME__MSG_HELLO) {
+		conn_fail(c,
+			  status == PBWIRE_NUL ? HOTLINE__V1__ERROR_CODE__ERROR_INVALID
+					       : HOTLINE__V1__ERROR_CODE__ERROR_BAD_FRAME,
+			  msg);
+		return;
+	}
+	size_t wlen = strlen(where);
+	bool cut_id = (wlen >= 12 && strcmp(where + wlen - 12, ".external_id") == 0) ||
+		      (wlen >= 10 && strcmp(where + wlen - 10, ".ticket_no") == 0);
+	const char *id = NULL;
+	switch (frame->msg_case) {
+	case HOTLINE__V1__FRAME__MSG_INTAKE:
+		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, msg,
+				cut_id ? NULL : frame->intake->external_id);
+		return;
+	case HOTLINE__V1__FRAME__MSG_DEPT_ACTION:
+		id = frame->dept_action->ticket_no;
+		break;
+	case HOTLINE__V1__FRAME__MSG_ACK:
+		id = frame->ack->ticket_no;
+		break;
+	case HOTLINE__V1__FRAME__MSG_CALLBACK_RESULT:
+		id = frame->callback_result->ticket_no;
+		break;
+	default:
+		break;
+	}
+	conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, msg,
+			       cut_id || !id ? "" : id);
+}
+
 static void conn_binary_frame(struct conn *c, Hotline__V1__Frame *frame)
 {
 	if (c->state == CONN_HELLO) {
@@ -544,7 +594,13 @@ static void conn_read_binary(struct conn *c, struct evbuffer *in)
 				  "bytes are not a hotline.v1.Frame");
 			return;
 		}
-		conn_binary_frame(c, frame);
+		char where[96];
+		int strings = pbwire_check_strings(&hotline__v1__frame__descriptor, body, len,
+						   where, sizeof(where));
+		if (strings != PBWIRE_OK)
+			conn_frame_refused(c, frame, strings, where);
+		else
+			conn_binary_frame(c, frame);
 		frame_message_free(frame);
 	}
 }
