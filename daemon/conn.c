@@ -205,6 +205,8 @@ static void conn_send_welcome(struct conn *c)
 	welcome.window =
 		(uint32_t)(c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT ? cfg->dept_window
 									 : cfg->max_conn_inflight);
+	if (c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT)
+		welcome.action_window = (uint32_t)conn_action_window(cfg);
 	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
 	frame.msg_case = HOTLINE__V1__FRAME__MSG_WELCOME;
 	frame.welcome = &welcome;
@@ -301,10 +303,21 @@ void conn_work_end(struct conn *c)
 
 /* ---- TicketUpdates to feeds ("one way out") ------------------------------------ */
 
+/*
+ * Every update of the feed not yet acknowledged is owed to each of its
+ * connections until one of them acknowledges it. A pull asks for the feed's
+ * updates other than those this connection holds unacknowledged
+ * (updates_sent) and those acknowledged and not yet deleted (the server's
+ * sets): never "ids above the last one seen", since transactions that write
+ * updates commit in any order and a cursor would skip an id that committed
+ * after a higher one. An Ack is taken only for an update sent on this very
+ * connection: anything else is another connection's (or another feed's) and
+ * refused.
+ */
 static const char pull_updates_sql[] =
 	"SELECT update_id, external_id, ticket_no, state, COALESCE(reply, ''),"
 	"  (extract(epoch FROM at) * 1000)::int8"
-	" FROM feed_updates WHERE feed_code = $1 AND update_id > $2"
+	" FROM feed_updates WHERE feed_code = $1 AND update_id <> ALL($2::int8[])"
 	" ORDER BY update_id LIMIT $3";
 
 static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
@@ -316,8 +329,18 @@ static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
 			 (unsigned long long)c->id, c->feed_code, error);
 	if (!error && c->state == CONN_ACTIVE) {
 		for (int r = 0; r < PQntuples(res); r++) {
+			long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			/* Acknowledged on another connection while this pull ran. */
+			if (server_update_is_acked(c->server, id) ||
+			    idset_has(&c->updates_sent, id))
+				continue;
+			if (idset_add(&c->updates_sent, id) != 0) {
+				log_error("conn=%llu out of memory holding a TicketUpdate",
+					  (unsigned long long)c->id);
+				break; /* sent at the next pull */
+			}
 			Hotline__V1__TicketUpdate up = HOTLINE__V1__TICKET_UPDATE__INIT;
-			up.update_id = (uint64_t)strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			up.update_id = (uint64_t)id;
 			up.external_id = PQgetvalue(res, r, 1);
 			up.ticket_no = PQgetvalue(res, r, 2);
 			int state = ticket_state_from_name(PQgetvalue(res, r, 3));
@@ -336,9 +359,6 @@ static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
 				frame.ticket_update = &up;
 				conn_send_frame(c, &frame);
 			}
-			if ((long long)up.update_id > c->updates_cursor)
-				c->updates_cursor = (long long)up.update_id;
-			c->updates_unacked++;
 		}
 	}
 	bool again = c->updates_again;
@@ -357,28 +377,47 @@ void conn_updates_pull(struct conn *c)
 		c->updates_again = true;
 		return;
 	}
-	if (c->updates_unacked >= window)
+	if (c->updates_sent.n >= window)
 		return;
-	char cursor[32], limit[32];
-	snprintf(cursor, sizeof(cursor), "%lld", c->updates_cursor);
-	snprintf(limit, sizeof(limit), "%zu", window - c->updates_unacked);
-	const char *values[3] = { c->feed_code, cursor, limit };
+	const struct idset *skip[3] = { &c->updates_sent, NULL, NULL };
+	server_updates_acked_sets(c->server, &skip[1], &skip[2]);
+	char *excluded = idset_pg_array(skip, 3);
+	if (!excluded) {
+		log_error("conn=%llu out of memory pulling TicketUpdates",
+			  (unsigned long long)c->id);
+		return; /* the next janitor pass tries again */
+	}
+	char limit[32];
+	snprintf(limit, sizeof(limit), "%zu", window - c->updates_sent.n);
+	const char *values[3] = { c->feed_code, excluded, limit };
 	c->updates_busy = true;
 	conn_work_begin(c);
 	store_pg_query(server_store(c->server), pull_updates_sql, 3, values, on_updates_pulled, c);
+	free(excluded);
+}
+
+void conn_update_delivered(struct conn *c, long long update_id)
+{
+	size_t window = (size_t)server_config(c->server)->update_window;
+	if (idset_remove(&c->updates_sent, update_id) && c->updates_sent.n <= window / 2)
+		conn_updates_pull(c);
 }
 
 static void conn_update_acked(struct conn *c, uint64_t update_id)
 {
-	if (update_id == 0 || (long long)update_id > c->updates_cursor) {
+	if (update_id == 0 || update_id > INT64_MAX ||
+	    !idset_remove(&c->updates_sent, (long long)update_id)) {
+		char id[32];
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)update_id);
+		log_info("conn=%llu feed=%s Ack of TicketUpdate %s refused: not sent on this "
+			 "connection",
+			 (unsigned long long)c->id, c->feed_code, id);
 		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_NOT_FOUND,
-				"no such TicketUpdate was sent on this connection", NULL);
+				"no such TicketUpdate awaits an Ack on this connection", NULL);
 		return;
 	}
-	server_update_acked(c->server, (long long)update_id);
-	if (c->updates_unacked > 0)
-		c->updates_unacked--;
-	if (c->updates_unacked <= (size_t)server_config(c->server)->update_window / 2)
+	server_update_acked(c->server, c, (long long)update_id);
+	if (c->updates_sent.n <= (size_t)server_config(c->server)->update_window / 2)
 		conn_updates_pull(c);
 }
 
@@ -802,6 +841,7 @@ void conn_free(struct conn *c)
 	frame_decoder_free(&c->decoder);
 	conn_agent_free(c);
 	keyindex_free(&c->by_ticket);
+	idset_free(&c->updates_sent);
 	keyindex_free(&c->by_entry);
 	free(c->deliveries);
 	free(c);

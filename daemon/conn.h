@@ -22,7 +22,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "frame.h"
+#include "idset.h"
 #include "keyindex.h"
 
 /* Most reply bytes waiting for a slow reader before we stop reading from it. */
@@ -73,9 +75,8 @@ struct conn {
 	struct action *actions_head, *actions_tail;
 	size_t nactions;
 	/* feed connections: TicketUpdates (conn_updates in conn.c) */
-	long long updates_cursor; /* highest update_id sent on this connection */
-	size_t updates_unacked;
-	bool updates_busy; /* a pull is in flight */
+	struct idset updates_sent; /* sent on this connection, not acknowledged yet */
+	bool updates_busy;	   /* a pull is in flight */
 	bool updates_again;
 	/* agent connections (conn_agent.c): set at Hello, freed by conn_free() */
 	struct agent_session *agent;
@@ -114,8 +115,17 @@ void conn_work_begin(struct conn *c);
 void conn_work_end(struct conn *c);
 /* Fetches TicketUpdates owed to this feed connection, if it has room. */
 void conn_updates_pull(struct conn *c);
+/* Another connection of the feed had update_id acknowledged: it is no longer owed here. */
+void conn_update_delivered(struct conn *c, long long update_id);
 
 /* conn_dept.c: the department role */
+/*
+ * DeptActions a department connection may have waiting (queued or being
+ * applied) before the server stops reading it: announced as
+ * Welcome.action_window. Twice dept_window, so a department can accept and then
+ * reply to a whole window of tickets without waiting.
+ */
+long conn_action_window(const struct hotline_config *cfg);
 void conn_dept_hello(struct conn *c);
 void conn_dept_frame(struct conn *c, Hotline__V1__Frame *frame);
 void conn_dept_closed(struct conn *c);
@@ -132,6 +142,9 @@ int conn_agent_hello(struct conn *c, const char *id, const char *token)
 	__attribute__((warn_unused_result));
 bool conn_agent_frame(struct conn *c, Hotline__V1__Frame *frame);
 void conn_agent_closed(struct conn *c);
+/* True while the connection's claims and results fill their queue: the server
+ * stops reading it until one is answered (answers stay in the order sent). */
+bool conn_agent_full(const struct conn *c);
 void conn_agent_free(struct conn *c);
 
 #endif

@@ -40,8 +40,10 @@
 #include "transition.h"
 #include "utf8.h"
 
-#define AGENT_MAX_CLAIMS 16    /* callbacks one connection may hold at once */
-#define AGENT_MAX_OPS 64       /* claims and results waiting their turn per connection */
+#define AGENT_MAX_CLAIMS 16 /* callbacks one connection may hold at once */
+#define AGENT_MAX_OPS                                                                   \
+	64		       /* claims and results waiting their turn per connection; \
+				* past it the server stops reading (conn_agent_full) */
 #define AGENT_MAX_STALE 256    /* stale queue entries skipped within one claim */
 #define AGENT_NOTE_MAX 8192    /* bytes of a CallbackResult note */
 #define AGENT_TICKET_NO_MAX 32 /* a ticket number and its NUL */
@@ -472,15 +474,13 @@ static void op_start(struct conn *c)
 
 /* ---- frames ---------------------------------------------------------------- */
 
+bool conn_agent_full(const struct conn *c)
+{
+	return c->agent && c->agent->nops >= AGENT_MAX_OPS;
+}
+
 static struct agent_op *op_new(struct conn *c, enum agent_op_kind kind, const char *ticket_no)
 {
-	if (c->agent->nops >= AGENT_MAX_OPS) {
-		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE,
-				       "too many claims and results waiting on this connection; "
-				       "send it again",
-				       ticket_no);
-		return NULL;
-	}
 	struct agent_op *op = calloc(1, sizeof(*op));
 	if (!op) {
 		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory",

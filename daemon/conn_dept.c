@@ -131,12 +131,6 @@ static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
 			"DeptAction needs one of accept, return_ticket, reply, extend", ticket_no);
 		return;
 	}
-	if (c->nactions >= c->window) {
-		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE,
-				       "too many actions waiting on this connection; send it again",
-				       ticket_no);
-		return;
-	}
 	if (text && (strlen(text) > ACTION_TEXT_MAX || !utf8_valid(text, strlen(text)))) {
 		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID,
 				       "text must be valid UTF-8 of at most 8192 bytes", ticket_no);
@@ -163,6 +157,11 @@ static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
 	c->actions_tail = a;
 	if (++c->nactions == 1)
 		action_start(a);
+}
+
+long conn_action_window(const struct hotline_config *cfg)
+{
+	return 2 * cfg->dept_window;
 }
 
 /* ---- delivery ------------------------------------------------------------------ */

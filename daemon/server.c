@@ -51,10 +51,10 @@ struct server {
 	struct event *ev_resume;
 	struct event *ev_reap;
 	bool shutting_down;
-	/* acknowledged TicketUpdates waiting to be deleted: "{1,2,3" */
-	char *acked_ids;
-	size_t acked_len, acked_cap, nacked;
-	bool deleting;
+	/* acknowledged TicketUpdates: waiting to be deleted, and in the DELETE in
+	 * flight (one at a time); pulls skip both */
+	struct idset acked, deleting;
+	bool delete_busy;
 	int64_t next_pull_ms;
 	struct server_stats stats;
 };
@@ -98,6 +98,13 @@ static bool conn_may_read(const struct server *server, const struct conn *c)
 {
 	const struct hotline_config *cfg = server->cfg;
 	if (c->inflight >= (size_t)cfg->max_conn_inflight)
+		return false;
+	/* A department's actions run one at a time: past its announced window the
+	 * connection waits (back-pressure) rather than having actions refused. */
+	if (c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT &&
+	    c->nactions >= (size_t)conn_action_window(cfg))
+		return false;
+	if (c->role == HOTLINE__V1__ROLE__ROLE_AGENT && conn_agent_full(c))
 		return false;
 	if (server->stats.inflight >= (size_t)cfg->max_inflight)
 		return false;
@@ -321,53 +328,82 @@ void server_free(struct server *server)
 		event_free(server->ev_resume);
 	if (server->ev_reap)
 		event_free(server->ev_reap);
-	free(server->acked_ids);
+	idset_free(&server->acked);
+	idset_free(&server->deleting);
 	free(server);
 }
 
 static const char delete_updates_sql[] =
 	"DELETE FROM feed_updates WHERE update_id = ANY($1::int8[])";
 
+#define ACKED_FLUSH_AT 1000 /* acknowledged updates that make a DELETE before the tick */
+
+static void flush_acked_updates(struct server *server);
+
 static void on_updates_deleted(void *arg, const PGresult *res, const char *error)
 {
 	struct server *server = arg;
-	server->deleting = false;
+	server->delete_busy = false;
+	/* Failed (a data error: transient ones are retried by the store): the updates
+	 * stay in feed_updates and are sent again, to be acknowledged again. */
 	if (error)
 		log_warn("deleting acknowledged TicketUpdates failed (they may be sent again): %s",
 			 error);
+	idset_clear(&server->deleting);
+	if (server->acked.n >= ACKED_FLUSH_AT)
+		flush_acked_updates(server);
 }
 
 static void flush_acked_updates(struct server *server)
 {
-	if (server->nacked == 0 || server->deleting)
+	if (server->acked.n == 0 || server->delete_busy)
 		return;
-	server->acked_ids[server->acked_len] = '}';
-	server->acked_ids[server->acked_len + 1] = '\0';
-	const char *values[1] = { server->acked_ids };
-	server->deleting = true;
+	struct idset swap = server->deleting;
+	server->deleting = server->acked;
+	server->acked = swap;
+	idset_clear(&server->acked);
+	const struct idset *sets[1] = { &server->deleting };
+	char *ids = idset_pg_array(sets, 1);
+	if (!ids) {
+		log_error("out of memory deleting acknowledged TicketUpdates (they may be sent "
+			  "again)");
+		idset_clear(&server->deleting);
+		return;
+	}
+	const char *values[1] = { ids };
+	server->delete_busy = true;
 	store_pg_query(server->store, delete_updates_sql, 1, values, on_updates_deleted, server);
-	server->acked_len = 0;
-	server->nacked = 0;
+	free(ids);
 }
 
-void server_update_acked(struct server *server, long long update_id)
+void server_update_acked(struct server *server, struct conn *acker, long long update_id)
 {
-	if (server->acked_cap - server->acked_len < 32) {
-		size_t cap = server->acked_cap ? server->acked_cap * 2 : 4096;
-		char *grown = realloc(server->acked_ids, cap);
-		if (!grown) {
-			log_error("out of memory recording an acknowledged TicketUpdate");
-			return;
-		}
-		server->acked_ids = grown;
-		server->acked_cap = cap;
+	if (idset_add(&server->acked, update_id) != 0) {
+		log_error("out of memory recording an acknowledged TicketUpdate");
+		return; /* it stays in feed_updates: sent again, acknowledged again */
 	}
-	server->acked_len += (size_t)snprintf(server->acked_ids + server->acked_len,
-					      server->acked_cap - server->acked_len, "%c%lld",
-					      server->nacked ? ',' : '{', update_id);
-	server->nacked++;
-	if (server->nacked >= 1000)
+	struct conn *c, *next;
+	for (c = TAILQ_FIRST(&server->open); c; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c != acker && c->state == CONN_ACTIVE &&
+		    c->role == HOTLINE__V1__ROLE__ROLE_FEED &&
+		    strcmp(c->feed_code, acker->feed_code) == 0)
+			conn_update_delivered(c, update_id);
+	}
+	if (server->acked.n >= ACKED_FLUSH_AT)
 		flush_acked_updates(server);
+}
+
+bool server_update_is_acked(const struct server *server, long long update_id)
+{
+	return idset_has(&server->acked, update_id) || idset_has(&server->deleting, update_id);
+}
+
+void server_updates_acked_sets(const struct server *server, const struct idset **waiting,
+			       const struct idset **deleting)
+{
+	*waiting = &server->acked;
+	*deleting = &server->deleting;
 }
 
 void server_feed_updates(struct server *server, const char *feed_code)

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "idset.h"
 #include "store_pg.h"
 
 struct conn;
@@ -72,8 +73,16 @@ void server_set_transitions(struct server *server, struct transitions *t);
 struct transitions *server_transitions(struct server *server);
 /* TicketUpdates were written for feed_code: its connections here pull them. */
 void server_feed_updates(struct server *server, const char *feed_code);
-/* Deletes acknowledged TicketUpdates (batched; flushed by the janitor). */
-void server_update_acked(struct server *server, long long update_id);
+/*
+ * update_id was acknowledged on connection c: it is deleted (batched; flushed
+ * by the janitor) and no longer owed to the feed's other connections.
+ */
+void server_update_acked(struct server *server, struct conn *c, long long update_id);
+/* True while update_id is acknowledged and not yet deleted. */
+bool server_update_is_acked(const struct server *server, long long update_id);
+/* The acknowledged ids waiting to be deleted and being deleted: pulls skip them. */
+void server_updates_acked_sets(const struct server *server, const struct idset **waiting,
+			       const struct idset **deleting);
 struct server_stats *server_stats_mut(struct server *server);
 
 /* True when c may take one more record now; otherwise c is parked as paused. */

@@ -133,3 +133,162 @@ def test_nul_in_hello_closes_the_connection(loop):
     with pytest.raises(hc.Closed):
         c.read_frame(5)
     c.close()
+
+
+# ------------------------------------------------------------------ TicketUpdates
+
+
+def accepted(daemon, dept, feed, kw, n=1):
+    """n tickets of feed, accepted by dept (so feed is owed an ACCEPTED update each)."""
+    f = FeedClient(daemon, feed)
+    tickets = [f.intake(new_id(), **fields(kw)) for _ in range(n)]
+    f.close()
+    d = DeptClient(daemon, dept)
+    for t in tickets:
+        d.ticket(t)
+        d.ack(t)
+        ack = d.accept(t)
+        assert ack.WhichOneof("msg") == "action_ack" and ack.action_ack.ok, describe(ack)
+    d.close()
+    return tickets
+
+
+def test_a_feed_cannot_ack_another_feeds_update(loop, db):
+    """Feed `other` sending Ack{update_id} for an update owed to `feed` used to be
+    taken: the update was deleted and never reached its feed."""
+    daemon, dept, feed, other, kw = loop
+    [ticket_no] = accepted(daemon, dept, feed, kw)
+    [row] = db.query("SELECT update_id FROM feed_updates WHERE ticket_no = %s", (ticket_no,))
+    update_id = row["update_id"]
+    o = FeedClient(daemon, other)
+    o.ack_update(update_id)
+    err = expect_error(o.next_frame(lambda fr: fr.WhichOneof("msg") == "error", 10, "the Error"), "ERROR_NOT_FOUND")
+    assert "this connection" in err.message
+    o.close()
+    f = FeedClient(daemon, feed)
+    up = f.update(ticket_no)
+    assert up.update_id == update_id
+    # still owed: a second connection of the same feed that was not sent it cannot ack it either
+    g = FeedClient(daemon, feed)
+    g.update(ticket_no)  # owed to every connection of the feed until acknowledged
+    h = daemon.binary()
+    assert h.hello(feed, f"{feed}-secret").WhichOneof("msg") == "welcome"
+    f.ack_update(update_id)
+    import time
+    time.sleep(1.5)  # the janitor's batched DELETE
+    assert db.query("SELECT 1 FROM feed_updates WHERE update_id = %s", (update_id,)) == []
+    f.close()
+    g.close()
+    h.close()
+
+
+def test_ack_of_an_update_never_sent_here_is_refused(loop, db):
+    daemon, dept, feed, _, kw = loop
+    f = FeedClient(daemon, feed)
+    for bogus in (1, 2**62, 2**64 - 1):
+        f.ack_update(bogus)
+        expect_error(f.next_frame(lambda fr: fr.WhichOneof("msg") == "error", 10, "the Error"), "ERROR_NOT_FOUND")
+    f.close()
+
+
+def test_updates_committed_out_of_order_all_reach_a_live_feed(loop, db):
+    """Transitions on two PostgreSQL connections commit in any order: an update id
+    that commits after a higher one used to be skipped on a live connection (a cursor
+    'greater than the last id seen') until the feed reconnected. Every update must
+    arrive on the connection that stays open."""
+    import threading
+    import time
+
+    daemon, dept, feed, _, kw = loop
+    f = FeedClient(daemon, feed, timeout=30)
+    tickets = [f.intake(new_id(), **fields(kw)) for _ in range(120)]
+    f.collect(0.5)
+    f.take("ticket_update")
+    halves = [tickets[0::2], tickets[1::2]]
+    depts = [DeptClient(daemon, dept) for _ in range(2)]
+    got = {}
+    for d in depts:
+        for t in d.tickets_within(2.0):
+            got[t.ticket_no] = d
+    for t in tickets:
+        if t not in got:  # held by the other connection: take it wherever it is
+            pass
+
+    def work(d, mine):
+        for t in mine:
+            d.send_frame(pb().Frame(ack=pb().Ack(ticket_no=t)))
+            d.send_frame(pb().Frame(dept_action=pb().DeptAction(ticket_no=t, accept=pb().DeptAction.Accept())))
+            d.send_frame(pb().Frame(dept_action=pb().DeptAction(ticket_no=t, reply=pb().DeptAction.Reply(content="已处理"))))
+
+    by_conn = {0: [], 1: []}
+    for t in tickets:
+        by_conn[0 if got.get(t) is depts[0] else 1].append(t)
+    threads = [threading.Thread(target=work, args=(depts[i], by_conn[i])) for i in (0, 1)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    expected = 2 * len(tickets)  # ACCEPTED and REPLIED for each
+    seen = set()
+    deadline = time.monotonic() + 30
+    while len(seen) < expected and time.monotonic() < deadline:
+        f.collect(0.5)
+        for up in [fr.ticket_update for fr in f.take("ticket_update")]:
+            seen.add((up.ticket_no, up.state))
+            f.ack_update(up.update_id)
+    stored = db.query("SELECT count(*) AS n FROM ticket_events e JOIN tickets t USING (ticket_id)"
+                      " WHERE t.ticket_no = ANY(%s) AND e.kind IN ('ACCEPT', 'REPLY')", (tickets,))[0]["n"]
+    assert stored == expected
+    assert len(seen) == expected, f"{expected - len(seen)} TicketUpdates never reached the live connection"
+    for d in depts:
+        d.close()
+    f.close()
+
+
+# ------------------------------------------------------------------ bounded queues keep order
+
+
+def test_department_actions_past_the_window_wait_and_keep_their_order(start_hotlined, binaries, redis_server,
+                                                                      db, rds, tmp_path):
+    """A department connection with many unanswered actions used to get
+    Error{UNAVAILABLE} 'too many actions waiting', answered ahead of earlier actions.
+    Now the bound is announced (Welcome.action_window = 2 x dept_window) and past it
+    the daemon stops reading the connection: every action is answered, in order."""
+    dept, feed = new_code("hod"), new_code("hof")
+    kw = new_keyword()
+    version = load_rules(binaries, redis_server, db, rds, tmp_path / "ho.rules", f"rule ho -> {dept}\n  keywords {kw}\n")
+    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed], routing={"dept_window": 5}))
+    wait_rules_in_force(daemon, version)
+    f = FeedClient(daemon, feed)
+    tickets = [f.intake(new_id(), **fields(kw)) for _ in range(3)]
+    d = DeptClient(daemon, dept)
+    assert (d.welcome.window, d.welcome.action_window) == (5, 10)
+    sent = []
+    for i in range(60):  # six windows' worth, none read meanwhile
+        t = tickets[i % 3]
+        d.send_frame(pb().Frame(dept_action=pb().DeptAction(ticket_no=t, accept=pb().DeptAction.Accept())))
+        sent.append(t)
+    answers = []
+    while len(answers) < len(sent):
+        frame = d.next_frame(lambda fr: fr.WhichOneof("msg") in ("action_ack", "error"), 20, "an answer")
+        answers.append(frame)
+    assert [fr.WhichOneof("msg") for fr in answers] == ["action_ack"] * 60, [describe(a) for a in answers if
+                                                                             a.WhichOneof("msg") == "error"][:3]
+    assert [a.action_ack.ticket_no for a in answers] == sent
+    assert [a.action_ack.ok for a in answers] == [True] * 3 + [False] * 57
+    d.close()
+    f.close()
+
+
+def test_agent_claims_past_the_queue_wait_instead_of_being_refused(start_hotlined):
+    """More than 64 claims and results unanswered on one agent connection: the daemon
+    stops reading instead of answering UNAVAILABLE out of order."""
+    daemon = start_hotlined()
+    c = daemon.binary()
+    reply = c.hello("li", daemon.setting("agents", "token"), role=pb().ROLE_AGENT)
+    assert reply.WhichOneof("msg") == "welcome", describe(reply)
+    for _ in range(200):
+        c.send_frame(pb().Frame(callback_claim=pb().CallbackClaim()))
+    kinds = [c.read_frame(20).WhichOneof("msg") for _ in range(200)]
+    assert kinds == ["callback_task"] * 200, [k for k in kinds if k != "callback_task"][:3]
+    c.close()
