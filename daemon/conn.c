@@ -176,12 +176,34 @@ void conn_fail(struct conn *c, Hotline__V1__ErrorCode code, const char *message)
 	log_warn("conn=%llu peer=%s feed=%s closing: %s", (unsigned long long)c->id, c->peer,
 		 c->feed_code[0] ? c->feed_code : "-", message);
 	conn_send_error(c, code, message, NULL);
-	conn_begin_drain(c);
+	conn_refuse(c);
+}
+
+/* Enters CONN_LINGER: every reply is written; now shut our side and drop input. */
+static void conn_linger(struct conn *c)
+{
+	c->state = CONN_LINGER;
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	if (fd < 0 || shutdown(fd, SHUT_WR) != 0) {
+		conn_close(c);
+		return;
+	}
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	c->linger_bytes += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	struct timeval tv = { CONN_LINGER_MS / 1000, (CONN_LINGER_MS % 1000) * 1000 };
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 static void conn_maybe_finish(struct conn *c)
 {
-	if (c->state == CONN_DRAINING && c->inflight == 0 && conn_output_len(c) == 0)
+	if (c->state != CONN_DRAINING || c->inflight != 0 || conn_output_len(c) != 0)
+		return;
+	if (c->linger)
+		conn_linger(c);
+	else
 		conn_close(c);
 }
 
@@ -236,7 +258,7 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 				 safe_id);
 			conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH,
 					"unknown department or wrong token", NULL);
-			conn_begin_drain(c);
+			conn_refuse(c);
 			return;
 		}
 		c->role = role;
@@ -269,7 +291,7 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 			 c->peer, feed ? "wrong token for feed" : "unknown feed", safe_id);
 		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH,
 				"unknown feed or wrong token", NULL);
-		conn_begin_drain(c);
+		conn_refuse(c);
 		return;
 	}
 	c->role = role;
@@ -599,8 +621,43 @@ static void conn_binary_frame(struct conn *c, Hotline__V1__Frame *frame)
 	}
 }
 
+/*
+ * The first bytes of a connection on the binary port that are plainly another
+ * protocol: an HTTP request line (whose first four bytes, read as a length, are
+ * far above max_frame: "GET " is 1.2 GB) or a TLS record. They get BAD_FRAME,
+ * which says what went wrong, rather than FRAME_TOO_LARGE. Returns the message,
+ * or NULL for anything else.
+ */
+static const char *foreign_protocol(const uint8_t *b, size_t n)
+{
+	static const char *const methods[] = { "GET ", "POST", "PUT ", "HEAD", "DELE",
+					       "OPTI", "PATC", "CONN", "TRAC", "PRI " };
+	if (n < 4)
+		return NULL;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (memcmp(b, methods[i], 4) == 0)
+			return "this is hotlined's binary protocol (4-byte length + "
+			       "hotline.v1.Frame), "
+			       "not HTTP";
+	if (b[0] == 0x16 && b[1] == 0x03)
+		return "this is hotlined's binary protocol, not TLS";
+	return NULL;
+}
+
 static void conn_read_binary(struct conn *c, struct evbuffer *in)
 {
+	if (!c->sniffed && evbuffer_get_length(in) >= 4) {
+		c->sniffed = true;
+		uint8_t head[4];
+		const char *foreign = NULL;
+		if (evbuffer_copyout(in, head, sizeof(head)) == (ev_ssize_t)sizeof(head))
+			foreign = foreign_protocol(head, sizeof(head));
+		if (foreign) {
+			server_stats_mut(c->server)->bad_input++;
+			conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_BAD_FRAME, foreign);
+			return;
+		}
+	}
 	while (c->state == CONN_HELLO || c->state == CONN_ACTIVE) {
 		if (c->state == CONN_ACTIVE && !server_may_read(c->server, c))
 			return;
@@ -719,9 +776,18 @@ static void conn_read_json(struct conn *c, struct evbuffer *in)
 
 void conn_on_readable(struct conn *c)
 {
-	if (!c->bev || (c->state != CONN_HELLO && c->state != CONN_ACTIVE))
+	if (!c->bev)
 		return;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
+	if (c->state == CONN_LINGER) {
+		c->linger_bytes += evbuffer_get_length(in);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (c->linger_bytes > CONN_LINGER_MAX_BYTES)
+			conn_close(c);
+		return;
+	}
+	if (c->state != CONN_HELLO && c->state != CONN_ACTIVE)
+		return;
 	if (c->proto == CONN_PROTO_JSON)
 		conn_read_json(c, in);
 	else
@@ -761,9 +827,15 @@ static void conn_on_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c);
 }
 
+void conn_refuse(struct conn *c)
+{
+	c->linger = true;
+	conn_begin_drain(c);
+}
+
 void conn_begin_drain(struct conn *c)
 {
-	if (c->state == CONN_CLOSED || c->state == CONN_DRAINING)
+	if (c->state == CONN_CLOSED || c->state == CONN_DRAINING || c->state == CONN_LINGER)
 		return;
 	c->state = CONN_DRAINING;
 	bufferevent_disable(c->bev, EV_READ);

@@ -34,8 +34,14 @@ enum conn_state {
 	CONN_HELLO,    /* connected; the first frame/line must be a Hello */
 	CONN_ACTIVE,   /* authenticated; records are read */
 	CONN_DRAINING, /* reading stopped; replies still owed are sent, then close */
+	CONN_LINGER,   /* refused: the Error is sent and our side shut down; input is
+			* read and dropped until the peer closes, CONN_LINGER_MS pass or
+			* CONN_LINGER_MAX_BYTES arrive, so the peer reads the Error instead
+			* of a reset (a close with unread input sends RST) */
 	CONN_CLOSED    /* socket gone; waits for in-flight records, then reaped */
 };
+#define CONN_LINGER_MS 2000
+#define CONN_LINGER_MAX_BYTES (1024 * 1024)
 
 enum conn_proto { CONN_PROTO_BINARY, CONN_PROTO_JSON };
 
@@ -66,6 +72,9 @@ struct conn {
 	struct frame_decoder decoder;
 	size_t inflight; /* store work (records, statements) not yet answered */
 	int64_t opened_ms;
+	bool linger;	     /* refused: linger after the last reply (CONN_LINGER) */
+	bool sniffed;	     /* the first bytes were checked for another protocol */
+	size_t linger_bytes; /* dropped while lingering */
 	/* department connections (conn_dept.c) */
 	struct bus_consumer *consumer;
 	struct dept_delivery *deliveries; /* dept_window slots, the first ndeliveries used */
@@ -91,6 +100,9 @@ void conn_on_readable(struct conn *c);
 
 /* Stops reading; the connection closes once every reply it owes is written. */
 void conn_begin_drain(struct conn *c);
+
+/* The same after an Error that refuses the peer: it closes through CONN_LINGER. */
+void conn_refuse(struct conn *c);
 
 /* Closes the socket now (replies still owed are dropped; feeds resend). */
 void conn_close(struct conn *c);

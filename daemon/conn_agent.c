@@ -572,7 +572,7 @@ bool conn_agent_frame(struct conn *c, Hotline__V1__Frame *frame)
 static void hello_refused(struct conn *c, Hotline__V1__ErrorCode code, const char *message)
 {
 	conn_send_error(c, code, message, NULL);
-	conn_begin_drain(c);
+	conn_refuse(c);
 }
 
 int conn_agent_hello(struct conn *c, const char *id, const char *token)

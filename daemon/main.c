@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +58,58 @@ struct daemon {
 	int64_t stop_deadline_ms;
 	int64_t next_stats_ms;
 };
+
+/*
+ * Descriptors a config needs: each client connection holds a socket and, for a
+ * department, a Redis connection of its own; then the PostgreSQL pool, Redis's
+ * two shared connections, the listeners, stdio and calendar files.
+ */
+#define FD_RESERVE 64
+
+static rlim_t fds_needed(const struct hotline_config *cfg)
+{
+	return (rlim_t)(2 * cfg->max_connections + cfg->pg_connections + FD_RESERVE);
+}
+
+/*
+ * Raises RLIMIT_NOFILE's soft limit to what the config needs (accept() failing
+ * with EMFILE is survivable, but a limit that cannot hold max_connections is a
+ * config error). Returns 0, or -1 with the reason in err.
+ */
+static int ensure_fd_limit(const struct hotline_config *cfg, char *err, size_t errlen)
+{
+	rlim_t needed = fds_needed(cfg);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		snprintf(err, errlen, "getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return -1;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= needed)
+		return 0;
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	rlim_t was = rl.rlim_cur;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < needed) {
+		snprintf(
+			err, errlen,
+			"max_connections = %ld needs %llu file descriptors (two per connection: a "
+			"department's also holds a Redis connection, plus %d), but RLIMIT_NOFILE's "
+			"hard limit is %llu: lower max_connections or raise the limit (ulimit -Hn, "
+			"LimitNOFILE= in a systemd unit)",
+			cfg->max_connections, (unsigned long long)needed, FD_RESERVE,
+			(unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = needed;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		snprintf(err, errlen, "raising RLIMIT_NOFILE to %llu: %s",
+			 (unsigned long long)needed, strerror(errno));
+		return -1;
+	}
+	log_info("raised the open-file limit from %llu to %llu for max_connections = %ld",
+		 (unsigned long long)was, (unsigned long long)needed, cfg->max_connections);
+	return 0;
+}
 
 static void usage(FILE *out)
 {
@@ -244,6 +297,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(log_level_parse(d.cfg.log_level));
+	if (ensure_fd_limit(&d.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hotlined: %s\n", err);
+		calendar_free(cal);
+		config_free(&d.cfg);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)(time(NULL) ^ getpid()));
 

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "route.h"
 #include "rules.h"
 #include "deadline.h"
 #include "ticket_state.h"
@@ -207,30 +208,24 @@ void router_route(void *arg, struct store_intake *rec)
 	const struct intake *in = rec->intake;
 	struct ticket_event ev = { 0 };
 	ev.at_ms = rec->at_ms; /* the batch's instant: dispatched_at is the same */
-	const char *rule_label = "";
-	char label[STORE_RULE_NAME_MAX];
-	const struct rule *rule = NULL;
-	if (router->rules) {
-		struct rule_input input = { rec->feed_code, in->category, in->district,
-					    in->content };
-		rule = rules_match(router->rules, &input);
-	}
 	const struct feed_config *feed = config_find_feed(router->cfg, rec->feed_code);
-	if (in->resolved_on_call) {
-		/* 直接办结: the agent answered on the call; nothing to dispatch. */
+	struct rule_input input = { rec->feed_code, in->category, in->district, in->content };
+	struct route_decision where;
+	route_decide(router->rules, feed, &input, in->resolved_on_call, &where);
+	const char *rule_label = where.label;
+	switch (where.kind) {
+	case ROUTE_DIRECT_CLOSE: /* 直接办结: the agent answered on the call */
 		ev.kind = TICKET_EV_DIRECT_CLOSE;
 		ev.text = in->answer;
-	} else if (rule) {
+		break;
+	case ROUTE_RULE:
+	case ROUTE_SUBCENTER:
 		ev.kind = TICKET_EV_ROUTE_MATCHED;
-		ev.dept_code = rule_dept(rule);
-		rule_label = rule_name(rule);
-	} else if (feed && feed->mode == JOIN_SUBCENTER && feed->dept) {
-		ev.kind = TICKET_EV_ROUTE_MATCHED;
-		ev.dept_code = feed->dept;
-		snprintf(label, sizeof(label), "subcenter:%s", feed->code);
-		rule_label = label;
-	} else {
+		ev.dept_code = where.dept_code;
+		break;
+	case ROUTE_DESK:
 		ev.kind = TICKET_EV_ROUTE_NONE;
+		break;
 	}
 	if (ev.kind == TICKET_EV_ROUTE_MATCHED) {
 		/* The clock starts at dispatch, which is now. */

@@ -26,10 +26,54 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "log.h"
 
 TAILQ_HEAD(conn_list, conn);
+
+/*
+ * A warning that comes in bursts (connections refused, accept failing): the
+ * first of a burst is logged at once, the rest are counted and summed up in one
+ * line at most every BURST_LOG_MS (by the next one, or by the janitor).
+ */
+#define BURST_LOG_MS 10000
+struct burst_log {
+	int64_t last_ms;
+	unsigned long suppressed;
+	char last[160];
+};
+
+static void burst_log(struct burst_log *b, const char *message)
+{
+	int64_t now = clock_now_ms();
+	if (b->last_ms != 0 && now - b->last_ms < BURST_LOG_MS) {
+		b->suppressed++;
+		snprintf(b->last, sizeof(b->last), "%s", message);
+		return;
+	}
+	if (b->suppressed > 0)
+		log_warn("%s (and %lu more like it in the last %d s)", message, b->suppressed,
+			 BURST_LOG_MS / 1000);
+	else
+		log_warn("%s", message);
+	b->last_ms = now;
+	b->suppressed = 0;
+}
+
+/* The janitor: a burst that ended is summed up once. */
+static void burst_log_flush(struct burst_log *b, int64_t now)
+{
+	if (b->suppressed == 0 || now - b->last_ms < BURST_LOG_MS)
+		return;
+	log_warn("%s (%lu times in the last %d s)", b->last, b->suppressed, BURST_LOG_MS / 1000);
+	b->suppressed = 0;
+	b->last_ms = now;
+}
+
+/* accept() failing for want of descriptors: listeners pause this long, doubling. */
+#define ACCEPT_PAUSE_MIN_MS 100
+#define ACCEPT_PAUSE_MAX_MS 1000
 
 struct listener {
 	struct evconnlistener *ev;
@@ -50,6 +94,9 @@ struct server {
 	TAILQ_HEAD(, conn) paused;
 	struct event *ev_resume;
 	struct event *ev_reap;
+	struct event *ev_accept; /* listeners paused after EMFILE: re-enable */
+	long accept_pause_ms;
+	struct burst_log refused_log, accept_log;
 	bool shutting_down;
 	/* acknowledged TicketUpdates: waiting to be deleted, and in the DELETE in
 	 * flight (one at a time); pulls skip both */
@@ -207,14 +254,17 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 {
 	struct listener *l = arg;
 	struct server *server = l->server;
+	server->accept_pause_ms = 0; /* accept works again */
 	if (server->shutting_down) {
 		evutil_closesocket(fd);
 		return;
 	}
 	if (server->stats.connections >= (size_t)server->cfg->max_connections) {
 		server->stats.refused++;
-		log_warn("refusing a connection: max_connections = %ld reached",
+		char msg[128];
+		snprintf(msg, sizeof(msg), "refusing connections: max_connections = %ld reached",
 			 server->cfg->max_connections);
+		burst_log(&server->refused_log, msg);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -229,11 +279,55 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 	log_debug("conn=%llu peer=%s connected", (unsigned long long)c->id, c->peer);
 }
 
+static void set_listening(struct server *server, bool on)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!server->listeners[i].ev)
+			continue;
+		if (on)
+			evconnlistener_enable(server->listeners[i].ev);
+		else
+			evconnlistener_disable(server->listeners[i].ev);
+	}
+}
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *server = arg;
+	if (!server->shutting_down)
+		set_listening(server, true);
+}
+
+/*
+ * accept() failed. Out of descriptors (EMFILE, ENFILE) or memory, the pending
+ * connection stays in the backlog and the listener would fire again at once:
+ * a loop at full CPU logging hundreds of thousands of lines a second. So the
+ * listeners pause (100 ms, doubling to 1 s while it lasts) and the log line
+ * comes once per burst. Anything else (a peer that gave up) is just logged.
+ */
 static void on_accept_error(struct evconnlistener *ev, void *arg)
 {
-	/* EMFILE and friends: log and keep serving; the listener stays armed. */
+	struct listener *l = arg;
+	struct server *server = l->server;
 	int err = EVUTIL_SOCKET_ERROR();
-	log_error("accept failed: %s", evutil_socket_error_to_string(err));
+	server->stats.accept_failed++;
+	char msg[160];
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		long pause =
+			server->accept_pause_ms ? server->accept_pause_ms * 2 : ACCEPT_PAUSE_MIN_MS;
+		if (pause > ACCEPT_PAUSE_MAX_MS)
+			pause = ACCEPT_PAUSE_MAX_MS;
+		server->accept_pause_ms = pause;
+		snprintf(msg, sizeof(msg), "accept failed: %s; not accepting for %ld ms",
+			 evutil_socket_error_to_string(err), pause);
+		burst_log(&server->accept_log, msg);
+		set_listening(server, false);
+		struct timeval tv = { pause / 1000, (pause % 1000) * 1000 };
+		event_add(server->ev_accept, &tv);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "accept failed: %s", evutil_socket_error_to_string(err));
+	burst_log(&server->accept_log, msg);
 }
 
 static int listen_on(struct server *server, struct listener *l, const char *what,
@@ -289,7 +383,8 @@ struct server *server_new(struct event_base *base, struct hotline_config *cfg,
 	TAILQ_INIT(&server->paused);
 	server->ev_resume = event_new(base, -1, 0, on_resume, server);
 	server->ev_reap = event_new(base, -1, 0, on_reap, server);
-	if (!server->ev_resume || !server->ev_reap ||
+	server->ev_accept = event_new(base, -1, 0, on_accept_resume, server);
+	if (!server->ev_resume || !server->ev_reap || !server->ev_accept ||
 	    listen_on(server, &server->listeners[0], "binary", cfg->listen_binary,
 		      CONN_PROTO_BINARY) != 0 ||
 	    listen_on(server, &server->listeners[1], "json-lines", cfg->listen_json,
@@ -328,6 +423,8 @@ void server_free(struct server *server)
 		event_free(server->ev_resume);
 	if (server->ev_reap)
 		event_free(server->ev_reap);
+	if (server->ev_accept)
+		event_free(server->ev_accept);
 	idset_free(&server->acked);
 	idset_free(&server->deleting);
 	free(server);
@@ -435,6 +532,8 @@ void server_janitor(struct server *server, int64_t now_ms)
 		}
 	}
 	flush_acked_updates(server);
+	burst_log_flush(&server->refused_log, now_ms);
+	burst_log_flush(&server->accept_log, now_ms);
 }
 
 void server_begin_shutdown(struct server *server)

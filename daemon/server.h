@@ -26,7 +26,8 @@ struct server;
 
 struct server_stats {
 	uint64_t accepted;
-	uint64_t refused; /* over max_connections */
+	uint64_t refused;	/* over max_connections */
+	uint64_t accept_failed; /* accept() errors (EMFILE: listeners paused) */
 	uint64_t auth_failed;
 	uint64_t records;	/* intake records submitted to the store */
 	uint64_t acked;		/* IntakeAck sent (committed) */

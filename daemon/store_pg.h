@@ -24,9 +24,10 @@
 #include "code.h"
 #include "config.h"
 #include "intake.h"
+#include "route.h"
 
 #define STORE_TICKET_NO_MAX 32
-#define STORE_RULE_NAME_MAX 65
+#define STORE_RULE_NAME_MAX ROUTE_LABEL_MAX /* a rule name, or "subcenter:" + a feed code */
 
 enum store_outcome {
 	STORE_COMMITTED, /* ticket_no is set; duplicate tells whether it was new */

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "dates.h"
 #include "migrations.h"
+#include "route.h"
 #include "rules.h"
 
 /*
@@ -747,12 +748,53 @@ static int route_test(struct ctl *ctl, int argc, char **argv)
 		if (rc != 0)
 			return 1;
 	}
-	const struct rule *rule = rules_match(set, &in);
-	if (rule)
-		printf("rule %s (line %u) -> %s\n", rule_name(rule), rule_line(rule),
-		       rule_dept(rule));
-	else
+	/* The feed's join mode comes from the config, as it does for hotlined. */
+	struct hotline_config cfg;
+	bool have_cfg = false;
+	const struct feed_config *feed = NULL;
+	if (in.feed_code && ctl->config_path) {
+		char err[1024];
+		if (config_load(ctl->config_path, &cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "hotlinectl: %s\n", err);
+			rules_free(set);
+			return 1;
+		}
+		have_cfg = true;
+		feed = config_find_feed(&cfg, in.feed_code);
+		if (!feed) {
+			fprintf(stderr,
+				"hotlinectl: feed '%s' has no [feed.%s] section in %s (hotlined "
+				"would "
+				"refuse its Hello)\n",
+				in.feed_code, in.feed_code, ctl->config_path);
+			config_free(&cfg);
+			rules_free(set);
+			return 1;
+		}
+	} else if (in.feed_code) {
+		fprintf(stderr,
+			"hotlinectl: note: without -c FILE the join mode of feed '%s' is "
+			"unknown; a sub-centre's own department is not considered\n",
+			in.feed_code);
+	}
+	struct route_decision where;
+	route_decide(set, feed, &in, false, &where);
+	switch (where.kind) {
+	case ROUTE_RULE:
+		printf("rule %s (line %u) -> %s\n", rule_name(where.rule), rule_line(where.rule),
+		       where.dept_code);
+		break;
+	case ROUTE_SUBCENTER:
+		printf("no rule matched; feed %s is a sub-centre -> %s (its own department)\n",
+		       in.feed_code, where.dept_code);
+		break;
+	case ROUTE_DESK:
+	case ROUTE_DIRECT_CLOSE:
 		printf("no rule matched -> PENDING_DISPATCH (manual dispatch desk)\n");
+		break;
+	}
+	if (have_cfg)
+		config_free(&cfg);
 	rules_free(set);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -327,7 +327,10 @@ class Daemon:
     def setting(self, section, key):
         return self.config[section][key]
 
-    def start(self, ready_timeout=30.0):
+    def start(self, ready_timeout=30.0, wait_redis=True):
+        """Starts the process; returns once both ports accept and (wait_redis) the
+        daemon says Redis is ready (its data verified: it publishes and serves
+        callbacks from then on)."""
         log = open(self.log_path, "wb")
         env = dict(os.environ)
         env.pop("HOTLINED_CLOCK_START", None)
@@ -360,6 +363,16 @@ class Daemon:
                         self.proc.wait()
                         pytest.fail(f"hotlined does not accept on port {port}:\n{self.log_tail()}")
                     time.sleep(0.05)
+        while wait_redis and "bus: Redis ready at" not in self.log_text():
+            if self.proc.poll() is not None:
+                self.start_failed = True
+                pytest.fail(f"hotlined exited with {self.proc.returncode} at start:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.start_failed = True
+                self.proc.kill()
+                self.proc.wait()
+                pytest.fail(f"hotlined never said Redis is ready:\n{self.log_tail()}")
+            time.sleep(0.05)
         return self
 
     def alive(self):
@@ -429,19 +442,20 @@ class Daemon:
 
 @pytest.fixture
 def start_hotlined(request, binaries, schema, redis_server, tmp_path):
-    """Factory: start_hotlined(overrides={section: {key: value}}, clock=None) -> a
-    running Daemon (clock: see Daemon).
+    """Factory: start_hotlined(overrides={section: {key: value}}, clock=None,
+    wait_redis=True) -> a running Daemon (clock: see Daemon; wait_redis: see
+    Daemon.start).
 
     Teardown stops every daemon it started (SIGTERM) and asserts exit code 0 and no
     sanitizer report in its stderr.
     """
     daemons = []
 
-    def start(overrides=None, clock=None):
+    def start(overrides=None, clock=None, wait_redis=True):
         d = Daemon(binaries, tmp_path / f"hotlined{len(daemons)}", schema, redis_server.address, overrides,
                    clock=clock)
         daemons.append(d)
-        return d.start()
+        return d.start(wait_redis=wait_redis)
 
     yield start
 

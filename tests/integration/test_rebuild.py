@@ -183,7 +183,7 @@ def test_intake_waits_for_the_rule_set_in_redis(start_hotlined, binaries, redis_
     pid = redis_pid(redis_server)
     os.kill(pid, signal.SIGSTOP)
     try:
-        daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed]))
+        daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed]), wait_redis=False)
         f = FeedClient(daemon, feed)
         f.send_intake(external_id=new_id(), **fields(kw, 0))
         f.collect(1.5)  # PostgreSQL answered long ago; Redis has not
@@ -212,7 +212,7 @@ def test_without_redis_intake_is_routed_by_postgresql_rules_after_the_wait(
     pid = redis_pid(redis_server)
     os.kill(pid, signal.SIGSTOP)
     try:
-        daemon = start_hotlined(overrides)
+        daemon = start_hotlined(overrides, wait_redis=False)
         f = FeedClient(daemon, feed)
         started = time.monotonic()
         ticket_no = f.intake(new_id(), timeout=20, **fields(kw, 0))

@@ -81,7 +81,7 @@ def test_hotlinectl_wrong_password_is_a_clear_error(binaries, locked_redis, tmp_
 
 def test_daemon_with_wrong_password_logs_and_keeps_trying(start_hotlined, locked_redis):
     dept = new_code("auth")
-    daemon = start_hotlined(overrides(locked_redis, dept, "not-the-password"))
+    daemon = start_hotlined(overrides(locked_redis, dept, "not-the-password"), wait_redis=False)
     wait_until(lambda: daemon.log_text().count("refused AUTH") >= 2, 15,
                message="AUTH refused, then refused again on the retry")
     assert daemon.proc.poll() is None, "hotlined exited because Redis refused it"
