@@ -2,8 +2,9 @@
  * config.h - hotlined's configuration: one table of options, loaded from INI.
  *
  * Owns: the option table (name, type, default, reloadable, limits, doc), parsing
- * a file into struct hotline_config, validation, and the per-feed sections
- * [feed.CODE] and [dept.CODE]. Never: applies a config to running state (daemon/main.c does,
+ * a file into struct hotline_config (the INI syntax itself is lib/ini.h's),
+ * validation, and the per-feed sections [feed.CODE] and [dept.CODE].
+ * Never: applies a config to running state (daemon/main.c does,
  * keeping the old config when a reload fails). Callers: daemon, hotlinectl,
  * tests/unit/test_config.c (which also checks that README documents every option).
  */
@@ -128,7 +129,15 @@ void config_defaults(struct hotline_config *cfg);
 int config_load(const char *path, struct hotline_config *cfg, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
-/* Same, from a string (for tests); name is used in messages. */
+/*
+ * The same from text[0..len) (any bytes); name is used in messages. Refuses: INI
+ * syntax errors (lib/ini.h), unknown sections and options, a section or a key of
+ * one section given twice, and invalid values.
+ */
+int config_load_buffer(const char *text, size_t len, const char *name, struct hotline_config *cfg,
+		       char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* config_load_buffer on a NUL-terminated string (tests). */
 int config_load_string(const char *text, const char *name, struct hotline_config *cfg, char *err,
 		       size_t errlen) __attribute__((warn_unused_result));
 

@@ -1,6 +1,7 @@
 /*
- * test_config.c - unit tests of lib/config.c: the option table, the INI
- * loader's errors, reload rules, and that README.md documents every option.
+ * test_config.c - unit tests of lib/config.c and lib/ini.c: the option table, the
+ * INI syntax and its errors, duplicates, reload rules, and that README.md
+ * documents every option.
  * Needs HOTLINE_SOURCE_ROOT (set by tests/unit/meson.build) for the example
  * config and README. Run by `meson test --suite unit`.
  */
@@ -42,6 +43,36 @@ static void expect_error(const char *text, const char *want)
 	assert_int_equal(config_load_string(text, "t.conf", &cfg, err, sizeof(err)), -1);
 	if (!strstr(err, want))
 		fail_msg("error '%s' does not contain '%s'", err, want);
+}
+
+/* Loads text, failing the test with the error when it is refused. */
+static void load_ok(const char *text, struct hotline_config *cfg)
+{
+	char err[1024] = "";
+	if (config_load_string(text, "t.conf", cfg, err, sizeof(err)) != 0)
+		fail_msg("refused: %s", err);
+}
+
+/* A string of n copies of c (the caller frees it). */
+static char *repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+	assert_non_null(s);
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* printf into a new string (the caller frees it). */
+static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *format(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *out = NULL;
+	assert_true(vasprintf(&out, fmt, ap) >= 0);
+	va_end(ap);
+	return out;
 }
 
 static void test_defaults(void **state)
@@ -87,12 +118,14 @@ static void test_errors_name_line_and_reason(void **state)
 	expect_error("[hotlined]\nmax_frame = 12k\n", "is not a whole number");
 	expect_error("[hotlined]\n\nnosuch = 1\n", "t.conf:3: unknown option [hotlined] nosuch");
 	expect_error("[feed.water]\nname = W\n", "[feed.water]: token is required");
+	expect_error("[feed.water]\n", "[feed.water]: token is required");
 	expect_error("[feed.x]\ntoken = t\nmode = sideways\n",
 		     "is not merged, parallel or subcenter");
 	expect_error("[feed.x]\ntoken = t\nmode = subcenter\n", "needs dept");
 	expect_error("[feed.x]\ntoken = t\ndept = water\n", "dept is only for mode = subcenter");
 	expect_error("[feed.x]\ntoken = t\ncolour = red\n", "unknown key 'colour'");
-	expect_error("[feed.bad code]\ntoken = t\n", "feed code must be");
+	expect_error("[feed.bad code]\ntoken = t\n",
+		     "t.conf:1: [feed.bad code]: feed code must be");
 	expect_error("[dept.water]\nname = W\n", "[dept.water]: token is required");
 	expect_error("[dept.water]\ntoken = t\nmode = x\n", "[dept.water]: unknown key 'mode'");
 	expect_error("[routing]\nmax_returns = 0\n", "max_returns: 0 is outside");
@@ -106,6 +139,135 @@ static void test_errors_name_line_and_reason(void **state)
 	char err[512];
 	assert_int_equal(config_load("/nonexistent/hotlined.conf", &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "cannot open"));
+}
+
+/* The INI rules of README.md ("Configuration"), one by one. */
+static void test_ini_syntax(void **state)
+{
+	struct hotline_config cfg;
+	/* comments: ';' or '#' at the start, ';' after a blank; "a;b" is a value */
+	load_ok("; comment\n# comment\n  ; indented comment\n\n[hotlined] ; trailing\n"
+		"log_level = warn ; the level\nmax_frame = 1024\t;tab before\n"
+		"[feed.water]\ntoken = a;b#c\nname = Water # not a comment\n",
+		&cfg);
+	assert_string_equal(cfg.log_level, "warn");
+	assert_int_equal(cfg.max_frame, 1024);
+	assert_string_equal(cfg.feeds[0].token, "a;b#c");
+	assert_string_equal(cfg.feeds[0].name, "Water # not a comment");
+	config_free(&cfg);
+	/* values may contain '='; blanks around key and value are dropped */
+	load_ok("[postgres]\n  conninfo   =   host=/tmp dbname=x  \n", &cfg);
+	assert_string_equal(cfg.pg_conninfo, "host=/tmp dbname=x");
+	config_free(&cfg);
+	/* no continuation lines: an indented line is a line of its own */
+	load_ok("[hotlined]\nmax_frame = 1024\n    max_line = 2048\n", &cfg);
+	assert_int_equal(cfg.max_frame, 1024);
+	assert_int_equal(cfg.max_line, 2048);
+	config_free(&cfg);
+	expect_error("[postgres]\nconninfo = host=/tmp\n    dbname=x\n",
+		     "t.conf:3: unknown option");
+	/* a UTF-8 BOM is skipped; CRLF line ends work; an empty value is a value */
+	load_ok("\xEF\xBB\xBF[hotlined]\r\nlog_level = error\r\nlisten_json =\r\n", &cfg);
+	assert_string_equal(cfg.log_level, "error");
+	assert_string_equal(cfg.listen_json, "");
+	config_free(&cfg);
+	/* no newline at the end */
+	load_ok("[hotlined]\nlog_level = debug", &cfg);
+	assert_string_equal(cfg.log_level, "debug");
+	config_free(&cfg);
+	expect_error("[hotlined]\nmax_frame 1024\n", "t.conf:2: expected key = value");
+	expect_error("[hotlined]\n= 1024\n", "t.conf:2: expected key = value");
+	expect_error("[hotlined]\nmax_frame: 1024\n", "t.conf:2: expected key = value");
+	expect_error("log_level = warn\n", "t.conf:1: 'log_level' before any [section]");
+	expect_error("[hotlined\nlog_level = warn\n", "t.conf:1: expected [section]");
+	expect_error("[]\n", "t.conf:1: empty section name");
+	expect_error("[hotlined] x\n", "t.conf:1: unexpected text after [hotlined]");
+	expect_error("\n[nosuch]\n", "t.conf:2: unknown section [nosuch]");
+	expect_error("[hotlined]\n\xEF\xBB\xBFlog_level = warn\n", "t.conf:2: unknown option");
+	/* a NUL byte is an error, with its line */
+	char err[512];
+	static const char with_nul[] = "[hotlined]\nlog_level = wa\0rn\n";
+	assert_int_equal(config_load_buffer(with_nul, sizeof(with_nul) - 1, "t.conf", &cfg, err,
+					    sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "t.conf:2: NUL byte"));
+}
+
+/* libinih split lines at 200 bytes; these failed or silently changed meaning. */
+static void test_long_lines(void **state)
+{
+	struct hotline_config cfg;
+	char *token = repeat('t', 195);
+	char *text = format("[feed.water]\ntoken = %s\n", token);
+	load_ok(text, &cfg);
+	assert_string_equal(cfg.feeds[0].token, token);
+	config_free(&cfg);
+	free(text);
+	free(token);
+
+	char *options = repeat('x', 10000 - 40);
+	char *conninfo = format("host=/tmp dbname=hotline options=%s", options);
+	text = format("[postgres]\nconninfo = %s\n", conninfo);
+	load_ok(text, &cfg);
+	assert_string_equal(cfg.pg_conninfo, conninfo);
+	config_free(&cfg);
+	free(text);
+	free(conninfo);
+	free(options);
+
+	/* "name=...name=x": one key whose value holds "name=", not a second key */
+	char *padding = repeat('n', 290);
+	char *name = format("%sname=x", padding);
+	text = format("[feed.water]\ntoken = w\nname=%s\n", name);
+	load_ok(text, &cfg);
+	assert_string_equal(cfg.feeds[0].name, name);
+	config_free(&cfg);
+	free(text);
+	free(name);
+	free(padding);
+
+	/* 65536 bytes is the longest line; one byte more is refused, never split */
+	const char *key = "conninfo = ";
+	char *fill = repeat('c', 65536 - strlen(key));
+	text = format("[postgres]\n%s%s\n[hotlined]\nlog_level = warn\n", key, fill);
+	load_ok(text, &cfg);
+	assert_int_equal(strlen(cfg.pg_conninfo), 65536 - strlen(key));
+	assert_string_equal(cfg.log_level, "warn");
+	config_free(&cfg);
+	free(text);
+	free(fill);
+	fill = repeat('c', 65537 - strlen(key));
+	text = format("[postgres]\n%s%s\n", key, fill);
+	expect_error(text, "t.conf:2: line longer than 65536 bytes");
+	free(text);
+	free(fill);
+	fill = repeat('c', 70000);
+	text = format("[postgres]\nconninfo = x\n; %s\n", fill);
+	expect_error(text, "t.conf:3: line longer than 65536 bytes");
+	free(text);
+	free(fill);
+}
+
+static void test_duplicates_refused(void **state)
+{
+	expect_error("[feed.water]\ntoken = a\nname = W\ntoken = b\n",
+		     "t.conf:4: duplicate key 'token' in [feed.water] (first set on line 2)");
+	expect_error("[feed.water]\ntoken = a\n\n[dept.water]\ntoken = b\n[feed.water]\nname = W\n",
+		     "t.conf:6: section [feed.water] appears twice (first on line 1)");
+	expect_error("[hotlined]\nlog_level = info\n[postgres]\n[hotlined]\n",
+		     "t.conf:4: section [hotlined] appears twice (first on line 1)");
+	expect_error("[hotlined]\nmax_frame = 1024\nmax_frame = 1024\n",
+		     "t.conf:3: duplicate key 'max_frame' in [hotlined] (first set on line 2)");
+	expect_error("[deadlines]\ndefault = 5wd\ncategory.complaint = 13wd\n"
+		     "category.complaint = 3wd\n",
+		     "t.conf:4: duplicate key 'category.complaint' in [deadlines] (first set on "
+		     "line 3)");
+	expect_error("[deadlines]\nurgent = 2h\nurgent = 3h\n",
+		     "duplicate key 'urgent' in [deadlines] (first set on line 2)");
+	/* the same key in different sections is fine */
+	struct hotline_config cfg;
+	load_ok("[feed.a]\ntoken = one\nname = A\n[dept.a]\ntoken = two\nname = A\n", &cfg);
+	config_free(&cfg);
 }
 
 static void test_reload_keeps_restart_only_options(void **state)
@@ -197,6 +359,9 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_example_config_loads),
 		cmocka_unit_test(test_errors_name_line_and_reason),
+		cmocka_unit_test(test_ini_syntax),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_duplicates_refused),
 		cmocka_unit_test(test_reload_keeps_restart_only_options),
 		cmocka_unit_test(test_hostport_and_tokens),
 		cmocka_unit_test(test_readme_documents_every_option),
