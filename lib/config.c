@@ -4,8 +4,9 @@
  * Every option lives in one row of `options` below: adding an option means
  * adding a row (and a struct field), and tests/unit/test_config.c fails until
  * README.md documents it. The INI syntax is lib/ini.c's; here: which sections
- * and keys exist, that none is given twice, values and cross-option rules.
- * Never: reads anything but the file it is given.
+ * and keys exist, that none is given twice, values, cross-option rules, that no
+ * secret serves twice, and the mode of a file holding secrets. Never: reads
+ * anything but the file it is given.
  */
 #include "config.h"
 
@@ -512,6 +513,60 @@ static int on_value(void *user, int line, const char *key, const char *value, ch
 	return -1;
 }
 
+/* One secret of the file and where it is set ("[feed.water] token"). */
+struct secret {
+	char where[96];
+	const char *value;
+};
+
+/*
+ * Every secret is distinct per role and per id: a feed's token must not open its
+ * department's door, nor one department's another's. Compared with
+ * config_token_equal (the values never decide how long a comparison takes).
+ */
+static int check_secrets_distinct(const struct hotline_config *cfg, char *err, size_t errlen)
+{
+	size_t cap = 2 + cfg->nfeeds + cfg->ndepts, n = 0;
+	struct secret *secrets = calloc(cap, sizeof(*secrets));
+	if (!secrets) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (cfg->redis_password[0] != '\0') {
+		snprintf(secrets[n].where, sizeof(secrets[n].where), "[redis] password");
+		secrets[n++].value = cfg->redis_password;
+	}
+	if (cfg->agents_token[0] != '\0') {
+		snprintf(secrets[n].where, sizeof(secrets[n].where), "[agents] token");
+		secrets[n++].value = cfg->agents_token;
+	}
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		snprintf(secrets[n].where, sizeof(secrets[n].where), "[feed.%s] token",
+			 cfg->feeds[i].code);
+		secrets[n++].value = cfg->feeds[i].token;
+	}
+	for (size_t i = 0; i < cfg->ndepts; i++) {
+		snprintf(secrets[n].where, sizeof(secrets[n].where), "[dept.%s] token",
+			 cfg->depts[i].code);
+		secrets[n++].value = cfg->depts[i].token;
+	}
+	int rc = 0;
+	for (size_t i = 1; i < n && rc == 0; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (config_token_equal(secrets[i].value, secrets[j].value)) {
+				snprintf(err, errlen,
+					 "%s is the same as %s: every secret must be distinct per "
+					 "role and per id",
+					 secrets[i].where, secrets[j].where);
+				rc = -1;
+				break;
+			}
+		}
+	}
+	free(secrets);
+	return rc;
+}
+
 static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 {
 	char host[256];
@@ -599,7 +654,7 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 		if (!dept->name)
 			dept->name = xstrdup(dept->code);
 	}
-	return 0;
+	return check_secrets_distinct(cfg, err, errlen);
 }
 
 int config_load_buffer(const char *text, size_t len, const char *name, struct hotline_config *cfg,
@@ -626,6 +681,13 @@ int config_load_string(const char *text, const char *name, struct hotline_config
 		       size_t errlen)
 {
 	return config_load_buffer(text, strlen(text), name, cfg, err, errlen);
+}
+
+/* True when cfg holds a token or a password, which makes its file's mode matter. */
+static bool holds_secrets(const struct hotline_config *cfg)
+{
+	return cfg->nfeeds > 0 || cfg->ndepts > 0 || cfg->agents_token[0] != '\0' ||
+	       cfg->redis_password[0] != '\0';
 }
 
 /* Reads all of fd into a new buffer (*text, *len; the caller frees *text). */
@@ -678,6 +740,7 @@ int config_load(const char *path, struct hotline_config *cfg, char *err, size_t 
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
+	/* The mode and owner checked are those of the file read, not of the path later. */
 	struct stat st;
 	char why[256];
 	char *text = NULL;
@@ -696,6 +759,23 @@ int config_load(const char *path, struct hotline_config *cfg, char *err, size_t 
 	}
 	rc = config_load_buffer(text, len, path, cfg, err, errlen);
 	free(text);
+	if (rc != 0 || !holds_secrets(cfg))
+		return rc;
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+			 "%s: mode %04o lets group or others read it, and it holds tokens and "
+			 "passwords: chmod 600 %s",
+			 path, (unsigned)(st.st_mode & 07777), path);
+		rc = -1;
+	} else if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen,
+			 "%s: owned by uid %u, neither the user running this (uid %u) nor root, "
+			 "and it holds tokens and passwords",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		rc = -1;
+	}
+	if (rc != 0)
+		config_free(cfg);
 	return rc;
 }
 

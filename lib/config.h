@@ -3,7 +3,8 @@
  *
  * Owns: the option table (name, type, default, reloadable, limits, doc), parsing
  * a file into struct hotline_config (the INI syntax itself is lib/ini.h's),
- * validation, and the per-feed sections [feed.CODE] and [dept.CODE].
+ * validation (a secret used twice, a file holding secrets that others may read),
+ * and the per-feed sections [feed.CODE] and [dept.CODE].
  * Never: applies a config to running state (daemon/main.c does,
  * keeping the old config when a reload fails). Callers: daemon, hotlinectl,
  * tests/unit/test_config.c (which also checks that README documents every option).
@@ -124,15 +125,19 @@ void config_defaults(struct hotline_config *cfg);
 /*
  * Loads path into cfg (defaults first, then the file, then validation).
  * Returns 0, or -1 with "file:line: reason" (or "file: reason") in err; on -1
- * cfg holds nothing that needs freeing.
+ * cfg holds nothing that needs freeing. Besides what config_load_buffer refuses, a
+ * file that holds a secret (a token, or a Redis password) is refused when its mode
+ * gives group or others any permission, or when it is owned by neither the
+ * effective user nor root (checked with fstat on the descriptor read).
  */
 int config_load(const char *path, struct hotline_config *cfg, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /*
- * The same from text[0..len) (any bytes); name is used in messages. Refuses: INI
- * syntax errors (lib/ini.h), unknown sections and options, a section or a key of
- * one section given twice, and invalid values.
+ * The same from text[0..len) (any bytes), without the file checks; name is used in
+ * messages. Refuses: INI syntax errors (lib/ini.h), unknown sections and options,
+ * a section or a key of one section given twice, invalid values, and a secret used
+ * twice anywhere in the file.
  */
 int config_load_buffer(const char *text, size_t len, const char *name, struct hotline_config *cfg,
 		       char *err, size_t errlen) __attribute__((warn_unused_result));

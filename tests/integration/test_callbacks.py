@@ -45,7 +45,7 @@ from routing_helpers import (
     wait_until,
 )
 
-AGENT_TOKEN = "agents-secret"  # deploy/hotlined.conf.example [agents] token
+AGENT_TOKEN = "agent-terminal-secret"  # deploy/hotlined.conf.example [agents] token
 AGENTS_FEED = "agents"  # ... and [agents] feed
 CALLBACK_WAIT = 20.0  # seconds: the sweeper's 5 s plus slack (sanitizer builds are slower)
 STREAM = "hotline:callbacks"

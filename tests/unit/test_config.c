@@ -1,6 +1,7 @@
 /*
  * test_config.c - unit tests of lib/config.c and lib/ini.c: the option table, the
- * INI syntax and its errors, duplicates, reload rules, and that README.md
+ * INI syntax and its errors, duplicates, distinct secrets, the file-mode rule (on
+ * real temp files), the time zone check, reload rules, and that README.md
  * documents every option.
  * Needs HOTLINE_SOURCE_ROOT (set by tests/unit/meson.build) for the example
  * config and README. Run by `meson test --suite unit`.
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -100,8 +103,13 @@ static void test_example_config_loads(void **state)
 		fail_msg("%s", err);
 	const struct feed_config *water = config_find_feed(&cfg, "water");
 	assert_non_null(water);
-	assert_string_equal(water->token, "water-secret");
+	assert_string_equal(water->token, "water-feed-secret");
 	assert_int_equal(water->mode, JOIN_MERGED);
+	const struct dept_config *water_dept = config_find_dept(&cfg, "water");
+	assert_non_null(water_dept);
+	assert_string_equal(water_dept->token, "water-dept-secret");
+	assert_string_equal(cfg.agents_token, "agent-terminal-secret");
+	assert_string_equal(config_find_feed(&cfg, "agents")->token, "agents-feed-secret");
 	const struct feed_config *ent = config_find_feed(&cfg, "enterprise");
 	assert_non_null(ent);
 	assert_int_equal(ent->mode, JOIN_SUBCENTER);
@@ -270,6 +278,124 @@ static void test_duplicates_refused(void **state)
 	config_free(&cfg);
 }
 
+static void test_every_secret_distinct(void **state)
+{
+	expect_error("[feed.water]\ntoken = same\n[dept.water]\ntoken = same\n",
+		     "t.conf: [dept.water] token is the same as [feed.water] token: every secret "
+		     "must be distinct per role and per id");
+	expect_error("[feed.a]\ntoken = same\n[feed.b]\ntoken = same\n",
+		     "[feed.b] token is the same as [feed.a] token");
+	expect_error("[dept.a]\ntoken = same\n[dept.b]\ntoken = same\n",
+		     "[dept.b] token is the same as [dept.a] token");
+	expect_error("[feed.a]\ntoken = same\n[dept.b]\ntoken = same\n",
+		     "[dept.b] token is the same as [feed.a] token");
+	expect_error("[agents]\ntoken = same\nfeed = a\n[feed.a]\ntoken = same\n",
+		     "[feed.a] token is the same as [agents] token");
+	expect_error("[agents]\ntoken = same\nfeed = a\n[feed.a]\ntoken = other\n"
+		     "[dept.b]\ntoken = same\n",
+		     "[dept.b] token is the same as [agents] token");
+	expect_error("[redis]\npassword = same\n[feed.a]\ntoken = same\n",
+		     "[feed.a] token is the same as [redis] password");
+	expect_error("[redis]\npassword = same\n[dept.a]\ntoken = same\n",
+		     "[dept.a] token is the same as [redis] password");
+	expect_error("[redis]\npassword = same\n[agents]\ntoken = same\nfeed = a\n"
+		     "[feed.a]\ntoken = other\n",
+		     "[agents] token is the same as [redis] password");
+	/* a prefix is not the same secret; empty agents token and password are no secrets */
+	struct hotline_config cfg;
+	load_ok("[redis]\npassword =\n[agents]\ntoken =\n[feed.a]\ntoken = abc\n"
+		"[dept.a]\ntoken = abcd\n[dept.b]\ntoken = ab\n",
+		&cfg);
+	config_free(&cfg);
+}
+
+/* Writes text to a new temp file with mode; returns its path (the caller frees it). */
+static char *temp_config(const char *text, mode_t mode)
+{
+	char *path = strdup("/tmp/test_config.XXXXXX");
+	assert_non_null(path);
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	size_t len = strlen(text);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+/* config_load on a file: its error, or "" when it loaded. */
+static void load_file(const char *path, char *err, size_t errlen)
+{
+	struct hotline_config cfg;
+	err[0] = '\0';
+	if (config_load(path, &cfg, err, errlen) == 0)
+		config_free(&cfg);
+	else
+		assert_true(err[0] != '\0');
+}
+
+static void test_file_mode_and_owner(void **state)
+{
+	static const char secrets[] = "[feed.water]\ntoken = water-feed-secret\n";
+	char err[1024], want[1024];
+
+	char *path = temp_config(secrets, 0644);
+	load_file(path, err, sizeof(err));
+	snprintf(want, sizeof(want),
+		 "%s: mode 0644 lets group or others read it, and it holds tokens and passwords: "
+		 "chmod 600 %s",
+		 path, path);
+	assert_string_equal(err, want);
+	assert_int_equal(chmod(path, 0640), 0);
+	load_file(path, err, sizeof(err));
+	assert_non_null(strstr(err, ": mode 0640 lets group or others read it"));
+	assert_int_equal(chmod(path, 0604), 0);
+	load_file(path, err, sizeof(err));
+	assert_non_null(strstr(err, ": mode 0604 lets group or others read it"));
+	assert_int_equal(chmod(path, 0600), 0);
+	load_file(path, err, sizeof(err));
+	assert_string_equal(err, "");
+	assert_int_equal(chmod(path, 0400), 0);
+	load_file(path, err, sizeof(err));
+	assert_string_equal(err, "");
+	/* a file owned by someone else is refused, whatever its mode (only root can
+	 * give a file away to try it) */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 4242, (gid_t)-1), 0);
+		load_file(path, err, sizeof(err));
+		assert_non_null(strstr(err, "owned by uid 4242, neither the user running this"));
+	}
+	unlink(path);
+	free(path);
+
+	/* a Redis password alone, and an agents token alone, are secrets too */
+	path = temp_config("[redis]\npassword = p\n", 0644);
+	load_file(path, err, sizeof(err));
+	assert_non_null(strstr(err, "mode 0644 lets group or others read it"));
+	unlink(path);
+	free(path);
+	path = temp_config("[agents]\ntoken = a\nfeed = d\n[feed.d]\ntoken = d\n", 0660);
+	load_file(path, err, sizeof(err));
+	assert_non_null(strstr(err, "mode 0660 lets group or others read it"));
+	unlink(path);
+	free(path);
+
+	/* without secrets the mode is the owner's business */
+	path = temp_config("[hotlined]\nlog_level = warn\n[agents]\ntoken =\n", 0644);
+	load_file(path, err, sizeof(err));
+	assert_string_equal(err, "");
+	unlink(path);
+	free(path);
+
+	/* errors in a file name the file and line */
+	path = temp_config("[hotlined]\nlog_level = warn\nlog_level = info\n", 0600);
+	load_file(path, err, sizeof(err));
+	snprintf(want, sizeof(want), "%s:3: duplicate key 'log_level' in [hotlined]", path);
+	assert_non_null(strstr(err, want));
+	unlink(path);
+	free(path);
+}
+
 static void test_reload_keeps_restart_only_options(void **state)
 {
 	struct hotline_config cur, fresh;
@@ -362,6 +488,8 @@ int main(void)
 		cmocka_unit_test(test_ini_syntax),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_duplicates_refused),
+		cmocka_unit_test(test_every_secret_distinct),
+		cmocka_unit_test(test_file_mode_and_owner),
 		cmocka_unit_test(test_reload_keeps_restart_only_options),
 		cmocka_unit_test(test_hostport_and_tokens),
 		cmocka_unit_test(test_readme_documents_every_option),
