@@ -6,7 +6,8 @@
  * README.md documents it. The INI syntax is lib/ini.c's; here: which sections
  * and keys exist, that none is given twice, values, cross-option rules, that no
  * secret serves twice, and the mode of a file holding secrets. Never: reads
- * anything but the file it is given.
+ * anything but the file it is given and, through lib/zoneinfo.c, the zone file
+ * [postgres] timezone names.
  */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include "code.h"
 #include "ini.h"
 #include "log.h"
+#include "zoneinfo.h"
 
 #define OPT_S(sec, nm, field, def, reload, doc_)                                                   \
 	{                                                                                          \
@@ -611,9 +613,9 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 			 cfg->pg_work_mem);
 		return -1;
 	}
-	if (cfg->pg_timezone[0] == '\0' || strchr(cfg->pg_timezone, '\'')) {
-		snprintf(err, errlen, "[postgres] timezone: '%s' is not a time zone name",
-			 cfg->pg_timezone);
+	char why[400];
+	if (zoneinfo_check(cfg->pg_timezone, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "[postgres] timezone: %s", why);
 		return -1;
 	}
 	for (size_t i = 0; i < cfg->nfeeds; i++) {
@@ -653,6 +655,11 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 		}
 		if (!dept->name)
 			dept->name = xstrdup(dept->code);
+	}
+	if (cfg->agents_token[0] != '\0' && !config_find_feed(cfg, cfg->agents_feed)) {
+		snprintf(err, errlen, "[agents] feed: '%s' has no [feed.%s] section",
+			 cfg->agents_feed, cfg->agents_feed);
+		return -1;
 	}
 	return check_secrets_distinct(cfg, err, errlen);
 }

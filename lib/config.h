@@ -3,8 +3,8 @@
  *
  * Owns: the option table (name, type, default, reloadable, limits, doc), parsing
  * a file into struct hotline_config (the INI syntax itself is lib/ini.h's),
- * validation (a secret used twice, a file holding secrets that others may read),
- * and the per-feed sections [feed.CODE] and [dept.CODE].
+ * validation (a secret used twice, a file holding secrets that others may read,
+ * an unknown time zone), and the per-feed sections [feed.CODE] and [dept.CODE].
  * Never: applies a config to running state (daemon/main.c does,
  * keeping the old config when a reload fails). Callers: daemon, hotlinectl,
  * tests/unit/test_config.c (which also checks that README documents every option).

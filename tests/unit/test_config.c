@@ -309,6 +309,68 @@ static void test_every_secret_distinct(void **state)
 	config_free(&cfg);
 }
 
+static void test_timezone_must_be_known(void **state)
+{
+	struct hotline_config cfg;
+	load_ok("[postgres]\ntimezone = UTC\n", &cfg);
+	config_free(&cfg);
+	load_ok("[postgres]\ntimezone = Etc/GMT+8\n", &cfg);
+	config_free(&cfg);
+	expect_error("[postgres]\ntimezone = Mars/Olympus\n",
+		     "t.conf: [postgres] timezone: 'Mars/Olympus' is not a time zone known to this "
+		     "system (no /usr/share/zoneinfo/Mars/Olympus)");
+	expect_error("[postgres]\ntimezone = ../etc/passwd\n",
+		     "[postgres] timezone: '../etc/passwd' is not a time zone name");
+	expect_error("[postgres]\ntimezone = Asia/../../etc/passwd\n", "is not a time zone name");
+	expect_error("[postgres]\ntimezone = /etc/localtime\n", "is not a time zone name");
+	expect_error("[postgres]\ntimezone = Asia/Shanghai'\n", "is not a time zone name");
+	expect_error("[postgres]\ntimezone =\n", "is not a time zone name");
+	expect_error("[postgres]\ntimezone = Asia\n",
+		     "'Asia' is not a time zone known to this system (not a zone file: "
+		     "/usr/share/zoneinfo/Asia)");
+
+	/* $TZDIR moves the database; a file not starting with "TZif" is no zone */
+	char dir[] = "/tmp/test_config_tz.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char *sub = format("%s/Test", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	char *zone = format("%s/Test/Zone", dir);
+	char *notzone = format("%s/Test/Text", dir);
+	FILE *f = fopen(zone, "wb");
+	assert_non_null(f);
+	fputs("TZif2 and the rest", f);
+	fclose(f);
+	f = fopen(notzone, "wb");
+	assert_non_null(f);
+	fputs("plain text", f);
+	fclose(f);
+	assert_int_equal(setenv("TZDIR", dir, 1), 0);
+	load_ok("[postgres]\ntimezone = Test/Zone\n", &cfg);
+	config_free(&cfg);
+	expect_error("[postgres]\ntimezone = Test/Text\n", "(not a zone file: ");
+	expect_error("[postgres]\ntimezone = Asia/Shanghai\n", "(no /tmp/test_config_tz.");
+	assert_int_equal(unsetenv("TZDIR"), 0);
+	unlink(zone);
+	unlink(notzone);
+	rmdir(sub);
+	rmdir(dir);
+	free(zone);
+	free(notzone);
+	free(sub);
+}
+
+static void test_agents_feed_must_exist(void **state)
+{
+	expect_error("[agents]\ntoken = agent-secret\nfeed = nosuch\n[feed.water]\ntoken = w\n",
+		     "t.conf: [agents] feed: 'nosuch' has no [feed.nosuch] section");
+	expect_error("[agents]\ntoken = agent-secret\n", "[agents] feed: 'agents' has no");
+	struct hotline_config cfg;
+	load_ok("[agents]\ntoken =\nfeed = nosuch\n", &cfg);
+	config_free(&cfg);
+	load_ok("[agents]\ntoken = agent-secret\nfeed = desk\n[feed.desk]\ntoken = d\n", &cfg);
+	config_free(&cfg);
+}
+
 /* Writes text to a new temp file with mode; returns its path (the caller frees it). */
 static char *temp_config(const char *text, mode_t mode)
 {
@@ -489,6 +551,8 @@ int main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_duplicates_refused),
 		cmocka_unit_test(test_every_secret_distinct),
+		cmocka_unit_test(test_timezone_must_be_known),
+		cmocka_unit_test(test_agents_feed_must_exist),
 		cmocka_unit_test(test_file_mode_and_owner),
 		cmocka_unit_test(test_reload_keeps_restart_only_options),
 		cmocka_unit_test(test_hostport_and_tokens),
