@@ -54,6 +54,13 @@ static const struct config_option options[] = {
 	      "largest content field accepted, bytes"),
 	OPT_I("hotlined", "hello_timeout_ms", hello_timeout_ms, "10000", true, 100, 3600000,
 	      "a connection that has not said Hello by then is closed"),
+	OPT_I("hotlined", "max_unauthenticated", max_unauthenticated, "256", true, 1, 1000000,
+	      "connections that have not finished their Hello, in all; a newer one evicts the "
+	      "oldest such connection"),
+	OPT_I("hotlined", "max_unauthenticated_per_address", max_unauthenticated_per_address, "16",
+	      true, 1, 1000000,
+	      "connections that have not finished their Hello, per source address; more from "
+	      "one address are refused"),
 	OPT_I("hotlined", "shutdown_timeout_ms", shutdown_timeout_ms, "30000", true, 0, 3600000,
 	      "on SIGTERM, how long to wait for in-flight records to commit"),
 	OPT_S("hotlined", "log_level", log_level, "info", true, "debug, info, warn or error"),
@@ -91,6 +98,9 @@ static const struct config_option options[] = {
 	      "a ticket unacknowledged this long is delivered to another connection"),
 	OPT_I("routing", "update_window", update_window, "100", true, 1, 100000,
 	      "TicketUpdates a feed connection may hold unacknowledged"),
+	OPT_I("routing", "extend_max_days", extend_max_days, "365", true, 1, 3650,
+	      "a department's extend may set a deadline at most this many days after the "
+	      "action; later, or not after now, is refused"),
 	OPT_S("agents", "token", agents_token, "", true,
 	      "shared secret of agent terminals (role AGENT); empty refuses agents"),
 	OPT_S("agents", "feed", agents_feed, "agents", true,
@@ -119,6 +129,8 @@ static const struct config_feed_key feed_keys[] = {
 	{ "name", false, "human-readable name of the legacy line" },
 	{ "mode", false, "join mode: merged (default), parallel or subcenter" },
 	{ "dept", false, "with mode = subcenter: the sub-centre's department code" },
+	{ "allow_resolved_on_call", false,
+	  "yes: the feed may send Intake with resolved_on_call (直接办结); default no" },
 };
 
 static const struct config_feed_key dept_keys[] = {
@@ -311,6 +323,7 @@ static struct feed_config *add_feed(struct hotline_config *cfg, const char *code
 	memset(feed, 0, sizeof(*feed));
 	feed->code = xstrdup(code);
 	feed->mode = JOIN_MERGED;
+	feed->allow_resolved_on_call = false;
 	return feed;
 }
 
@@ -409,6 +422,17 @@ static int feed_key(struct feed_config *feed, const char *name, const char *valu
 		else {
 			snprintf(err, errlen,
 				 "[feed.%s] mode: '%s' is not merged, parallel or subcenter",
+				 feed->code, value);
+			return -1;
+		}
+	} else if (strcmp(name, "allow_resolved_on_call") == 0) {
+		if (strcmp(value, "yes") == 0)
+			feed->allow_resolved_on_call = true;
+		else if (strcmp(value, "no") == 0)
+			feed->allow_resolved_on_call = false;
+		else {
+			snprintf(err, errlen,
+				 "[feed.%s] allow_resolved_on_call: '%s' is not yes or no",
 				 feed->code, value);
 			return -1;
 		}
@@ -599,6 +623,19 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "[hotlined] max_conn_inflight (%ld) exceeds max_inflight (%ld)",
 			 cfg->max_conn_inflight, cfg->max_inflight);
+		return -1;
+	}
+	if (cfg->max_unauthenticated_per_address > cfg->max_unauthenticated) {
+		snprintf(err, errlen,
+			 "[hotlined] max_unauthenticated_per_address (%ld) exceeds "
+			 "max_unauthenticated (%ld)",
+			 cfg->max_unauthenticated_per_address, cfg->max_unauthenticated);
+		return -1;
+	}
+	if (cfg->max_unauthenticated > cfg->max_connections) {
+		snprintf(err, errlen,
+			 "[hotlined] max_unauthenticated (%ld) exceeds max_connections (%ld)",
+			 cfg->max_unauthenticated, cfg->max_connections);
 		return -1;
 	}
 	if (cfg->pg_reconnect_min_ms > cfg->pg_reconnect_max_ms) {
@@ -824,6 +861,12 @@ int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh
 	fresh->feeds = feeds;
 	fresh->nfeeds = nfeeds;
 	cur->deadlines = fresh->deadlines;
+	/* max_connections needs a restart, so a raise of it waits; one of
+	 * max_unauthenticated made along with it must not exceed the one kept. */
+	if (cur->max_unauthenticated > cur->max_connections)
+		cur->max_unauthenticated = cur->max_connections;
+	if (cur->max_unauthenticated_per_address > cur->max_unauthenticated)
+		cur->max_unauthenticated_per_address = cur->max_unauthenticated;
 	struct dept_config *depts = cur->depts;
 	size_t ndepts = cur->ndepts;
 	cur->depts = fresh->depts;

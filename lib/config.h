@@ -29,6 +29,9 @@ struct feed_config {
 	char *token;
 	char *dept; /* subcenter: the sub-centre's department code */
 	enum join_mode mode;
+	/* May send Intake with resolved_on_call (直接办结): agents resolve on the call; a
+	 * legacy line with operators of its own answering on the spot may be allowed. */
+	bool allow_resolved_on_call;
 };
 
 struct dept_config {
@@ -48,6 +51,8 @@ struct hotline_config {
 	long max_conn_inflight;
 	long max_content;
 	long hello_timeout_ms;
+	long max_unauthenticated;	      /* connections before Hello, in all */
+	long max_unauthenticated_per_address; /* ... and per source address */
 	long shutdown_timeout_ms;
 	char *log_level;
 	/* [postgres] */
@@ -70,6 +75,7 @@ struct hotline_config {
 	long dept_window;
 	long redeliver_after_ms;
 	long update_window;
+	long extend_max_days; /* an extend's deadline: at most this many days after the action */
 	/* [agents] */
 	char *agents_token;
 	char *agents_feed;
@@ -152,7 +158,8 @@ void config_free(struct hotline_config *cfg);
  * Moves the reloadable options, the feeds and the departments from fresh into cur (fresh is
  * left empty and can be freed). Options that need a restart and differ are
  * kept at their current value and named in note (comma-separated), so the
- * caller can log them. Returns the number of such options.
+ * caller can log them. max_unauthenticated (and _per_address) are lowered to the
+ * max_connections kept, if need be. Returns the number of such options.
  */
 int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh, char *note,
 			size_t notelen);

@@ -90,6 +90,9 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.pg_work_mem, "64MB");
 	assert_int_equal(cfg.pg_connections, 2);
 	assert_string_equal(cfg.pg_timezone, "Asia/Shanghai");
+	assert_int_equal(cfg.max_unauthenticated, 256);
+	assert_int_equal(cfg.max_unauthenticated_per_address, 16);
+	assert_int_equal(cfg.extend_max_days, 365);
 	assert_int_equal(cfg.nfeeds, 0);
 	config_free(&cfg);
 }
@@ -105,6 +108,7 @@ static void test_example_config_loads(void **state)
 	assert_non_null(water);
 	assert_string_equal(water->token, "water-feed-secret");
 	assert_int_equal(water->mode, JOIN_MERGED);
+	assert_false(water->allow_resolved_on_call);
 	const struct dept_config *water_dept = config_find_dept(&cfg, "water");
 	assert_non_null(water_dept);
 	assert_string_equal(water_dept->token, "water-dept-secret");
@@ -115,6 +119,9 @@ static void test_example_config_loads(void **state)
 	assert_int_equal(ent->mode, JOIN_SUBCENTER);
 	assert_string_equal(ent->dept, "enterprise");
 	assert_null(config_find_feed(&cfg, "nosuch"));
+	assert_int_equal(cfg.max_unauthenticated, 256);
+	assert_int_equal(cfg.max_unauthenticated_per_address, 16);
+	assert_int_equal(cfg.extend_max_days, 365);
 	config_free(&cfg);
 	free(text);
 }
@@ -371,6 +378,66 @@ static void test_agents_feed_must_exist(void **state)
 	config_free(&cfg);
 }
 
+static void test_new_limits(void **state)
+{
+	struct hotline_config cfg;
+	expect_error("[hotlined]\nmax_unauthenticated = 0\n",
+		     "[hotlined] max_unauthenticated: 0 is outside 1..1000000");
+	expect_error("[hotlined]\nmax_unauthenticated = 1000001\n", "is outside 1..1000000");
+	expect_error("[hotlined]\nmax_unauthenticated_per_address = 0\n",
+		     "[hotlined] max_unauthenticated_per_address: 0 is outside 1..1000000");
+	expect_error("[routing]\nextend_max_days = 0\n",
+		     "[routing] extend_max_days: 0 is outside 1..3650");
+	expect_error("[routing]\nextend_max_days = 3651\n", "is outside 1..3650");
+	load_ok("[routing]\nextend_max_days = 3650\n", &cfg);
+	assert_int_equal(cfg.extend_max_days, 3650);
+	config_free(&cfg);
+	/* per address <= in all <= max_connections */
+	expect_error("[hotlined]\nmax_unauthenticated = 10\nmax_unauthenticated_per_address = 11\n",
+		     "t.conf: [hotlined] max_unauthenticated_per_address (11) exceeds "
+		     "max_unauthenticated (10)");
+	expect_error("[hotlined]\nmax_connections = 100\n",
+		     "t.conf: [hotlined] max_unauthenticated (256) exceeds max_connections (100)");
+	load_ok("[hotlined]\nmax_connections = 100\nmax_unauthenticated = 100\n"
+		"max_unauthenticated_per_address = 100\n",
+		&cfg);
+	assert_int_equal(cfg.max_unauthenticated, 100);
+	assert_int_equal(cfg.max_unauthenticated_per_address, 100);
+	config_free(&cfg);
+	/* a reload cannot raise max_connections, so it cannot raise the others above it */
+	struct hotline_config fresh;
+	char note[256];
+	load_ok("[hotlined]\nmax_connections = 100\nmax_unauthenticated = 50\n", &cfg);
+	load_ok("[hotlined]\nmax_connections = 1000\nmax_unauthenticated = 500\n"
+		"max_unauthenticated_per_address = 200\n",
+		&fresh);
+	assert_int_equal(config_apply_reload(&cfg, &fresh, note, sizeof(note)), 1);
+	assert_string_equal(note, "max_connections");
+	assert_int_equal(cfg.max_connections, 100);
+	assert_int_equal(cfg.max_unauthenticated, 100);
+	assert_int_equal(cfg.max_unauthenticated_per_address, 100);
+	config_free(&fresh);
+	config_free(&cfg);
+}
+
+static void test_allow_resolved_on_call(void **state)
+{
+	struct hotline_config cfg;
+	load_ok("[feed.a]\ntoken = a\nallow_resolved_on_call = yes\n"
+		"[feed.b]\ntoken = b\nallow_resolved_on_call = no\n[feed.c]\ntoken = c\n",
+		&cfg);
+	assert_true(config_find_feed(&cfg, "a")->allow_resolved_on_call);
+	assert_false(config_find_feed(&cfg, "b")->allow_resolved_on_call);
+	assert_false(config_find_feed(&cfg, "c")->allow_resolved_on_call);
+	config_free(&cfg);
+	expect_error("[feed.a]\ntoken = a\nallow_resolved_on_call = maybe\n",
+		     "t.conf:3: [feed.a] allow_resolved_on_call: 'maybe' is not yes or no");
+	expect_error("[feed.a]\ntoken = a\nallow_resolved_on_call = Yes\n", "is not yes or no");
+	expect_error("[feed.a]\ntoken = a\nallow_resolved_on_call = 1\n", "is not yes or no");
+	expect_error("[dept.a]\ntoken = a\nallow_resolved_on_call = yes\n",
+		     "[dept.a]: unknown key 'allow_resolved_on_call'");
+}
+
 /* Writes text to a new temp file with mode; returns its path (the caller frees it). */
 static char *temp_config(const char *text, mode_t mode)
 {
@@ -553,6 +620,8 @@ int main(void)
 		cmocka_unit_test(test_every_secret_distinct),
 		cmocka_unit_test(test_timezone_must_be_known),
 		cmocka_unit_test(test_agents_feed_must_exist),
+		cmocka_unit_test(test_new_limits),
+		cmocka_unit_test(test_allow_resolved_on_call),
 		cmocka_unit_test(test_file_mode_and_owner),
 		cmocka_unit_test(test_reload_keeps_restart_only_options),
 		cmocka_unit_test(test_hostport_and_tokens),
