@@ -625,7 +625,7 @@ def test_agents_disabled_without_a_token(start_hotlined):
 
 
 # An [agents] feed without its [feed.CODE] section is refused by the config itself
-# (tests/unit/test_config.c: test_agents_feed_must_exist).
+# (tests/unit/test_config.c; test_config_check.py: test_agents_feed_must_have_a_section).
 
 
 # ------------------------------------------------------------------ hotline-agent
