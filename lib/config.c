@@ -1,20 +1,28 @@
 /*
- * config.c - the option table and the INI loader behind config.h.
+ * config.c - the option table and the loader behind config.h.
  *
  * Every option lives in one row of `options` below: adding an option means
  * adding a row (and a struct field), and tests/unit/test_config.c fails until
- * README.md documents it. Never: reads anything but the file it is given.
+ * README.md documents it. The INI syntax is lib/ini.c's; here: which sections
+ * and keys exist, that none is given twice, values, cross-option rules, that no
+ * secret serves twice, and the mode of a file holding secrets. Never: reads
+ * anything but the file it is given and, through lib/zoneinfo.c, the zone file
+ * [postgres] timezone names.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <ini.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "code.h"
+#include "ini.h"
 #include "log.h"
+#include "zoneinfo.h"
 
 #define OPT_S(sec, nm, field, def, reload, doc_)                                                   \
 	{                                                                                          \
@@ -46,6 +54,13 @@ static const struct config_option options[] = {
 	      "largest content field accepted, bytes"),
 	OPT_I("hotlined", "hello_timeout_ms", hello_timeout_ms, "10000", true, 100, 3600000,
 	      "a connection that has not said Hello by then is closed"),
+	OPT_I("hotlined", "max_unauthenticated", max_unauthenticated, "256", true, 1, 1000000,
+	      "connections that have not finished their Hello, in all; a newer one evicts the "
+	      "oldest such connection"),
+	OPT_I("hotlined", "max_unauthenticated_per_address", max_unauthenticated_per_address, "16",
+	      true, 1, 1000000,
+	      "connections that have not finished their Hello, per source address; more from "
+	      "one address are refused"),
 	OPT_I("hotlined", "shutdown_timeout_ms", shutdown_timeout_ms, "30000", true, 0, 3600000,
 	      "on SIGTERM, how long to wait for in-flight records to commit"),
 	OPT_S("hotlined", "log_level", log_level, "info", true, "debug, info, warn or error"),
@@ -83,6 +98,9 @@ static const struct config_option options[] = {
 	      "a ticket unacknowledged this long is delivered to another connection"),
 	OPT_I("routing", "update_window", update_window, "100", true, 1, 100000,
 	      "TicketUpdates a feed connection may hold unacknowledged"),
+	OPT_I("routing", "extend_max_days", extend_max_days, "365", true, 1, 3650,
+	      "a department's extend may set a deadline at most this many days after the "
+	      "action; later, or not after now, is refused"),
 	OPT_S("agents", "token", agents_token, "", true,
 	      "shared secret of agent terminals (role AGENT); empty refuses agents"),
 	OPT_S("agents", "feed", agents_feed, "agents", true,
@@ -111,6 +129,8 @@ static const struct config_feed_key feed_keys[] = {
 	{ "name", false, "human-readable name of the legacy line" },
 	{ "mode", false, "join mode: merged (default), parallel or subcenter" },
 	{ "dept", false, "with mode = subcenter: the sub-centre's department code" },
+	{ "allow_resolved_on_call", false,
+	  "yes: the feed may send Intake with resolved_on_call (直接办结); default no" },
 };
 
 static const struct config_feed_key dept_keys[] = {
@@ -121,6 +141,8 @@ static const struct config_feed_key dept_keys[] = {
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 #define FEED_PREFIX "feed."
 #define DEPT_PREFIX "dept."
+/* Largest config file read, bytes: far above any real one, far below trouble. */
+#define CONFIG_MAX_FILE (16 * 1024 * 1024)
 
 const struct config_option *config_options(size_t *count)
 {
@@ -227,48 +249,169 @@ void config_free(struct hotline_config *cfg)
 	cfg->ndepts = 0;
 }
 
-struct load_state {
-	struct hotline_config *cfg;
-	char *err;
-	size_t errlen;
+/* A section header or a key already read, and the line it was on. */
+struct seen {
+	char *name;
+	int line;
 };
 
-static struct feed_config *feed_for_section(struct load_state *st, const char *code)
+struct seen_list {
+	struct seen *items;
+	size_t count, cap;
+};
+
+static const struct seen *seen_find(const struct seen_list *list, const char *name)
 {
-	struct hotline_config *cfg = st->cfg;
-	for (size_t i = 0; i < cfg->nfeeds; i++)
-		if (strcmp(cfg->feeds[i].code, code) == 0)
-			return &cfg->feeds[i];
+	for (size_t i = 0; i < list->count; i++)
+		if (strcmp(list->items[i].name, name) == 0)
+			return &list->items[i];
+	return NULL;
+}
+
+static void seen_add(struct seen_list *list, const char *name, int line)
+{
+	if (list->count == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 16;
+		struct seen *grown = realloc(list->items, cap * sizeof(*grown));
+		if (!grown) {
+			fputs("out of memory\n", stderr);
+			abort();
+		}
+		list->items = grown;
+		list->cap = cap;
+	}
+	list->items[list->count].name = xstrdup(name);
+	list->items[list->count].line = line;
+	list->count++;
+}
+
+static void seen_clear(struct seen_list *list)
+{
+	for (size_t i = 0; i < list->count; i++)
+		free(list->items[i].name);
+	list->count = 0;
+}
+
+static void seen_free(struct seen_list *list)
+{
+	seen_clear(list);
+	free(list->items);
+	list->items = NULL;
+	list->cap = 0;
+}
+
+enum section_kind { SECTION_NONE, SECTION_OPTIONS, SECTION_DEADLINES, SECTION_FEED, SECTION_DEPT };
+
+struct load_state {
+	struct hotline_config *cfg;
+	enum section_kind kind;
+	const char *section;	   /* the current section's name (owned by sections) */
+	size_t index;		   /* of the current section's feed or department */
+	struct seen_list sections; /* every header read so far */
+	struct seen_list keys;	   /* the keys of the current section */
+};
+
+static struct feed_config *add_feed(struct hotline_config *cfg, const char *code)
+{
 	struct feed_config *grown = realloc(cfg->feeds, (cfg->nfeeds + 1) * sizeof(*grown));
 	if (!grown) {
-		snprintf(st->err, st->errlen, "out of memory");
-		return NULL;
+		fputs("out of memory\n", stderr);
+		abort();
 	}
 	cfg->feeds = grown;
 	struct feed_config *feed = &cfg->feeds[cfg->nfeeds++];
 	memset(feed, 0, sizeof(*feed));
 	feed->code = xstrdup(code);
 	feed->mode = JOIN_MERGED;
+	feed->allow_resolved_on_call = false;
 	return feed;
 }
 
-static int feed_key(struct load_state *st, const char *code, const char *name, const char *value)
+static struct dept_config *add_dept(struct hotline_config *cfg, const char *code)
 {
-	if (!code_valid(code)) {
-		snprintf(st->err, st->errlen,
-			 "[feed.%s]: feed code must be 1-64 letters, digits, '_' or '-'", code);
-		return 0;
+	struct dept_config *grown = realloc(cfg->depts, (cfg->ndepts + 1) * sizeof(*grown));
+	if (!grown) {
+		fputs("out of memory\n", stderr);
+		abort();
 	}
-	struct feed_config *feed = feed_for_section(st, code);
-	if (!feed)
-		return 0;
-	char **slot = NULL;
+	cfg->depts = grown;
+	struct dept_config *dept = &cfg->depts[cfg->ndepts++];
+	memset(dept, 0, sizeof(*dept));
+	dept->code = xstrdup(code);
+	return dept;
+}
+
+static bool options_have_section(const char *section)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (strcmp(options[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/* ini.h section callback: refuses a header seen before and sections nobody reads. */
+static int on_section(void *user, int line, const char *name, char *err, size_t errlen)
+{
+	struct load_state *st = user;
+	const struct seen *before = seen_find(&st->sections, name);
+	if (before) {
+		snprintf(err, errlen, "section [%s] appears twice (first on line %d)", name,
+			 before->line);
+		return -1;
+	}
+	enum section_kind kind;
+	if (strncmp(name, FEED_PREFIX, strlen(FEED_PREFIX)) == 0) {
+		if (!code_valid(name + strlen(FEED_PREFIX))) {
+			snprintf(err, errlen,
+				 "[%s]: feed code must be 1-64 letters, digits, '_' or '-'", name);
+			return -1;
+		}
+		kind = SECTION_FEED;
+	} else if (strncmp(name, DEPT_PREFIX, strlen(DEPT_PREFIX)) == 0) {
+		if (!code_valid(name + strlen(DEPT_PREFIX))) {
+			snprintf(err, errlen,
+				 "[%s]: department code must be 1-64 letters, digits, '_' or '-'",
+				 name);
+			return -1;
+		}
+		kind = SECTION_DEPT;
+	} else if (strcmp(name, "deadlines") == 0) {
+		kind = SECTION_DEADLINES;
+	} else if (options_have_section(name)) {
+		kind = SECTION_OPTIONS;
+	} else {
+		snprintf(err, errlen, "unknown section [%s]", name);
+		return -1;
+	}
+	seen_add(&st->sections, name, line);
+	seen_clear(&st->keys);
+	st->section = st->sections.items[st->sections.count - 1].name;
+	st->kind = kind;
+	if (kind == SECTION_FEED) {
+		add_feed(st->cfg, name + strlen(FEED_PREFIX));
+		st->index = st->cfg->nfeeds - 1;
+	} else if (kind == SECTION_DEPT) {
+		add_dept(st->cfg, name + strlen(DEPT_PREFIX));
+		st->index = st->cfg->ndepts - 1;
+	}
+	return 0;
+}
+
+static void set_string(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = xstrdup(value);
+}
+
+static int feed_key(struct feed_config *feed, const char *name, const char *value, char *err,
+		    size_t errlen)
+{
 	if (strcmp(name, "token") == 0) {
-		slot = &feed->token;
+		set_string(&feed->token, value);
 	} else if (strcmp(name, "name") == 0) {
-		slot = &feed->name;
+		set_string(&feed->name, value);
 	} else if (strcmp(name, "dept") == 0) {
-		slot = &feed->dept;
+		set_string(&feed->dept, value);
 	} else if (strcmp(name, "mode") == 0) {
 		if (strcmp(value, "merged") == 0)
 			feed->mode = JOIN_MERGED;
@@ -277,116 +420,177 @@ static int feed_key(struct load_state *st, const char *code, const char *name, c
 		else if (strcmp(value, "subcenter") == 0)
 			feed->mode = JOIN_SUBCENTER;
 		else {
-			snprintf(st->err, st->errlen,
-				 "[feed.%s] mode: '%s' is not merged, parallel or subcenter", code,
-				 value);
-			return 0;
+			snprintf(err, errlen,
+				 "[feed.%s] mode: '%s' is not merged, parallel or subcenter",
+				 feed->code, value);
+			return -1;
 		}
-		return 1;
+	} else if (strcmp(name, "allow_resolved_on_call") == 0) {
+		if (strcmp(value, "yes") == 0)
+			feed->allow_resolved_on_call = true;
+		else if (strcmp(value, "no") == 0)
+			feed->allow_resolved_on_call = false;
+		else {
+			snprintf(err, errlen,
+				 "[feed.%s] allow_resolved_on_call: '%s' is not yes or no",
+				 feed->code, value);
+			return -1;
+		}
 	} else {
-		snprintf(st->err, st->errlen, "[feed.%s]: unknown key '%s'", code, name);
-		return 0;
+		snprintf(err, errlen, "[feed.%s]: unknown key '%s'", feed->code, name);
+		return -1;
 	}
-	free(*slot);
-	*slot = xstrdup(value);
-	return 1;
+	return 0;
 }
 
-static int dept_key(struct load_state *st, const char *code, const char *name, const char *value)
+static int dept_key(struct dept_config *dept, const char *name, const char *value, char *err,
+		    size_t errlen)
 {
-	struct hotline_config *cfg = st->cfg;
-	if (!code_valid(code)) {
-		snprintf(st->err, st->errlen,
-			 "[dept.%s]: department code must be 1-64 letters, digits, '_' or '-'",
-			 code);
-		return 0;
-	}
-	struct dept_config *dept = NULL;
-	for (size_t i = 0; i < cfg->ndepts; i++)
-		if (strcmp(cfg->depts[i].code, code) == 0)
-			dept = &cfg->depts[i];
-	if (!dept) {
-		struct dept_config *grown = realloc(cfg->depts, (cfg->ndepts + 1) * sizeof(*grown));
-		if (!grown) {
-			snprintf(st->err, st->errlen, "out of memory");
-			return 0;
-		}
-		cfg->depts = grown;
-		dept = &cfg->depts[cfg->ndepts++];
-		memset(dept, 0, sizeof(*dept));
-		dept->code = xstrdup(code);
-	}
-	char **slot;
 	if (strcmp(name, "token") == 0) {
-		slot = &dept->token;
+		set_string(&dept->token, value);
 	} else if (strcmp(name, "name") == 0) {
-		slot = &dept->name;
+		set_string(&dept->name, value);
 	} else {
-		snprintf(st->err, st->errlen, "[dept.%s]: unknown key '%s'", code, name);
-		return 0;
+		snprintf(err, errlen, "[dept.%s]: unknown key '%s'", dept->code, name);
+		return -1;
 	}
-	free(*slot);
-	*slot = xstrdup(value);
-	return 1;
+	return 0;
 }
 
 /* [deadlines]: default | normal | urgent | critical | category.NAME = LIMIT */
-static int deadlines_key(struct load_state *st, const char *name, const char *value)
+static int deadlines_key(struct hotline_config *cfg, const char *name, const char *value, char *err,
+			 size_t errlen)
 {
 	struct deadline_limit limit;
-	char err[200];
+	char why[200];
 	int rc;
-	if (deadline_parse_limit(value, &limit, err, sizeof(err)) != 0) {
-		snprintf(st->err, st->errlen, "[deadlines] %s: %s", name, err);
-		return 0;
+	if (deadline_parse_limit(value, &limit, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "[deadlines] %s: %s", name, why);
+		return -1;
 	}
 	if (strcmp(name, "default") == 0)
-		rc = deadline_policy_set_default(&st->cfg->deadlines, &limit, err, sizeof(err));
+		rc = deadline_policy_set_default(&cfg->deadlines, &limit, why, sizeof(why));
 	else if (strncmp(name, "category.", 9) == 0)
-		rc = deadline_policy_set_category(&st->cfg->deadlines, name + 9, &limit, err,
-						  sizeof(err));
+		rc = deadline_policy_set_category(&cfg->deadlines, name + 9, &limit, why,
+						  sizeof(why));
 	else if (deadline_priority_from_name(name) > 0)
-		rc = deadline_policy_set_priority(&st->cfg->deadlines,
-						  deadline_priority_from_name(name), &limit, err,
-						  sizeof(err));
+		rc = deadline_policy_set_priority(&cfg->deadlines,
+						  deadline_priority_from_name(name), &limit, why,
+						  sizeof(why));
 	else {
-		snprintf(st->err, st->errlen,
+		snprintf(err, errlen,
 			 "[deadlines]: unknown key '%s' (default, normal, urgent, critical or "
 			 "category.NAME)",
 			 name);
-		return 0;
+		return -1;
 	}
 	if (rc != 0) {
-		snprintf(st->err, st->errlen, "[deadlines] %s: %s", name, err);
-		return 0;
+		snprintf(err, errlen, "[deadlines] %s: %s", name, why);
+		return -1;
 	}
-	return 1;
+	return 0;
 }
 
-/* inih callback: returns 0 to stop with the error in st->err. */
-static int on_ini_value(void *user, const char *section, const char *name, const char *value)
+static int option_key(struct hotline_config *cfg, const char *section, const char *name,
+		      const char *value, char *err, size_t errlen)
 {
-	struct load_state *st = user;
-	if (strncmp(section, FEED_PREFIX, strlen(FEED_PREFIX)) == 0)
-		return feed_key(st, section + strlen(FEED_PREFIX), name, value);
-	if (strncmp(section, DEPT_PREFIX, strlen(DEPT_PREFIX)) == 0)
-		return dept_key(st, section + strlen(DEPT_PREFIX), name, value);
-	if (strcmp(section, "deadlines") == 0)
-		return deadlines_key(st, name, value);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		const struct config_option *opt = &options[i];
 		if (strcmp(opt->section, section) != 0 || strcmp(opt->name, name) != 0)
 			continue;
 		if (opt->type == CONFIG_STRING) {
-			char **slot = str_field(st->cfg, opt);
-			free(*slot);
-			*slot = xstrdup(value);
-			return 1;
+			set_string(str_field(cfg, opt), value);
+			return 0;
 		}
-		return parse_int(opt, value, int_field(st->cfg, opt), st->err, st->errlen) == 0;
+		return parse_int(opt, value, int_field(cfg, opt), err, errlen);
 	}
-	snprintf(st->err, st->errlen, "unknown option [%s] %s", section, name);
-	return 0;
+	snprintf(err, errlen, "unknown option [%s] %s", section, name);
+	return -1;
+}
+
+/* ini.h value callback: refuses a key given twice in one section, then sets it. */
+static int on_value(void *user, int line, const char *key, const char *value, char *err,
+		    size_t errlen)
+{
+	struct load_state *st = user;
+	if (st->kind == SECTION_NONE) {
+		snprintf(err, errlen, "'%s' before any [section]", key);
+		return -1;
+	}
+	const struct seen *before = seen_find(&st->keys, key);
+	if (before) {
+		snprintf(err, errlen, "duplicate key '%s' in [%s] (first set on line %d)", key,
+			 st->section, before->line);
+		return -1;
+	}
+	seen_add(&st->keys, key, line);
+	switch (st->kind) {
+	case SECTION_FEED:
+		return feed_key(&st->cfg->feeds[st->index], key, value, err, errlen);
+	case SECTION_DEPT:
+		return dept_key(&st->cfg->depts[st->index], key, value, err, errlen);
+	case SECTION_DEADLINES:
+		return deadlines_key(st->cfg, key, value, err, errlen);
+	case SECTION_OPTIONS:
+		return option_key(st->cfg, st->section, key, value, err, errlen);
+	case SECTION_NONE:
+		break;
+	}
+	return -1;
+}
+
+/* One secret of the file and where it is set ("[feed.water] token"). */
+struct secret {
+	char where[96];
+	const char *value;
+};
+
+/*
+ * Every secret is distinct per role and per id: a feed's token must not open its
+ * department's door, nor one department's another's. Compared with
+ * config_token_equal (the values never decide how long a comparison takes).
+ */
+static int check_secrets_distinct(const struct hotline_config *cfg, char *err, size_t errlen)
+{
+	size_t cap = 2 + cfg->nfeeds + cfg->ndepts, n = 0;
+	struct secret *secrets = calloc(cap, sizeof(*secrets));
+	if (!secrets) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (cfg->redis_password[0] != '\0') {
+		snprintf(secrets[n].where, sizeof(secrets[n].where), "[redis] password");
+		secrets[n++].value = cfg->redis_password;
+	}
+	if (cfg->agents_token[0] != '\0') {
+		snprintf(secrets[n].where, sizeof(secrets[n].where), "[agents] token");
+		secrets[n++].value = cfg->agents_token;
+	}
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		snprintf(secrets[n].where, sizeof(secrets[n].where), "[feed.%s] token",
+			 cfg->feeds[i].code);
+		secrets[n++].value = cfg->feeds[i].token;
+	}
+	for (size_t i = 0; i < cfg->ndepts; i++) {
+		snprintf(secrets[n].where, sizeof(secrets[n].where), "[dept.%s] token",
+			 cfg->depts[i].code);
+		secrets[n++].value = cfg->depts[i].token;
+	}
+	int rc = 0;
+	for (size_t i = 1; i < n && rc == 0; i++) {
+		for (size_t j = 0; j < i; j++) {
+			if (config_token_equal(secrets[i].value, secrets[j].value)) {
+				snprintf(err, errlen,
+					 "%s is the same as %s: every secret must be distinct per "
+					 "role and per id",
+					 secrets[i].where, secrets[j].where);
+				rc = -1;
+				break;
+			}
+		}
+	}
+	free(secrets);
+	return rc;
 }
 
 static int validate(struct hotline_config *cfg, char *err, size_t errlen)
@@ -421,6 +625,19 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 			 cfg->max_conn_inflight, cfg->max_inflight);
 		return -1;
 	}
+	if (cfg->max_unauthenticated_per_address > cfg->max_unauthenticated) {
+		snprintf(err, errlen,
+			 "[hotlined] max_unauthenticated_per_address (%ld) exceeds "
+			 "max_unauthenticated (%ld)",
+			 cfg->max_unauthenticated_per_address, cfg->max_unauthenticated);
+		return -1;
+	}
+	if (cfg->max_unauthenticated > cfg->max_connections) {
+		snprintf(err, errlen,
+			 "[hotlined] max_unauthenticated (%ld) exceeds max_connections (%ld)",
+			 cfg->max_unauthenticated, cfg->max_connections);
+		return -1;
+	}
 	if (cfg->pg_reconnect_min_ms > cfg->pg_reconnect_max_ms) {
 		snprintf(err, errlen, "[postgres] reconnect_min_ms exceeds reconnect_max_ms");
 		return -1;
@@ -433,9 +650,9 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 			 cfg->pg_work_mem);
 		return -1;
 	}
-	if (cfg->pg_timezone[0] == '\0' || strchr(cfg->pg_timezone, '\'')) {
-		snprintf(err, errlen, "[postgres] timezone: '%s' is not a time zone name",
-			 cfg->pg_timezone);
+	char why[400];
+	if (zoneinfo_check(cfg->pg_timezone, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "[postgres] timezone: %s", why);
 		return -1;
 	}
 	for (size_t i = 0; i < cfg->nfeeds; i++) {
@@ -476,45 +693,134 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 		if (!dept->name)
 			dept->name = xstrdup(dept->code);
 	}
-	return 0;
+	if (cfg->agents_token[0] != '\0' && !config_find_feed(cfg, cfg->agents_feed)) {
+		snprintf(err, errlen, "[agents] feed: '%s' has no [feed.%s] section",
+			 cfg->agents_feed, cfg->agents_feed);
+		return -1;
+	}
+	return check_secrets_distinct(cfg, err, errlen);
 }
 
-static int finish_load(int rc, const char *name, struct load_state *st, struct hotline_config *cfg,
+int config_load_buffer(const char *text, size_t len, const char *name, struct hotline_config *cfg,
 		       char *err, size_t errlen)
 {
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: cannot open: %s", name, strerror(errno));
-	} else if (rc > 0) {
-		char reason[512];
-		snprintf(reason, sizeof(reason), "%s", st->err[0] ? st->err : "syntax error");
-		snprintf(err, errlen, "%s:%d: %s", name, rc, reason);
-	} else {
-		char reason[512];
-		if (validate(cfg, reason, sizeof(reason)) == 0)
-			return 0;
-		snprintf(err, errlen, "%s: %s", name, reason);
-	}
-	config_free(cfg);
-	return -1;
-}
-
-int config_load(const char *path, struct hotline_config *cfg, char *err, size_t errlen)
-{
+	static const struct ini_callbacks callbacks = { on_section, on_value };
+	struct load_state st = { .cfg = cfg, .kind = SECTION_NONE };
 	char reason[512] = "";
-	struct load_state st = { cfg, reason, sizeof(reason) };
+	int line = 0;
 	config_defaults(cfg);
-	int rc = ini_parse(path, on_ini_value, &st);
-	return finish_load(rc, path, &st, cfg, err, errlen);
+	int rc = ini_parse(text, len, &callbacks, &st, &line, reason, sizeof(reason));
+	seen_free(&st.sections);
+	seen_free(&st.keys);
+	if (rc != 0)
+		snprintf(err, errlen, "%s:%d: %s", name, line, reason);
+	else if ((rc = validate(cfg, reason, sizeof(reason))) != 0)
+		snprintf(err, errlen, "%s: %s", name, reason);
+	if (rc != 0)
+		config_free(cfg);
+	return rc;
 }
 
 int config_load_string(const char *text, const char *name, struct hotline_config *cfg, char *err,
 		       size_t errlen)
 {
-	char reason[512] = "";
-	struct load_state st = { cfg, reason, sizeof(reason) };
-	config_defaults(cfg);
-	int rc = ini_parse_string(text, on_ini_value, &st);
-	return finish_load(rc, name, &st, cfg, err, errlen);
+	return config_load_buffer(text, strlen(text), name, cfg, err, errlen);
+}
+
+/* True when cfg holds a token or a password, which makes its file's mode matter. */
+static bool holds_secrets(const struct hotline_config *cfg)
+{
+	return cfg->nfeeds > 0 || cfg->ndepts > 0 || cfg->agents_token[0] != '\0' ||
+	       cfg->redis_password[0] != '\0';
+}
+
+/* Reads all of fd into a new buffer (*text, *len; the caller frees *text). */
+static int read_all(int fd, char **text, size_t *len, char *why, size_t whylen)
+{
+	size_t cap = 65536, used = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		if (used == cap) {
+			if (cap >= CONFIG_MAX_FILE) {
+				snprintf(why, whylen, "larger than %d MiB", CONFIG_MAX_FILE >> 20);
+				free(buf);
+				return -1;
+			}
+			char *grown = realloc(buf, cap * 2);
+			if (!grown) {
+				snprintf(why, whylen, "out of memory");
+				free(buf);
+				return -1;
+			}
+			buf = grown;
+			cap *= 2;
+		}
+		ssize_t got = read(fd, buf + used, cap - used);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			snprintf(why, whylen, "cannot read: %s", strerror(errno));
+			free(buf);
+			return -1;
+		}
+		if (got == 0)
+			break;
+		used += (size_t)got;
+	}
+	*text = buf;
+	*len = used;
+	return 0;
+}
+
+int config_load(const char *path, struct hotline_config *cfg, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	/* The mode and owner checked are those of the file read, not of the path later. */
+	struct stat st;
+	char why[256];
+	char *text = NULL;
+	size_t len = 0;
+	int rc = 0;
+	if (fstat(fd, &st) != 0) {
+		snprintf(why, sizeof(why), "cannot stat: %s", strerror(errno));
+		rc = -1;
+	} else {
+		rc = read_all(fd, &text, &len, why, sizeof(why));
+	}
+	close(fd);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	rc = config_load_buffer(text, len, path, cfg, err, errlen);
+	free(text);
+	if (rc != 0 || !holds_secrets(cfg))
+		return rc;
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+			 "%s: mode %04o lets group or others read it, and it holds tokens and "
+			 "passwords: chmod 600 %s",
+			 path, (unsigned)(st.st_mode & 07777), path);
+		rc = -1;
+	} else if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen,
+			 "%s: owned by uid %u, neither the user running this (uid %u) nor root, "
+			 "and it holds tokens and passwords",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
+		rc = -1;
+	}
+	if (rc != 0)
+		config_free(cfg);
+	return rc;
 }
 
 int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh, char *note,
@@ -555,6 +861,12 @@ int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh
 	fresh->feeds = feeds;
 	fresh->nfeeds = nfeeds;
 	cur->deadlines = fresh->deadlines;
+	/* max_connections needs a restart, so a raise of it waits; one of
+	 * max_unauthenticated made along with it must not exceed the one kept. */
+	if (cur->max_unauthenticated > cur->max_connections)
+		cur->max_unauthenticated = cur->max_connections;
+	if (cur->max_unauthenticated_per_address > cur->max_unauthenticated)
+		cur->max_unauthenticated_per_address = cur->max_unauthenticated;
 	struct dept_config *depts = cur->depts;
 	size_t ndepts = cur->ndepts;
 	cur->depts = fresh->depts;

@@ -2,8 +2,10 @@
  * config.h - hotlined's configuration: one table of options, loaded from INI.
  *
  * Owns: the option table (name, type, default, reloadable, limits, doc), parsing
- * a file into struct hotline_config, validation, and the per-feed sections
- * [feed.CODE] and [dept.CODE]. Never: applies a config to running state (daemon/main.c does,
+ * a file into struct hotline_config (the INI syntax itself is lib/ini.h's),
+ * validation (a secret used twice, a file holding secrets that others may read,
+ * an unknown time zone), and the per-feed sections [feed.CODE] and [dept.CODE].
+ * Never: applies a config to running state (daemon/main.c does,
  * keeping the old config when a reload fails). Callers: daemon, hotlinectl,
  * tests/unit/test_config.c (which also checks that README documents every option).
  */
@@ -27,6 +29,9 @@ struct feed_config {
 	char *token;
 	char *dept; /* subcenter: the sub-centre's department code */
 	enum join_mode mode;
+	/* May send Intake with resolved_on_call (直接办结): agents resolve on the call; a
+	 * legacy line with operators of its own answering on the spot may be allowed. */
+	bool allow_resolved_on_call;
 };
 
 struct dept_config {
@@ -46,6 +51,8 @@ struct hotline_config {
 	long max_conn_inflight;
 	long max_content;
 	long hello_timeout_ms;
+	long max_unauthenticated;	      /* connections before Hello, in all */
+	long max_unauthenticated_per_address; /* ... and per source address */
 	long shutdown_timeout_ms;
 	char *log_level;
 	/* [postgres] */
@@ -68,6 +75,7 @@ struct hotline_config {
 	long dept_window;
 	long redeliver_after_ms;
 	long update_window;
+	long extend_max_days; /* an extend's deadline: at most this many days after the action */
 	/* [agents] */
 	char *agents_token;
 	char *agents_feed;
@@ -123,12 +131,24 @@ void config_defaults(struct hotline_config *cfg);
 /*
  * Loads path into cfg (defaults first, then the file, then validation).
  * Returns 0, or -1 with "file:line: reason" (or "file: reason") in err; on -1
- * cfg holds nothing that needs freeing.
+ * cfg holds nothing that needs freeing. Besides what config_load_buffer refuses, a
+ * file that holds a secret (a token, or a Redis password) is refused when its mode
+ * gives group or others any permission, or when it is owned by neither the
+ * effective user nor root (checked with fstat on the descriptor read).
  */
 int config_load(const char *path, struct hotline_config *cfg, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
-/* Same, from a string (for tests); name is used in messages. */
+/*
+ * The same from text[0..len) (any bytes), without the file checks; name is used in
+ * messages. Refuses: INI syntax errors (lib/ini.h), unknown sections and options,
+ * a section or a key of one section given twice, invalid values, and a secret used
+ * twice anywhere in the file.
+ */
+int config_load_buffer(const char *text, size_t len, const char *name, struct hotline_config *cfg,
+		       char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* config_load_buffer on a NUL-terminated string (tests). */
 int config_load_string(const char *text, const char *name, struct hotline_config *cfg, char *err,
 		       size_t errlen) __attribute__((warn_unused_result));
 
@@ -138,7 +158,8 @@ void config_free(struct hotline_config *cfg);
  * Moves the reloadable options, the feeds and the departments from fresh into cur (fresh is
  * left empty and can be freed). Options that need a restart and differ are
  * kept at their current value and named in note (comma-separated), so the
- * caller can log them. Returns the number of such options.
+ * caller can log them. max_unauthenticated (and _per_address) are lowered to the
+ * max_connections kept, if need be. Returns the number of such options.
  */
 int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh, char *note,
 			size_t notelen);

@@ -52,7 +52,7 @@
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_BINARY_PORT 12345
 #define DEFAULT_JSON_PORT 12347
-#define DEFAULT_FEEDS "water:water-secret"
+#define DEFAULT_FEEDS "water:water-feed-secret"
 #define DEFAULT_WINDOW 500
 #define DEFAULT_CONTENT_BYTES 200
 #define DEFAULT_TIMEOUT_S 60

@@ -147,6 +147,30 @@ def main():
     for name, text in calendar_files.items():
         write('fuzz_calendar', name, text.encode())
 
+    # fuzz_config: hotlined configs (README.md, "Configuration"), the example among them
+    with open(os.path.join(HERE, '..', '..', 'deploy', 'hotlined.conf.example'), 'rb') as f:
+        write('fuzz_config', 'example', f.read())
+    config_files = {
+        'minimal': '[hotlined]\nlog_level = warn\n',
+        'feeds_depts_agents': ('[agents]\ntoken = agent-terminal-secret\nfeed = desk\n'
+                               '[feed.desk]\ntoken = desk-feed-secret\n'
+                               'allow_resolved_on_call = yes\n'
+                               '[feed.sub]\ntoken = sub-feed-secret\nmode = subcenter\n'
+                               'dept = sub\n[dept.sub]\ntoken = sub-dept-secret\n'
+                               '[redis]\npassword = redis-password\n'),
+        'syntax': ('\ufeff; c\r\n# c\r\n[hotlined] ; h\r\n  max_frame = 1024 ; f\r\n'
+                   'listen_json =\r\n[postgres]\nconninfo = host=/tmp dbname=a=b\n'
+                   'timezone = Etc/GMT+8\n[deadlines]\ndefault = 5wd\n'
+                   'category.投诉 = 2h\n'),
+        'limits': ('[hotlined]\nmax_connections = 100\nmax_unauthenticated = 50\n'
+                   'max_unauthenticated_per_address = 5\n[routing]\nextend_max_days = 30\n'),
+        'errors': ('[feed.a]\ntoken = same\n[dept.a]\ntoken = same\n[feed.a]\n'
+                   'token = x\ntoken = y\nno equals\n[postgres]\ntimezone = ../x\n'),
+        'long_line': '[postgres]\nconninfo = ' + 'x' * 300 + ' name=y\n',
+    }
+    for name, text in config_files.items():
+        write('fuzz_config', name, text.encode())
+
     # fuzz_ticket: stored Tickets as the relay packs them, and near misses
     ticket = (field_bytes(1, '20261128-00000042') + field_bytes(2, '路灯') +
               field_bytes(3, '路灯不亮' * 40) + field_bytes(4, '138****5678') +

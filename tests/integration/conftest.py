@@ -3,7 +3,8 @@
 Owns: one throwaway PostgreSQL (fsync=off) and one Redis per session, started with
 deploy/pgtmp in pytest's temporary directory; the schema, applied with
 `hotlinectl migrate`; hotlined processes started from generated configs on free
-loopback ports; the Python protobuf classes, generated from proto/hotline.proto.
+loopback ports, each written with mode 0600; the Python protobuf classes, generated
+from proto/hotline.proto.
 Never: touches the developer's .dev/ servers or any system cluster.
 
 Environment:
@@ -60,7 +61,8 @@ def _example_feeds():
 
 
 # {feed code: token} of deploy/hotlined.conf.example, which every test config keeps
-# (the tests use water and power).
+# (the tests use water and power). Tokens are distinct per role and per id:
+# CODE-feed-secret, CODE-dept-secret, agent-terminal-secret.
 FEEDS = _example_feeds()
 
 
@@ -99,6 +101,18 @@ def free_ports(n):
     finally:
         for s in socks:
             s.close()
+
+
+def write_private(path, config):
+    """Writes a config (a ConfigParser, str or bytes) readable by its owner only: hotlined
+    refuses a file that holds tokens and that group or others may read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # os.open's mode applies only to a new file
+    with os.fdopen(fd, "wb" if isinstance(config, bytes) else "w") as f:
+        if isinstance(config, (str, bytes)):
+            f.write(config)
+        else:
+            config.write(f)
 
 
 def run(cmd, **kw):
@@ -296,8 +310,7 @@ class Daemon:
         self.conf_path = self.workdir / "hotlined.conf"
         self.log_path = self.workdir / "hotlined.log"
         self.config = self._make_config(conninfo, redis_address, overrides or {})
-        with open(self.conf_path, "w") as f:
-            self.config.write(f)
+        write_private(self.conf_path, self.config)
         self.proc = None
         self.returncode = None
         self.start_failed = False  # start() already failed the test; teardown stays quiet

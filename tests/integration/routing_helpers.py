@@ -65,16 +65,17 @@ def wait_until(predicate, timeout, interval=0.1, message="condition"):
 
 
 def routing_overrides(depts=(), feeds=(), routing=None, hotlined=None, repeat_window_hours=0):
-    """start_hotlined overrides adding [dept.CODE] (token CODE-secret) for each dept,
-    [feed.CODE] for each feed (a code, or (code, mode, dept) for a sub-centre), and
+    """start_hotlined overrides adding [dept.CODE] (token CODE-dept-secret) for each dept,
+    [feed.CODE] (token CODE-feed-secret) for each feed (a code, or (code, mode, dept) for
+    a sub-centre; every secret is distinct per role and per id, as hotlined requires), and
     [routing] / [hotlined] options. Repeat-complaint linking is off unless asked for
     (these tests send many records of one caller and category)."""
     out = {"repeats": {"window_hours": repeat_window_hours}}
     for code in depts:
-        out[f"dept.{code}"] = {"name": f"test department {code}", "token": f"{code}-secret"}
+        out[f"dept.{code}"] = {"name": f"test department {code}", "token": f"{code}-dept-secret"}
     for feed in feeds:
         code, mode, dept = (feed, "merged", None) if isinstance(feed, str) else feed
-        section = {"name": f"test feed {code}", "token": f"{code}-secret", "mode": mode}
+        section = {"name": f"test feed {code}", "token": f"{code}-feed-secret", "mode": mode}
         if dept:
             section["dept"] = dept
         out[f"feed.{code}"] = section
@@ -145,7 +146,7 @@ class DeptClient(FrameInbox):
         super().__init__("127.0.0.1", daemon.binary_port, timeout)
         self.dept = dept
         self.welcome = None
-        reply = self.hello(dept, token if token is not None else f"{dept}-secret", role=pb().ROLE_DEPARTMENT)
+        reply = self.hello(dept, token if token is not None else f"{dept}-dept-secret", role=pb().ROLE_DEPARTMENT)
         assert reply.WhichOneof("msg") == "welcome", f"hello as department {dept}: {describe(reply)}"
         self.welcome = reply.welcome
 
@@ -200,7 +201,7 @@ class FeedClient(FrameInbox):
     def __init__(self, daemon, feed, token=None, timeout=10.0):
         super().__init__("127.0.0.1", daemon.binary_port, timeout)
         self.feed = feed
-        reply = self.hello(feed, token if token is not None else f"{feed}-secret")
+        reply = self.hello(feed, token if token is not None else f"{feed}-feed-secret")
         assert reply.WhichOneof("msg") == "welcome", f"hello as feed {feed}: {describe(reply)}"
 
     def intake(self, external_id, timeout=15.0, **fields):

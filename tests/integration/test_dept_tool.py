@@ -34,7 +34,7 @@ def send_intakes(daemon, feed, keyword, n):
     """n records for the department; returns [(ticket_no, phone)]."""
     out = []
     client = daemon.binary()
-    assert client.hello(feed, f"{feed}-secret").WhichOneof("msg") == "welcome"
+    assert client.hello(feed, f"{feed}-feed-secret").WhichOneof("msg") == "welcome"
     with client as c:
         for _ in range(n):
             phone = new_phone()
@@ -51,7 +51,7 @@ def send_intakes(daemon, feed, keyword, n):
 
 def run_dept(binaries, daemon, dept, *args, stdin="", stdout=subprocess.PIPE, timeout=30):
     r = subprocess.run([str(binaries.dept), "--port", str(daemon.binary_port), "--dept", dept,
-                        "--token", f"{dept}-secret", "--timeout", "20", *args],
+                        "--token", f"{dept}-dept-secret", "--timeout", "20", *args],
                        input=stdin, stdout=stdout, stderr=subprocess.PIPE, text=True,
                        timeout=timeout)
     events = [json.loads(line) for line in (r.stdout or "").splitlines()]
@@ -105,7 +105,7 @@ def test_unwritable_stdout_takes_nothing(setup, binaries, rds):
     its ack must not be sent either."""
     daemon, dept, keyword, feed = setup
     proc = subprocess.Popen([str(binaries.dept), "--port", str(daemon.binary_port), "--dept", dept,
-                             "--token", f"{dept}-secret", "--count", "1", "--timeout", "20"],
+                             "--token", f"{dept}-dept-secret", "--count", "1", "--timeout", "20"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -140,7 +140,7 @@ def test_commands_from_a_file_with_an_over_long_line(setup, binaries, db, tmp_pa
     commands.write_text("accept " + "x" * 200000 + "\n" + f"accept {ticket_no}\nquit")
     with open(commands) as f:
         r = subprocess.run([str(binaries.dept), "--port", str(daemon.binary_port), "--dept", dept,
-                            "--token", f"{dept}-secret", "--timeout", "20"],
+                            "--token", f"{dept}-dept-secret", "--timeout", "20"],
                            stdin=f, capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     events = [json.loads(line) for line in r.stdout.splitlines()]

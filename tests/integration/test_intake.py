@@ -63,7 +63,7 @@ def expect_error(client, code, timeout=10.0):
 
 def test_welcome_on_good_hello(hotlined):
     with hotlined.binary() as c:
-        reply = c.hello("water", "water-secret")
+        reply = c.hello("water", "water-feed-secret")
         assert reply.WhichOneof("msg") == "welcome", reply
         assert reply.welcome.version == 1
         assert reply.welcome.max_frame == int(hotlined.setting("hotlined", "max_frame"))
@@ -81,7 +81,7 @@ def test_wrong_token_is_auth_error_and_close(hotlined):
 
 def test_unknown_feed_is_auth_error(hotlined):
     with hotlined.binary() as c:
-        reply = c.hello("no-such-feed", "water-secret")
+        reply = c.hello("no-such-feed", "water-feed-secret")
         assert reply.WhichOneof("msg") == "error", reply
         assert hc.error_name(reply.error.code) == "ERROR_AUTH"
         assert c.wait_closed(5.0), "connection still open after ERROR_AUTH"
@@ -330,7 +330,7 @@ def test_connection_cut_mid_frame_stores_nothing(hotlined, db):
 def test_json_hello_intake_ack_and_duplicate(hotlined, db):
     external_id = new_id("json")
     with hotlined.json() as c:
-        welcome = c.hello("water", "water-secret")
+        welcome = c.hello("water", "water-feed-secret")
         assert welcome["type"] == "welcome"
         assert welcome["version"] == 1
         assert welcome["max_line"] == int(hotlined.setting("hotlined", "max_line"))

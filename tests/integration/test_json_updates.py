@@ -33,14 +33,14 @@ def test_json_feed_gets_updates_and_acks_them(start_hotlined, binaries, redis_se
     ext = f"j-{uuid.uuid4().hex[:10]}"
 
     c = daemon.json()
-    assert c.hello(feed, f"{feed}-secret")["type"] == "welcome"
+    assert c.hello(feed, f"{feed}-feed-secret")["type"] == "welcome"
     c.send_intake(external_id=ext, content=f"井盖缺失 {keyword}", category="complaint",
                   caller_phone=new_phone())
     ack = json_lines_until(c, lambda l: l.get("type") == "ack")
     ticket_no = ack["ticket_no"]
 
     d = FrameInbox("127.0.0.1", daemon.binary_port)
-    assert d.hello(dept, f"{dept}-secret", role=2).WhichOneof("msg") == "welcome"
+    assert d.hello(dept, f"{dept}-dept-secret", role=2).WhichOneof("msg") == "welcome"
     d.next_frame(lambda f: f.WhichOneof("msg") == "ticket" and f.ticket.ticket_no == ticket_no)
     d.send_frame(frame_ack(ticket_no))
     d.send_frame(frame_action(ticket_no, "accept"))
@@ -52,7 +52,7 @@ def test_json_feed_gets_updates_and_acks_them(start_hotlined, binaries, redis_se
     # not acknowledged: sent again on the next connection
     c.close()
     c = daemon.json()
-    assert c.hello(feed, f"{feed}-secret")["type"] == "welcome"
+    assert c.hello(feed, f"{feed}-feed-secret")["type"] == "welcome"
     again = json_lines_until(c, lambda l: l.get("type") == "update")
     assert again["update_id"] == up["update_id"]
     c.send_line({"ack_update": again["update_id"]})
@@ -77,7 +77,7 @@ def test_json_feed_gets_updates_and_acks_them(start_hotlined, binaries, redis_se
         time.sleep(0.2)
     assert remaining() == 0
     c = daemon.json()
-    assert c.hello(feed, f"{feed}-secret")["type"] == "welcome"
+    assert c.hello(feed, f"{feed}-feed-secret")["type"] == "welcome"
     with pytest.raises(hc.Timeout):
         c.read_line(2)
     c.close()

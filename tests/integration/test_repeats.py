@@ -62,7 +62,7 @@ def in_any_stream(rds, ticket_no):
 
 def dept_client(daemon, dept):
     c = FrameInbox("127.0.0.1", daemon.binary_port)
-    reply = c.hello(dept, f"{dept}-secret", role=2)
+    reply = c.hello(dept, f"{dept}-dept-secret", role=2)
     assert reply.WhichOneof("msg") == "welcome", reply
     return c
 
@@ -97,7 +97,7 @@ def test_repeat_is_linked_not_dispatched_and_reply_fans_out(setup, db, rds):
     for feed, ticket_no, state in (("water", parent, "TICKET_STATE_REPLIED"),
                                    ("power", child, "TICKET_STATE_LINKED")):
         f = FrameInbox("127.0.0.1", daemon.binary_port)
-        assert f.hello(feed, f"{feed}-secret").WhichOneof("msg") == "welcome"
+        assert f.hello(feed, f"{feed}-feed-secret").WhichOneof("msg") == "welcome"
         up = f.next_frame(lambda fr: fr.WhichOneof("msg") == "ticket_update"
                           and fr.ticket_update.ticket_no == ticket_no
                           and hc_state(fr.ticket_update.state) == state,

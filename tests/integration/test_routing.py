@@ -297,7 +297,7 @@ def test_rules_example_routes_by_its_rules(start_hotlined, rules, db):
     daemon = start_hotlined()
     wait_rules_in_force(daemon, version)
     water = DeptClient(daemon, "water")
-    feed = FeedClient(daemon, "power", token="power-secret")
+    feed = FeedClient(daemon, "power", token="power-feed-secret")
     tag = uuid.uuid4().hex[:8]
     cases = [
         # content, category, district -> state, dept, rule
@@ -373,7 +373,7 @@ def test_subcenter_feed_falls_back_to_its_own_department(start_hotlined, rules, 
     phone = new_phone()
     other = new_keyword()
 
-    enterprise = FeedClient(daemon, "enterprise", token="enterprise-secret")
+    enterprise = FeedClient(daemon, "enterprise", token="enterprise-feed-secret")
     ent_fallback = enterprise.intake(new_id(), **intake_fields(other, phone))
     ent_rule = enterprise.intake(new_id(), **intake_fields(kw, phone))  # a rule comes first
     sub = FeedClient(daemon, sub_feed)
@@ -537,17 +537,45 @@ def test_department_welcome_announces_dept_window(start_hotlined):
 def test_department_hello_and_protocol(start_hotlined):
     dept = new_code("rtd")
     daemon = start_hotlined(routing_overrides(depts=[dept]))
-    for dept_id, token in ((dept, "wrong-secret"), ("no-such-dept", "water-secret")):
+    for dept_id, token in ((dept, "wrong-secret"), ("no-such-dept", "water-dept-secret")):
         with daemon.binary() as c:
             reply = c.hello(dept_id, token, role=pb().ROLE_DEPARTMENT)
             assert reply.WhichOneof("msg") == "error", reply
             assert pb().ErrorCode.Name(reply.error.code) == "ERROR_AUTH"
             assert c.wait_closed(5.0)
-    # water's feed and department share a token; the role decides which it is
-    with DeptClient(daemon, "water", token="water-secret") as water:
+    # a department connection may not send what feeds send
+    with DeptClient(daemon, "water") as water:
         water.send_intake(external_id=new_id(), content="x")
         frame = water.next_frame(lambda f: f.WhichOneof("msg") == "error", 5, "Error")
         assert pb().ErrorCode.Name(frame.error.code) == "ERROR_PROTOCOL"
+
+
+def test_feed_and_department_tokens_open_only_their_own_door(start_hotlined):
+    """Every secret is distinct per role and per id: the water feed's token does not
+    let anyone in as the water department, nor the department's as the feed (binary
+    and JSON), though both name the same code; each opens its own door."""
+    dept, feed = new_code("rtd"), new_code("rtf")
+    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed]))
+    refused = [
+        ("water", "water-feed-secret", pb().ROLE_DEPARTMENT),
+        ("water", "water-dept-secret", pb().ROLE_FEED),
+        (dept, f"{feed}-feed-secret", pb().ROLE_DEPARTMENT),
+        (feed, f"{dept}-dept-secret", pb().ROLE_FEED),
+    ]
+    for code, token, role in refused:
+        with daemon.binary() as c:
+            reply = c.hello(code, token, role=role)
+            assert reply.WhichOneof("msg") == "error", (code, token, role, reply)
+            assert pb().ErrorCode.Name(reply.error.code) == "ERROR_AUTH", reply
+            assert c.wait_closed(5.0)
+    with daemon.json() as c:
+        reply = c.hello("water", "water-dept-secret")
+        assert (reply.get("type"), reply.get("code")) == ("error", "auth"), reply
+    # the right token for each role still works
+    DeptClient(daemon, "water", token="water-dept-secret").close()
+    FeedClient(daemon, "water", token="water-feed-secret").close()
+    DeptClient(daemon, dept).close()
+    FeedClient(daemon, feed).close()
 
 
 # ------------------------------------------------------------------ actions
