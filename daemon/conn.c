@@ -209,6 +209,13 @@ static void conn_maybe_finish(struct conn *c)
 
 /* ---- Hello ---------------------------------------------------------------- */
 
+/* The Hello was accepted: the connection counts no more as unauthenticated. */
+static void conn_authenticated(struct conn *c)
+{
+	c->state = CONN_ACTIVE;
+	server_conn_authenticated(c->server, c);
+}
+
 static void conn_send_welcome(struct conn *c)
 {
 	const struct hotline_config *cfg = server_config(c->server);
@@ -263,7 +270,7 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 		}
 		c->role = role;
 		snprintf(c->dept_code, sizeof(c->dept_code), "%s", dept->code);
-		c->state = CONN_ACTIVE;
+		conn_authenticated(c);
 		log_info("conn=%llu peer=%s dept=%s hello accepted", (unsigned long long)c->id,
 			 c->peer, c->dept_code);
 		conn_send_welcome(c);
@@ -272,7 +279,7 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 	}
 	if (role == HOTLINE__V1__ROLE__ROLE_AGENT && c->proto == CONN_PROTO_BINARY) {
 		if (conn_agent_hello(c, id, token) == 0) {
-			c->state = CONN_ACTIVE;
+			conn_authenticated(c);
 			conn_send_welcome(c);
 		}
 		return;
@@ -296,7 +303,7 @@ static void conn_hello(struct conn *c, int role, const char *id, const char *tok
 	}
 	c->role = role;
 	snprintf(c->feed_code, sizeof(c->feed_code), "%s", feed->code);
-	c->state = CONN_ACTIVE;
+	conn_authenticated(c);
 	log_info("conn=%llu peer=%s feed=%s %s hello accepted", (unsigned long long)c->id, c->peer,
 		 c->feed_code, c->proto == CONN_PROTO_JSON ? "json" : "binary");
 	conn_send_welcome(c);
@@ -505,6 +512,24 @@ static void conn_intake(struct conn *c, struct intake *in)
 		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, err, in->external_id);
 		intake_free(in);
 		return;
+	}
+	if (in->resolved_on_call && c->role == HOTLINE__V1__ROLE__ROLE_FEED) {
+		/* 直接办结 is an agent's: a record closed at intake is never dispatched, so a
+		 * feed may send it only when its section says so. */
+		const struct feed_config *feed = config_find_feed(cfg, c->feed_code);
+		if (!feed || !feed->allow_resolved_on_call) {
+			char msg[320];
+			snprintf(msg, sizeof(msg),
+				 "resolved_on_call is for agents (直接办结); feed %s may not send "
+				 "it "
+				 "([feed.%s] allow_resolved_on_call)",
+				 c->feed_code, c->feed_code);
+			server_stats_mut(server)->invalid++;
+			conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, msg,
+					in->external_id);
+			intake_free(in);
+			return;
+		}
 	}
 	if (in->received_at_ms == 0)
 		in->received_at_ms = now;
@@ -862,6 +887,22 @@ void conn_close(struct conn *c)
 	server_conn_closed(c->server, c);
 }
 
+int conn_addr_host(const struct sockaddr *addr, char *host, size_t len)
+{
+	snprintf(host, len, "?");
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+		inet_ntop(AF_INET, &sin->sin_addr, host, (socklen_t)len);
+		return ntohs(sin->sin_port);
+	}
+	if (addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, (socklen_t)len);
+		return ntohs(sin6->sin6_port);
+	}
+	return 0;
+}
+
 struct conn *conn_new(struct server *server, evutil_socket_t fd, const struct sockaddr *addr,
 		      enum conn_proto proto)
 {
@@ -885,18 +926,8 @@ struct conn *conn_new(struct server *server, evutil_socket_t fd, const struct so
 	c->state = CONN_HELLO;
 	c->id = next_id++;
 	c->opened_ms = clock_now_ms();
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	if (addr->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		port = ntohs(sin->sin_port);
-	} else if (addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)addr;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		port = ntohs(sin6->sin6_port);
-	}
-	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+	int port = conn_addr_host(addr, c->peer_host, sizeof(c->peer_host));
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", c->peer_host, port);
 	frame_decoder_init(&c->decoder, (size_t)cfg->max_frame);
 	/* Stop reading once a whole maximal frame or line is buffered and unread:
 	 * that bounds a paused connection's input buffer. */

@@ -59,6 +59,8 @@ struct dept_delivery {
 struct conn {
 	TAILQ_ENTRY(conn) link;	       /* server's open list, then its dead list */
 	TAILQ_ENTRY(conn) paused_link; /* server's paused list while paused */
+	TAILQ_ENTRY(conn) hello_link;  /* server's unauthenticated list, oldest first */
+	bool unauthenticated;	       /* on that list: no Hello accepted yet */
 	bool paused;
 	struct server *server;
 	struct bufferevent *bev; /* NULL once CLOSED */
@@ -66,6 +68,7 @@ struct conn {
 	enum conn_proto proto;
 	uint64_t id;
 	char peer[64];
+	char peer_host[48]; /* the source address alone, for the per-address limit */
 	int role;	    /* Hotline__V1__Role, set at Hello */
 	char feed_code[65]; /* feed connections: set at Hello */
 	char dept_code[65]; /* department connections: set at Hello */
@@ -94,6 +97,9 @@ struct conn {
 /* Wraps an accepted socket (the connection owns fd). NULL on failure (fd closed). */
 struct conn *conn_new(struct server *server, evutil_socket_t fd, const struct sockaddr *addr,
 		      enum conn_proto proto) __attribute__((warn_unused_result));
+
+/* Writes addr's host (numeric) into host; returns its port. */
+int conn_addr_host(const struct sockaddr *addr, char *host, size_t len);
 
 /* Processes whatever input is buffered, as far as back-pressure allows. */
 void conn_on_readable(struct conn *c);

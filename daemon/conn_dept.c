@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "bus_redis.h"
+#include "clock.h"
 #include "conn.h"
+#include "dates.h"
 #include "frame.h"
 #include "hotline.pb-c.h"
 #include "keyindex.h"
@@ -120,11 +122,26 @@ static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
 		kind = TICKET_EV_REPLY;
 		text = act->reply->content;
 		break;
-	case HOTLINE__V1__DEPT_ACTION__ACTION_EXTEND:
+	case HOTLINE__V1__DEPT_ACTION__ACTION_EXTEND: {
 		kind = TICKET_EV_EXTEND;
 		text = act->extend->reason;
 		until = act->extend->until;
+		/* An extension moves the deadline at most extend_max_days ahead: a date
+		 * in the year 100000 would remove it in effect. */
+		const struct hotline_config *cfg = server_config(c->server);
+		int64_t now = clock_now_ms(), max_ms = cfg->extend_max_days * DATES_MS_PER_DAY;
+		if (until <= now || until - now > max_ms) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "extend until must be a unix time in ms after now and at most "
+				 "%ld days ahead ([routing] extend_max_days)",
+				 cfg->extend_max_days);
+			conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, msg,
+					       ticket_no);
+			return;
+		}
 		break;
+	}
 	default:
 		conn_send_ticket_error(
 			c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID,

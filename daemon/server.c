@@ -88,15 +88,16 @@ struct server {
 	struct bus *bus;
 	struct transitions *transitions;
 	struct listener listeners[2];
-	struct conn_list open;	 /* HELLO, ACTIVE, DRAINING */
-	struct conn_list closed; /* CLOSED, records still in flight */
-	struct conn_list dead;	 /* CLOSED, waiting to be freed */
+	struct conn_list open;	  /* HELLO, ACTIVE, DRAINING */
+	struct conn_list closed;  /* CLOSED, records still in flight */
+	struct conn_list dead;	  /* CLOSED, waiting to be freed */
+	TAILQ_HEAD(, conn) hello; /* not authenticated yet, oldest first */
 	TAILQ_HEAD(, conn) paused;
 	struct event *ev_resume;
 	struct event *ev_reap;
 	struct event *ev_accept; /* listeners paused after EMFILE: re-enable */
 	long accept_pause_ms;
-	struct burst_log refused_log, accept_log;
+	struct burst_log refused_log, accept_log, evicted_log;
 	bool shutting_down;
 	/* acknowledged TicketUpdates: waiting to be deleted, and in the DELETE in
 	 * flight (one at a time); pulls skip both */
@@ -229,8 +230,23 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void hello_remove(struct server *server, struct conn *c)
+{
+	if (!c->unauthenticated)
+		return;
+	TAILQ_REMOVE(&server->hello, c, hello_link);
+	c->unauthenticated = false;
+	server->stats.unauthenticated--;
+}
+
+void server_conn_authenticated(struct server *server, struct conn *c)
+{
+	hello_remove(server, c);
+}
+
 void server_conn_closed(struct server *server, struct conn *c)
 {
+	hello_remove(server, c);
 	unpause(server, c);
 	TAILQ_REMOVE(&server->open, c, link);
 	server->stats.connections--;
@@ -249,6 +265,50 @@ void server_conn_idle(struct server *server, struct conn *c)
 	event_active(server->ev_reap, EV_TIMEOUT, 0);
 }
 
+/* Closes an unauthenticated connection to make room for a newer one. */
+static void evict(struct server *server, struct conn *c, const char *limit, long value)
+{
+	char msg[160];
+	snprintf(
+		msg, sizeof(msg),
+		"closing the oldest connection that has not said Hello (from %s): %s = %ld reached",
+		c->peer_host, limit, value);
+	burst_log(&server->evicted_log, msg);
+	server->stats.evicted++;
+	conn_close(c);
+}
+
+/*
+ * Connections that have not authenticated have their own, smaller limits, so
+ * that silent connections can never keep authenticated peers out: a new
+ * connection from an address holding max_unauthenticated_per_address of them
+ * closes that address's oldest; past max_unauthenticated in all, the oldest of
+ * all goes; and at max_connections the oldest unauthenticated one makes room.
+ * A real client says Hello at once and leaves this list within a round trip;
+ * a silent one is the first to go. Only authenticated connections can make the
+ * daemon refuse a new one.
+ */
+static void make_room_for_hello(struct server *server, const char *host)
+{
+	const struct hotline_config *cfg = server->cfg;
+	struct conn *c, *oldest_same = NULL;
+	long same = 0;
+	TAILQ_FOREACH(c, &server->hello, hello_link)
+	{
+		if (strcmp(c->peer_host, host) == 0 && same++ == 0)
+			oldest_same = c;
+	}
+	if (oldest_same && same >= cfg->max_unauthenticated_per_address)
+		evict(server, oldest_same, "max_unauthenticated_per_address",
+		      cfg->max_unauthenticated_per_address);
+	else if (server->stats.unauthenticated >= (size_t)cfg->max_unauthenticated)
+		evict(server, TAILQ_FIRST(&server->hello), "max_unauthenticated",
+		      cfg->max_unauthenticated);
+	if (server->stats.connections >= (size_t)cfg->max_connections &&
+	    !TAILQ_EMPTY(&server->hello))
+		evict(server, TAILQ_FIRST(&server->hello), "max_connections", cfg->max_connections);
+}
+
 static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sockaddr *addr,
 		      int socklen, void *arg)
 {
@@ -259,6 +319,9 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 		evutil_closesocket(fd);
 		return;
 	}
+	char host[sizeof(((struct conn *)0)->peer_host)];
+	(void)conn_addr_host(addr, host, sizeof(host));
+	make_room_for_hello(server, host);
 	if (server->stats.connections >= (size_t)server->cfg->max_connections) {
 		server->stats.refused++;
 		char msg[128];
@@ -274,6 +337,9 @@ static void on_accept(struct evconnlistener *ev, evutil_socket_t fd, struct sock
 		return;
 	}
 	TAILQ_INSERT_TAIL(&server->open, c, link);
+	TAILQ_INSERT_TAIL(&server->hello, c, hello_link);
+	c->unauthenticated = true;
+	server->stats.unauthenticated++;
 	server->stats.connections++;
 	server->stats.accepted++;
 	log_debug("conn=%llu peer=%s connected", (unsigned long long)c->id, c->peer);
@@ -381,6 +447,7 @@ struct server *server_new(struct event_base *base, struct hotline_config *cfg,
 	TAILQ_INIT(&server->closed);
 	TAILQ_INIT(&server->dead);
 	TAILQ_INIT(&server->paused);
+	TAILQ_INIT(&server->hello);
 	server->ev_resume = event_new(base, -1, 0, on_resume, server);
 	server->ev_reap = event_new(base, -1, 0, on_reap, server);
 	server->ev_accept = event_new(base, -1, 0, on_accept_resume, server);
@@ -534,6 +601,7 @@ void server_janitor(struct server *server, int64_t now_ms)
 	flush_acked_updates(server);
 	burst_log_flush(&server->refused_log, now_ms);
 	burst_log_flush(&server->accept_log, now_ms);
+	burst_log_flush(&server->evicted_log, now_ms);
 }
 
 void server_begin_shutdown(struct server *server)

@@ -28,6 +28,7 @@ struct server_stats {
 	uint64_t accepted;
 	uint64_t refused;	/* over max_connections */
 	uint64_t accept_failed; /* accept() errors (EMFILE: listeners paused) */
+	uint64_t evicted;	/* unauthenticated, closed to make room (max_unauthenticated) */
 	uint64_t auth_failed;
 	uint64_t records;	/* intake records submitted to the store */
 	uint64_t acked;		/* IntakeAck sent (committed) */
@@ -39,6 +40,7 @@ struct server_stats {
 	uint64_t bad_input;	/* connections closed for undecodable input */
 	uint64_t pauses;	/* times a connection stopped reading (back-pressure) */
 	size_t connections;
+	size_t unauthenticated; /* connections with no Hello accepted yet */
 	size_t inflight;
 	size_t paused;
 };
@@ -93,6 +95,8 @@ void server_record_begin(struct server *server);
 void server_record_end(struct server *server);
 /* c's unread replies fell below the limit: reconsider it. */
 void server_output_drained(struct server *server, struct conn *c);
+/* c's Hello was accepted: it leaves the unauthenticated connections. */
+void server_conn_authenticated(struct server *server, struct conn *c);
 /* c's socket is gone; it is freed after the loop pass once nothing is in flight. */
 void server_conn_closed(struct server *server, struct conn *c);
 /* A CLOSED c just finished its last in-flight record. */

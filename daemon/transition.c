@@ -51,10 +51,14 @@ static const char write_sql[] =
 	"    dispatched_at = CASE WHEN $3 = 'DISPATCHED' AND $13 <> 'DISPATCHED'"
 	"      THEN to_timestamp($19::float8 / 1000)"
 	"      ELSE dispatched_at END,"
-	"    due_soon_at = CASE WHEN $5::int8 = 0 OR $3 <> $13 OR $12 = 'EXTEND' THEN NULL"
-	"      ELSE due_soon_at END,"
-	"    overdue_at = CASE WHEN $5::int8 = 0 OR $3 <> $13 OR $12 = 'EXTEND' THEN NULL"
-	"      ELSE overdue_at END,"
+	/* a mark is made once per deadline: kept while the deadline stays (an
+	 * accept), cleared when it moves (extend, a new dispatch) or goes */
+	"    due_soon_at = CASE WHEN deadline_at IS NOT DISTINCT FROM CASE WHEN $5::int8 = 0"
+	"      THEN NULL ELSE to_timestamp($5::int8::float8 / 1000) END"
+	"      THEN due_soon_at END,"
+	"    overdue_at = CASE WHEN deadline_at IS NOT DISTINCT FROM CASE WHEN $5::int8 = 0"
+	"      THEN NULL ELSE to_timestamp($5::int8::float8 / 1000) END"
+	"      THEN overdue_at END,"
 	"    version = version + 1, updated_at = to_timestamp($19::float8 / 1000)"
 	"  WHERE ticket_id = $1 AND version = $2"
 	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, reply, dept_code,"

@@ -169,6 +169,7 @@ def test_config_dir_and_offset(binaries, tmp_path):
                         f"dir = {d}\nutc_offset_minutes = -300\n")
     path = tmp_path / "hotlined.conf"
     path.write_text(conf)
+    path.chmod(0o600)  # it holds the example's tokens
 
     r = ctl(binaries, "-c", path, "calendar", "status", "--now", "2026-06-01")
     assert r.returncode == 0, r.stderr

@@ -150,3 +150,29 @@ def test_closed_or_far_tickets_are_not_escalated(two_daemons, db):
     for ticket_no in (far, closed):
         assert events_of(db, ticket_no, "OVERDUE") == []
         assert events_of(db, ticket_no, "DUE_SOON") == []
+
+
+def test_accept_keeps_the_marks_of_its_deadline(two_daemons, db, rds):
+    """A ticket escalated while DISPATCHED and then accepted keeps its deadline, so it is
+    not escalated again (an accept used to clear the marks: a second OVERDUE row and
+    alert for one deadline); an extend moves the deadline and clears them."""
+    from routing_helpers import DeptClient
+
+    first, _, dept, keyword = two_daemons
+    [ticket_no] = intake(first, keyword)
+    db.query("UPDATE tickets SET deadline_at = to_timestamp(%s / 1000.0) WHERE ticket_no = %s",
+             (first.now_ms() - 60_000, ticket_no))
+    wait_until(lambda: events_of(db, ticket_no, "OVERDUE"), 15, message="the overdue mark")
+    d = DeptClient(first, dept)
+    d.ticket(ticket_no)
+    d.ack(ticket_no)
+    assert d.accept(ticket_no).action_ack.ok
+    time.sleep(1.5)  # several checks by both daemons
+    assert len(events_of(db, ticket_no, "OVERDUE")) == 1
+    [row] = db.query("SELECT state, overdue_at FROM tickets WHERE ticket_no = %s", (ticket_no,))
+    assert row["state"] == "ACCEPTED" and row["overdue_at"] is not None
+    ack = d.extend(ticket_no, first.now_ms() + 10 * 86_400_000, "等待配件")
+    assert ack.action_ack.ok
+    [row] = db.query("SELECT overdue_at, due_soon_at FROM tickets WHERE ticket_no = %s", (ticket_no,))
+    assert row["overdue_at"] is None and row["due_soon_at"] is None
+    d.close()

@@ -127,7 +127,7 @@ def test_nul_in_department_texts_is_refused_and_the_ticket_unchanged(loop, db):
 def test_nul_in_hello_closes_the_connection(loop):
     daemon, _, feed, _, _ = loop
     c = daemon.binary()
-    reply = c.hello(feed, f"{feed}-secret\0")
+    reply = c.hello(feed, f"{feed}-feed-secret\0")
     err = expect_error(reply, "ERROR_INVALID")
     assert "hello.token" in err.message
     with pytest.raises(hc.Closed):
@@ -172,7 +172,7 @@ def test_a_feed_cannot_ack_another_feeds_update(loop, db):
     g = FeedClient(daemon, feed)
     g.update(ticket_no)  # owed to every connection of the feed until acknowledged
     h = daemon.binary()
-    assert h.hello(feed, f"{feed}-secret").WhichOneof("msg") == "welcome"
+    assert h.hello(feed, f"{feed}-feed-secret").WhichOneof("msg") == "welcome"
     f.ack_update(update_id)
     import time
     time.sleep(1.5)  # the janitor's batched DELETE
@@ -293,4 +293,63 @@ def test_agent_claims_past_the_queue_wait_instead_of_being_refused(start_hotline
         c.send_frame(pb().Frame(callback_claim=pb().CallbackClaim()))
     kinds = [c.read_frame(20).WhichOneof("msg") for _ in range(200)]
     assert kinds == ["callback_task"] * 200, [k for k in kinds if k != "callback_task"][:3]
+    c.close()
+
+
+# ------------------------------------------------------------------ limits of the state machine's inputs
+
+
+def test_extend_is_bounded(loop, db):
+    """extend until INT64_MAX answered INTERNAL 'try again'; until in the year 100000
+    was accepted and in effect removed the deadline. Both are INVALID now, as is a
+    time not after now; within [routing] extend_max_days (365) it is applied."""
+    daemon, dept, feed, _, kw = loop
+    f = FeedClient(daemon, feed)
+    ticket_no = f.intake(new_id(), **fields(kw))
+    f.close()
+    d = DeptClient(daemon, dept)
+    d.ticket(ticket_no)
+    d.ack(ticket_no)
+    assert d.accept(ticket_no).action_ack.ok
+    now = daemon.now_ms()
+    year_100000 = 3_093_527_980_800_000
+    for until in (2**63 - 1, year_100000, now + 366 * 86_400_000, now - 1000, 0):
+        err = expect_error(d.extend(ticket_no, until, "需要更多时间"), "ERROR_INVALID")
+        assert "extend_max_days" in err.message and err.ticket_no == ticket_no
+    [before] = db.query("SELECT deadline_at, extend_count FROM tickets WHERE ticket_no = %s", (ticket_no,))
+    assert before["extend_count"] == 0
+    ok = d.extend(ticket_no, now + 30 * 86_400_000, "需要更多时间")
+    assert ok.WhichOneof("msg") == "action_ack" and ok.action_ack.ok, describe(ok)
+    [after] = db.query("SELECT deadline_at, extend_count FROM tickets WHERE ticket_no = %s", (ticket_no,))
+    assert after["extend_count"] == 1 and after["deadline_at"] > before["deadline_at"]
+    d.close()
+
+
+def test_only_agents_resolve_on_the_call(start_hotlined, db):
+    """A feed's record with resolved_on_call used to be stored CLOSED and never
+    dispatched. Only agents resolve on the call, unless the feed's section says
+    allow_resolved_on_call = yes."""
+    allowed = new_code("hoa")
+    daemon = start_hotlined(routing_overrides(feeds=[allowed]) | {
+        f"feed.{allowed}": {"name": "a line with its own operators", "token": f"{allowed}-feed-secret",
+                            "mode": "parallel", "allow_resolved_on_call": "yes"}})
+    record = {"category": "consultation", "content": "公积金怎么提取", "caller_phone": new_phone(),
+              "resolved_on_call": True, "answer": "携带身份证到公积金中心办理"}
+    with daemon.feed("water") as c:
+        ext = new_id()
+        c.send_intake(external_id=ext, **record)
+        kind, msg = c.read_reply(10)
+        while kind == "ticket_update":
+            kind, msg = c.read_reply(10)
+        assert kind == "error" and hc.error_name(msg.code) == "ERROR_INVALID", (kind, msg)
+        assert "allow_resolved_on_call" in msg.message and msg.external_id == ext
+    assert tickets_of(db, "water", ext) == []
+    c = daemon.binary()
+    assert c.hello(allowed, f"{allowed}-feed-secret").WhichOneof("msg") == "welcome"
+    ext = new_id()
+    c.send_intake(external_id=ext, **record)
+    kind, msg = c.read_reply(10)
+    assert kind == "ack", msg
+    [row] = db.query("SELECT state, resolved_on_call FROM tickets WHERE ticket_no = %s", (msg.ticket_no,))
+    assert (row["state"], row["resolved_on_call"]) == ("CLOSED", True)
     c.close()
