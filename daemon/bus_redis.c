@@ -14,12 +14,17 @@
  * are fields of one hash per hour (hotline:published:HOUR), not a key each: a
  * call costs Redis a TIME, two HMGETs, one HSET and one EXPIRE besides its XADDs.
  *
- * Data loss: the first daemon to find hotline:epoch missing (after a restart
- * without persistence, or FLUSHALL) sets it (SET NX) and rebuilds: it gives
- * Redis the rule set back and queues a 'rebuild' outbox row for every
- * DISPATCHED ticket, which the relay publishes once more (the marker hashes
- * that made re-publishing a no-op were lost with the rest, so each ticket lands
- * in its stream once). Consumers re-create their group (NOGROUP) by themselves.
+ * Data loss: Redis's hotline:epoch must equal the epoch PostgreSQL's bus_epoch
+ * row recorded (006_bus_epoch). When it is missing (a restart without
+ * persistence, FLUSHALL) or differs (an old snapshot, a rebuild never
+ * announced), a daemon claims the rebuild in PostgreSQL together with a
+ * 'rebuild' outbox row for every DISPATCHED ticket and REPLIED callback, in
+ * one transaction, and only then sets the new epoch in Redis and gives Redis
+ * the rule set back (check_epoch). A daemon killed between the two leaves the
+ * rebuild owed, never skipped. The relay publishes the rows once more (the
+ * marker hashes that made re-publishing a no-op were lost with the rest, so
+ * each ticket lands in its stream once). Consumers re-create their group
+ * (NOGROUP) by themselves.
  *
  * Consumers: each department connection owns one Redis connection for its
  * blocking XREADGROUP. At connect, and every redeliver_after_ms / 2, it

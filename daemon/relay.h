@@ -6,7 +6,8 @@
  * published from memory right after its intake commit. Sweeper: every
  * relay_interval_ms it publishes rows nobody has (another daemon crashed, Redis
  * was down, the fast-path queue was full) and 'rebuild' rows at once.
- * Re-publishing is harmless (bus_publish is idempotent per outbox row).
+ * Re-publishing is harmless (bus_publish is idempotent per dispatch and per
+ * callback, whichever outbox row carries it).
  * Never: acknowledges anything to feeds, or holds more than max_inflight
  * tickets in memory (beyond that the sweeper takes over).
  * Callers: daemon/main.c (wiring, store hook).

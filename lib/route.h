@@ -1,7 +1,7 @@
 /*
  * route.h - where a new ticket goes: the one routing decision.
  *
- * Owns: the order of the routing rules of a new ticket (DESIGN "Routing", the
+ * Owns: the order of the routing rules of a new ticket (docs/ticket-life.md, the
  * three join modes): an agent's record resolved on the call is closed at once
  * (直接办结); else the first rule that matches names the department; else a
  * ticket from a sub-centre feed (join mode subcenter) stays in the sub-centre's

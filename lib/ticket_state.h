@@ -11,7 +11,7 @@
  * Callers: daemon (routing, department actions, manual desk, callbacks), tools
  * (names), tests/unit/test_ticket_state.c.
  *
- * The closed loop (DESIGN.md "Ticket life"):
+ * The closed loop (docs/ticket-life.md):
  *
  *   RECEIVED --ROUTE_MATCHED--> DISPATCHED --ACCEPT--> ACCEPTED --REPLY--> REPLIED
  *   RECEIVED --ROUTE_NONE--> PENDING_DISPATCH --MANUAL_DISPATCH--> DISPATCHED

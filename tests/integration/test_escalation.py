@@ -176,3 +176,5 @@ def test_accept_keeps_the_marks_of_its_deadline(two_daemons, db, rds):
     [row] = db.query("SELECT overdue_at, due_soon_at FROM tickets WHERE ticket_no = %s", (ticket_no,))
     assert row["overdue_at"] is None and row["due_soon_at"] is None
     d.close()
+    # feed water is owed the ACCEPTED update: later modules' water connections must not see it
+    db.query("DELETE FROM feed_updates WHERE ticket_no = %s", (ticket_no,))
