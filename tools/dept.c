@@ -50,7 +50,8 @@
 #define PENDING_BUCKETS 65536	     /* hash buckets for them (power of two) */
 #define MAX_OUTPUT (8 * 1024 * 1024) /* bytes queued to the daemon */
 #define MAX_COMMAND_LINE 65536	     /* bytes in one stdin command */
-#define MAX_TICKET_NO 128	     /* bytes in a ticket number we act on */
+#define MAX_TICKET_NO 128	     /* bytes in a ticket number we take */
+#define MAX_ACTION_TICKET_NO 31	     /* bytes in one the daemon takes in a DeptAction */
 #define MAX_LOGGED_SKIPS 20
 #define SEEN_MAX 65536 /* ticket numbers remembered as taken (power of two) */
 #define SEEN_NIL UINT32_MAX
@@ -748,8 +749,9 @@ static void run_command(void *arg, char *line)
 		goto out;
 	}
 	char *ticket_no = cli_next_word(&rest);
-	if (ticket_no == NULL || strlen(ticket_no) > MAX_TICKET_NO) {
-		command_error(d, copy, "missing or over-long TICKET_NO");
+	if (ticket_no == NULL || strlen(ticket_no) > MAX_ACTION_TICKET_NO) {
+		/* The daemon's refusal of a longer one would not name it. */
+		command_error(d, copy, "missing or over-long TICKET_NO (at most 31 bytes)");
 		goto out;
 	}
 	int64_t until = 0;

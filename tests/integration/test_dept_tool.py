@@ -91,11 +91,16 @@ def test_commands_from_stdin(setup, binaries, db):
     [(ticket_no, _)] = send_intakes(daemon, feed, keyword, 1)
     r, _ = run_dept(binaries, daemon, dept, "--count", "1")
     assert r.returncode == 0, r.stderr
+    # A ticket number over the daemon's 31 bytes: its refusal would not name it (so
+    # could not be matched to the action), and the action would stay unanswered.
     r, events = run_dept(binaries, daemon, dept,
-                         stdin=f"accept {ticket_no}\nreply {ticket_no} 已协调 处理\nquit\n")
+                         stdin=f"accept {ticket_no}\nreply {ticket_no} 已协调 处理\naccept {'9' * 32}\nquit\n")
     assert r.returncode == 0, r.stderr
     acks = [e for e in events if e["event"] == "action_ack"]
     assert [a["ok"] for a in acks] == [True, True], events
+    [error] = [e for e in events if e["event"] == "command_error"]
+    assert "over-long TICKET_NO" in error["message"], error
+    assert events[-1]["pending_actions"] == 0
     [row] = db.query("SELECT state, reply FROM tickets WHERE ticket_no = %s", (ticket_no,))
     assert (row["state"], row["reply"]) == ("REPLIED", "已协调 处理")
 
