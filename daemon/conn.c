@@ -341,7 +341,9 @@ void conn_work_end(struct conn *c)
  * updates commit in any order and a cursor would skip an id that committed
  * after a higher one. An Ack is taken only for an update sent on this very
  * connection: anything else is another connection's (or another feed's) and
- * refused.
+ * refused. An update sent on several connections of the feed is acknowledged
+ * by the first Ack; the others' Acks of it, which were already on their way,
+ * are taken and change nothing.
  */
 static const char pull_updates_sql[] =
 	"SELECT update_id, external_id, ticket_no, state, COALESCE(reply, ''),"
@@ -428,12 +430,22 @@ void conn_updates_pull(struct conn *c)
 void conn_update_delivered(struct conn *c, long long update_id)
 {
 	size_t window = (size_t)server_config(c->server)->update_window;
-	if (idset_remove(&c->updates_sent, update_id) && c->updates_sent.n <= window / 2)
+	if (!idset_remove(&c->updates_sent, update_id))
+		return;
+	/* Not kept (full, or out of memory): this connection's own Ack of it, if
+	 * it ever comes, gets NOT_FOUND like any Ack of an unknown update. */
+	if (c->updates_released.n < window && idset_add(&c->updates_released, update_id) != 0)
+		log_warn("conn=%llu out of memory remembering a released TicketUpdate",
+			 (unsigned long long)c->id);
+	if (c->updates_sent.n <= window / 2)
 		conn_updates_pull(c);
 }
 
 static void conn_update_acked(struct conn *c, uint64_t update_id)
 {
+	if (update_id > 0 && update_id <= INT64_MAX &&
+	    idset_remove(&c->updates_released, (long long)update_id))
+		return; /* sent here, acknowledged on another connection first */
 	if (update_id == 0 || update_id > INT64_MAX ||
 	    !idset_remove(&c->updates_sent, (long long)update_id)) {
 		char id[32];
@@ -945,6 +957,7 @@ void conn_free(struct conn *c)
 	conn_agent_free(c);
 	keyindex_free(&c->by_ticket);
 	idset_free(&c->updates_sent);
+	idset_free(&c->updates_released);
 	keyindex_free(&c->by_entry);
 	free(c->deliveries);
 	free(c);

@@ -88,7 +88,10 @@ struct conn {
 	size_t nactions;
 	/* feed connections: TicketUpdates (conn_updates in conn.c) */
 	struct idset updates_sent; /* sent on this connection, not acknowledged yet */
-	bool updates_busy;	   /* a pull is in flight */
+	/* sent here and acknowledged on another connection of the feed first: an Ack
+	 * of one here is taken, and does nothing (at most update_window kept) */
+	struct idset updates_released;
+	bool updates_busy; /* a pull is in flight */
 	bool updates_again;
 	/* agent connections (conn_agent.c): set at Hello, freed by conn_free() */
 	struct agent_session *agent;

@@ -4,15 +4,19 @@
  * Owns: one department connection to hotlined's binary port on one libevent
  * loop: Hello as ROLE_DEPARTMENT, printing each pushed Ticket as a JSON line
  * and only then acknowledging it (Ack{ticket_no}); sending DeptActions typed
- * on stdin or chosen by --auto, and matching each ActionAck / Error back to
- * the action it answers; after a reconnection (--reconnect), resending the
- * actions that were never answered. The connection machinery (connecting,
- * framing, backoff) and the end of the run are cli_conn.c's.
+ * on stdin or chosen by --auto, at most Welcome.action_window of them
+ * unanswered (the rest wait here), and matching each ActionAck / Error back to
+ * the action it answers; sending an action again after Error{UNAVAILABLE} or
+ * Error{INTERNAL} (with backoff, at most MAX_RESENDS times) and, after a
+ * reconnection (--reconnect), the actions that were never answered. The
+ * connection machinery (connecting, framing, backoff) and the end of the run
+ * are cli_conn.c's.
  * Never: acknowledges a ticket it has not printed (the daemon must then
- * redeliver it), holds more than MAX_PENDING unanswered actions or
- * MAX_OUTPUT queued bytes (a ticket that finds no room is left unacknowledged
- * for redelivery, and stdin is read no further until there is room), or
- * touches PostgreSQL or Redis.
+ * redeliver it), has more than action_window actions in flight (past that the
+ * daemon stops reading the connection, our Acks with it), holds more than
+ * MAX_PENDING unanswered actions or MAX_OUTPUT queued bytes (a ticket that
+ * finds no room is left unacknowledged for redelivery, and stdin is read no
+ * further until there is room), or touches PostgreSQL or Redis.
  * Callers: department integrators (an example of the protocol), people at a
  * terminal, tests/integration and bench/ (through --auto, --count, --no-ack).
  *
@@ -31,6 +35,7 @@
 
 #include <jansson.h>
 
+#include "backoff.h"
 #include "code.h"
 #include "hotline.pb-c.h"
 #include "cli_conn.h"
@@ -50,7 +55,11 @@
 #define PENDING_BUCKETS 65536	     /* hash buckets for them (power of two) */
 #define MAX_OUTPUT (8 * 1024 * 1024) /* bytes queued to the daemon */
 #define MAX_COMMAND_LINE 65536	     /* bytes in one stdin command */
-#define MAX_TICKET_NO 128	     /* bytes in a ticket number we act on */
+#define MAX_TICKET_NO 128	     /* bytes in a ticket number we take */
+#define MAX_ACTION_TICKET_NO 31	     /* bytes in one the daemon takes in a DeptAction */
+#define RESEND_MIN_MS 50	     /* first wait before resending after UNAVAILABLE / INTERNAL */
+#define RESEND_MAX_MS 2000	     /* longest such wait (doubling in between, +-20%) */
+#define MAX_RESENDS 10		     /* then the action is reported as failed */
 #define MAX_LOGGED_SKIPS 20
 #define SEEN_MAX 65536 /* ticket numbers remembered as taken (power of two) */
 #define SEEN_NIL UINT32_MAX
@@ -67,20 +76,35 @@ static const char *const action_names[] = {
 };
 
 /*
- * An action not yet answered. Lives in a hash chain (by ticket_no) and in the
- * order list (sent, and after a reconnect sent again, in that order).
- *
- * At most one action per ticket is in flight: ActionAck and Error name only
- * the ticket, and the daemon may apply and answer two actions on one ticket
- * in either order, so a second one would make the answers ambiguous and the
- * outcome a race (a reply overtaking its accept). Later actions for a ticket
- * stay queued until the one in flight is answered.
+ * Where an unanswered action is. At most one action per ticket is past
+ * ACTION_WAITING: the daemon applies a connection's actions in the order sent,
+ * but one answered UNAVAILABLE or INTERNAL goes again later, and a later
+ * action on its ticket (a reply after an accept) must not overtake it. With
+ * one per ticket in flight, an answer (which names only the ticket) also
+ * matches its action whatever order answers come in (the daemon answers an
+ * invalid action at once, ahead of those it is applying).
+ */
+enum action_state {
+	ACTION_WAITING,	  /* behind an earlier action on its ticket */
+	ACTION_READY,	  /* its ticket's turn: in the send queue */
+	ACTION_IN_FLIGHT, /* sent on the current connection, answer awaited */
+	ACTION_RESEND	  /* answered UNAVAILABLE / INTERNAL: ready when its timer fires */
+};
+
+/*
+ * An action not yet finally answered. Lives in a hash chain (by ticket_no) and,
+ * while READY or IN_FLIGHT, in the send queue or the in-flight list.
  */
 struct action {
 	struct action *hash_next;
-	struct action *prev, *next; /* order of creation */
-	uint64_t seq;
-	bool in_flight; /* sent on the current connection, answer awaited */
+	struct action *prev, *next; /* the send queue or the in-flight list */
+	struct dept *dept;	    /* for the resend timer */
+	uint64_t seq;		    /* creation order */
+	enum action_state state;
+	unsigned sends;		    /* times sent, resends included */
+	unsigned retries;	    /* UNAVAILABLE / INTERNAL answers so far */
+	long backoff_ms;	    /* backoff_next's step for the next resend */
+	struct event *resend_timer; /* created at the first UNAVAILABLE / INTERNAL */
 	enum action_kind kind;
 	bool automatic; /* chosen by --auto */
 	int64_t until;	/* extend: unix ms */
@@ -103,6 +127,11 @@ struct seen_set {
 	size_t cursor;		   /* next slot to (re)use */
 };
 
+struct action_list {
+	struct action *head, *tail;
+	size_t n;
+};
+
 struct options {
 	const char *host;
 	int port;
@@ -123,11 +152,12 @@ struct stats {
 	uint64_t distinct; /* different ticket numbers among them (--count) */
 	uint64_t reacked;  /* redeliveries of taken tickets acknowledged after the goal */
 	uint64_t acked;
-	uint64_t skipped; /* no room: left unacknowledged for redelivery */
-	uint64_t ignored; /* after --count or quit: left unacknowledged */
-	uint64_t actions_sent;
+	uint64_t skipped;      /* no room: left unacknowledged for redelivery */
+	uint64_t ignored;      /* after --count or quit: left unacknowledged */
+	uint64_t actions_sent; /* sends, resends included */
 	uint64_t actions_ok;
-	uint64_t actions_failed; /* ActionAck ok=false, or an Error naming the ticket */
+	uint64_t actions_failed; /* ActionAck ok=false, or a final Error naming the ticket */
+	uint64_t resent;	 /* sends of an action after its first one */
 	uint64_t errors;	 /* Error frames */
 	uint64_t unexpected;	 /* answers matching no pending action */
 	uint64_t reconnects;
@@ -139,10 +169,13 @@ struct dept {
 
 	struct cli_stdin in; /* commands */
 
-	/* pending actions */
+	/* Unanswered actions: all in the hash; READY ones in send_queue (resends
+	 * and those of a lost connection first, then oldest first), IN_FLIGHT ones
+	 * in in_flight (in the order sent). */
 	struct action *buckets[PENDING_BUCKETS];
-	struct action *head, *tail;
-	size_t pending;
+	struct action_list send_queue, in_flight;
+	size_t pending;	      /* in any state */
+	size_t action_window; /* most in flight at once (from Welcome; 0 before it) */
 	uint64_t seq;
 
 	struct seen_set *seen;
@@ -223,6 +256,89 @@ static size_t bucket_of(const char *ticket_no)
 	return hash_str(ticket_no) & (PENDING_BUCKETS - 1);
 }
 
+static void list_append(struct action_list *l, struct action *a)
+{
+	a->next = NULL;
+	a->prev = l->tail;
+	if (l->tail)
+		l->tail->next = a;
+	else
+		l->head = a;
+	l->tail = a;
+	l->n++;
+}
+
+static void list_prepend(struct action_list *l, struct action *a)
+{
+	a->prev = NULL;
+	a->next = l->head;
+	if (l->head)
+		l->head->prev = a;
+	else
+		l->tail = a;
+	l->head = a;
+	l->n++;
+}
+
+static void list_remove(struct action_list *l, struct action *a)
+{
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		l->head = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
+	else
+		l->tail = a->prev;
+	a->prev = a->next = NULL;
+	l->n--;
+}
+
+/* Moves all of from, in its order, ahead of to's actions; from ends empty. */
+static void list_prepend_all(struct action_list *to, struct action_list *from)
+{
+	if (from->head == NULL)
+		return;
+	from->tail->next = to->head;
+	if (to->head)
+		to->head->prev = from->tail;
+	else
+		to->tail = from->tail;
+	to->head = from->head;
+	to->n += from->n;
+	*from = (struct action_list){ 0 };
+}
+
+/* The action of ticket_no past ACTION_WAITING (at most one), or NULL. */
+static struct action *ticket_current(const struct dept *d, const char *ticket_no)
+{
+	for (struct action *a = d->buckets[bucket_of(ticket_no)]; a; a = a->hash_next)
+		if (a->state != ACTION_WAITING && strcmp(a->ticket_no, ticket_no) == 0)
+			return a;
+	return NULL;
+}
+
+/* The oldest action of ticket_no waiting for its turn, or NULL. */
+static struct action *ticket_next_waiting(const struct dept *d, const char *ticket_no)
+{
+	struct action *best = NULL;
+	for (struct action *a = d->buckets[bucket_of(ticket_no)]; a; a = a->hash_next)
+		if (a->state == ACTION_WAITING && strcmp(a->ticket_no, ticket_no) == 0 &&
+		    (best == NULL || a->seq < best->seq))
+			best = a;
+	return best;
+}
+
+static void action_ready(struct dept *d, struct action *a)
+{
+	a->state = ACTION_READY;
+	list_append(&d->send_queue, a);
+}
+
+/*
+ * Records a new action: ready to send when its ticket has no other action
+ * under way, else waiting behind it.
+ */
 static struct action *action_add(struct dept *d, const char *ticket_no, enum action_kind kind,
 				 bool automatic, int64_t until, const char *text)
 {
@@ -231,103 +347,58 @@ static struct action *action_add(struct dept *d, const char *ticket_no, enum act
 	if (a == NULL || (text != NULL && (a->text = strdup(text)) == NULL))
 		fatal("out of memory");
 	memcpy(a->ticket_no, ticket_no, len + 1);
+	a->dept = d;
 	a->kind = kind;
 	a->automatic = automatic;
 	a->until = until;
 	a->seq = ++d->seq;
+	a->state = ACTION_WAITING;
+	bool first = ticket_current(d, ticket_no) == NULL;
 	size_t b = bucket_of(ticket_no);
 	a->hash_next = d->buckets[b];
 	d->buckets[b] = a;
-	a->prev = d->tail;
-	if (d->tail)
-		d->tail->next = a;
-	else
-		d->head = a;
-	d->tail = a;
 	d->pending++;
+	if (first)
+		action_ready(d, a);
 	return a;
 }
 
-/* Unlinks a from the send-order list only (it keeps its hash entry). */
-static void order_unlink(struct dept *d, struct action *a)
+/*
+ * The in-flight action ticket_no's answer is for: taken off the in-flight
+ * list (still in the hash, state unchanged); NULL if none.
+ */
+static struct action *action_answered(struct dept *d, const char *ticket_no)
 {
-	if (a->prev)
-		a->prev->next = a->next;
-	else
-		d->head = a->next;
-	if (a->next)
-		a->next->prev = a->prev;
-	else
-		d->tail = a->prev;
-	a->prev = a->next = NULL;
+	struct action *a = ticket_current(d, ticket_no);
+	if (a == NULL || a->state != ACTION_IN_FLIGHT)
+		return NULL;
+	list_remove(&d->in_flight, a);
+	return a;
 }
 
-static void order_append(struct dept *d, struct action *a)
-{
-	a->prev = d->tail;
-	if (d->tail)
-		d->tail->next = a;
-	else
-		d->head = a;
-	d->tail = a;
-}
-
-/* Unlinks a from its hash chain and the order list; the caller owns it then. */
-static void action_unlink(struct dept *d, struct action *a)
+/*
+ * a (answered, on no list) is done with: out of the hash, and its ticket's
+ * next action, if any, gets its turn. The caller frees a.
+ */
+static void action_done(struct dept *d, struct action *a)
 {
 	struct action **pp = &d->buckets[bucket_of(a->ticket_no)];
 	while (*pp != a)
 		pp = &(*pp)->hash_next;
 	*pp = a->hash_next;
 	a->hash_next = NULL;
-	order_unlink(d, a);
 	d->pending--;
-}
-
-/* The action in flight for ticket_no, or NULL. */
-static struct action *action_in_flight(const struct dept *d, const char *ticket_no)
-{
-	for (struct action *a = d->buckets[bucket_of(ticket_no)]; a; a = a->hash_next)
-		if (a->in_flight && strcmp(a->ticket_no, ticket_no) == 0)
-			return a;
-	return NULL;
-}
-
-/* The oldest queued (not in flight) action for ticket_no, or NULL. */
-static struct action *action_next_queued(const struct dept *d, const char *ticket_no)
-{
-	struct action *best = NULL;
-	for (struct action *a = d->buckets[bucket_of(ticket_no)]; a; a = a->hash_next)
-		if (!a->in_flight && strcmp(a->ticket_no, ticket_no) == 0 &&
-		    (best == NULL || a->seq < best->seq))
-			best = a;
-	return best;
-}
-
-/* The answer to ticket_no's action in flight: that action, unlinked; NULL if none. */
-static struct action *action_take_answered(struct dept *d, const char *ticket_no)
-{
-	struct action *a = action_in_flight(d, ticket_no);
-	if (a)
-		action_unlink(d, a);
-	return a;
-}
-
-/* Puts a taken action back as the newest pending one (same ticket). */
-static void action_readd(struct dept *d, struct action *a)
-{
-	size_t b = bucket_of(a->ticket_no);
-	a->seq = ++d->seq;
-	a->hash_next = d->buckets[b];
-	d->buckets[b] = a;
-	order_append(d, a);
-	d->pending++;
+	struct action *next = ticket_next_waiting(d, a->ticket_no);
+	if (next)
+		action_ready(d, next);
 }
 
 static void action_free(struct action *a)
 {
 	if (a == NULL)
 		return;
+	if (a->resend_timer)
+		event_free(a->resend_timer);
 	free(a->text);
 	free(a);
 }
@@ -343,7 +414,7 @@ static bool have_room(const struct dept *d)
 
 /* Each returns 0, or -1 when the connection was lost (cli_conn_lost() has run). */
 static int send_ack(struct dept *d, const char *ticket_no) __attribute__((warn_unused_result));
-static int send_action(struct dept *d, const struct action *a) __attribute__((warn_unused_result));
+static int send_action(struct dept *d, struct action *a) __attribute__((warn_unused_result));
 
 static int send_ack(struct dept *d, const char *ticket_no)
 {
@@ -355,8 +426,8 @@ static int send_ack(struct dept *d, const char *ticket_no)
 	return cli_conn_send(&d->conn, &frame);
 }
 
-/* Sends a (pending) action. Returns 0, or -1 when the connection was lost. */
-static int send_action(struct dept *d, const struct action *a)
+/* Sends a (pending) action, counting the send. Returns 0, or -1 when the connection was lost. */
+static int send_action(struct dept *d, struct action *a)
 {
 	Hotline__V1__DeptAction act = HOTLINE__V1__DEPT_ACTION__INIT;
 	Hotline__V1__DeptAction__Accept accept = HOTLINE__V1__DEPT_ACTION__ACCEPT__INIT;
@@ -391,32 +462,66 @@ static int send_action(struct dept *d, const struct action *a)
 	frame.msg_case = HOTLINE__V1__FRAME__MSG_DEPT_ACTION;
 	frame.dept_action = &act;
 	d->stats.actions_sent++;
+	if (a->sends++ > 0)
+		d->stats.resent++;
 	return cli_conn_send(&d->conn, &frame);
 }
 
 /*
- * Sends ticket_no's oldest queued action when connected and nothing else is in
- * flight for that ticket. On a send failure the connection is lost and the
- * action waits for the next Welcome.
+ * Sends queued actions, oldest first, while the connection takes them and
+ * fewer than action_window are in flight. A send failure loses the connection
+ * (on_lost queues the in-flight actions again for the next Welcome).
  */
-static void pump_ticket(struct dept *d, const char *ticket_no)
+static void pump(struct dept *d)
 {
-	if (d->conn.state != CLI_CONN_READY || action_in_flight(d, ticket_no) != NULL)
-		return;
-	struct action *a = action_next_queued(d, ticket_no);
-	if (a == NULL)
-		return;
-	a->in_flight = true;
-	if (send_action(d, a) != 0)
-		return; /* a is queued again for the next Welcome */
+	while (d->conn.state == CLI_CONN_READY && !d->conn.finishing &&
+	       d->in_flight.n < d->action_window && d->send_queue.head != NULL) {
+		struct action *a = d->send_queue.head;
+		list_remove(&d->send_queue, a);
+		a->state = ACTION_IN_FLIGHT;
+		list_append(&d->in_flight, a);
+		if (send_action(d, a) != 0)
+			return;
+	}
 }
 
-/* Records a new action and sends it as soon as its ticket has nothing in flight. */
+/* Records a new action and sends it when its turn and the window allow. */
 static void start_action(struct dept *d, const char *ticket_no, enum action_kind kind,
 			 bool automatic, int64_t until, const char *text)
 {
-	struct action *a = action_add(d, ticket_no, kind, automatic, until, text);
-	pump_ticket(d, a->ticket_no);
+	action_add(d, ticket_no, kind, automatic, until, text);
+	pump(d);
+}
+
+/* The resend timer of an action answered UNAVAILABLE / INTERNAL: its turn again, first. */
+static void on_resend_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct action *a = arg;
+	struct dept *d = a->dept;
+	a->state = ACTION_READY;
+	list_prepend(&d->send_queue, a);
+	pump(d);
+}
+
+/*
+ * a (just answered, on no list) was refused for now: returns the wait in ms
+ * before it goes again (its timer is set), or -1 when it has been resent
+ * MAX_RESENDS times already (then it has failed).
+ */
+static long action_schedule_resend(struct dept *d, struct action *a)
+{
+	if (a->retries >= MAX_RESENDS)
+		return -1;
+	a->retries++;
+	long delay = backoff_next(&a->backoff_ms, RESEND_MIN_MS, RESEND_MAX_MS, 20, 20,
+				  (unsigned long)rand());
+	if (a->resend_timer == NULL &&
+	    (a->resend_timer = evtimer_new(d->conn.base, on_resend_due, a)) == NULL)
+		fatal("out of memory");
+	a->state = ACTION_RESEND;
+	struct timeval tv = cli_tv_ms((unsigned)delay);
+	evtimer_add(a->resend_timer, &tv);
+	return delay;
 }
 
 /* ---- receiving -------------------------------------------------------- */
@@ -431,11 +536,18 @@ static void on_welcome(struct dept *d, const Hotline__V1__Welcome *w)
 	cli_set_int(ev, "version", w->version);
 	cli_set_int(ev, "max_frame", w->max_frame);
 	cli_set_int(ev, "window", w->window);
+	cli_set_int(ev, "action_window", w->action_window);
 	cli_set_str(ev, "dept", d->opt.dept);
 	cli_conn_emit(&d->conn, ev);
-	/* Actions never answered on the lost connection go again, oldest first. */
-	for (struct action *a = d->head; a && d->conn.state == CLI_CONN_READY; a = a->next)
-		pump_ticket(d, a->ticket_no);
+	/*
+	 * A server older than action_window sends 0; it refused actions past
+	 * `window` waiting, so that many at most. Actions never answered on a lost
+	 * connection go first.
+	 */
+	d->action_window = w->action_window ? w->action_window : w->window;
+	if (d->action_window == 0)
+		d->action_window = 1;
+	pump(d);
 	cli_stdin_update(&d->in);
 }
 
@@ -546,7 +658,7 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 {
 	const char *ticket_no = ack->ticket_no ? ack->ticket_no : "";
-	struct action *a = action_take_answered(d, ticket_no);
+	struct action *a = action_answered(d, ticket_no);
 	if (a == NULL)
 		d->stats.unexpected++;
 	if (ack->ok)
@@ -564,24 +676,23 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 			cli_set_str(ev, "error", ack->error);
 		cli_conn_emit(&d->conn, ev);
 	}
-	/*
-	 * --auto reply: reply once the ticket is ACCEPTED. An accept refused because
-	 * the ticket already is ACCEPTED (resent after a lost answer) counts too.
-	 */
-	if (a && a->automatic && a->kind == ACT_ACCEPT && d->opt.auto_mode == AUTO_REPLY &&
-	    (ack->ok || ack->state == HOTLINE__V1__TICKET_STATE__TICKET_STATE_ACCEPTED) &&
-	    !d->conn.finishing) {
-		free(a->text);
-		a->text = strdup(d->opt.reply_text);
-		if (a->text == NULL)
-			fatal("out of memory");
-		a->kind = ACT_REPLY;
-		a->in_flight = false;
-		action_readd(d, a);
-	} else {
+	if (a) {
+		/*
+		 * --auto reply: reply once the ticket is ACCEPTED, after any action
+		 * on it already waiting. An accept refused because the ticket already
+		 * is ACCEPTED (resent after a lost answer) counts too.
+		 */
+		bool reply = a->automatic && a->kind == ACT_ACCEPT &&
+			     d->opt.auto_mode == AUTO_REPLY &&
+			     (ack->ok ||
+			      ack->state == HOTLINE__V1__TICKET_STATE__TICKET_STATE_ACCEPTED) &&
+			     !d->conn.finishing;
+		action_done(d, a);
+		if (reply)
+			action_add(d, a->ticket_no, ACT_REPLY, true, 0, d->opt.reply_text);
 		action_free(a);
 	}
-	pump_ticket(d, ticket_no);
+	pump(d);
 }
 
 /* An Error: the answer to an action in flight, or (to Hello) a refusal. */
@@ -589,7 +700,13 @@ static void on_error(struct dept *d, const Hotline__V1__Error *err)
 {
 	d->stats.errors++;
 	const char *ticket_no = err->ticket_no ? err->ticket_no : "";
-	struct action *a = ticket_no[0] ? action_take_answered(d, ticket_no) : NULL;
+	bool for_now = err->code == HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE ||
+		       err->code == HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL;
+	/* PROTOCOL with a ticket_no answers an Ack of ours, never an action. */
+	struct action *a = ticket_no[0] && err->code != HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL
+				   ? action_answered(d, ticket_no)
+				   : NULL;
+	long resend_in_ms = a && for_now ? action_schedule_resend(d, a) : -1;
 	json_t *ev = cli_json_event("error");
 	cli_set_str(ev, "code", cli_error_code_name(err->code));
 	cli_set_str(ev, "message", err->message);
@@ -597,19 +714,23 @@ static void on_error(struct dept *d, const Hotline__V1__Error *err)
 		cli_set_str(ev, "ticket_no", ticket_no);
 	if (a)
 		cli_set_str(ev, "action", action_names[a->kind]);
+	if (resend_in_ms >= 0)
+		cli_set_int(ev, "resend_in_ms", resend_in_ms);
 	cli_conn_emit(&d->conn, ev);
 	if (a) {
-		d->stats.actions_failed++;
-		action_free(a);
-		pump_ticket(d, ticket_no);
+		if (resend_in_ms < 0) {
+			d->stats.actions_failed++;
+			action_done(d, a);
+			action_free(a);
+		}
+		pump(d);
 		return;
 	}
 	if (d->conn.state != CLI_CONN_HELLO)
 		return; /* the server decides whether the connection goes on */
 	log_error("refused by %s:%d: %s: %s", d->opt.host, d->opt.port,
 		  cli_error_code_name(err->code), err->message ? err->message : "");
-	bool retry = d->opt.reconnect && (err->code == HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE ||
-					  err->code == HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL);
+	bool retry = d->opt.reconnect && for_now;
 	if (retry)
 		cli_conn_lost(&d->conn, "refused for now");
 	else
@@ -697,9 +818,10 @@ static void on_connected(void *arg)
 static void on_lost(void *arg, const char *why, bool was_ready)
 {
 	struct dept *d = arg;
-	/* Whatever was in flight may or may not have been applied: send it again. */
-	for (struct action *a = d->head; a; a = a->next)
-		a->in_flight = false;
+	/* Whatever was in flight may or may not have been applied: send it again, first. */
+	for (struct action *a = d->in_flight.head; a; a = a->next)
+		a->state = ACTION_READY;
+	list_prepend_all(&d->send_queue, &d->in_flight);
 	cli_stdin_update(&d->in);
 	if (!was_ready)
 		return;
@@ -748,8 +870,9 @@ static void run_command(void *arg, char *line)
 		goto out;
 	}
 	char *ticket_no = cli_next_word(&rest);
-	if (ticket_no == NULL || strlen(ticket_no) > MAX_TICKET_NO) {
-		command_error(d, copy, "missing or over-long TICKET_NO");
+	if (ticket_no == NULL || strlen(ticket_no) > MAX_ACTION_TICKET_NO) {
+		/* The daemon's refusal of a longer one would not name it. */
+		command_error(d, copy, "missing or over-long TICKET_NO (at most 31 bytes)");
 		goto out;
 	}
 	int64_t until = 0;
@@ -877,6 +1000,7 @@ static void print_summary(struct dept *d)
 	cli_set_int(ev, "actions_sent", (json_int_t)st->actions_sent);
 	cli_set_int(ev, "actions_ok", (json_int_t)st->actions_ok);
 	cli_set_int(ev, "actions_failed", (json_int_t)st->actions_failed);
+	cli_set_int(ev, "resent", (json_int_t)st->resent);
 	cli_set_int(ev, "pending_actions", (json_int_t)d->pending);
 	cli_set_int(ev, "errors", (json_int_t)st->errors);
 	cli_set_int(ev, "unexpected", (json_int_t)st->unexpected);
@@ -929,6 +1053,10 @@ static void usage(FILE *out)
 	      "  extend TICKET_NO UNTIL_UNIX_MS REASON...\n"
 	      "  quit                   wait (up to 10 s) for unanswered actions, then exit\n"
 	      "End of stdin stops reading commands; it does not end the run.\n"
+	      "\n"
+	      "At most Welcome.action_window actions are unanswered at once (the rest wait\n"
+	      "here), actions on one ticket one at a time. An action answered UNAVAILABLE or\n"
+	      "INTERNAL is sent again after 50 ms doubling to 2 s, up to 10 times.\n"
 	      "\n"
 	      "stdout: one JSON object per line with \"at_ms\" (unix ms) and \"event\", one of\n"
 	      "welcome, ticket, action_ack,\n"
@@ -1074,11 +1202,12 @@ int main(int argc, char **argv)
 
 	print_summary(d);
 	int exit_code = d->conn.exit_code;
-	while (d->head) {
-		struct action *a = d->head;
-		action_unlink(d, a);
-		action_free(a);
-	}
+	for (size_t b = 0; b < PENDING_BUCKETS; b++)
+		while (d->buckets[b]) {
+			struct action *a = d->buckets[b];
+			d->buckets[b] = a->hash_next;
+			action_free(a);
+		}
 	cli_stdin_free(&d->in);
 	cli_conn_free(&d->conn);
 	seen_free(d->seen);
