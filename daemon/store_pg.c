@@ -107,6 +107,7 @@ struct store_pg {
 	struct pgconn *conns;
 	int nconns;
 	bool feeds_dirty;
+	bool last_was_query;   /* the last transaction sent was a statement (fairness) */
 	struct event *ev_kick; /* deferred "try to send" so submit never re-enters */
 	struct store_pg_stats stats;
 };
@@ -738,22 +739,30 @@ static void pgconn_dispatch(struct pgconn *pc)
 	int rc;
 	if (store->queued > 0)
 		ids_refill(store);
+	bool intake_ready = store->queued > 0 && ids_available(store) > 0 &&
+			    (!store->hooks.ready || store->hooks.ready(store->hooks.route_arg));
 	if (store->feeds_dirty) {
 		store->feeds_dirty = false;
 		b = batch_new(BATCH_FEEDS);
 		rc = send_feeds_batch(pc);
-	} else if (!TAILQ_EMPTY(&store->queries)) {
+	} else if (!TAILQ_EMPTY(&store->queries) && !(intake_ready && store->last_was_query)) {
+		/* Statements go first, but never twice in a row while intake waits: a
+		 * flood of department actions must not starve the feeds. */
+		store->last_was_query = true;
 		b = batch_new(BATCH_QUERY);
 		b->query = TAILQ_FIRST(&store->queries);
 		TAILQ_REMOVE(&store->queries, b->query, link);
 		store->queries_queued--;
 		rc = send_query_batch(pc, b);
-	} else if (store->queued > 0 && ids_available(store) > 0 &&
-		   (!store->hooks.ready || store->hooks.ready(store->hooks.route_arg))) {
+	} else if (intake_ready) {
+		store->last_was_query = false;
 		b = batch_take(store);
 		if (b->count == 0) {
-			/* The head record waits for a batch in flight (repeat_key). */
+			/* The head record waits for a batch in flight (repeat_key):
+			 * statements may go meanwhile. */
 			batch_free(b);
+			if (!TAILQ_EMPTY(&store->queries))
+				store_kick(store);
 			return;
 		}
 		rc = send_intake_batch(pc, b);

@@ -83,7 +83,7 @@ def send_burst(daemon, feed, keyword, n):
     """n records for the department, sent without waiting for acks; returns their
     ticket numbers."""
     client = daemon.binary()
-    assert client.hello(feed, f"{feed}-secret").WhichOneof("msg") == "welcome"
+    assert client.hello(feed, f"{feed}-feed-secret").WhichOneof("msg") == "welcome"
     with client as c:
         c.send_raw(b"".join(intake_frame(external_id=f"tool-{uuid.uuid4().hex[:12]}",
                                          content=f"路灯不亮 {keyword}", caller_phone=new_phone(),
@@ -211,7 +211,7 @@ def test_commands_from_a_file_with_an_over_long_line(setup, binaries, db, tmp_pa
 def start_dept(binaries, daemon, dept, *args):
     """hotline-dept running, past its welcome line (returned, parsed)."""
     proc = subprocess.Popen([str(binaries.dept), "--port", str(daemon.binary_port), "--dept", dept,
-                             "--token", f"{dept}-secret", *args],
+                             "--token", f"{dept}-dept-secret", *args],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
