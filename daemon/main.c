@@ -312,6 +312,9 @@ int main(int argc, char **argv)
 	fault_init();
 	if (clock_init(d.base, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hotlined: %s\n", err);
+		calendar_free(cal);
+		config_free(&d.cfg);
+		event_base_free(d.base);
 		return 1;
 	}
 	if (clock_offset_ms() != 0) {
