@@ -9,7 +9,7 @@
  * refusal is logged and drops the connection (the usual backoff follows).
  *
  * Publishing: bus_publish appends up to BUS_PUBLISH_MAX tickets with one run of
- * publish_script, each guarded by its publish marker, so re-publishing the same
+ * queries/publish.lua, each guarded by its publish marker, so re-publishing the same
  * dispatch or callback (whichever outbox row carries it) is a no-op. The markers
  * are fields of one hash per hour (hotline:published:HOUR), not a key each: a
  * call costs Redis a TIME, two HMGETs, one HSET and one EXPIRE besides its XADDs.
@@ -57,107 +57,15 @@
 #include "clock.h"
 #include "fault.h"
 #include "log.h"
+#include "queries.h"
 
 #define KEY_RULES "hotline:rules"
 #define KEY_RULES_VERSION "hotline:rules:version"
 #define CHANNEL_RULES "hotline:rules:changed"
 #define KEY_EPOCH "hotline:epoch"
-#define KEY_PUBLISHED_PREFIX "hotline:published:" /* + unix hour: the publish markers */
-#define PUBLISH_BUCKET_SECONDS "3600"
-#define PUBLISH_BUCKET_TTL "7200" /* after the last write: the bucket's hour and the next */
 #define ORPHANS "orphans"
 #define BLOCK_MS 2000L /* longest XREADGROUP block, ms */
 #define EPOCH_MAX 64   /* bytes of an epoch, with its NUL */
-
-/*
- * Publishes several tickets in one call (one script run, one round trip, one
- * reply for up to BUS_PUBLISH_MAX tickets). With n tickets, for ticket i (from
- * 1): KEYS[i] its stream; ARGV[i] its publish marker (a hash field, see
- * bus_redis.h), ARGV[n+2i-1] its ticket_no, ARGV[n+2i] its ticket bytes.
- * Returns one element per ticket: the entry id, or nil when the marker says
- * this dispatch (or callback) was published before, in this hour's or the
- * previous hour's hotline:published:HOUR hash, or earlier in the same call.
- *
- * Per call, not per ticket: one HMGET on each of the two hashes, one HSET of the
- * new markers, one EXPIRE. HOUR is unix time / 3600 by Redis's own clock (TIME),
- * so daemons with skewed clocks still share one bucket; TIME before a write is
- * fine with effects replication (the default since Redis 5, the only kind in 7).
- * The current hash lives 2 hours after its last write, so a marker is seen for
- * at least 1 hour. The hashes are keys the script makes up, not in KEYS: fine
- * on one Redis, not on a Redis Cluster (nor are the different departments'
- * streams of one call), which this daemon does not support.
- *
- * XADD creates the stream; the group is created (at 0, so nothing published
- * before is missed) by the first consumer that finds it missing. An XADD that
- * fails (a key of the wrong type) answers that ticket's element with its error
- * and leaves no marker; the others go on, so one broken stream never holds back
- * the tickets published with it. The caller keeps that ticket's row and retries.
- */
-static const char publish_script[] =
-	"local n = #KEYS\n"
-	"local hour = math.floor(tonumber(redis.call('TIME')[1]) / " PUBLISH_BUCKET_SECONDS ")\n"
-	"local bucket = '" KEY_PUBLISHED_PREFIX "' .. string.format('%d', hour)\n"
-	"local previous = '" KEY_PUBLISHED_PREFIX "' .. string.format('%d', hour - 1)\n"
-	"local in_bucket = redis.call('HMGET', bucket, unpack(ARGV, 1, n))\n"
-	"local in_previous = redis.call('HMGET', previous, unpack(ARGV, 1, n))\n"
-	"local out, seen, marks = {}, {}, {}\n"
-	"for i = 1, n do\n"
-	"  local mark = ARGV[i]\n"
-	"  if in_bucket[i] or in_previous[i] or seen[mark] then\n"
-	"    out[i] = false\n"
-	"  else\n"
-	"    local id = redis.pcall('XADD', KEYS[i], '*', 'ticket_no', ARGV[n + 2 * i - 1],"
-	" 'ticket', ARGV[n + 2 * i])\n"
-	"    out[i] = id\n"
-	"    if not (type(id) == 'table' and id.err) then\n"
-	"      seen[mark] = true\n"
-	"      marks[#marks + 1] = mark\n"
-	"      marks[#marks + 1] = '1'\n"
-	"    end\n"
-	"  end\n"
-	"end\n"
-	"if #marks > 0 then\n"
-	"  redis.call('HSET', bucket, unpack(marks))\n"
-	"  redis.call('EXPIRE', bucket, " PUBLISH_BUCKET_TTL ")\n"
-	"end\n"
-	"return out\n";
-
-/* The epoch of the Redis dataset whose rebuild PostgreSQL holds (006_bus_epoch). */
-static const char pg_epoch_sql[] = "SELECT epoch FROM bus_epoch";
-
-/*
- * The rebuild, claimed and written in one transaction: $1 the new epoch, $2 the
- * epoch read from bus_epoch (NULL: none), $3 now (unix ms), $4 who. The claim
- * moves bus_epoch from $2 to $1; only when it did (another daemon may have
- * claimed meanwhile: then nothing is written and the caller starts over) are the
- * rows for what Redis lost written: every open dispatch and callback, due at
- * once; not for one a pending row will publish anyway (a row for the same
- * callback, or for a dispatch to the department the ticket has now; an intake
- * batch's row publishes each ticket to the department it has). A duplicate would
- * be harmless (the publish markers), only wasted. Returns (claimed, rows).
- */
-static const char rebuild_sql[] =
-	"WITH claim AS ("
-	"  UPDATE bus_epoch SET epoch = $1, rebuilt_at = to_timestamp($3::float8 / 1000),"
-	"    rebuilt_by = $4"
-	"  WHERE epoch IS NOT DISTINCT FROM $2::text"
-	"  RETURNING 1"
-	"), r AS ("
-	"  INSERT INTO outbox (ticket_id, kind, dept_code, created_at)"
-	"  SELECT t.ticket_id, CASE WHEN t.state = 'REPLIED' THEN 'callback' ELSE 'dispatch' END,"
-	"    CASE WHEN t.state = 'DISPATCHED' THEN t.dept_code END, now() - interval '1 hour'"
-	"  FROM tickets t"
-	"  WHERE EXISTS (SELECT 1 FROM claim)"
-	"    AND ((t.state = 'DISPATCHED' AND t.dept_code IS NOT NULL) OR t.state = 'REPLIED')"
-	"    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.ticket_id"
-	"      AND ((t.state = 'REPLIED' AND o.kind = 'callback')"
-	"        OR (t.state = 'DISPATCHED' AND o.kind = 'dispatch' AND o.dept_code = "
-	"t.dept_code)))"
-	"    AND (t.state = 'REPLIED' OR t.ticket_id NOT IN"
-	"      (SELECT unnest(o.ticket_ids) FROM outbox o WHERE o.ticket_ids IS NOT NULL))"
-	"  RETURNING 1"
-	")"
-	" SELECT (SELECT count(*) FROM claim), (SELECT count(*) FROM r)";
 
 struct ready_cb {
 	void (*fn)(void *);
@@ -172,8 +80,8 @@ struct bus {
 	redisAsyncContext *cmd;
 	redisAsyncContext *sub;
 	bool cmd_up, sub_up;
-	bool ready; /* script loaded, epoch verified against PostgreSQL */
-	char script_sha[48];
+	bool ready;	    /* script loaded, epoch verified against PostgreSQL */
+	int scripts_loaded; /* SCRIPT LOADs answered on this connection */
 	/* The epoch of the dataset known to be whole (Redis's hotline:epoch equal to
 	 * PostgreSQL's bus_epoch), "" until verified; see check_epoch(). */
 	char epoch[EPOCH_MAX];
@@ -437,7 +345,8 @@ static void on_rebuild_done(void *arg, const PGresult *res, const char *error)
 		log_error("bus: the rebuild from PostgreSQL failed: %s (retried)", error);
 		return;
 	}
-	bool claimed = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+	bool claimed =
+		PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, REBUILD_C_CLAIMED), "1") == 0;
 	if (!claimed) {
 		/* Another daemon claimed a rebuild meanwhile: look again. */
 		if (!verify_current(bus))
@@ -451,7 +360,7 @@ static void on_rebuild_done(void *arg, const PGresult *res, const char *error)
 	bus->stats.rebuilds++;
 	log_warn("bus: rebuild claimed in PostgreSQL: %s open dispatches and callbacks queued for "
 		 "republishing (epoch %s)",
-		 PQgetvalue(res, 0, 1), bus->new_epoch);
+		 PQgetvalue(res, 0, REBUILD_C_QUEUED), bus->new_epoch);
 	if (!verify_current(bus))
 		return; /* the claim is durable; the next connection's check rebuilds again */
 	redisAsyncCommand(bus->cmd, on_epoch_set, bus, "SET %s %s", KEY_EPOCH, bus->new_epoch);
@@ -480,8 +389,8 @@ static void on_pg_epoch(void *arg, const PGresult *res, const char *error)
 		log_warn("bus: reading bus_epoch failed: %s (retried)", error);
 		return;
 	}
-	bool have = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
-	const char *recorded = have ? PQgetvalue(res, 0, 0) : NULL;
+	bool have = PQntuples(res) == 1 && !PQgetisnull(res, 0, BUS_EPOCH_C_EPOCH);
+	const char *recorded = have ? PQgetvalue(res, 0, BUS_EPOCH_C_EPOCH) : NULL;
 	if (bus->seen_epoch[0] && recorded && strcmp(bus->seen_epoch, recorded) == 0) {
 		bus->verifying = false;
 		snprintf(bus->epoch, sizeof(bus->epoch), "%s", recorded);
@@ -502,8 +411,13 @@ static void on_pg_epoch(void *arg, const PGresult *res, const char *error)
 	char now[32], who[64];
 	snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
 	snprintf(who, sizeof(who), "hotlined pid %d", (int)getpid());
-	const char *values[4] = { bus->new_epoch, recorded, now, who };
-	store_pg_query(bus->store, rebuild_sql, 4, values, on_rebuild_done, bus);
+	const char *values[REBUILD_NPARAMS] = {
+		[REBUILD_P_NEW_EPOCH] = bus->new_epoch,
+		[REBUILD_P_OLD_EPOCH] = recorded,
+		[REBUILD_P_AT_MS] = now,
+		[REBUILD_P_REBUILT_BY] = who,
+	};
+	store_pg_query(bus->store, QUERY_REBUILD, values, on_rebuild_done, bus);
 }
 
 static void on_epoch(redisAsyncContext *ctx, void *r, void *privdata)
@@ -533,7 +447,7 @@ static void on_epoch(redisAsyncContext *ctx, void *r, void *privdata)
 	bus->epoch[0] = '\0';
 	snprintf(bus->seen_epoch, sizeof(bus->seen_epoch), "%s",
 		 reply->type == REDIS_REPLY_STRING ? reply->str : "");
-	store_pg_query(bus->store, pg_epoch_sql, 0, NULL, on_pg_epoch, bus);
+	store_pg_query(bus->store, QUERY_BUS_EPOCH, NULL, on_pg_epoch, bus);
 }
 
 static void check_epoch(struct bus *bus)
@@ -545,19 +459,27 @@ static void check_epoch(struct bus *bus)
 	redisAsyncCommand(bus->cmd, on_epoch, bus, "GET %s", KEY_EPOCH);
 }
 
+/* One script loaded: its SHA must be the one built in (queries.h); the last one
+ * makes the connection usable. */
 static void on_script_loaded(redisAsyncContext *ctx, void *r, void *privdata)
 {
 	struct bus *bus = privdata;
 	redisReply *reply = r;
 	if (!reply || !ctx->data)
 		return;
-	if (reply->type != REDIS_REPLY_STRING) {
+	bool known = false;
+	for (int i = 0; reply->type == REDIS_REPLY_STRING && i < SCRIPT_COUNT; i++)
+		known = known || strcmp(reply->str, scripts[i].sha) == 0;
+	if (!known) {
 		log_error("bus: SCRIPT LOAD failed: %s",
-			  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+			  reply->type == REDIS_REPLY_ERROR    ? reply->str
+			  : reply->type == REDIS_REPLY_STRING ? "a SHA1 this build does not know"
+							      : "unexpected reply");
 		bus_down(bus, "script load failed");
 		return;
 	}
-	snprintf(bus->script_sha, sizeof(bus->script_sha), "%s", reply->str);
+	if (++bus->scripts_loaded < SCRIPT_COUNT)
+		return;
 	bus->backoff_ms = 0;
 	/* The rule set first (routing waits for it), then: not ready to publish until
 	 * we know whether Redis lost its data. */
@@ -586,7 +508,10 @@ static void on_cmd_connect(const redisAsyncContext *ctx, int status)
 		return;
 	}
 	bus->cmd_up = true;
-	redisAsyncCommand(bus->cmd, on_script_loaded, bus, "SCRIPT LOAD %s", publish_script);
+	bus->scripts_loaded = 0;
+	for (int i = 0; i < SCRIPT_COUNT; i++)
+		redisAsyncCommand(bus->cmd, on_script_loaded, bus, "SCRIPT LOAD %s",
+				  scripts[i].text);
 }
 
 static void on_rules_changed(redisAsyncContext *ctx, void *r, void *privdata)
@@ -760,7 +685,7 @@ int bus_publish(struct bus *bus, struct bus_publish_item *items, size_t n, void 
 		return -1;
 	*req = (struct publish_req){ bus, items, n, done, arg };
 	/* EVALSHA sha numkeys, the streams, the markers, 2 arguments per ticket
-	 * (the layout publish_script documents) */
+	 * (the layout queries/publish.lua documents) */
 	const char *argv[3 + 4 * BUS_PUBLISH_MAX];
 	size_t argvlen[3 + 4 * BUS_PUBLISH_MAX];
 	size_t k = 0;
@@ -768,7 +693,7 @@ int bus_publish(struct bus *bus, struct bus_publish_item *items, size_t n, void 
 	snprintf(nkeys, sizeof(nkeys), "%zu", n);
 #define ARG(s, len) (argv[k] = (s), argvlen[k] = (len), k++)
 	ARG("EVALSHA", 7);
-	ARG(bus->script_sha, strlen(bus->script_sha));
+	ARG(scripts[SCRIPT_PUBLISH].sha, strlen(scripts[SCRIPT_PUBLISH].sha));
 	ARG(nkeys, strlen(nkeys));
 	for (size_t i = 0; i < n; i++) {
 		items[i].ok = false;
@@ -975,24 +900,6 @@ static void consumer_read(struct bus_consumer *c)
 }
 
 /*
- * Claims up to ARGV[4] entries pending longer than ARGV[3] ms for consumer
- * ARGV[2], skipping its own: XAUTOCLAIM would hand a consumer back the very
- * tickets it holds unacknowledged, filling its window with copies. Looks at
- * the first 1000 pending entries. The reply has XAUTOCLAIM's shape.
- */
-static const char claim_script[] =
-	"local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', 1000)\n"
-	"if p.err then return p end\n"
-	"local ids = {}\n"
-	"for _, e in ipairs(p) do\n"
-	"  if e[2] ~= ARGV[2] then ids[#ids + 1] = e[1] end\n"
-	"  if #ids >= tonumber(ARGV[4]) then break end\n"
-	"end\n"
-	"if #ids == 0 then return {'0-0', {}, {}} end\n"
-	"return {'0-0', redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpack(ids)), "
-	"{}}\n";
-
-/*
  * One round: now and then claim what other consumers left behind (idle longer
  * than redeliver_after_ms), then wait for new tickets.
  */
@@ -1010,8 +917,9 @@ static void consumer_next(struct bus_consumer *c)
 	char idle[32], count[32];
 	snprintf(idle, sizeof(idle), "%ld", c->bus->cfg->redeliver_after_ms);
 	snprintf(count, sizeof(count), "%zu", c->room);
-	redisAsyncCommand(c->ctx, on_autoclaim, c, "EVAL %s 1 %s %s %s %s %s", claim_script,
-			  c->stream, BUS_GROUP, c->name, idle, count);
+	redisAsyncCommand(c->ctx, on_autoclaim, c, "EVALSHA %s 1 %s %s %s %s %s",
+			  scripts[SCRIPT_CONSUMER_CLAIM].sha, c->stream, BUS_GROUP, c->name, idle,
+			  count);
 }
 
 static void on_consumer_connect(const redisAsyncContext *ctx, int status)
@@ -1194,23 +1102,6 @@ void bus_consumer_free(struct bus_consumer *c, const char *const *unacked, size_
 /* XAUTOCLAIM rounds per claim; each looks at up to 10 pending entries (COUNT 1). */
 #define CLAIM_MAX_SCANS 64
 #define CLAIM_IDLE_AT_ONCE "31536000000" /* a year: claimable by the next claim */
-
-/*
- * KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3] entry id. Returns 1
- * after restarting the entry's idle clock when the consumer holds it, else 0.
- */
-static const char hold_script[] =
-	"local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])\n"
-	"if #p == 0 then return 0 end\n"
-	"redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')\n"
-	"return 1\n";
-
-/* KEYS[1] stream; ARGV[1] group, ARGV[2] consumer. Deletes the consumer when
- * nothing is pending for it (XGROUP DELCONSUMER would drop its pending entries). */
-static const char forget_script[] =
-	"local p = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])\n"
-	"if #p > 0 then return 0 end\n"
-	"return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])\n";
 
 struct claim_req {
 	struct bus *bus;
@@ -1457,9 +1348,9 @@ int bus_callback_hold(struct bus *bus, const char *consumer, const char *entry_i
 	if (!req)
 		return -1;
 	*req = (struct hold_req){ bus, done, arg };
-	if (redisAsyncCommand(bus->cmd, on_hold, req, "EVAL %s 1 %s %s %s %s", hold_script,
-			      BUS_CALLBACKS_STREAM, BUS_AGENTS_GROUP, consumer,
-			      entry_id) != REDIS_OK) {
+	if (redisAsyncCommand(bus->cmd, on_hold, req, "EVALSHA %s 1 %s %s %s %s",
+			      scripts[SCRIPT_CALLBACK_HOLD].sha, BUS_CALLBACKS_STREAM,
+			      BUS_AGENTS_GROUP, consumer, entry_id) != REDIS_OK) {
 		free(req);
 		return -1;
 	}
@@ -1489,6 +1380,7 @@ void bus_callback_forget(struct bus *bus, const char *consumer)
 {
 	if (!bus->cmd_up || !bus->cmd)
 		return; /* an empty consumer left behind costs a few bytes */
-	redisAsyncCommand(bus->cmd, NULL, NULL, "EVAL %s 1 %s %s %s", forget_script,
-			  BUS_CALLBACKS_STREAM, BUS_AGENTS_GROUP, consumer);
+	redisAsyncCommand(bus->cmd, NULL, NULL, "EVALSHA %s 1 %s %s %s",
+			  scripts[SCRIPT_CALLBACK_FORGET].sha, BUS_CALLBACKS_STREAM,
+			  BUS_AGENTS_GROUP, consumer);
 }

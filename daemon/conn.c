@@ -33,6 +33,7 @@
 #include "log.h"
 #include "mask.h"
 #include "pbwire.h"
+#include "pgtext.h"
 #include "server.h"
 #include "store_pg.h"
 #include "ticket_state.h"
@@ -345,11 +346,6 @@ void conn_work_end(struct conn *c)
  * by the first Ack; the others' Acks of it, which were already on their way,
  * are taken and change nothing.
  */
-static const char pull_updates_sql[] =
-	"SELECT update_id, external_id, ticket_no, state, COALESCE(reply, ''),"
-	"  (extract(epoch FROM at) * 1000)::int8"
-	" FROM feed_updates WHERE feed_code = $1 AND update_id <> ALL($2::int8[])"
-	" ORDER BY update_id LIMIT $3";
 
 static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
 {
@@ -360,7 +356,13 @@ static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
 			 (unsigned long long)c->id, c->feed_code, error);
 	if (!error && c->state == CONN_ACTIVE) {
 		for (int r = 0; r < PQntuples(res); r++) {
-			long long id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			int64_t id, at;
+			if (pgtext_int64(PQgetvalue(res, r, UPDATES_PULL_C_UPDATE_ID), &id) != 0 ||
+			    pgtext_int64(PQgetvalue(res, r, UPDATES_PULL_C_AT_MS), &at) != 0) {
+				log_error("conn=%llu a TicketUpdate row cannot be read",
+					  (unsigned long long)c->id);
+				continue;
+			}
 			/* Acknowledged on another connection while this pull ran. */
 			if (server_update_is_acked(c->server, id) ||
 			    idset_has(&c->updates_sent, id))
@@ -372,17 +374,18 @@ static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
 			}
 			Hotline__V1__TicketUpdate up = HOTLINE__V1__TICKET_UPDATE__INIT;
 			up.update_id = (uint64_t)id;
-			up.external_id = PQgetvalue(res, r, 1);
-			up.ticket_no = PQgetvalue(res, r, 2);
-			int state = ticket_state_from_name(PQgetvalue(res, r, 3));
+			const char *state_name = PQgetvalue(res, r, UPDATES_PULL_C_STATE);
+			up.external_id = PQgetvalue(res, r, UPDATES_PULL_C_EXTERNAL_ID);
+			up.ticket_no = PQgetvalue(res, r, UPDATES_PULL_C_TICKET_NO);
+			int state = ticket_state_from_name(state_name);
 			up.state = state > 0 ? state : 0;
-			up.reply = PQgetvalue(res, r, 4);
-			up.at = strtoll(PQgetvalue(res, r, 5), NULL, 10);
+			up.reply = PQgetvalue(res, r, UPDATES_PULL_C_REPLY);
+			up.at = at;
 			if (c->proto == CONN_PROTO_JSON) {
 				size_t len;
 				char *line = json_format_update(up.update_id, up.external_id,
-								up.ticket_no, PQgetvalue(res, r, 3),
-								up.reply, up.at, &len);
+								up.ticket_no, state_name, up.reply,
+								up.at, &len);
 				conn_send_line(c, line, len);
 			} else {
 				Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
@@ -420,10 +423,14 @@ void conn_updates_pull(struct conn *c)
 	}
 	char limit[32];
 	snprintf(limit, sizeof(limit), "%zu", window - c->updates_sent.n);
-	const char *values[3] = { c->feed_code, excluded, limit };
+	const char *values[UPDATES_PULL_NPARAMS] = {
+		[UPDATES_PULL_P_FEED_CODE] = c->feed_code,
+		[UPDATES_PULL_P_EXCLUDED] = excluded,
+		[UPDATES_PULL_P_LIMIT] = limit,
+	};
 	c->updates_busy = true;
 	conn_work_begin(c);
-	store_pg_query(server_store(c->server), pull_updates_sql, 3, values, on_updates_pulled, c);
+	store_pg_query(server_store(c->server), QUERY_UPDATES_PULL, values, on_updates_pulled, c);
 	free(excluded);
 }
 

@@ -34,6 +34,7 @@
 #include "conn.h"
 #include "hotline.pb-c.h"
 #include "log.h"
+#include "pgtext.h"
 #include "server.h"
 #include "store_pg.h"
 #include "ticket_state.h"
@@ -81,14 +82,6 @@ struct agent_session {
 };
 
 static void op_start(struct conn *c);
-
-/* The ticket, its owner's name and phone, the reply being checked: what an agent
- * needs for the call. Anything but REPLIED means the entry is stale. */
-static const char task_sql[] =
-	"SELECT state, COALESCE(caller_phone, ''), COALESCE(caller_name, ''),"
-	"  COALESCE(category, ''), COALESCE(content, ''), COALESCE(reply, ''),"
-	"  COALESCE(dept_code, ''), callback_attempts"
-	" FROM tickets WHERE ticket_no = $1";
 
 /* ---- claims held ----------------------------------------------------------- */
 
@@ -251,10 +244,12 @@ static void on_task_read(void *arg, const PGresult *res, const char *error)
 		claim_give_up(c, op, true, "the ticket could not be read; claim again");
 		return;
 	}
-	if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 0), "REPLIED") != 0) {
+	if (PQntuples(res) == 0 ||
+	    strcmp(PQgetvalue(res, 0, CALLBACK_TASK_C_STATE), "REPLIED") != 0) {
 		log_debug("agent=%s callback entry %s for ticket %s is stale (%s): acknowledged",
 			  s->id, op->entry_id, op->ticket_no,
-			  PQntuples(res) ? PQgetvalue(res, 0, 0) : "no such ticket");
+			  PQntuples(res) ? PQgetvalue(res, 0, CALLBACK_TASK_C_STATE)
+					 : "no such ticket");
 		claim_skip_stale(c, op);
 		return;
 	}
@@ -276,15 +271,18 @@ static void on_task_read(void *arg, const PGresult *res, const char *error)
 		snprintf(claim->ticket_no, sizeof(claim->ticket_no), "%s", op->ticket_no);
 	}
 	claim->claimed_until_ms = until;
-	uint32_t attempts = (uint32_t)strtoul(PQgetvalue(res, 0, 7), NULL, 10);
+	uint32_t attempts = 0;
+	if (pgtext_uint32(PQgetvalue(res, 0, CALLBACK_TASK_C_CALLBACK_ATTEMPTS), &attempts) != 0)
+		log_error("agent=%s ticket %s: callback_attempts '%s' is not a count", s->id,
+			  op->ticket_no, PQgetvalue(res, 0, CALLBACK_TASK_C_CALLBACK_ATTEMPTS));
 	Hotline__V1__CallbackTask task = HOTLINE__V1__CALLBACK_TASK__INIT;
 	task.ticket_no = op->ticket_no;
-	task.caller_phone = PQgetvalue(res, 0, 1);
-	task.caller_name = PQgetvalue(res, 0, 2);
-	task.category = PQgetvalue(res, 0, 3);
-	task.content = PQgetvalue(res, 0, 4);
-	task.reply = PQgetvalue(res, 0, 5);
-	task.dept_code = PQgetvalue(res, 0, 6);
+	task.caller_phone = PQgetvalue(res, 0, CALLBACK_TASK_C_CALLER_PHONE);
+	task.caller_name = PQgetvalue(res, 0, CALLBACK_TASK_C_CALLER_NAME);
+	task.category = PQgetvalue(res, 0, CALLBACK_TASK_C_CATEGORY);
+	task.content = PQgetvalue(res, 0, CALLBACK_TASK_C_CONTENT);
+	task.reply = PQgetvalue(res, 0, CALLBACK_TASK_C_REPLY);
+	task.dept_code = PQgetvalue(res, 0, CALLBACK_TASK_C_DEPT_CODE);
 	task.attempt = attempts + 1;
 	task.claimed_until = until;
 	send_task(c, &task);
@@ -336,8 +334,8 @@ static void on_claimed(void *arg, enum bus_claim_status status, const char *entr
 		bus_callback_ack(bus, held->entry_id);
 		snprintf(held->entry_id, sizeof(held->entry_id), "%s", entry_id);
 	}
-	const char *values[1] = { op->ticket_no };
-	store_pg_query(server_store(c->server), task_sql, 1, values, on_task_read, c);
+	const char *values[CALLBACK_TASK_NPARAMS] = { [CALLBACK_TASK_P_TICKET_NO] = op->ticket_no };
+	store_pg_query(server_store(c->server), QUERY_CALLBACK_TASK, values, on_task_read, c);
 }
 
 static void claim_start(struct conn *c)
@@ -437,7 +435,11 @@ static void on_held(void *arg, int held)
 	req.kind = op->event;
 	req.text = op->note;
 	req.actor = s->actor;
-	transition_start(server_transitions(c->server), &req, on_result_done, c);
+	if (transition_start(server_transitions(c->server), &req, on_result_done, c) != 0) {
+		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL,
+				       "out of memory; send the result again", op->ticket_no);
+		op_done(c);
+	}
 }
 
 static void result_start(struct conn *c)

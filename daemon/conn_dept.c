@@ -95,7 +95,11 @@ static void action_start(struct action *a)
 	req.text = a->text;
 	req.deadline_at_ms = a->until_ms;
 	req.actor = actor;
-	transition_start(server_transitions(c->server), &req, on_action_done, a);
+	if (transition_start(server_transitions(c->server), &req, on_action_done, a) != 0) {
+		struct transition_result oom = { TRANSITION_FAILED, "out of memory; try again",
+						 TICKET_RECEIVED, NULL };
+		on_action_done(a, &oom); /* answered here, in order: the head of the queue */
+	}
 }
 
 static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)

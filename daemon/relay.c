@@ -21,46 +21,9 @@
 #include "hotline.pb-c.h"
 #include "log.h"
 #include "mask.h"
+#include "pgarray.h"
+#include "pgtext.h"
 #include "ticket_state.h"
-
-/*
- * Outbox rows nobody has published: rows older than a few seconds (the fast
- * path's are younger) and rebuild rows (backdated), one result row per ticket,
- * grouped by outbox row. kind 'dispatch' goes to the department's stream (a
- * batch row's tickets each to the department it has), 'callback' to
- * hotline:callbacks. A ticket that has moved on (returned before it was
- * published, say) is stale: not published, and its row goes all the same.
- * At most $1 outbox rows, and only as many of them as keep the tickets under $1
- * (the first row always: a batch row may hold more), after row $2: a sweep cut
- * short by the limit goes on after its last row the next time, and only a sweep
- * that reached the end starts again from the first, so rows that keep failing
- * (a department's stream key of the wrong type, say) never hold back the rest.
- */
-static const char sweep_sql[] =
-	"SELECT o.outbox_id, COALESCE(o.dept_code, t.dept_code, ''), t.ticket_no, t.category,"
-	"  t.content, t.caller_phone, t.district, t.address, t.priority,"
-	"  (extract(epoch FROM t.received_at) * 1000)::int8,"
-	"  COALESCE((extract(epoch FROM t.deadline_at) * 1000)::int8, 0),"
-	"  t.reopen_count, t.state, t.lat, t.lon, o.kind, t.return_count, t.callback_attempts,"
-	"  (o.kind = 'dispatch' AND t.state = 'DISPATCHED'"
-	"    AND COALESCE(o.dept_code, t.dept_code) = t.dept_code)"
-	"   OR (o.kind = 'callback' AND t.state = 'REPLIED'),"
-	"  t.ticket_id, o.ticket_ids IS NOT NULL"
-	" FROM (SELECT l.*, sum(l.n) OVER (ORDER BY l.outbox_id) - l.n AS before"
-	"   FROM (SELECT outbox_id, ticket_id, ticket_ids, kind, dept_code,"
-	"       COALESCE(cardinality(ticket_ids), 1) AS n"
-	"     FROM outbox WHERE created_at < now() - interval '5 seconds' AND outbox_id > $2"
-	"     ORDER BY outbox_id LIMIT $1) l) o"
-	" CROSS JOIN LATERAL unnest(COALESCE(o.ticket_ids, ARRAY[o.ticket_id])) AS x(ticket_id)"
-	" JOIN tickets t ON t.ticket_id = x.ticket_id"
-	" WHERE o.before < $1"
-	" ORDER BY o.outbox_id";
-
-static const char delete_sql[] = "DELETE FROM outbox WHERE outbox_id = ANY($1::int8[])";
-
-/* A batch row partly published: it keeps only the tickets still to publish. */
-static const char shrink_sql[] =
-	"UPDATE outbox SET ticket_ids = $2::int8[] WHERE outbox_id = $1 AND ticket_ids IS NOT NULL";
 
 /*
  * An outbox row being relayed: deleted when its last item is done, if none
@@ -108,9 +71,9 @@ struct relay {
 	long long sweep_after; /* the next sweep takes rows after this outbox_id */
 	/* the row of the intake batch being reported (relay_dispatched), or NULL */
 	struct relay_row *last_row;
-	/* published rows waiting to be deleted: "{1,2,3"; one DELETE in flight */
-	char *done_ids;
-	size_t done_len, done_cap, ndone;
+	/* published rows waiting to be deleted (an int8[] being written); one DELETE
+	 * in flight */
+	struct pgarray done;
 	bool deleting;
 	bool stopping;
 	struct event *ev_timer;
@@ -184,19 +147,20 @@ static void on_shrunk(void *arg, const PGresult *res, const char *error)
 /* Narrows row to its unpublished tickets (one statement; the row stays otherwise). */
 static void row_shrink(struct relay *relay, struct relay_row *row)
 {
-	size_t cap = row->nunpublished * 21 + 3, len = 0;
-	char *ids = malloc(cap);
-	if (!ids)
-		return;
+	struct pgarray ids = { 0 };
+	pgarray_begin_text(&ids);
 	for (size_t i = 0; i < row->nunpublished; i++)
-		len += (size_t)snprintf(ids + len, cap - len, "%c%lld", i ? ',' : '{',
-					row->unpublished[i]);
-	snprintf(ids + len, cap - len, "}");
-	char id[32];
-	snprintf(id, sizeof(id), "%lld", row->outbox_id);
-	const char *values[2] = { id, ids };
-	store_pg_query(relay->store, shrink_sql, 2, values, on_shrunk, relay);
-	free(ids);
+		pgarray_text_int64(&ids, row->unpublished[i]);
+	if (pgarray_end(&ids) == 0) {
+		char id[32];
+		snprintf(id, sizeof(id), "%lld", row->outbox_id);
+		const char *values[OUTBOX_SHRINK_NPARAMS] = {
+			[OUTBOX_SHRINK_P_OUTBOX_ID] = id,
+			[OUTBOX_SHRINK_P_TICKET_IDS] = ids.data,
+		};
+		store_pg_query(relay->store, QUERY_OUTBOX_SHRINK, values, on_shrunk, relay);
+	}
+	pgarray_free(&ids);
 }
 
 static void row_free(struct relay *relay, struct relay_row *row)
@@ -286,30 +250,24 @@ static void on_deleted(void *arg, const PGresult *res, const char *error)
 /* One DELETE at a time, of everything published since the last one. */
 static void flush_deletes(struct relay *relay)
 {
-	if (relay->deleting || relay->ndone == 0)
+	if (relay->deleting || relay->done.count == 0)
 		return;
-	snprintf(relay->done_ids + relay->done_len, relay->done_cap - relay->done_len, "}");
-	const char *values[1] = { relay->done_ids };
-	relay->deleting = true;
-	store_pg_query(relay->store, delete_sql, 1, values, on_deleted, relay);
-	relay->done_len = 0;
-	relay->ndone = 0;
+	if (pgarray_end(&relay->done) != 0) {
+		/* Out of memory: the rows stay and are swept, found published, deleted. */
+		log_error("relay: out of memory listing published outbox rows");
+	} else {
+		const char *values[OUTBOX_DELETE_NPARAMS] = {
+			[OUTBOX_DELETE_P_OUTBOX_IDS] = relay->done.data,
+		};
+		relay->deleting = true;
+		store_pg_query(relay->store, QUERY_OUTBOX_DELETE, values, on_deleted, relay);
+	}
+	pgarray_begin_text(&relay->done);
 }
 
 static void remember_published(struct relay *relay, long long outbox_id)
 {
-	if (relay->done_cap - relay->done_len < 32) {
-		size_t cap = relay->done_cap ? relay->done_cap * 2 : 16384;
-		char *grown = realloc(relay->done_ids, cap);
-		if (!grown)
-			fatal("out of memory recording published outbox rows");
-		relay->done_ids = grown;
-		relay->done_cap = cap;
-	}
-	relay->done_len += (size_t)snprintf(relay->done_ids + relay->done_len,
-					    relay->done_cap - relay->done_len, "%c%lld",
-					    relay->ndone ? ',' : '{', outbox_id);
-	relay->ndone++;
+	pgarray_text_int64(&relay->done, outbox_id);
 }
 
 static void round_finish(struct relay *relay)
@@ -467,6 +425,60 @@ void relay_dispatched(void *arg, const struct store_intake *rec)
 	event_active(relay->ev_kick, EV_TIMEOUT, 0);
 }
 
+/* One row of outbox_sweep.sql, read and checked. Strings point into the result. */
+struct sweep_row {
+	int64_t outbox_id, ticket_id;
+	const char *dept_code, *kind;
+	uint32_t return_count, callback_attempts;
+	bool current, batch;
+	char masked[MASK_PHONE_SIZE];
+	Hotline__V1__Ticket ticket;
+};
+
+static int sweep_row_read(const PGresult *res, int r, struct sweep_row *sw)
+{
+	Hotline__V1__Ticket *t = &sw->ticket;
+	hotline__v1__ticket__init(t);
+	int32_t priority;
+	double lat = 0, lon = 0;
+	bool ok = pgtext_int64(PQgetvalue(res, r, OUTBOX_SWEEP_C_OUTBOX_ID), &sw->outbox_id) == 0 &&
+		  pgtext_int64(PQgetvalue(res, r, OUTBOX_SWEEP_C_TICKET_ID), &sw->ticket_id) == 0 &&
+		  pgtext_int32(PQgetvalue(res, r, OUTBOX_SWEEP_C_PRIORITY), &priority) == 0 &&
+		  pgtext_int64(PQgetvalue(res, r, OUTBOX_SWEEP_C_RECEIVED_MS), &t->received_at) ==
+			  0 &&
+		  pgtext_int64(PQgetvalue(res, r, OUTBOX_SWEEP_C_DEADLINE_MS), &t->deadline_at) ==
+			  0 &&
+		  pgtext_uint32(PQgetvalue(res, r, OUTBOX_SWEEP_C_REOPEN_COUNT),
+				&t->reopen_count) == 0 &&
+		  pgtext_uint32(PQgetvalue(res, r, OUTBOX_SWEEP_C_RETURN_COUNT),
+				&sw->return_count) == 0 &&
+		  pgtext_uint32(PQgetvalue(res, r, OUTBOX_SWEEP_C_CALLBACK_ATTEMPTS),
+				&sw->callback_attempts) == 0 &&
+		  pgtext_bool(PQgetvalue(res, r, OUTBOX_SWEEP_C_CURRENT), &sw->current) == 0 &&
+		  pgtext_bool(PQgetvalue(res, r, OUTBOX_SWEEP_C_BATCH), &sw->batch) == 0 &&
+		  (PQgetisnull(res, r, OUTBOX_SWEEP_C_LAT) ||
+		   pgtext_double(PQgetvalue(res, r, OUTBOX_SWEEP_C_LAT), &lat) == 0) &&
+		  (PQgetisnull(res, r, OUTBOX_SWEEP_C_LON) ||
+		   pgtext_double(PQgetvalue(res, r, OUTBOX_SWEEP_C_LON), &lon) == 0);
+	int state = ticket_state_from_name(PQgetvalue(res, r, OUTBOX_SWEEP_C_STATE));
+	if (!ok || state <= 0)
+		return -1;
+	mask_phone(PQgetvalue(res, r, OUTBOX_SWEEP_C_CALLER_PHONE), sw->masked, sizeof(sw->masked));
+	sw->dept_code = PQgetvalue(res, r, OUTBOX_SWEEP_C_DEPT_CODE);
+	sw->kind = PQgetvalue(res, r, OUTBOX_SWEEP_C_KIND);
+	t->ticket_no = PQgetvalue(res, r, OUTBOX_SWEEP_C_TICKET_NO);
+	t->category = PQgetvalue(res, r, OUTBOX_SWEEP_C_CATEGORY);
+	t->content = PQgetvalue(res, r, OUTBOX_SWEEP_C_CONTENT);
+	t->caller_phone_masked = sw->masked;
+	t->district = PQgetvalue(res, r, OUTBOX_SWEEP_C_DISTRICT);
+	t->address = PQgetvalue(res, r, OUTBOX_SWEEP_C_ADDRESS);
+	t->priority = priority;
+	t->state = state;
+	t->lat = lat;
+	t->lon = lon;
+	return 0;
+}
+
 static void on_swept(void *arg, const PGresult *res, const char *error)
 {
 	struct relay *relay = arg;
@@ -478,43 +490,33 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 	int rows = PQntuples(res);
 	size_t outbox_rows = 0;
 	struct relay_row *last = NULL;
+	int64_t last_outbox_id = 0;
 	for (int r = 0; r < rows; r++) {
-		long long outbox_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-		if (!last || last->outbox_id != outbox_id)
+		struct sweep_row sw;
+		if (sweep_row_read(res, r, &sw) != 0) {
+			log_error("relay: outbox row %s cannot be read; left for a later sweep",
+				  PQgetvalue(res, r, OUTBOX_SWEEP_C_OUTBOX_ID));
+			if (last)
+				last->whole = last->failed = true;
+			break;
+		}
+		last_outbox_id = sw.outbox_id;
+		if (!last || last->outbox_id != sw.outbox_id)
 			outbox_rows++;
-		struct relay_row *row = row_for(relay, &last, outbox_id);
+		struct relay_row *row = row_for(relay, &last, sw.outbox_id);
 		if (!row)
 			break;
-		char masked[MASK_PHONE_SIZE];
-		mask_phone(PQgetvalue(res, r, 5), masked, sizeof(masked));
-		Hotline__V1__Ticket t = HOTLINE__V1__TICKET__INIT;
-		t.ticket_no = PQgetvalue(res, r, 2);
-		t.category = PQgetvalue(res, r, 3);
-		t.content = PQgetvalue(res, r, 4);
-		t.caller_phone_masked = masked;
-		t.district = PQgetvalue(res, r, 6);
-		t.address = PQgetvalue(res, r, 7);
-		t.priority = atoi(PQgetvalue(res, r, 8));
-		t.received_at = strtoll(PQgetvalue(res, r, 9), NULL, 10);
-		t.deadline_at = strtoll(PQgetvalue(res, r, 10), NULL, 10);
-		t.reopen_count = (uint32_t)atoi(PQgetvalue(res, r, 11));
-		int state = ticket_state_from_name(PQgetvalue(res, r, 12));
-		t.state = state > 0 ? state : HOTLINE__V1__TICKET_STATE__TICKET_STATE_DISPATCHED;
-		t.lat = PQgetisnull(res, r, 13) ? 0 : atof(PQgetvalue(res, r, 13));
-		t.lon = PQgetisnull(res, r, 14) ? 0 : atof(PQgetvalue(res, r, 14));
 		struct relay_item *item =
-			item_new(relay, row, strtoll(PQgetvalue(res, r, 19), NULL, 10),
-				 PQgetvalue(res, r, 15), PQgetvalue(res, r, 1),
-				 (unsigned)atoi(PQgetvalue(res, r, 16)), t.reopen_count,
-				 (unsigned)atoi(PQgetvalue(res, r, 17)), &t);
+			item_new(relay, row, sw.ticket_id, sw.kind, sw.dept_code, sw.return_count,
+				 sw.ticket.reopen_count, sw.callback_attempts, &sw.ticket);
 		if (!item) {
 			/* Out of memory: the row stays whole (the next sweep has it again). */
 			row->failed = true;
 			row->whole = true;
 			break;
 		}
-		row->batch = PQgetvalue(res, r, 20)[0] == 't';
-		item->stale = PQgetvalue(res, r, 18)[0] != 't';
+		row->batch = sw.batch;
+		item->stale = !sw.current;
 		enqueue(relay, item);
 		relay->stats.swept++;
 	}
@@ -522,9 +524,7 @@ static void on_swept(void *arg, const PGresult *res, const char *error)
 		row_free(relay, last); /* nothing of it queued: it stays whole */
 	relay->sweep_again = outbox_rows >= (size_t)relay->cfg->relay_batch ||
 			     (size_t)rows >= (size_t)relay->cfg->relay_batch;
-	relay->sweep_after = relay->sweep_again && rows > 0
-				     ? strtoll(PQgetvalue(res, rows - 1, 0), NULL, 10)
-				     : 0;
+	relay->sweep_after = relay->sweep_again ? last_outbox_id : 0;
 	relay_next(relay);
 }
 
@@ -536,8 +536,11 @@ static void sweep(struct relay *relay)
 	char limit[32], after[32];
 	snprintf(limit, sizeof(limit), "%ld", relay->cfg->relay_batch);
 	snprintf(after, sizeof(after), "%lld", relay->sweep_after);
-	const char *values[2] = { limit, after };
-	store_pg_query(relay->store, sweep_sql, 2, values, on_swept, relay);
+	const char *values[OUTBOX_SWEEP_NPARAMS] = {
+		[OUTBOX_SWEEP_P_LIMIT] = limit,
+		[OUTBOX_SWEEP_P_AFTER] = after,
+	};
+	store_pg_query(relay->store, QUERY_OUTBOX_SWEEP, values, on_swept, relay);
 }
 
 static void on_kick(evutil_socket_t fd, short what, void *arg)
@@ -576,6 +579,7 @@ struct relay *relay_new(struct event_base *base, const struct hotline_config *cf
 	relay->store = store;
 	TAILQ_INIT(&relay->queue);
 	TAILQ_INIT(&relay->round);
+	pgarray_begin_text(&relay->done);
 	relay->ev_timer = event_new(base, -1, 0, on_timer, relay);
 	relay->ev_kick = event_new(base, -1, 0, on_kick, relay);
 	if (!relay->ev_timer || !relay->ev_kick) {
@@ -616,7 +620,7 @@ void relay_free(struct relay *relay)
 		event_free(relay->ev_timer);
 	if (relay->ev_kick)
 		event_free(relay->ev_kick);
-	free(relay->done_ids);
+	pgarray_free(&relay->done);
 	free(relay);
 }
 

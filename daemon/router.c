@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "pgtext.h"
 #include "route.h"
 #include "rules.h"
 #include "deadline.h"
@@ -37,11 +38,6 @@ struct router {
 	struct event *ev_wait;
 	bool warned_past_calendar;
 };
-
-static const char latest_rules_sql[] =
-	"SELECT version, rules FROM routing_rules ORDER BY version DESC LIMIT 1";
-static const char remember_rules_sql[] =
-	"INSERT INTO routing_rules (version, rules) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
 /* Routing may have become possible: the store tries its queue again. */
 static void on_wait_over(evutil_socket_t fd, short what, void *arg)
@@ -118,8 +114,11 @@ static int install(struct router *router, long long version, const char *text, s
 	if (remember) {
 		char v[32];
 		snprintf(v, sizeof(v), "%lld", version);
-		const char *values[2] = { v, copy };
-		store_pg_query(router->store, remember_rules_sql, 2, values, on_remembered, router);
+		const char *values[RULES_REMEMBER_NPARAMS] = {
+			[RULES_REMEMBER_P_VERSION] = v,
+			[RULES_REMEMBER_P_RULES] = copy,
+		};
+		store_pg_query(router->store, QUERY_RULES_REMEMBER, values, on_remembered, router);
 	}
 	return 0;
 }
@@ -139,9 +138,15 @@ static void on_latest_rules(void *arg, const PGresult *res, const char *error)
 				 "new tickets go to the manual dispatch desk");
 		return;
 	}
-	long long version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	if (version > router->version && install(router, version, PQgetvalue(res, 0, 1),
-						 (size_t)PQgetlength(res, 0, 1), false) != 0)
+	int64_t version;
+	if (pgtext_int64(PQgetvalue(res, 0, RULES_LATEST_C_VERSION), &version) != 0) {
+		log_error("router: routing_rules holds version '%s', not a number",
+			  PQgetvalue(res, 0, RULES_LATEST_C_VERSION));
+		return;
+	}
+	if (version > router->version &&
+	    install(router, version, PQgetvalue(res, 0, RULES_LATEST_C_RULES),
+		    (size_t)PQgetlength(res, 0, RULES_LATEST_C_RULES), false) != 0)
 		log_error("router: the newest remembered rule set does not parse");
 }
 
@@ -150,7 +155,7 @@ void router_start(struct router *router)
 	router->redis_wait_until = clock_now_ms() + ROUTER_REDIS_WAIT_MS;
 	struct timeval tv = { ROUTER_REDIS_WAIT_MS / 1000, (ROUTER_REDIS_WAIT_MS % 1000) * 1000 };
 	event_add(router->ev_wait, &tv);
-	store_pg_query(router->store, latest_rules_sql, 0, NULL, on_latest_rules, router);
+	store_pg_query(router->store, QUERY_RULES_LATEST, NULL, on_latest_rules, router);
 }
 
 void router_rules_seen(struct router *router)
@@ -249,13 +254,14 @@ void router_route(void *arg, struct store_intake *rec)
 	ticket_status_init(&cur);
 	ticket_limits_default(&limits);
 	limits.max_returns = (uint32_t)router->cfg->max_returns;
-	if (ticket_transition(&cur, &ev, &limits, &next, err, sizeof(err)) != TICKET_OK) {
+	if (ticket_transition(&cur, &ev, &limits, &next, NULL, err, sizeof(err)) != TICKET_OK) {
 		/* Only a broken rule set gets here: the desk is always a safe place. */
 		log_error("router: %s; ticket goes to the manual desk", err);
 		ev.kind = TICKET_EV_ROUTE_NONE;
 		ev.dept_code = NULL;
 		rule_label = "";
-		if (ticket_transition(&cur, &ev, &limits, &next, err, sizeof(err)) != TICKET_OK)
+		if (ticket_transition(&cur, &ev, &limits, &next, NULL, err, sizeof(err)) !=
+		    TICKET_OK)
 			fatal("router: the state machine refuses RECEIVED -> ROUTE_NONE: %s", err);
 	}
 	rec->state = next.state;

@@ -497,9 +497,6 @@ void server_free(struct server *server)
 	free(server);
 }
 
-static const char delete_updates_sql[] =
-	"DELETE FROM feed_updates WHERE update_id = ANY($1::int8[])";
-
 #define ACKED_FLUSH_AT 1000 /* acknowledged updates that make a DELETE before the tick */
 
 static void flush_acked_updates(struct server *server);
@@ -534,9 +531,9 @@ static void flush_acked_updates(struct server *server)
 		idset_clear(&server->deleting);
 		return;
 	}
-	const char *values[1] = { ids };
+	const char *values[UPDATES_DELETE_NPARAMS] = { [UPDATES_DELETE_P_UPDATE_IDS] = ids };
 	server->delete_busy = true;
-	store_pg_query(server->store, delete_updates_sql, 1, values, on_updates_deleted, server);
+	store_pg_query(server->store, QUERY_UPDATES_DELETE, values, on_updates_deleted, server);
 	free(ids);
 }
 

@@ -1,14 +1,17 @@
 /*
  * store_pg.h - the PostgreSQL store: durable intake with group commit.
  *
- * Owns: a small pool of non-blocking libpq connections in pipeline mode, the
- * bounded-by-caller queue of records waiting for a transaction, batching them
- * (many records per transaction, the next batch sent as soon as a connection's
- * previous commit returns), reconnecting with backoff, and telling each
- * record's owner the outcome only after its transaction has committed.
+ * Owns: the queue of intake records waiting for a transaction (bounded by the
+ * caller), batching them (many records per transaction: the next batch goes as
+ * soon as a connection is free, so batch size follows load), the ticket ids drawn
+ * ahead of need, the intake statement's parameters, mirroring the config's feeds
+ * and departments, and telling each record's owner the outcome only after its
+ * transaction committed. The connections themselves, and the statements of the
+ * other modules (store_pg_query), are daemon/pgpool.c's.
  * Never: talks to clients, decides admission (the server bounds what it
  * submits), or acknowledges anything itself.
- * Callers: daemon/conn.c (submit), daemon/main.c (lifecycle, reload).
+ * Callers: daemon/conn.c (submit), daemon/main.c (lifecycle, reload), every module
+ * that runs a statement (store_pg_query).
  */
 #ifndef HOTLINE_STORE_PG_H
 #define HOTLINE_STORE_PG_H
@@ -24,6 +27,8 @@
 #include "code.h"
 #include "config.h"
 #include "intake.h"
+#include "pgpool.h"
+#include "queries.h"
 #include "route.h"
 
 #define STORE_TICKET_NO_MAX 32
@@ -91,12 +96,8 @@ struct store_hooks {
 	void *dispatched_arg;
 };
 
-/*
- * Result of a generic statement: res is valid only during the call (NULL when
- * error is set). The statement ran as its own transaction, which has committed
- * when res is given.
- */
-typedef void (*store_query_fn)(void *arg, const PGresult *res, const char *error);
+/* The result of a statement (pgpool.h pgpool_result_fn). */
+typedef pgpool_result_fn store_query_fn;
 
 struct store_pg_stats {
 	uint64_t batches;
@@ -127,13 +128,12 @@ void store_pg_start(struct store_pg *store);
 void store_pg_set_hooks(struct store_pg *store, const struct store_hooks *hooks);
 
 /*
- * Runs sql (one statement, its own transaction) with text parameters (copied;
- * NULL entries are SQL NULL). cb runs later from the loop, never from inside
- * this call. Statements are sent before intake batches. On a lost connection or
- * a transient error the statement is sent again, so it must be safe to repeat
- * (write it with ON CONFLICT / version checks). A data error calls cb with it.
+ * Runs the statement q of queries/ (its own transaction) with text parameters
+ * values[0..queries[q].nparams) (copied; NULL entries are SQL NULL): see
+ * pgpool_query(). On a lost connection or a transient error the statement is
+ * sent again, so it must be safe to repeat (ON CONFLICT, version checks).
  */
-void store_pg_query(struct store_pg *store, const char *sql, int nparams, const char *const *values,
+void store_pg_query(struct store_pg *store, enum query q, const char *const *values,
 		    store_query_fn cb, void *arg);
 
 /* Queues rec; its done callback runs later, never from inside this call. */

@@ -1,10 +1,11 @@
 /*
  * transition.c - one event on one stored ticket: read, decide, write.
  *
- * The write is one statement: the UPDATE carries "AND version = <read>", so it
- * changes nothing when someone else got there first; the CTEs that add the
- * audit row, the TicketUpdate and the outbox rows select from the UPDATE's
- * RETURNING, so they too happen only when it did.
+ * Read (queries/ticket_read.sql), decide (lib/ticket_state.c: the next status
+ * and every effect of the move, its linked repeat complaints' move too), write
+ * (queries/ticket_write.sql, one statement that applies those decisions and
+ * decides nothing). The UPDATE carries "AND version = <read>", so it changes
+ * nothing when someone else got there first; then the cycle runs again.
  */
 #include "transition.h"
 
@@ -14,8 +15,13 @@
 
 #include "clock.h"
 #include "log.h"
+#include "pgtext.h"
 
 #define MAX_ATTEMPTS 3
+
+/* A callback tried again after an unreachable call waits this long in the outbox,
+ * so that it does not go straight back to the agent who just called. */
+#define CALLBACK_RETRY_DELAY_MS 5000
 
 struct transitions {
 	struct event_base *base;
@@ -23,89 +29,6 @@ struct transitions {
 	struct store_pg *store;
 	const struct calendar **calendar;
 };
-
-static const char read_sql[] =
-	"SELECT ticket_id, state, COALESCE(dept_code, ''),"
-	"  COALESCE((extract(epoch FROM deadline_at) * 1000)::int8, 0), return_count,"
-	"  reopen_count, extend_count, callback_attempts, COALESCE(rating, ''), version,"
-	"  COALESCE(category, ''), priority"
-	" FROM tickets WHERE ticket_no = $1";
-
-/*
- * $1 ticket_id, $2 version read, $3 new state, $4 dept, $5 deadline ms (0 =
- * none), $6..$9 counters, $10 rating, $11 reply (NULL keeps), $12 event,
- * $13 from state, $14 actor, $15 detail, $16 linked children's new state,
- * $17 their event ('' = none), $18 the agents' feed (owed no TicketUpdates: the
- * agent desk follows its tickets by callbacks), $19 the event's instant (unix ms,
- * clock.h: every time the change writes). Returns the feed_code when it wrote.
- */
-static const char write_sql[] =
-	"WITH u AS ("
-	"  UPDATE tickets SET state = $3, dept_code = NULLIF($4, ''),"
-	"    deadline_at = CASE WHEN $5::int8 = 0 THEN NULL"
-	"      ELSE to_timestamp($5::int8::float8 / 1000) END,"
-	"    return_count = $6, reopen_count = $7, extend_count = $8, callback_attempts = $9,"
-	"    rating = NULLIF($10, ''), reply = COALESCE($11, reply),"
-	"    closed_at = CASE WHEN $3 = 'CLOSED' THEN to_timestamp($19::float8 / 1000)"
-	"      ELSE closed_at END,"
-	"    dispatched_at = CASE WHEN $3 = 'DISPATCHED' AND $13 <> 'DISPATCHED'"
-	"      THEN to_timestamp($19::float8 / 1000)"
-	"      ELSE dispatched_at END,"
-	/* a mark is made once per deadline: kept while the deadline stays (an
-	 * accept), cleared when it moves (extend, a new dispatch) or goes */
-	"    due_soon_at = CASE WHEN deadline_at IS NOT DISTINCT FROM CASE WHEN $5::int8 = 0"
-	"      THEN NULL ELSE to_timestamp($5::int8::float8 / 1000) END"
-	"      THEN due_soon_at END,"
-	"    overdue_at = CASE WHEN deadline_at IS NOT DISTINCT FROM CASE WHEN $5::int8 = 0"
-	"      THEN NULL ELSE to_timestamp($5::int8::float8 / 1000) END"
-	"      THEN overdue_at END,"
-	"    version = version + 1, updated_at = to_timestamp($19::float8 / 1000)"
-	"  WHERE ticket_id = $1 AND version = $2"
-	"  RETURNING ticket_id, ticket_no, feed_code, external_id, state, reply, dept_code,"
-	"    updated_at"
-	"), e AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)"
-	"  SELECT ticket_id, $12, $13, state, $14, $15, updated_at FROM u"
-	"), f AS ("
-	"  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply,"
-	"    at)"
-	"  SELECT feed_code, ticket_id, ticket_no, external_id, state,"
-	"    CASE WHEN state IN ('REPLIED', 'CLOSED') THEN reply END, updated_at FROM u"
-	"  WHERE $12 <> 'EXTEND' AND NOT ($12 = 'CALLBACK_UNREACHABLE' AND $3 = 'REPLIED')"
-	"    AND feed_code <> $18"
-	/* Outbox rows of a transition have no fast path: dated back so the relay's
-	 * next sweep (relay_interval_ms) takes them instead of waiting 5 s. */
-	"), d AS ("
-	"  INSERT INTO outbox (ticket_id, kind, dept_code, created_at)"
-	"  SELECT ticket_id, 'dispatch', dept_code, now() - interval '1 minute' FROM u"
-	"  WHERE $3 = 'DISPATCHED' AND $13 <> 'DISPATCHED'"
-	"), c AS ("
-	/* a reply is called back; an unreachable caller is tried again */
-	/* a retry after an unreachable call waits for the sweeper's usual delay */
-	"  INSERT INTO outbox (ticket_id, kind, created_at)"
-	"  SELECT ticket_id, 'callback',"
-	"    CASE WHEN $12 = 'CALLBACK_UNREACHABLE' THEN now() ELSE now() - interval '1 minute' END"
-	"  FROM u WHERE $3 = 'REPLIED' AND ($13 <> 'REPLIED' OR $12 = 'CALLBACK_UNREACHABLE')"
-	"), k AS ("
-	/* linked repeat complaints follow: $17 is their event ('' = none), $16 the
-	 * state the state machine gives them */
-	"  UPDATE tickets k SET state = $16,"
-	"    reply = CASE WHEN $17 = 'PARENT_REPLIED' THEN u.reply ELSE k.reply END,"
-	"    closed_at = CASE WHEN $16 = 'CLOSED' THEN u.updated_at ELSE k.closed_at END,"
-	"    version = k.version + 1, updated_at = u.updated_at"
-	"  FROM u WHERE $17 <> '' AND k.parent_ticket_id = u.ticket_id AND k.state = 'LINKED'"
-	"  RETURNING k.ticket_id, k.ticket_no, k.feed_code, k.external_id, k.state, k.reply,"
-	"    u.ticket_no AS parent_no, k.updated_at"
-	"), ke AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)"
-	"  SELECT ticket_id, $17, 'LINKED', state, $14, 'parent:' || parent_no, updated_at FROM k"
-	"), kf AS ("
-	"  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply,"
-	"    at)"
-	"  SELECT feed_code, ticket_id, ticket_no, external_id, state, reply, updated_at FROM k"
-	"  WHERE feed_code <> $18"
-	")"
-	" SELECT feed_code FROM u";
 
 struct job {
 	struct transitions *t;
@@ -156,7 +79,8 @@ static void on_written(void *arg, const PGresult *res, const char *error)
 	}
 	log_info("ticket %s: %s by %s: %s -> %s", job->ticket_no, ticket_event_name(job->kind),
 		 job->actor, ticket_state_name(job->before), ticket_state_name(job->after));
-	job_finish(job, TRANSITION_DONE, NULL, job->after, PQgetvalue(res, 0, 0));
+	job_finish(job, TRANSITION_DONE, NULL, job->after,
+		   PQgetvalue(res, 0, TICKET_WRITE_C_FEED_CODE));
 }
 
 /* A fresh deadline for events that (re)dispatch a ticket. */
@@ -174,6 +98,49 @@ static int64_t dispatch_deadline(struct transitions *t, const char *category, in
 	return deadline > at_ms ? deadline : 0;
 }
 
+/* Reads the stored status; false (and the job finished) when a value is not one. */
+static bool read_status(struct job *job, const PGresult *res, struct ticket_status *cur,
+			int64_t *ticket_id, int32_t *version, int *priority)
+{
+	ticket_status_init(cur);
+	int state = ticket_state_from_name(PQgetvalue(res, 0, TICKET_READ_C_STATE));
+	int rating = ticket_rating_from_name(PQgetvalue(res, 0, TICKET_READ_C_RATING));
+	int32_t prio;
+	bool ok =
+		state > 0 &&
+		pgtext_int64(PQgetvalue(res, 0, TICKET_READ_C_TICKET_ID), ticket_id) == 0 &&
+		pgtext_int64(PQgetvalue(res, 0, TICKET_READ_C_DEADLINE_MS), &cur->deadline_at_ms) ==
+			0 &&
+		pgtext_uint32(PQgetvalue(res, 0, TICKET_READ_C_RETURN_COUNT), &cur->return_count) ==
+			0 &&
+		pgtext_uint32(PQgetvalue(res, 0, TICKET_READ_C_REOPEN_COUNT), &cur->reopen_count) ==
+			0 &&
+		pgtext_uint32(PQgetvalue(res, 0, TICKET_READ_C_EXTEND_COUNT), &cur->extend_count) ==
+			0 &&
+		pgtext_uint32(PQgetvalue(res, 0, TICKET_READ_C_CALLBACK_ATTEMPTS),
+			      &cur->callback_attempts) == 0 &&
+		pgtext_int32(PQgetvalue(res, 0, TICKET_READ_C_VERSION), version) == 0 &&
+		pgtext_int32(PQgetvalue(res, 0, TICKET_READ_C_PRIORITY), &prio) == 0;
+	if (!ok) {
+		log_error("transition: ticket %s as stored cannot be read (state '%s')",
+			  job->ticket_no, PQgetvalue(res, 0, TICKET_READ_C_STATE));
+		job_finish(job, TRANSITION_FAILED, "the ticket could not be read", TICKET_RECEIVED,
+			   NULL);
+		return false;
+	}
+	cur->state = (enum ticket_state)state;
+	cur->rating = rating > 0 ? (enum ticket_rating)rating : TICKET_RATING_NONE;
+	snprintf(cur->dept_code, sizeof(cur->dept_code), "%s",
+		 PQgetvalue(res, 0, TICKET_READ_C_DEPT_CODE));
+	*priority = prio;
+	return true;
+}
+
+static const char *yes(bool b)
+{
+	return b ? "t" : "f";
+}
+
 static void on_read(void *arg, const PGresult *res, const char *error)
 {
 	struct job *job = arg;
@@ -184,24 +151,17 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		return;
 	}
 	if (PQntuples(res) == 0 ||
-	    (job->has_owner && strcmp(PQgetvalue(res, 0, 2), job->owner_dept) != 0)) {
+	    (job->has_owner &&
+	     strcmp(PQgetvalue(res, 0, TICKET_READ_C_DEPT_CODE), job->owner_dept) != 0)) {
 		job_finish(job, TRANSITION_NOT_FOUND, "no such ticket", TICKET_RECEIVED, NULL);
 		return;
 	}
 	struct ticket_status cur;
-	ticket_status_init(&cur);
-	long long ticket_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	int state = ticket_state_from_name(PQgetvalue(res, 0, 1));
-	cur.state = state > 0 ? (enum ticket_state)state : TICKET_RECEIVED;
-	snprintf(cur.dept_code, sizeof(cur.dept_code), "%s", PQgetvalue(res, 0, 2));
-	cur.deadline_at_ms = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-	cur.return_count = (uint32_t)atoi(PQgetvalue(res, 0, 4));
-	cur.reopen_count = (uint32_t)atoi(PQgetvalue(res, 0, 5));
-	cur.extend_count = (uint32_t)atoi(PQgetvalue(res, 0, 6));
-	cur.callback_attempts = (uint32_t)atoi(PQgetvalue(res, 0, 7));
-	int rating = ticket_rating_from_name(PQgetvalue(res, 0, 8));
-	cur.rating = rating > 0 ? (enum ticket_rating)rating : TICKET_RATING_NONE;
-	int version = atoi(PQgetvalue(res, 0, 9));
+	int64_t ticket_id;
+	int32_t version;
+	int priority;
+	if (!read_status(job, res, &cur, &ticket_id, &version, &priority))
+		return;
 	job->before = cur.state;
 
 	struct ticket_event ev = { 0 };
@@ -213,93 +173,100 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		ev.deadline_at_ms = job->deadline_at_ms;
 	else if (job->kind == TICKET_EV_CALLBACK_UNSATISFIED ||
 		 job->kind == TICKET_EV_MANUAL_DISPATCH || job->kind == TICKET_EV_RULING_DISPATCH)
-		ev.deadline_at_ms =
-			dispatch_deadline(t, PQgetvalue(res, 0, 10), atoi(PQgetvalue(res, 0, 11)),
-					  ev.at_ms, job->ticket_no);
+		ev.deadline_at_ms = dispatch_deadline(t, PQgetvalue(res, 0, TICKET_READ_C_CATEGORY),
+						      priority, ev.at_ms, job->ticket_no);
 	struct ticket_limits limits;
 	ticket_limits_default(&limits);
 	limits.max_returns = (uint32_t)t->cfg->max_returns;
 	limits.max_callback_attempts = (uint32_t)t->cfg->callback_max_attempts;
 	struct ticket_status next;
+	struct ticket_effects fx;
 	char err[256];
-	if (ticket_transition(&cur, &ev, &limits, &next, err, sizeof(err)) != TICKET_OK) {
+	if (ticket_transition(&cur, &ev, &limits, &next, &fx, err, sizeof(err)) != TICKET_OK) {
 		job_finish(job, TRANSITION_REFUSED, err, cur.state, NULL);
 		return;
 	}
 	job->after = next.state;
 
-	/* Linked repeat complaints share the reply and the close: what that does
-	 * to a LINKED ticket is the state machine's answer, like any move. */
-	const char *child_state = "", *child_event = "";
-	struct ticket_event child_ev = { 0 };
-	child_ev.at_ms = ev.at_ms;
-	child_ev.text = job->text;
-	if (job->kind == TICKET_EV_REPLY)
-		child_ev.kind = TICKET_EV_PARENT_REPLIED;
-	else if (next.state == TICKET_CLOSED)
-		child_ev.kind = TICKET_EV_PARENT_CLOSED;
-	else
-		child_ev.kind = TICKET_EV_COUNT;
-	if (child_ev.kind != TICKET_EV_COUNT) {
-		struct ticket_status child, child_next;
+	/* Linked repeat complaints go through fx.children: what that does to a LINKED
+	 * ticket is the state machine's answer, like any move. */
+	struct ticket_status child_next = { 0 };
+	struct ticket_effects child_fx = { 0 };
+	bool children = false;
+	if (fx.children != TICKET_EV_COUNT) {
+		struct ticket_status child;
 		ticket_status_init(&child);
 		child.state = TICKET_LINKED;
-		if (ticket_transition(&child, &child_ev, &limits, &child_next, err, sizeof(err)) ==
-		    TICKET_OK) {
-			child_state = ticket_state_name(child_next.state);
-			child_event = ticket_event_name(child_ev.kind);
-		}
+		struct ticket_event child_ev = { fx.children, ev.at_ms, NULL, 0, job->text };
+		children = ticket_transition(&child, &child_ev, &limits, &child_next, &child_fx,
+					     err, sizeof(err)) == TICKET_OK;
+		if (!children)
+			log_warn("transition: %s on %s: its linked tickets stay as they are: %s",
+				 ticket_event_name(job->kind), job->ticket_no, err);
 	}
 
-	char id[32], ver[16], deadline[32], ret[16], reopen[16], extend[16], attempts[16], at[32];
-	snprintf(at, sizeof(at), "%lld", (long long)ev.at_ms);
-	snprintf(id, sizeof(id), "%lld", ticket_id);
-	snprintf(ver, sizeof(ver), "%d", version);
+	char id[24], ver[16], deadline[24], ret[16], reopen[16], extend[16], attempts[16], at[24],
+		delay[24];
+	snprintf(id, sizeof(id), "%lld", (long long)ticket_id);
+	snprintf(ver, sizeof(ver), "%d", (int)version);
 	snprintf(deadline, sizeof(deadline), "%lld", (long long)next.deadline_at_ms);
 	snprintf(ret, sizeof(ret), "%u", next.return_count);
 	snprintf(reopen, sizeof(reopen), "%u", next.reopen_count);
 	snprintf(extend, sizeof(extend), "%u", next.extend_count);
 	snprintf(attempts, sizeof(attempts), "%u", next.callback_attempts);
-	const char *values[19] = {
-		id,
-		ver,
-		ticket_state_name(next.state),
-		next.dept_code,
-		deadline,
-		ret,
-		reopen,
-		extend,
-		attempts,
-		next.rating == TICKET_RATING_NONE ? "" : ticket_rating_name(next.rating),
-		job->kind == TICKET_EV_REPLY ? job->text : NULL,
-		ticket_event_name(job->kind),
-		ticket_state_name(cur.state),
-		job->actor,
-		job->text,
-		child_state,
-		child_event,
-		t->cfg->agents_feed,
-		at,
+	snprintf(at, sizeof(at), "%lld", (long long)ev.at_ms);
+	snprintf(delay, sizeof(delay), "%d", fx.outbox_later ? CALLBACK_RETRY_DELAY_MS : 0);
+	const char *outbox = fx.outbox == TICKET_OUTBOX_DISPATCH   ? "dispatch"
+			     : fx.outbox == TICKET_OUTBOX_CALLBACK ? "callback"
+								   : "";
+	const char *values[TICKET_WRITE_NPARAMS] = {
+		[TICKET_WRITE_P_TICKET_ID] = id,
+		[TICKET_WRITE_P_VERSION] = ver,
+		[TICKET_WRITE_P_STATE] = ticket_state_name(next.state),
+		[TICKET_WRITE_P_DEPT_CODE] = next.dept_code,
+		[TICKET_WRITE_P_DEADLINE_MS] = deadline,
+		[TICKET_WRITE_P_RETURN_COUNT] = ret,
+		[TICKET_WRITE_P_REOPEN_COUNT] = reopen,
+		[TICKET_WRITE_P_EXTEND_COUNT] = extend,
+		[TICKET_WRITE_P_CALLBACK_ATTEMPTS] = attempts,
+		[TICKET_WRITE_P_RATING] =
+			next.rating == TICKET_RATING_NONE ? "" : ticket_rating_name(next.rating),
+		[TICKET_WRITE_P_REPLY] = job->kind == TICKET_EV_REPLY ? job->text : NULL,
+		[TICKET_WRITE_P_EVENT] = ticket_event_name(job->kind),
+		[TICKET_WRITE_P_FROM_STATE] = ticket_state_name(cur.state),
+		[TICKET_WRITE_P_ACTOR] = job->actor,
+		[TICKET_WRITE_P_DETAIL] = job->text,
+		[TICKET_WRITE_P_AT_MS] = at,
+		[TICKET_WRITE_P_RESET_MARKS] = yes(fx.reset_marks),
+		[TICKET_WRITE_P_SET_DISPATCHED] = yes(fx.set_dispatched),
+		[TICKET_WRITE_P_SET_CLOSED] = yes(fx.set_closed),
+		[TICKET_WRITE_P_FEED_UPDATE] = yes(fx.feed_update),
+		[TICKET_WRITE_P_UPDATE_REPLY] = yes(fx.update_reply),
+		[TICKET_WRITE_P_OUTBOX_KIND] = outbox,
+		[TICKET_WRITE_P_OUTBOX_DELAY_MS] = delay,
+		[TICKET_WRITE_P_CHILD_STATE] = children ? ticket_state_name(child_next.state) : "",
+		[TICKET_WRITE_P_CHILD_EVENT] = children ? ticket_event_name(fx.children) : "",
+		[TICKET_WRITE_P_CHILD_REPLY] =
+			yes(children && fx.children == TICKET_EV_PARENT_REPLIED),
+		[TICKET_WRITE_P_CHILD_CLOSED] = yes(children && child_fx.set_closed),
+		[TICKET_WRITE_P_QUIET_FEED] = t->cfg->agents_feed,
 	};
-	store_pg_query(t->store, write_sql, 19, values, on_written, job);
+	store_pg_query(t->store, QUERY_TICKET_WRITE, values, on_written, job);
 }
 
 static void job_read(struct job *job)
 {
-	const char *values[1] = { job->ticket_no };
-	store_pg_query(job->t->store, read_sql, 1, values, on_read, job);
+	const char *values[TICKET_READ_NPARAMS] = { [TICKET_READ_P_TICKET_NO] = job->ticket_no };
+	store_pg_query(job->t->store, QUERY_TICKET_READ, values, on_read, job);
 }
 
-void transition_start(struct transitions *t, const struct transition_request *req,
-		      transition_fn done, void *arg)
+int transition_start(struct transitions *t, const struct transition_request *req,
+		     transition_fn done, void *arg)
 {
 	struct job *job = calloc(1, sizeof(*job));
 	if (!job || (req->text && !(job->text = strdup(req->text)))) {
 		free(job);
-		struct transition_result result = { TRANSITION_FAILED, "out of memory",
-						    TICKET_RECEIVED, NULL };
-		done(arg, &result);
-		return;
+		return -1;
 	}
 	job->t = t;
 	snprintf(job->ticket_no, sizeof(job->ticket_no), "%s", req->ticket_no);
@@ -315,6 +282,7 @@ void transition_start(struct transitions *t, const struct transition_request *re
 	job->done = done;
 	job->arg = arg;
 	job_read(job);
+	return 0;
 }
 
 struct transitions *transitions_new(struct event_base *base, const struct hotline_config *cfg,

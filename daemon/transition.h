@@ -3,11 +3,11 @@
  *
  * Owns: the read -> lib/ticket_state.c -> write cycle for tickets that already
  * exist (department actions, callbacks, supervisors' rulings): read the ticket,
- * check who may touch it, apply the state machine, and write the new state,
- * its audit row, the TicketUpdate owed to the originating feed, and the outbox
- * rows the new state needs (a dispatch for a department, a callback for an
- * agent) in one statement, guarded by the ticket's version. A concurrent change
- * makes it read and decide again (a few times, then TRANSITION_BUSY).
+ * check who may touch it, let the state machine decide the move and its effects
+ * (the TicketUpdate owed to the originating feed, the outbox row the new state
+ * needs, the deadline marks, the linked repeat complaints), and write them in
+ * one statement guarded by the ticket's version. A concurrent change makes it
+ * read and decide again (a few times, then TRANSITION_BUSY).
  * Never: decides a move itself (the state machine does), or reports success
  * before the write committed.
  * Callers: daemon/conn_dept.c, daemon/conn_agent.c.
@@ -60,8 +60,11 @@ struct transitions *transitions_new(struct event_base *base, const struct hotlin
 	__attribute__((warn_unused_result));
 void transitions_free(struct transitions *t);
 
-/* Starts the cycle; done(arg, result) runs exactly once, later, from the loop. */
-void transition_start(struct transitions *t, const struct transition_request *req,
-		      transition_fn done, void *arg);
+/*
+ * Starts the cycle: returns 0, and done(arg, result) runs exactly once, later,
+ * from the loop; or -1 when out of memory (done never runs).
+ */
+int transition_start(struct transitions *t, const struct transition_request *req,
+		     transition_fn done, void *arg) __attribute__((warn_unused_result));
 
 #endif

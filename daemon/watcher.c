@@ -19,47 +19,6 @@
 
 #define ALERT_CHANNEL "hotline:alerts"
 
-/* $1 due_soon_ms, $2 batch, $3 now (unix ms, clock.h) */
-static const char due_soon_sql[] =
-	"WITH c AS ("
-	"  SELECT ticket_id FROM tickets"
-	"  WHERE state IN ('DISPATCHED', 'ACCEPTED') AND deadline_at IS NOT NULL"
-	"    AND deadline_at > to_timestamp($3::float8 / 1000)"
-	"    AND deadline_at <= to_timestamp(($3::int8 + $1::int8)::float8 / 1000)"
-	"    AND due_soon_at IS NULL"
-	"  ORDER BY deadline_at LIMIT $2 FOR UPDATE SKIP LOCKED"
-	"), u AS ("
-	"  UPDATE tickets t SET due_soon_at = to_timestamp($3::float8 / 1000) FROM c"
-	"  WHERE t.ticket_id = c.ticket_id AND t.due_soon_at IS NULL"
-	"  RETURNING t.ticket_id, t.ticket_no, t.dept_code, t.state, t.deadline_at, t.due_soon_at"
-	"), e AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)"
-	"  SELECT ticket_id, 'DUE_SOON', state, state, 'watcher', deadline_at::text, due_soon_at"
-	"  FROM u"
-	")"
-	" SELECT ticket_no, COALESCE(dept_code, ''), state,"
-	"   (extract(epoch FROM deadline_at) * 1000)::int8 FROM u";
-
-/* $1 batch, $2 now (unix ms, clock.h) */
-static const char overdue_sql[] =
-	"WITH c AS ("
-	"  SELECT ticket_id FROM tickets"
-	"  WHERE state IN ('DISPATCHED', 'ACCEPTED') AND deadline_at IS NOT NULL"
-	"    AND deadline_at <= to_timestamp($2::float8 / 1000) AND overdue_at IS NULL"
-	"  ORDER BY deadline_at LIMIT $1 FOR UPDATE SKIP LOCKED"
-	"), u AS ("
-	"  UPDATE tickets t SET overdue_at = to_timestamp($2::float8 / 1000),"
-	"    due_soon_at = COALESCE(t.due_soon_at, to_timestamp($2::float8 / 1000))"
-	"  FROM c WHERE t.ticket_id = c.ticket_id AND t.overdue_at IS NULL"
-	"  RETURNING t.ticket_id, t.ticket_no, t.dept_code, t.state, t.deadline_at, t.overdue_at"
-	"), e AS ("
-	"  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)"
-	"  SELECT ticket_id, 'OVERDUE', state, state, 'watcher', deadline_at::text, overdue_at"
-	"  FROM u"
-	")"
-	" SELECT ticket_no, COALESCE(dept_code, ''), state,"
-	"   (extract(epoch FROM deadline_at) * 1000)::int8 FROM u";
-
 struct watcher {
 	struct event_base *base;
 	const struct hotline_config *cfg;
@@ -77,6 +36,13 @@ static void arm(struct watcher *w)
 	event_add(w->ev_timer, &tv);
 }
 
+/* Both marks return the same columns: one reader for both. */
+_Static_assert((int)ESCALATE_DUE_SOON_C_TICKET_NO == (int)ESCALATE_OVERDUE_C_TICKET_NO &&
+		       (int)ESCALATE_DUE_SOON_C_DEPT_CODE == (int)ESCALATE_OVERDUE_C_DEPT_CODE &&
+		       (int)ESCALATE_DUE_SOON_C_STATE == (int)ESCALATE_OVERDUE_C_STATE &&
+		       (int)ESCALATE_DUE_SOON_C_DEADLINE_MS == (int)ESCALATE_OVERDUE_C_DEADLINE_MS,
+	       "escalate_due_soon.sql and escalate_overdue.sql return the same columns");
+
 /* Publishes one alert per marked ticket and counts them. */
 static void alert(struct watcher *w, const char *kind, const PGresult *res)
 {
@@ -86,12 +52,14 @@ static void alert(struct watcher *w, const char *kind, const PGresult *res)
 		snprintf(msg, sizeof(msg),
 			 "{\"kind\":\"%s\",\"ticket_no\":\"%s\",\"dept_code\":\"%s\","
 			 "\"state\":\"%s\",\"deadline_at\":%s}",
-			 kind, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
-			 PQgetvalue(res, r, 3));
+			 kind, PQgetvalue(res, r, ESCALATE_OVERDUE_C_TICKET_NO),
+			 PQgetvalue(res, r, ESCALATE_OVERDUE_C_DEPT_CODE),
+			 PQgetvalue(res, r, ESCALATE_OVERDUE_C_STATE),
+			 PQgetvalue(res, r, ESCALATE_OVERDUE_C_DEADLINE_MS));
 		if (bus_alert(w->bus, ALERT_CHANNEL, msg) != 0)
 			log_warn("watcher: Redis is down; alert for %s %s not published (the mark "
 				 "and its audit row are stored)",
-				 kind, PQgetvalue(res, r, 0));
+				 kind, PQgetvalue(res, r, ESCALATE_OVERDUE_C_TICKET_NO));
 	}
 	if (rows > 0)
 		log_info("watcher: %d tickets marked %s", rows, kind);
@@ -135,12 +103,19 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	snprintf(soon, sizeof(soon), "%ld", w->cfg->due_soon_ms);
 	snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
 	w->inflight = 1;
-	const char *overdue_values[2] = { batch, now };
-	store_pg_query(w->store, overdue_sql, 2, overdue_values, on_overdue, w);
+	const char *overdue_values[ESCALATE_OVERDUE_NPARAMS] = {
+		[ESCALATE_OVERDUE_P_BATCH] = batch,
+		[ESCALATE_OVERDUE_P_AT_MS] = now,
+	};
+	store_pg_query(w->store, QUERY_ESCALATE_OVERDUE, overdue_values, on_overdue, w);
 	if (w->cfg->due_soon_ms > 0) {
 		w->inflight++;
-		const char *soon_values[3] = { soon, batch, now };
-		store_pg_query(w->store, due_soon_sql, 3, soon_values, on_due_soon, w);
+		const char *soon_values[ESCALATE_DUE_SOON_NPARAMS] = {
+			[ESCALATE_DUE_SOON_P_DUE_SOON_MS] = soon,
+			[ESCALATE_DUE_SOON_P_BATCH] = batch,
+			[ESCALATE_DUE_SOON_P_AT_MS] = now,
+		};
+		store_pg_query(w->store, QUERY_ESCALATE_DUE_SOON, soon_values, on_due_soon, w);
 	}
 }
 

@@ -371,9 +371,127 @@ static int apply(struct ticket_status *st, const struct ticket_event *ev,
 	return fail(TICKET_EINVAL, err, errlen, "unknown event %d", (int)ev->kind);
 }
 
+static const char *const counter_names[TICKET_COUNTER_COUNT] = {
+	[TICKET_COUNT_RECEIVED] = "received",
+	[TICKET_COUNT_DISPATCHED] = "dispatched",
+	[TICKET_COUNT_PENDING] = "pending",
+	[TICKET_COUNT_DIRECT_CLOSED] = "direct_closed",
+	[TICKET_COUNT_LINKED] = "linked",
+	[TICKET_COUNT_ACCEPTED] = "accepted",
+	[TICKET_COUNT_RETURNED] = "returned",
+	[TICKET_COUNT_ESCALATED] = "escalated",
+	[TICKET_COUNT_REPLIED] = "replied",
+	[TICKET_COUNT_EXTENDED] = "extended",
+	[TICKET_COUNT_REOPENED] = "reopened",
+	[TICKET_COUNT_CALLBACK_CALLS] = "callback_calls",
+	[TICKET_COUNT_SATISFIED] = "satisfied",
+	[TICKET_COUNT_BASICALLY] = "basically_satisfied",
+	[TICKET_COUNT_UNSATISFIED] = "unsatisfied",
+	[TICKET_COUNT_UNRATED] = "unrated",
+	[TICKET_COUNT_CLOSED] = "closed",
+};
+
+const char *ticket_counter_name(enum ticket_counter counter)
+{
+	int c = (int)counter;
+	return c >= 0 && c < TICKET_COUNTER_COUNT ? counter_names[c] : "INVALID";
+}
+
+#define BIT(c) TICKET_COUNTER_BIT(TICKET_COUNT_##c)
+
+/*
+ * What the move cur --ev--> next does (it is allowed and applied). Closing a
+ * ticket closes its linked repeat complaints; replying shares the reply with
+ * them. The feed hears of every move a department, an agent or a supervisor
+ * makes, but not of an extension (the department's own bookkeeping) nor of an
+ * unreachable callback that leaves the ticket waiting for the next call; a
+ * TicketUpdate carries the reply once the ticket is REPLIED or CLOSED.
+ */
+static void effects_of(const struct ticket_status *cur, const struct ticket_event *ev,
+		       const struct ticket_status *next, struct ticket_effects *fx)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->children = TICKET_EV_COUNT;
+	fx->reset_marks = next->deadline_at_ms != cur->deadline_at_ms;
+	bool closes = next->state == TICKET_CLOSED && cur->state != TICKET_CLOSED;
+	bool dispatches = next->state == TICKET_DISPATCHED && cur->state != TICKET_DISPATCHED;
+	switch (ev->kind) {
+	case TICKET_EV_ROUTE_MATCHED:
+		fx->counters = BIT(RECEIVED);
+		break;
+	case TICKET_EV_ROUTE_NONE:
+		fx->counters = BIT(RECEIVED) | BIT(PENDING);
+		break;
+	case TICKET_EV_DIRECT_CLOSE:
+		fx->counters = BIT(RECEIVED) | BIT(DIRECT_CLOSED);
+		break;
+	case TICKET_EV_LINK:
+		fx->counters = BIT(RECEIVED) | BIT(LINKED);
+		break;
+	case TICKET_EV_ACCEPT:
+		fx->counters = BIT(ACCEPTED);
+		break;
+	case TICKET_EV_RETURN:
+		fx->counters =
+			BIT(RETURNED) | (next->state == TICKET_ESCALATED ? BIT(ESCALATED) : 0);
+		break;
+	case TICKET_EV_REPLY:
+		fx->counters = BIT(REPLIED);
+		fx->outbox = TICKET_OUTBOX_CALLBACK;
+		fx->children = TICKET_EV_PARENT_REPLIED;
+		break;
+	case TICKET_EV_EXTEND:
+		fx->counters = BIT(EXTENDED);
+		break;
+	case TICKET_EV_CALLBACK_SATISFIED:
+		fx->counters = BIT(CALLBACK_CALLS) | BIT(SATISFIED);
+		break;
+	case TICKET_EV_CALLBACK_BASICALLY_SATISFIED:
+		fx->counters = BIT(CALLBACK_CALLS) | BIT(BASICALLY);
+		break;
+	case TICKET_EV_CALLBACK_UNSATISFIED:
+		fx->counters = BIT(CALLBACK_CALLS) | BIT(UNSATISFIED) | BIT(REOPENED);
+		break;
+	case TICKET_EV_CALLBACK_UNREACHABLE:
+		fx->counters = BIT(CALLBACK_CALLS) | (closes ? BIT(UNRATED) : 0);
+		if (!closes) {
+			fx->outbox = TICKET_OUTBOX_CALLBACK; /* the next attempt */
+			fx->outbox_later = true;
+		}
+		break;
+	case TICKET_EV_MANUAL_DISPATCH:
+	case TICKET_EV_RULING_DISPATCH:
+	case TICKET_EV_RULING_CLOSE:
+	case TICKET_EV_PARENT_REPLIED:
+	case TICKET_EV_PARENT_CLOSED:
+	case TICKET_EV_COUNT:
+		break;
+	}
+	if (dispatches) {
+		fx->counters |= BIT(DISPATCHED);
+		fx->set_dispatched = true;
+		fx->outbox = TICKET_OUTBOX_DISPATCH;
+	}
+	if (closes) {
+		fx->counters |= BIT(CLOSED);
+		fx->set_closed = true;
+		if (ev->kind != TICKET_EV_PARENT_CLOSED && ev->kind != TICKET_EV_DIRECT_CLOSE)
+			fx->children = TICKET_EV_PARENT_CLOSED;
+	}
+	bool intake = ev->kind == TICKET_EV_ROUTE_MATCHED || ev->kind == TICKET_EV_ROUTE_NONE ||
+		      ev->kind == TICKET_EV_DIRECT_CLOSE || ev->kind == TICKET_EV_LINK;
+	bool quiet = ev->kind == TICKET_EV_EXTEND ||
+		     (ev->kind == TICKET_EV_CALLBACK_UNREACHABLE && !closes);
+	fx->feed_update = !intake && !quiet;
+	fx->update_reply =
+		fx->feed_update && (next->state == TICKET_REPLIED || next->state == TICKET_CLOSED);
+}
+
+#undef BIT
+
 int ticket_transition(const struct ticket_status *cur, const struct ticket_event *ev,
-		      const struct ticket_limits *lim, struct ticket_status *next, char *err,
-		      size_t errlen)
+		      const struct ticket_limits *lim, struct ticket_status *next,
+		      struct ticket_effects *effects, char *err, size_t errlen)
 {
 	if (cur == NULL || ev == NULL || lim == NULL || next == NULL)
 		return fail(TICKET_EINVAL, err, errlen, "missing argument");
@@ -406,6 +524,8 @@ int ticket_transition(const struct ticket_status *cur, const struct ticket_event
 	int rc = apply(&st, ev, lim, err, errlen);
 	if (rc != TICKET_OK)
 		return rc;
+	if (effects)
+		effects_of(cur, ev, &st, effects);
 	*next = st;
 	return TICKET_OK;
 }

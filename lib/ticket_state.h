@@ -136,6 +136,59 @@ struct ticket_event {
 	const char *text;
 };
 
+/* What the relay must publish after a move. */
+enum ticket_outbox {
+	TICKET_OUTBOX_NONE = 0,
+	TICKET_OUTBOX_DISPATCH, /* the ticket, to its department's stream */
+	TICKET_OUTBOX_CALLBACK	/* the ticket, to the agents' callback queue */
+};
+
+/*
+ * The counters a move makes move, one each (the statistics' rollups keep them in
+ * the transaction that writes the move, so they can never drift from the audit).
+ */
+enum ticket_counter {
+	TICKET_COUNT_RECEIVED = 0,  /* 受理: a new ticket */
+	TICKET_COUNT_DISPATCHED,    /* 派单: to a department (routed, by hand, ruled, reopened) */
+	TICKET_COUNT_PENDING,	    /* to the manual desk at intake (no rule matched) */
+	TICKET_COUNT_DIRECT_CLOSED, /* 直接办结 */
+	TICKET_COUNT_LINKED,	    /* a repeat complaint */
+	TICKET_COUNT_ACCEPTED,	    /* 签收 */
+	TICKET_COUNT_RETURNED,	    /* 退单 */
+	TICKET_COUNT_ESCALATED,	    /* returned too often: to a supervisor */
+	TICKET_COUNT_REPLIED,	    /* 答复 */
+	TICKET_COUNT_EXTENDED,	    /* 延期 */
+	TICKET_COUNT_REOPENED,	    /* 重办 */
+	TICKET_COUNT_CALLBACK_CALLS, /* 回访: a callback's outcome recorded */
+	TICKET_COUNT_SATISFIED,	     /* rated satisfied */
+	TICKET_COUNT_BASICALLY,	     /* rated basically satisfied */
+	TICKET_COUNT_UNSATISFIED,    /* rated unsatisfied */
+	TICKET_COUNT_UNRATED,	     /* closed unrated after the last unreachable call */
+	TICKET_COUNT_CLOSED,	     /* 办结, however */
+	TICKET_COUNTER_COUNT
+};
+#define TICKET_COUNTER_BIT(c) (1u << (c))
+
+/*
+ * What one move does besides the status, decided here so that the I/O layer only
+ * carries it out (daemon/transition.c, daemon/store_pg.c).
+ */
+struct ticket_effects {
+	enum ticket_outbox outbox;
+	bool outbox_later;   /* a callback tried again after an unreachable call: not at once */
+	bool feed_update;    /* the feed the ticket came from gets a TicketUpdate ... */
+	bool update_reply;   /* ... carrying the reply */
+	bool reset_marks;    /* the deadline moved or went: its due-soon and overdue marks go */
+	bool set_dispatched; /* dispatched_at = the event's instant */
+	bool set_closed;     /* closed_at = the event's instant */
+	/* what its LINKED repeat complaints go through (TICKET_EV_COUNT: nothing) */
+	enum ticket_event_kind children;
+	uint32_t counters; /* TICKET_COUNTER_BIT()s of the counters that move by one */
+};
+
+/* "received", "dispatched", ...: the counters' names (lower case, for SQL columns). */
+const char *ticket_counter_name(enum ticket_counter counter);
+
 /* RECEIVED, no department, no deadline, counters zero, rating NONE. */
 void ticket_status_init(struct ticket_status *st);
 
@@ -144,15 +197,17 @@ void ticket_limits_default(struct ticket_limits *lim);
 
 /*
  * Applies ev to cur under lim and writes the resulting status to next (next may
- * be cur). Returns TICKET_OK, or TICKET_ESTATE / TICKET_EINVAL with a one-line
- * reason in err (e.g. "cannot accept a ticket in state REPLIED (ACCEPT needs
- * DISPATCHED)", "a reply needs non-empty content"); on error next is untouched.
- * A state check comes before argument checks, so a forbidden move is always
- * reported as TICKET_ESTATE.
+ * be cur) and what the move does to *effects (may be NULL). Returns TICKET_OK, or
+ * TICKET_ESTATE / TICKET_EINVAL with a one-line reason in err (e.g. "cannot
+ * accept a ticket in state REPLIED (ACCEPT needs DISPATCHED)", "a reply needs
+ * non-empty content"); on error next and effects are untouched. A state check
+ * comes before argument checks, so a forbidden move is always reported as
+ * TICKET_ESTATE.
  */
 int ticket_transition(const struct ticket_status *cur, const struct ticket_event *ev,
-		      const struct ticket_limits *lim, struct ticket_status *next, char *err,
-		      size_t errlen) __attribute__((warn_unused_result));
+		      const struct ticket_limits *lim, struct ticket_status *next,
+		      struct ticket_effects *effects, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* True when kind may be applied in state (the table behind ticket_transition()). */
 bool ticket_event_allowed(enum ticket_state state, enum ticket_event_kind kind);

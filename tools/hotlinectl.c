@@ -31,6 +31,7 @@
 #include "config.h"
 #include "dates.h"
 #include "migrations.h"
+#include "queries.h"
 #include "route.h"
 #include "rules.h"
 
@@ -129,15 +130,19 @@ static int ctl_connect(struct ctl *ctl)
 			PQerrorMessage(ctl->pg));
 		return -1;
 	}
-	PGresult *res = PQexec(ctl->pg, "SET client_min_messages = warning");
+	PGresult *res = PQexec(ctl->pg, queries[QUERY_SESSION_QUIET].text);
 	PQclear(res);
 	return 0;
 }
 
-/* Runs sql; returns 0 when it succeeded, else prints what of `what` failed. */
-static int exec_ok(PGconn *pg, const char *sql, const char *what)
+/*
+ * Runs text (several statements, with no parameters: a migration) or, with
+ * values, the statement q of queries/ alone. Returns 0 when it succeeded, else
+ * prints what of `what` failed.
+ */
+static int exec_text(PGconn *pg, const char *text, const char *what)
 {
-	PGresult *res = PQexec(pg, sql);
+	PGresult *res = PQexec(pg, text);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		fprintf(stderr, "hotlinectl: %s: %s", what, PQerrorMessage(pg));
@@ -150,7 +155,7 @@ static int exec_ok(PGconn *pg, const char *sql, const char *what)
 
 static int applied_versions(PGconn *pg, int *applied, size_t n)
 {
-	PGresult *res = PQexec(pg, "SELECT version FROM schema_migrations");
+	PGresult *res = PQexec(pg, queries[QUERY_MIGRATE_APPLIED].text);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "hotlinectl: reading schema_migrations: %s", PQerrorMessage(pg));
 		PQclear(res);
@@ -159,13 +164,31 @@ static int applied_versions(PGconn *pg, int *applied, size_t n)
 	for (size_t i = 0; i < n; i++)
 		applied[i] = 0;
 	for (int row = 0; row < PQntuples(res); row++) {
-		int version = atoi(PQgetvalue(res, row, 0));
+		int version = atoi(PQgetvalue(res, row, MIGRATE_APPLIED_C_VERSION));
 		for (size_t i = 0; i < n; i++)
 			if (migrations[i].version == version)
 				applied[i] = 1;
 	}
 	PQclear(res);
 	return 0;
+}
+
+/* Records a migration as applied (in its transaction); 0, or -1 after saying why. */
+static int record_migration(PGconn *pg, int version, const char *name)
+{
+	char v[16];
+	snprintf(v, sizeof(v), "%d", version);
+	const char *values[MIGRATE_RECORD_NPARAMS] = {
+		[MIGRATE_RECORD_P_VERSION] = v,
+		[MIGRATE_RECORD_P_NAME] = name,
+	};
+	PGresult *res = PQexecParams(pg, queries[QUERY_MIGRATE_RECORD].text, MIGRATE_RECORD_NPARAMS,
+				     NULL, values, NULL, NULL, 0);
+	int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc != 0)
+		fprintf(stderr, "hotlinectl: recording the migration: %s", PQerrorMessage(pg));
+	PQclear(res);
+	return rc;
 }
 
 static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
@@ -183,13 +206,8 @@ static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 		return 1;
 	PGconn *pg = ctl->pg;
 	/* One migrator at a time, across any number of hosts. */
-	if (exec_ok(pg, "SELECT pg_advisory_lock(hashtext('hotline12345.migrate'))",
-		    "taking the migration lock") != 0 ||
-	    exec_ok(pg,
-		    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-		    " version integer PRIMARY KEY, name text NOT NULL,"
-		    " applied_at timestamptz NOT NULL DEFAULT now())",
-		    "creating schema_migrations") != 0)
+	if (exec_text(pg, queries[QUERY_MIGRATE_LOCK].text, "taking the migration lock") != 0 ||
+	    exec_text(pg, queries[QUERY_MIGRATE_TABLE].text, "creating schema_migrations") != 0)
 		return 1;
 	int *applied = calloc(migrations_count ? migrations_count : 1, sizeof(int));
 	if (!applied || applied_versions(pg, applied, migrations_count) != 0) {
@@ -206,13 +224,10 @@ static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 		}
 		if (applied[i])
 			continue;
-		char record[256];
-		snprintf(record, sizeof(record),
-			 "INSERT INTO schema_migrations (version, name) VALUES (%d, '%s')",
-			 m->version, m->name);
-		if (exec_ok(pg, "BEGIN", "BEGIN") != 0 || exec_ok(pg, m->sql, m->name) != 0 ||
-		    exec_ok(pg, record, "recording the migration") != 0 ||
-		    exec_ok(pg, "COMMIT", "COMMIT") != 0) {
+		if (exec_text(pg, queries[QUERY_MIGRATE_BEGIN].text, "BEGIN") != 0 ||
+		    exec_text(pg, m->sql, m->name) != 0 ||
+		    record_migration(pg, m->version, m->name) != 0 ||
+		    exec_text(pg, queries[QUERY_MIGRATE_COMMIT].text, "COMMIT") != 0) {
 			fprintf(stderr,
 				"hotlinectl: migration %03d_%s failed; nothing of it was applied\n",
 				m->version, m->name);

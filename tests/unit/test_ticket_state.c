@@ -99,7 +99,7 @@ static struct ticket_event event_of(enum ticket_event_kind kind)
 static int apply(struct ticket_status *st, struct ticket_event ev, char *err, size_t errlen)
 {
 	struct ticket_limits lim = limits();
-	return ticket_transition(st, &ev, &lim, st, err, errlen);
+	return ticket_transition(st, &ev, &lim, st, NULL, err, errlen);
 }
 
 static void must_apply(struct ticket_status *st, struct ticket_event ev)
@@ -118,7 +118,8 @@ static void expect_einval(const struct ticket_status *st, struct ticket_event ev
 
 	memset(&next, 0x5A, sizeof(next));
 	before = next;
-	assert_int_equal(ticket_transition(st, &ev, &lim, &next, err, sizeof(err)), TICKET_EINVAL);
+	assert_int_equal(ticket_transition(st, &ev, &lim, &next, NULL, err, sizeof(err)),
+			 TICKET_EINVAL);
 	assert_string_equal(err, want);
 	assert_memory_equal(&next, &before, sizeof(next)); /* untouched on error */
 }
@@ -137,7 +138,7 @@ static void test_every_state_event_pair(void **state)
 
 			memset(&next, 0x5A, sizeof(next));
 			sentinel = next;
-			int rc = ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err));
+			int rc = ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err));
 			if (expected[k][s] == X) {
 				if (rc != TICKET_ESTATE)
 					fail_msg("%s + %s: want TICKET_ESTATE, got %d",
@@ -175,28 +176,28 @@ static void test_state_error_messages(void **state)
 	struct ticket_event ev = event_of(TICKET_EV_ACCEPT);
 	char err[256];
 
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_ESTATE);
 	assert_string_equal(err,
 			    "cannot accept a ticket in state REPLIED (ACCEPT needs DISPATCHED)");
 
 	cur = status_in(TICKET_RECEIVED);
 	ev = event_of(TICKET_EV_RETURN);
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_ESTATE);
 	assert_string_equal(err, "cannot return a ticket in state RECEIVED (RETURN needs "
 				 "DISPATCHED or ACCEPTED)");
 
 	cur = status_in(TICKET_CLOSED);
 	ev = event_of(TICKET_EV_CALLBACK_UNSATISFIED);
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_ESTATE);
 	assert_string_equal(err, "cannot record a callback on a ticket in state CLOSED "
 				 "(CALLBACK_UNSATISFIED needs REPLIED)");
 
 	cur = status_in(TICKET_DISPATCHED);
 	ev = event_of(TICKET_EV_REPLY);
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_ESTATE);
 	assert_string_equal(err,
 			    "cannot reply to a ticket in state DISPATCHED (REPLY needs ACCEPTED)");
@@ -206,7 +207,7 @@ static void test_state_error_messages(void **state)
 	ev = event_of(TICKET_EV_REPLY);
 	ev.text = "";
 	ev.at_ms = 0;
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_ESTATE);
 }
 
@@ -218,21 +219,21 @@ static void test_invalid_state_or_event(void **state)
 	char err[256];
 
 	cur.state = (enum ticket_state)0;
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
 	assert_string_equal(err, "unknown ticket state 0");
 	cur.state = (enum ticket_state)9;
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
 	assert_string_equal(err, "unknown ticket state 9");
 
 	cur.state = TICKET_RECEIVED;
 	ev.kind = TICKET_EV_COUNT;
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
 	assert_string_equal(err, "unknown event 17");
 	ev.kind = (enum ticket_event_kind) - 1;
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
 	assert_string_equal(err, "unknown event -1");
 
@@ -240,34 +241,35 @@ static void test_invalid_state_or_event(void **state)
 	assert_false(ticket_event_allowed(TICKET_RECEIVED, TICKET_EV_COUNT));
 
 	ev.kind = TICKET_EV_ROUTE_NONE;
-	assert_int_equal(ticket_transition(NULL, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(NULL, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
-	assert_int_equal(ticket_transition(&cur, NULL, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, NULL, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
-	assert_int_equal(ticket_transition(&cur, &ev, NULL, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, NULL, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, NULL, err, sizeof(err)), TICKET_EINVAL);
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, NULL, NULL, err, sizeof(err)),
+			 TICKET_EINVAL);
 	assert_string_equal(err, "missing argument");
 
 	/* bad limits */
 	lim.max_returns = 0;
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
 	assert_string_equal(err,
 			    "limits: max_returns and max_callback_attempts must be at least 1");
 	lim = limits();
 	lim.max_callback_attempts = 0;
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
 
 	/* event time */
 	lim = limits();
 	ev.at_ms = 0;
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
 	assert_string_equal(err, "ROUTE_NONE: event time must be positive");
 	ev.at_ms = -5;
-	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
 }
 
@@ -440,23 +442,27 @@ static void test_return_limit_parameter(void **state)
 	char err[256];
 
 	lim.max_returns = 1;
-	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, NULL, err, sizeof(err)),
+			 TICKET_OK);
 	assert_int_equal(next.state, TICKET_ESCALATED);
 	assert_int_equal(next.return_count, 1);
 
 	lim.max_returns = 5;
 	st.return_count = 3;
-	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, NULL, err, sizeof(err)),
+			 TICKET_OK);
 	assert_int_equal(next.state, TICKET_PENDING_DISPATCH);
 	assert_int_equal(next.return_count, 4);
 	st.return_count = 4;
-	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, NULL, err, sizeof(err)),
+			 TICKET_OK);
 	assert_int_equal(next.state, TICKET_ESCALATED);
 	assert_int_equal(next.return_count, 5);
 
 	/* counters saturate instead of wrapping back under the limit */
 	st.return_count = UINT32_MAX;
-	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, NULL, err, sizeof(err)),
+			 TICKET_OK);
 	assert_int_equal(next.state, TICKET_ESCALATED);
 	assert_int_equal(next.return_count, UINT32_MAX);
 }
@@ -518,12 +524,14 @@ static void test_unreachable_limit_closes_unrated(void **state)
 	char err[256];
 	lim.max_callback_attempts = 1;
 	st = status_in(TICKET_REPLIED);
-	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, NULL, err, sizeof(err)),
+			 TICKET_OK);
 	assert_int_equal(next.state, TICKET_CLOSED);
 	assert_int_equal(next.rating, TICKET_RATING_UNRATED);
 	lim.max_callback_attempts = 5;
 	st.callback_attempts = 3;
-	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(ticket_transition(&st, &ev, &lim, &next, NULL, err, sizeof(err)),
+			 TICKET_OK);
 	assert_int_equal(next.state, TICKET_REPLIED);
 	assert_int_equal(next.callback_attempts, 4);
 }
@@ -719,21 +727,22 @@ static void test_next_may_alias_and_err_optional(void **state)
 	struct ticket_event ev = event_of(TICKET_EV_ACCEPT);
 	char err[16];
 
-	assert_int_equal(ticket_transition(&st, &ev, &lim, &st, NULL, 0), TICKET_OK);
+	assert_int_equal(ticket_transition(&st, &ev, &lim, &st, NULL, NULL, 0), TICKET_OK);
 	assert_int_equal(st.state, TICKET_ACCEPTED);
 	/* refused: st unchanged even when it is also next; NULL err is fine */
-	assert_int_equal(ticket_transition(&st, &ev, &lim, &st, NULL, 0), TICKET_ESTATE);
+	assert_int_equal(ticket_transition(&st, &ev, &lim, &st, NULL, NULL, 0), TICKET_ESTATE);
 	assert_int_equal(st.state, TICKET_ACCEPTED);
 	/* a short err buffer is truncated, still terminated */
 	memset(err, 'X', sizeof(err));
-	assert_int_equal(ticket_transition(&st, &ev, &lim, &st, err, sizeof(err)), TICKET_ESTATE);
+	assert_int_equal(ticket_transition(&st, &ev, &lim, &st, NULL, err, sizeof(err)),
+			 TICKET_ESTATE);
 	assert_string_equal(err, "cannot accept a");
 
 	/* an unterminated dept_code from storage never leaks into a copy */
 	struct ticket_status raw = status_in(TICKET_DISPATCHED), next;
 	memset(raw.dept_code, 'w', sizeof(raw.dept_code));
 	ev = event_of(TICKET_EV_ACCEPT);
-	assert_int_equal(ticket_transition(&raw, &ev, &lim, &next, NULL, 0), TICKET_OK);
+	assert_int_equal(ticket_transition(&raw, &ev, &lim, &next, NULL, NULL, 0), TICKET_OK);
 	assert_int_equal(strlen(next.dept_code), CODE_MAX);
 }
 
@@ -815,28 +824,163 @@ static void test_link_lifecycle(void **state)
 	char err[256];
 	ticket_status_init(&st);
 	struct ticket_event link = { TICKET_EV_LINK, T0, NULL, 0, NULL };
-	assert_int_equal(ticket_transition(&st, &link, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(ticket_transition(&st, &link, &lim, &next, NULL, err, sizeof(err)),
+			 TICKET_OK);
 	assert_int_equal(next.state, TICKET_LINKED);
 	assert_string_equal(next.dept_code, "");
 	assert_int_equal(next.deadline_at_ms, 0);
 
 	struct ticket_event shared = { TICKET_EV_PARENT_REPLIED, T0 + HOUR, NULL, 0, "  " };
-	assert_int_equal(ticket_transition(&next, &shared, &lim, &st, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&next, &shared, &lim, &st, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
 	assert_string_equal(err, "a shared reply needs the parent's reply");
 	shared.text = "已修复 fixed";
-	assert_int_equal(ticket_transition(&next, &shared, &lim, &st, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(ticket_transition(&next, &shared, &lim, &st, NULL, err, sizeof(err)),
+			 TICKET_OK);
 	assert_int_equal(st.state, TICKET_LINKED);
 
 	struct ticket_event accept = { TICKET_EV_ACCEPT, T0 + HOUR, NULL, 0, NULL };
-	assert_int_equal(ticket_transition(&st, &accept, &lim, &next, err, sizeof(err)),
+	assert_int_equal(ticket_transition(&st, &accept, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_ESTATE);
 	assert_string_equal(err,
 			    "cannot accept a ticket in state LINKED (ACCEPT needs DISPATCHED)");
 
 	struct ticket_event closed = { TICKET_EV_PARENT_CLOSED, T0 + 2 * HOUR, NULL, 0, NULL };
-	assert_int_equal(ticket_transition(&st, &closed, &lim, &next, err, sizeof(err)), TICKET_OK);
+	assert_int_equal(ticket_transition(&st, &closed, &lim, &next, NULL, err, sizeof(err)),
+			 TICKET_OK);
 	assert_int_equal(next.state, TICKET_CLOSED);
+}
+
+/* ---- effects: what each move does besides the status ---------------------- */
+
+struct effects_case {
+	enum ticket_state from;
+	enum ticket_event_kind kind;
+	uint32_t returns_before; /* the ticket's return_count before the move */
+	uint32_t attempts_before;
+	/* expected */
+	enum ticket_state to;
+	enum ticket_outbox outbox;
+	bool outbox_later, feed_update, update_reply, reset_marks, set_dispatched, set_closed;
+	enum ticket_event_kind children;
+	uint32_t counters;
+};
+
+#define C(x) TICKET_COUNTER_BIT(TICKET_COUNT_##x)
+#define NONE TICKET_EV_COUNT
+
+/* Every allowed move of the table, with what it must do. */
+static const struct effects_case effects_cases[] = {
+	/* intake: the feed has its IntakeAck; the batch's outbox row is intake's own */
+	{ TICKET_RECEIVED, TICKET_EV_ROUTE_MATCHED, 0, 0, TICKET_DISPATCHED, TICKET_OUTBOX_DISPATCH,
+	  false, false, false, true, true, false, NONE, C(RECEIVED) | C(DISPATCHED) },
+	{ TICKET_RECEIVED, TICKET_EV_ROUTE_NONE, 0, 0, TICKET_PENDING_DISPATCH, TICKET_OUTBOX_NONE,
+	  false, false, false, false, false, false, NONE, C(RECEIVED) | C(PENDING) },
+	{ TICKET_RECEIVED, TICKET_EV_DIRECT_CLOSE, 0, 0, TICKET_CLOSED, TICKET_OUTBOX_NONE, false,
+	  false, false, false, false, true, NONE, C(RECEIVED) | C(DIRECT_CLOSED) | C(CLOSED) },
+	{ TICKET_RECEIVED, TICKET_EV_LINK, 0, 0, TICKET_LINKED, TICKET_OUTBOX_NONE, false, false,
+	  false, false, false, false, NONE, C(RECEIVED) | C(LINKED) },
+	/* the desk and supervisors */
+	{ TICKET_PENDING_DISPATCH, TICKET_EV_MANUAL_DISPATCH, 0, 0, TICKET_DISPATCHED,
+	  TICKET_OUTBOX_DISPATCH, false, true, false, true, true, false, NONE, C(DISPATCHED) },
+	{ TICKET_ESCALATED, TICKET_EV_RULING_DISPATCH, 3, 0, TICKET_DISPATCHED,
+	  TICKET_OUTBOX_DISPATCH, false, true, false, true, true, false, NONE, C(DISPATCHED) },
+	{ TICKET_ESCALATED, TICKET_EV_RULING_CLOSE, 3, 0, TICKET_CLOSED, TICKET_OUTBOX_NONE, false,
+	  true, true, false, false, true, TICKET_EV_PARENT_CLOSED, C(CLOSED) },
+	/* departments */
+	{ TICKET_DISPATCHED, TICKET_EV_ACCEPT, 0, 0, TICKET_ACCEPTED, TICKET_OUTBOX_NONE, false,
+	  true, false, false, false, false, NONE, C(ACCEPTED) },
+	{ TICKET_DISPATCHED, TICKET_EV_RETURN, 0, 0, TICKET_PENDING_DISPATCH, TICKET_OUTBOX_NONE,
+	  false, true, false, true, false, false, NONE, C(RETURNED) },
+	{ TICKET_ACCEPTED, TICKET_EV_RETURN, 2, 0, TICKET_ESCALATED, TICKET_OUTBOX_NONE, false,
+	  true, false, true, false, false, NONE, C(RETURNED) | C(ESCALATED) },
+	{ TICKET_ACCEPTED, TICKET_EV_EXTEND, 0, 0, TICKET_ACCEPTED, TICKET_OUTBOX_NONE, false,
+	  false, false, true, false, false, NONE, C(EXTENDED) },
+	{ TICKET_ACCEPTED, TICKET_EV_REPLY, 0, 0, TICKET_REPLIED, TICKET_OUTBOX_CALLBACK, false,
+	  true, true, false, false, false, TICKET_EV_PARENT_REPLIED, C(REPLIED) },
+	/* callbacks */
+	{ TICKET_REPLIED, TICKET_EV_CALLBACK_SATISFIED, 0, 0, TICKET_CLOSED, TICKET_OUTBOX_NONE,
+	  false, true, true, false, false, true, TICKET_EV_PARENT_CLOSED,
+	  C(CALLBACK_CALLS) | C(SATISFIED) | C(CLOSED) },
+	{ TICKET_REPLIED, TICKET_EV_CALLBACK_BASICALLY_SATISFIED, 0, 0, TICKET_CLOSED,
+	  TICKET_OUTBOX_NONE, false, true, true, false, false, true, TICKET_EV_PARENT_CLOSED,
+	  C(CALLBACK_CALLS) | C(BASICALLY) | C(CLOSED) },
+	{ TICKET_REPLIED, TICKET_EV_CALLBACK_UNSATISFIED, 0, 0, TICKET_DISPATCHED,
+	  TICKET_OUTBOX_DISPATCH, false, true, false, true, true, false, NONE,
+	  C(CALLBACK_CALLS) | C(UNSATISFIED) | C(REOPENED) | C(DISPATCHED) },
+	{ TICKET_REPLIED, TICKET_EV_CALLBACK_UNREACHABLE, 0, 0, TICKET_REPLIED,
+	  TICKET_OUTBOX_CALLBACK, true, false, false, false, false, false, NONE,
+	  C(CALLBACK_CALLS) },
+	{ TICKET_REPLIED, TICKET_EV_CALLBACK_UNREACHABLE, 0, 2, TICKET_CLOSED, TICKET_OUTBOX_NONE,
+	  false, true, true, false, false, true, TICKET_EV_PARENT_CLOSED,
+	  C(CALLBACK_CALLS) | C(UNRATED) | C(CLOSED) },
+	/* linked repeat complaints */
+	{ TICKET_LINKED, TICKET_EV_PARENT_REPLIED, 0, 0, TICKET_LINKED, TICKET_OUTBOX_NONE, false,
+	  true, false, false, false, false, NONE, 0 },
+	{ TICKET_LINKED, TICKET_EV_PARENT_CLOSED, 0, 0, TICKET_CLOSED, TICKET_OUTBOX_NONE, false,
+	  true, true, false, false, true, NONE, C(CLOSED) },
+};
+
+#undef C
+#undef NONE
+
+static void test_effects_of_every_move(void **state)
+{
+	struct ticket_limits lim = limits();
+	size_t covered[TICKET_EV_COUNT] = { 0 };
+	for (size_t i = 0; i < sizeof(effects_cases) / sizeof(effects_cases[0]); i++) {
+		const struct effects_case *c = &effects_cases[i];
+		struct ticket_status cur = status_in(c->from), next;
+		cur.return_count = c->returns_before;
+		cur.callback_attempts = c->attempts_before;
+		if (c->from == TICKET_REPLIED || c->from == TICKET_LINKED)
+			cur.deadline_at_ms = c->from == TICKET_LINKED ? 0 : cur.deadline_at_ms;
+		struct ticket_event ev = event_of(c->kind);
+		if (c->kind == TICKET_EV_EXTEND)
+			ev.deadline_at_ms = cur.deadline_at_ms + HOUR;
+		struct ticket_effects fx;
+		memset(&fx, 0xA5, sizeof(fx));
+		char err[256] = "";
+		if (ticket_transition(&cur, &ev, &lim, &next, &fx, err, sizeof(err)) != TICKET_OK)
+			fail_msg("case %zu (%s): %s", i, ticket_event_name(c->kind), err);
+		covered[c->kind]++;
+		if (next.state != c->to || fx.outbox != c->outbox ||
+		    fx.outbox_later != c->outbox_later || fx.feed_update != c->feed_update ||
+		    fx.update_reply != c->update_reply || fx.reset_marks != c->reset_marks ||
+		    fx.set_dispatched != c->set_dispatched || fx.set_closed != c->set_closed ||
+		    fx.children != c->children || fx.counters != c->counters)
+			fail_msg("case %zu (%s from %s): to %s outbox %d later %d update %d reply "
+				 "%d "
+				 "marks %d dispatched %d closed %d children %s counters %#x",
+				 i, ticket_event_name(c->kind), ticket_state_name(c->from),
+				 ticket_state_name(next.state), fx.outbox, fx.outbox_later,
+				 fx.feed_update, fx.update_reply, fx.reset_marks, fx.set_dispatched,
+				 fx.set_closed, ticket_event_name(fx.children), fx.counters);
+	}
+	for (int k = 0; k < TICKET_EV_COUNT; k++)
+		if (covered[k] == 0)
+			fail_msg("no effects case for event %s", ticket_event_name(k));
+}
+
+static void test_effects_untouched_on_refusal(void **state)
+{
+	struct ticket_limits lim = limits();
+	struct ticket_status cur = status_in(TICKET_REPLIED), next;
+	struct ticket_event ev = event_of(TICKET_EV_ACCEPT);
+	struct ticket_effects fx;
+	memset(&fx, 0x5A, sizeof(fx));
+	struct ticket_effects before = fx;
+	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, &fx, NULL, 0), TICKET_ESTATE);
+	assert_memory_equal(&fx, &before, sizeof(fx));
+}
+
+static void test_counter_names(void **state)
+{
+	assert_string_equal(ticket_counter_name(TICKET_COUNT_RECEIVED), "received");
+	assert_string_equal(ticket_counter_name(TICKET_COUNT_CLOSED), "closed");
+	assert_string_equal(ticket_counter_name(TICKET_COUNTER_COUNT), "INVALID");
+	for (int c = 0; c < TICKET_COUNTER_COUNT; c++)
+		assert_string_not_equal(ticket_counter_name(c), "INVALID");
 }
 
 int main(void)
@@ -863,6 +1007,9 @@ int main(void)
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_event_names),
 		cmocka_unit_test(test_rating_names),
+		cmocka_unit_test(test_effects_of_every_move),
+		cmocka_unit_test(test_effects_untouched_on_refusal),
+		cmocka_unit_test(test_counter_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,20 @@
+-- consumer_claim: a department consumer takes over entries other consumers have
+-- held longer than the redelivery time (a consumer that vanished or went silent),
+-- never its own: XAUTOCLAIM would hand a consumer back the very tickets it holds
+-- unacknowledged, filling its window with copies. Looks at the first 1000 pending
+-- entries. The reply has XAUTOCLAIM's shape: {'0-0', entries, {}}.
+--
+-- KEYS[1] stream     hotline:dept:CODE
+-- ARGV[1] group      hotline
+-- ARGV[2] consumer   this connection's consumer
+-- ARGV[3] idle_ms    redeliver_after_ms
+-- ARGV[4] count      most entries to take
+local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', 1000)
+if p.err then return p end
+local ids = {}
+for _, e in ipairs(p) do
+  if e[2] ~= ARGV[2] then ids[#ids + 1] = e[1] end
+  if #ids >= tonumber(ARGV[4]) then break end
+end
+if #ids == 0 then return {'0-0', {}, {}} end
+return {'0-0', redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpack(ids)), {}}

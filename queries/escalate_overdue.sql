@@ -1,0 +1,28 @@
+-- escalate_overdue: 督办: marks open tickets past their deadline, once per
+-- deadline, like escalate_due_soon (a ticket overdue is due soon too).
+-- Indexes: tickets_deadline_idx.
+--
+-- $1 batch  int   most tickets per check
+-- $2 at_ms  int8  now (daemon/clock.h)
+-- > ticket_no    text
+-- > dept_code    text
+-- > state        text
+-- > deadline_ms  int8
+WITH c AS (
+  SELECT ticket_id FROM tickets
+  WHERE state IN ('DISPATCHED', 'ACCEPTED') AND deadline_at IS NOT NULL
+    AND deadline_at <= to_timestamp($2::float8 / 1000) AND overdue_at IS NULL
+  ORDER BY deadline_at LIMIT $1 FOR UPDATE SKIP LOCKED
+), u AS (
+  UPDATE tickets t SET overdue_at = to_timestamp($2::float8 / 1000),
+    due_soon_at = COALESCE(t.due_soon_at, to_timestamp($2::float8 / 1000))
+  FROM c WHERE t.ticket_id = c.ticket_id AND t.overdue_at IS NULL
+  RETURNING t.ticket_id, t.ticket_no, t.dept_code, t.state, t.deadline_at, t.overdue_at
+), e AS (
+  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)
+  SELECT ticket_id, 'OVERDUE', state, state, 'watcher', deadline_at::text, overdue_at
+  FROM u
+)
+SELECT ticket_no, COALESCE(dept_code, '') AS dept_code, state,
+  (extract(epoch FROM deadline_at) * 1000)::int8 AS deadline_ms
+FROM u

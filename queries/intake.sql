@@ -1,0 +1,129 @@
+-- intake: stores one batch of intake records in one statement (group commit).
+--
+-- One row per record comes back, in input order. ticket_id was drawn from
+-- ticket_seq ahead of time (intake_ids.sql), so nothing is numbered here and every
+-- later step joins on that integer. ticket_no is NULL only when the record was not
+-- inserted and its key is not visible yet: another daemon (or an earlier record of
+-- this batch) is inserting the same (feed, external_id) concurrently; the record is
+-- then retried and finds the committed original. outbox_id is set for a new
+-- DISPATCHED ticket: the one outbox row of every ticket the batch dispatched, due
+-- for the sweeper only after the relay's fast path had its chance ($27).
+-- The routing columns were decided in C (lib/route.c, lib/ticket_state.c); this
+-- statement records both moves (INTAKE, then the routing event) in the audit table.
+-- A repeat complaint (same caller and category as an open ticket in the window) is
+-- linked to the oldest such ticket: only the database knows the parent, so the
+-- statement applies the state machine's RECEIVED --LINK--> decision ($23, $25)
+-- where it finds one. Every time it writes is the batch's one instant ($26).
+-- Indexes: tickets_feed_external_key (ON CONFLICT, and a resend's lookup),
+-- tickets_repeat_idx (the parent lookup).
+--
+-- $1 ticket_id      int8[]    drawn from ticket_seq (binary array)
+-- $2 feed_code      text[]
+-- $3 external_id    text[]
+-- $4 received_ms    int8[]    unix ms (binary array)
+-- $5 channel        text[]
+-- $6 caller_phone   text[]
+-- $7 caller_name    text[]
+-- $8 category       text[]
+-- $9 content        text[]
+-- $10 district      text[]
+-- $11 address       text[]
+-- $12 lat           float8[]  NULL without a location (binary array)
+-- $13 lon           float8[]  (binary array)
+-- $14 priority      int2[]    (binary array)
+-- $15 origin_number text[]
+-- $16 state         text[]    the state the router decided
+-- $17 dept_code     text[]    '' = none
+-- $18 route_rule    text[]    '' = none
+-- $19 route_event   text[]    ROUTE_MATCHED, ROUTE_NONE or DIRECT_CLOSE
+-- $20 deadline_ms   int8[]    0 = none (binary array)
+-- $21 answer        text[]    the reply of a ticket closed on the call, else ''
+-- $22 timezone      text      the ticket number's date is taken there
+-- $23 linked_state  text      what RECEIVED --LINK--> gives (LINKED)
+-- $24 window_hours  int       repeat-complaint window; 0 = never link
+-- $25 link_event    text      LINK
+-- $26 at_ms         int8      the batch's instant (unix ms, daemon/clock.h)
+-- $27 fast_path_ms  int8      the outbox row waits this long for the relay's fast path
+-- > ord        int8    the record's place in the batch, from 1
+-- > ticket_no  text    NULL: retry the record (a concurrent insert of its key)
+-- > duplicate  bool    the key was stored before: ticket_no is the original's
+-- > outbox_id  int8    new DISPATCHED tickets: the batch's outbox row
+-- > state      text    the state stored (LINKED is decided here)
+WITH ins AS (
+  INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,
+    channel, caller_phone, caller_name, category, content, district, address, lat,
+    lon, priority, origin_number, state, dept_code, route_rule, dispatched_at,
+    deadline_at, reply, closed_at, resolved_on_call, parent_ticket_id, created_at,
+    updated_at)
+  -- at least 8 digits; lpad alone would cut a longer id down to 8
+  SELECT n.ticket_id, d.day || '-' || lpad(n.ticket_id::text,
+    greatest(8, length(n.ticket_id::text)), '0'),
+    n.feed_code, n.external_id, to_timestamp(n.received_ms::float8 / 1000),
+    NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),
+    NULLIF(n.category, ''), n.content, NULLIF(n.district, ''),
+    NULLIF(n.address, ''), n.lat, n.lon, n.priority, NULLIF(n.origin_number, ''),
+    CASE WHEN l.parent_id IS NULL THEN n.state ELSE $23 END,
+    CASE WHEN l.parent_id IS NULL THEN NULLIF(n.dept_code, '') END,
+    CASE WHEN l.parent_id IS NULL THEN NULLIF(n.route_rule, '') END,
+    CASE WHEN n.state = 'DISPATCHED' AND l.parent_id IS NULL THEN c.at END,
+    CASE WHEN n.deadline_ms > 0 AND l.parent_id IS NULL
+      THEN to_timestamp(n.deadline_ms::float8 / 1000) END,
+    NULLIF(n.answer, ''), CASE WHEN n.state = 'CLOSED' THEN c.at END,
+    n.route_event = 'DIRECT_CLOSE', l.parent_id, c.at, c.at
+  FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[],
+    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],
+    $13::float8[], $14::int2[], $15::text[], $16::text[], $17::text[], $18::text[],
+    $19::text[], $20::int8[], $21::text[])
+    AS n(ticket_id, feed_code, external_id, received_ms, channel, caller_phone,
+    caller_name, category, content, district, address, lat, lon, priority,
+    origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer)
+  -- the batch's one instant: every time this event writes
+  CROSS JOIN (SELECT to_timestamp($26::float8 / 1000) AS at) c
+  -- OFFSET 0 keeps the lookup a subquery evaluated once per record (inlined, it
+  -- would run once per reference above)
+  CROSS JOIN LATERAL (SELECT CASE WHEN $24::int > 0 AND n.caller_phone <> ''
+        AND n.category <> '' AND n.route_event <> 'DIRECT_CLOSE' THEN
+      (SELECT p.ticket_id FROM tickets p
+        WHERE p.caller_phone = n.caller_phone AND p.category = n.category
+          AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL
+          AND p.caller_phone IS NOT NULL
+          AND p.created_at > c.at - make_interval(hours => $24::int)
+        ORDER BY p.created_at LIMIT 1) END AS parent_id OFFSET 0) l,
+    LATERAL (SELECT to_char(c.at AT TIME ZONE $22::text, 'YYYYMMDD') AS day) d
+  ON CONFLICT (feed_code, external_id) DO NOTHING
+  RETURNING ticket_id, ticket_no, feed_code, state, dept_code, route_rule, reply,
+    parent_ticket_id, created_at
+), ev AS (
+  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)
+  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL, created_at
+  FROM ins
+  UNION ALL
+  SELECT ins.ticket_id,
+    CASE WHEN ins.parent_ticket_id IS NULL THEN e.route_event ELSE $25 END,
+    'RECEIVED', ins.state,
+    CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN 'feed:' || ins.feed_code
+      ELSE 'router' END,
+    COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply),
+    ins.created_at
+  FROM ins JOIN unnest($1::int8[], $19::text[]) AS e(ticket_id, route_event)
+    USING (ticket_id)
+), ob AS (
+  -- one outbox row for every ticket this batch dispatched (005_batch_outbox)
+  INSERT INTO outbox (ticket_ids, kind, relay_after)
+  SELECT array_agg(ticket_id), 'dispatch', now() + make_interval(secs => $27::float8 / 1000)
+  FROM ins WHERE state = 'DISPATCHED'
+  HAVING count(*) > 0
+  RETURNING outbox_id
+)
+-- A resend finds the original through the unique index (evaluated only for
+-- records this statement did not insert).
+SELECT k.ord,
+  COALESCE(ins.ticket_no, (SELECT t.ticket_no FROM tickets t
+    WHERE t.feed_code = k.feed_code AND t.external_id = k.external_id)) AS ticket_no,
+  ins.ticket_id IS NULL AS duplicate,
+  CASE WHEN ins.state = 'DISPATCHED' THEN (SELECT outbox_id FROM ob) END AS outbox_id,
+  ins.state
+FROM unnest($1::int8[], $2::text[], $3::text[]) WITH ORDINALITY
+  AS k(ticket_id, feed_code, external_id, ord)
+LEFT JOIN ins USING (ticket_id)
+ORDER BY k.ord

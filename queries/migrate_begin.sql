@@ -1,0 +1,4 @@
+-- migrate_begin: opens the transaction one migration is applied in.
+-- for: hotlinectl
+--
+BEGIN

@@ -1,0 +1,4 @@
+-- migrate_commit: commits one migration and its record together.
+-- for: hotlinectl
+--
+COMMIT

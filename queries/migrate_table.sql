@@ -1,0 +1,6 @@
+-- migrate_table: the record of applied migrations, made on first use.
+-- for: hotlinectl
+--
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version integer PRIMARY KEY, name text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now())

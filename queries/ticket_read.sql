@@ -1,0 +1,22 @@
+-- ticket_read: what the state machine needs to decide a move on a stored ticket
+-- (lib/ticket_state.h struct ticket_status), its version for the guarded write,
+-- and what a new deadline is computed from. Indexes: tickets' ticket_no key.
+--
+-- $1 ticket_no  text
+-- > ticket_id          int8
+-- > state              text
+-- > dept_code          text  '' = none
+-- > deadline_ms        int8  0 = none
+-- > return_count       int4
+-- > reopen_count       int4
+-- > extend_count       int4
+-- > callback_attempts  int4
+-- > rating             text  '' = none
+-- > version            int4
+-- > category           text
+-- > priority           int2
+SELECT ticket_id, state, COALESCE(dept_code, '') AS dept_code,
+  COALESCE((extract(epoch FROM deadline_at) * 1000)::int8, 0) AS deadline_ms, return_count,
+  reopen_count, extend_count, callback_attempts, COALESCE(rating, '') AS rating, version,
+  COALESCE(category, '') AS category, priority
+FROM tickets WHERE ticket_no = $1

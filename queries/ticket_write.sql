@@ -1,0 +1,84 @@
+-- ticket_write: stores one move of one ticket, as the state machine decided it
+-- (lib/ticket_state.h: the next status and struct ticket_effects): the ticket's new
+-- status, its audit row, the TicketUpdate owed to its feed, the outbox row the new
+-- state needs (a dispatch for a department, a callback for an agent), and the same
+-- move of its linked repeat complaints. The UPDATE carries "AND version = $2", so
+-- nothing is written when someone changed the ticket since it was read (the caller
+-- reads and decides again); every other part selects from its RETURNING. This
+-- statement decides nothing: each effect is a parameter. Every time it writes is
+-- the move's instant ($16). Indexes: tickets' primary key, tickets_parent_idx.
+--
+-- $1 ticket_id          int8
+-- $2 version            int4    as read
+-- $3 state              text    the new state
+-- $4 dept_code          text    '' = none
+-- $5 deadline_ms        int8    0 = none
+-- $6 return_count       int4
+-- $7 reopen_count       int4
+-- $8 extend_count       int4
+-- $9 callback_attempts  int4
+-- $10 rating            text    '' = none
+-- $11 reply             text    NULL keeps the stored reply
+-- $12 event             text    the audit row's kind
+-- $13 from_state        text
+-- $14 actor             text    dept:CODE, agent:ID, ...
+-- $15 detail            text    reason, reply, note; NULL = none
+-- $16 at_ms             int8    the move's instant (daemon/clock.h)
+-- $17 reset_marks       bool    the deadline moved or went: due-soon and overdue marks go
+-- $18 set_dispatched    bool    dispatched_at = the instant
+-- $19 set_closed        bool    closed_at = the instant
+-- $20 feed_update       bool    the ticket's feed is told
+-- $21 update_reply      bool    ... with the reply text
+-- $22 outbox_kind       text    '' none, dispatch (to dept_code) or callback
+-- $23 outbox_delay_ms   int8    the outbox row is due after this long
+-- $24 child_state       text    linked repeat complaints move to it ('' = they stay)
+-- $25 child_event       text    ... by this event
+-- $26 child_reply       bool    ... sharing the reply
+-- $27 child_closed      bool    ... closed at the instant
+-- $28 quiet_feed        text    the feed owed no TicketUpdates (the agents')
+-- > feed_code  text  the feed the ticket came from; no row: the version changed
+WITH u AS (
+  UPDATE tickets SET state = $3, dept_code = NULLIF($4, ''),
+    deadline_at = CASE WHEN $5::int8 = 0 THEN NULL
+      ELSE to_timestamp($5::int8::float8 / 1000) END,
+    return_count = $6, reopen_count = $7, extend_count = $8, callback_attempts = $9,
+    rating = NULLIF($10, ''), reply = COALESCE($11, reply),
+    closed_at = CASE WHEN $19 THEN to_timestamp($16::float8 / 1000) ELSE closed_at END,
+    dispatched_at = CASE WHEN $18 THEN to_timestamp($16::float8 / 1000)
+      ELSE dispatched_at END,
+    due_soon_at = CASE WHEN $17 THEN NULL ELSE due_soon_at END,
+    overdue_at = CASE WHEN $17 THEN NULL ELSE overdue_at END,
+    version = version + 1, updated_at = to_timestamp($16::float8 / 1000)
+  WHERE ticket_id = $1 AND version = $2
+  RETURNING ticket_id, ticket_no, feed_code, external_id, state, reply, dept_code,
+    updated_at
+), e AS (
+  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)
+  SELECT ticket_id, $12, $13, state, $14, $15, updated_at FROM u
+), f AS (
+  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply, at)
+  SELECT feed_code, ticket_id, ticket_no, external_id, state,
+    CASE WHEN $21 THEN reply END, updated_at
+  FROM u WHERE $20 AND feed_code <> $28
+), o AS (
+  INSERT INTO outbox (ticket_id, kind, dept_code, relay_after)
+  SELECT ticket_id, $22, CASE WHEN $22 = 'dispatch' THEN dept_code END,
+    now() + make_interval(secs => $23::float8 / 1000)
+  FROM u WHERE $22 <> ''
+), k AS (
+  UPDATE tickets k SET state = $24,
+    reply = CASE WHEN $26 THEN u.reply ELSE k.reply END,
+    closed_at = CASE WHEN $27 THEN u.updated_at ELSE k.closed_at END,
+    version = k.version + 1, updated_at = u.updated_at
+  FROM u WHERE $24 <> '' AND k.parent_ticket_id = u.ticket_id AND k.state = 'LINKED'
+  RETURNING k.ticket_id, k.ticket_no, k.feed_code, k.external_id, k.state, k.reply,
+    u.ticket_no AS parent_no, k.updated_at
+), ke AS (
+  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)
+  SELECT ticket_id, $25, 'LINKED', state, $14, 'parent:' || parent_no, updated_at FROM k
+), kf AS (
+  INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply, at)
+  SELECT feed_code, ticket_id, ticket_no, external_id, state, reply, updated_at FROM k
+  WHERE feed_code <> $28
+)
+SELECT feed_code FROM u
