@@ -565,13 +565,13 @@ static void on_bus_timer(evutil_socket_t fd, short what, void *arg)
 	if (!bus->cmd && !bus->sub) {
 		bus_connect(bus);
 		if (bus->cmd)
-			arm_timer(bus->ev_timer, bus->cfg->relay_interval_ms);
+			arm_timer(bus->ev_timer, bus->cfg->redis_check_interval_ms);
 		return;
 	}
 	/* Periodic: notice a FLUSHALL, and a rules change whose message we missed. */
 	check_epoch(bus);
 	fetch_rules(bus);
-	arm_timer(bus->ev_timer, bus->cfg->relay_interval_ms);
+	arm_timer(bus->ev_timer, bus->cfg->redis_check_interval_ms);
 }
 
 struct bus *bus_new(struct event_base *base, const struct hotline_config *cfg,

@@ -1,14 +1,13 @@
 /*
- * conn.c - a client connection: both wire formats, Hello, intake, replies,
- * and TicketUpdates to feeds. Department and agent roles live in
- * conn_dept.c and conn_agent.c; this file routes their frames there.
+ * conn.c - a client connection: its life, both wire formats, and replies.
+ * The Hello is conn_hello.c's; intake and TicketUpdates are conn_feed.c's; the
+ * department and agent roles are conn_dept.c's and conn_agent.c's: this file
+ * reads frames and lines and routes them there.
  *
  * Every connection is driven by conn_on_readable(): it takes one frame (or
  * JSON line) at a time, asking the server before each whether back-pressure
- * allows another record. A record goes to the store; its IntakeAck (or Error)
- * is written from conn_intake_done() once its transaction has committed.
- * A feed connection also pulls the TicketUpdates owed to its feed (at most
- * update_window unacknowledged) and deletes them as they are acknowledged.
+ * allows another record. A connection refused with an Error lingers (its side
+ * shut, input dropped) until the peer closes, so the Error is read, not reset.
  *
  * Bad input is the peer's problem, never the process's: an undecodable
  * stream (garbage, oversize length prefix, a body that is not a Frame, an
@@ -39,15 +38,11 @@
 #include "ticket_state.h"
 #include "utf8.h"
 
-#define PROTOCOL_VERSION 1
-#define SERVER_NAME "hotlined/" HOTLINE_VERSION
-
 static void conn_on_read_cb(struct bufferevent *bev, void *arg);
 static void conn_on_write_cb(struct bufferevent *bev, void *arg);
 static void conn_on_event_cb(struct bufferevent *bev, short what, void *arg);
 
-/* Copies an untrusted id for a log line: printable ASCII only, truncated. */
-static void log_safe(char *dst, size_t n, const char *src)
+void conn_log_safe(char *dst, size_t n, const char *src)
 {
 	size_t i = 0;
 	for (; src && src[i] && i + 1 < n; i++) {
@@ -113,7 +108,7 @@ void conn_send_ticket_bytes(struct conn *c, const uint8_t *ticket, size_t len)
 	evbuffer_commit_space(bufferevent_get_output(c->bev), &vec, 1);
 }
 
-static void conn_send_line(struct conn *c, char *line, size_t len)
+void conn_send_line(struct conn *c, char *line, size_t len)
 {
 	if (!line) {
 		log_error("conn=%llu out of memory writing a reply", (unsigned long long)c->id);
@@ -198,7 +193,7 @@ static void conn_linger(struct conn *c)
 	bufferevent_enable(c->bev, EV_READ);
 }
 
-static void conn_maybe_finish(struct conn *c)
+void conn_maybe_finish(struct conn *c)
 {
 	if (c->state != CONN_DRAINING || c->inflight != 0 || conn_output_len(c) != 0)
 		return;
@@ -206,109 +201,6 @@ static void conn_maybe_finish(struct conn *c)
 		conn_linger(c);
 	else
 		conn_close(c);
-}
-
-/* ---- Hello ---------------------------------------------------------------- */
-
-/* The Hello was accepted: the connection counts no more as unauthenticated. */
-static void conn_authenticated(struct conn *c)
-{
-	c->state = CONN_ACTIVE;
-	server_conn_authenticated(c->server, c);
-}
-
-static void conn_send_welcome(struct conn *c)
-{
-	const struct hotline_config *cfg = server_config(c->server);
-	if (c->proto == CONN_PROTO_JSON) {
-		size_t len;
-		char *line =
-			json_format_welcome(PROTOCOL_VERSION, SERVER_NAME, (uint32_t)cfg->max_line,
-					    (uint32_t)cfg->max_conn_inflight, &len);
-		conn_send_line(c, line, len);
-		return;
-	}
-	Hotline__V1__Welcome welcome = HOTLINE__V1__WELCOME__INIT;
-	welcome.version = PROTOCOL_VERSION;
-	welcome.server = (char *)SERVER_NAME;
-	welcome.max_frame = (uint32_t)cfg->max_frame;
-	welcome.window =
-		(uint32_t)(c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT ? cfg->dept_window
-									 : cfg->max_conn_inflight);
-	if (c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT)
-		welcome.action_window = (uint32_t)conn_action_window(cfg);
-	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
-	frame.msg_case = HOTLINE__V1__FRAME__MSG_WELCOME;
-	frame.welcome = &welcome;
-	conn_send_frame(c, &frame);
-}
-
-static void conn_hello(struct conn *c, int role, const char *id, const char *token,
-		       uint32_t version)
-{
-	char safe_id[65];
-	log_safe(safe_id, sizeof(safe_id), id);
-	if (version != PROTOCOL_VERSION) {
-		char msg[96];
-		snprintf(msg, sizeof(msg), "protocol version %u is not supported (this server: %d)",
-			 version, PROTOCOL_VERSION);
-		conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL, msg);
-		return;
-	}
-	const struct hotline_config *cfg = server_config(c->server);
-	if (role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT && c->proto == CONN_PROTO_BINARY) {
-		const struct dept_config *dept = config_find_dept(cfg, id);
-		if (!dept || !config_token_equal(dept->token, token ? token : "")) {
-			server_stats_mut(c->server)->auth_failed++;
-			log_warn("conn=%llu peer=%s hello refused: %s '%s'",
-				 (unsigned long long)c->id, c->peer,
-				 dept ? "wrong token for department" : "unknown department",
-				 safe_id);
-			conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH,
-					"unknown department or wrong token", NULL);
-			conn_refuse(c);
-			return;
-		}
-		c->role = role;
-		snprintf(c->dept_code, sizeof(c->dept_code), "%s", dept->code);
-		conn_authenticated(c);
-		log_info("conn=%llu peer=%s dept=%s hello accepted", (unsigned long long)c->id,
-			 c->peer, c->dept_code);
-		conn_send_welcome(c);
-		conn_dept_hello(c);
-		return;
-	}
-	if (role == HOTLINE__V1__ROLE__ROLE_AGENT && c->proto == CONN_PROTO_BINARY) {
-		if (conn_agent_hello(c, id, token) == 0) {
-			conn_authenticated(c);
-			conn_send_welcome(c);
-		}
-		return;
-	}
-	if (role != HOTLINE__V1__ROLE__ROLE_FEED) {
-		conn_fail(c, HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL,
-			  c->proto == CONN_PROTO_JSON
-				  ? "only role feed is served on the JSON-lines listener"
-				  : "role must be FEED, DEPARTMENT or AGENT");
-		return;
-	}
-	const struct feed_config *feed = config_find_feed(cfg, id);
-	if (!feed || !config_token_equal(feed->token, token ? token : "")) {
-		server_stats_mut(c->server)->auth_failed++;
-		log_warn("conn=%llu peer=%s hello refused: %s '%s'", (unsigned long long)c->id,
-			 c->peer, feed ? "wrong token for feed" : "unknown feed", safe_id);
-		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH,
-				"unknown feed or wrong token", NULL);
-		conn_refuse(c);
-		return;
-	}
-	c->role = role;
-	snprintf(c->feed_code, sizeof(c->feed_code), "%s", feed->code);
-	conn_authenticated(c);
-	log_info("conn=%llu peer=%s feed=%s %s hello accepted", (unsigned long long)c->id, c->peer,
-		 c->feed_code, c->proto == CONN_PROTO_JSON ? "json" : "binary");
-	conn_send_welcome(c);
-	conn_updates_pull(c);
 }
 
 /* ---- store work accounting -------------------------------------------------- */
@@ -329,250 +221,6 @@ void conn_work_end(struct conn *c)
 		return;
 	}
 	conn_maybe_finish(c);
-}
-
-/* ---- TicketUpdates to feeds ("one way out") ------------------------------------ */
-
-/*
- * Every update of the feed not yet acknowledged is owed to each of its
- * connections until one of them acknowledges it. A pull asks for the feed's
- * updates other than those this connection holds unacknowledged
- * (updates_sent) and those acknowledged and not yet deleted (the server's
- * sets): never "ids above the last one seen", since transactions that write
- * updates commit in any order and a cursor would skip an id that committed
- * after a higher one. An Ack is taken only for an update sent on this very
- * connection: anything else is another connection's (or another feed's) and
- * refused. An update sent on several connections of the feed is acknowledged
- * by the first Ack; the others' Acks of it, which were already on their way,
- * are taken and change nothing.
- */
-
-static void on_updates_pulled(void *arg, const PGresult *res, const char *error)
-{
-	struct conn *c = arg;
-	c->updates_busy = false;
-	if (error)
-		log_warn("conn=%llu feed=%s reading TicketUpdates failed: %s",
-			 (unsigned long long)c->id, c->feed_code, error);
-	if (!error && c->state == CONN_ACTIVE) {
-		for (int r = 0; r < PQntuples(res); r++) {
-			int64_t id, at;
-			if (pgtext_int64(PQgetvalue(res, r, UPDATES_PULL_C_UPDATE_ID), &id) != 0 ||
-			    pgtext_int64(PQgetvalue(res, r, UPDATES_PULL_C_AT_MS), &at) != 0) {
-				log_error("conn=%llu a TicketUpdate row cannot be read",
-					  (unsigned long long)c->id);
-				continue;
-			}
-			/* Acknowledged on another connection while this pull ran. */
-			if (server_update_is_acked(c->server, id) ||
-			    idset_has(&c->updates_sent, id))
-				continue;
-			if (idset_add(&c->updates_sent, id) != 0) {
-				log_error("conn=%llu out of memory holding a TicketUpdate",
-					  (unsigned long long)c->id);
-				break; /* sent at the next pull */
-			}
-			Hotline__V1__TicketUpdate up = HOTLINE__V1__TICKET_UPDATE__INIT;
-			up.update_id = (uint64_t)id;
-			const char *state_name = PQgetvalue(res, r, UPDATES_PULL_C_STATE);
-			up.external_id = PQgetvalue(res, r, UPDATES_PULL_C_EXTERNAL_ID);
-			up.ticket_no = PQgetvalue(res, r, UPDATES_PULL_C_TICKET_NO);
-			int state = ticket_state_from_name(state_name);
-			up.state = state > 0 ? state : 0;
-			up.reply = PQgetvalue(res, r, UPDATES_PULL_C_REPLY);
-			up.at = at;
-			if (c->proto == CONN_PROTO_JSON) {
-				size_t len;
-				char *line = json_format_update(up.update_id, up.external_id,
-								up.ticket_no, state_name, up.reply,
-								up.at, &len);
-				conn_send_line(c, line, len);
-			} else {
-				Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
-				frame.msg_case = HOTLINE__V1__FRAME__MSG_TICKET_UPDATE;
-				frame.ticket_update = &up;
-				conn_send_frame(c, &frame);
-			}
-		}
-	}
-	bool again = c->updates_again;
-	c->updates_again = false;
-	conn_work_end(c);
-	if (again && c->state == CONN_ACTIVE)
-		conn_updates_pull(c);
-}
-
-void conn_updates_pull(struct conn *c)
-{
-	size_t window = (size_t)server_config(c->server)->update_window;
-	if (c->state != CONN_ACTIVE || c->role != HOTLINE__V1__ROLE__ROLE_FEED)
-		return;
-	if (c->updates_busy) {
-		c->updates_again = true;
-		return;
-	}
-	if (c->updates_sent.n >= window)
-		return;
-	const struct idset *skip[3] = { &c->updates_sent, NULL, NULL };
-	server_updates_acked_sets(c->server, &skip[1], &skip[2]);
-	char *excluded = idset_pg_array(skip, 3);
-	if (!excluded) {
-		log_error("conn=%llu out of memory pulling TicketUpdates",
-			  (unsigned long long)c->id);
-		return; /* the next janitor pass tries again */
-	}
-	char limit[32];
-	snprintf(limit, sizeof(limit), "%zu", window - c->updates_sent.n);
-	const char *values[UPDATES_PULL_NPARAMS] = {
-		[UPDATES_PULL_P_FEED_CODE] = c->feed_code,
-		[UPDATES_PULL_P_EXCLUDED] = excluded,
-		[UPDATES_PULL_P_LIMIT] = limit,
-	};
-	c->updates_busy = true;
-	conn_work_begin(c);
-	store_pg_query(server_store(c->server), QUERY_UPDATES_PULL, values, on_updates_pulled, c);
-	free(excluded);
-}
-
-void conn_update_delivered(struct conn *c, long long update_id)
-{
-	size_t window = (size_t)server_config(c->server)->update_window;
-	if (!idset_remove(&c->updates_sent, update_id))
-		return;
-	/* Not kept (full, or out of memory): this connection's own Ack of it, if
-	 * it ever comes, gets NOT_FOUND like any Ack of an unknown update. */
-	if (c->updates_released.n < window && idset_add(&c->updates_released, update_id) != 0)
-		log_warn("conn=%llu out of memory remembering a released TicketUpdate",
-			 (unsigned long long)c->id);
-	if (c->updates_sent.n <= window / 2)
-		conn_updates_pull(c);
-}
-
-static void conn_update_acked(struct conn *c, uint64_t update_id)
-{
-	if (update_id > 0 && update_id <= INT64_MAX &&
-	    idset_remove(&c->updates_released, (long long)update_id))
-		return; /* sent here, acknowledged on another connection first */
-	if (update_id == 0 || update_id > INT64_MAX ||
-	    !idset_remove(&c->updates_sent, (long long)update_id)) {
-		char id[32];
-		snprintf(id, sizeof(id), "%llu", (unsigned long long)update_id);
-		log_info("conn=%llu feed=%s Ack of TicketUpdate %s refused: not sent on this "
-			 "connection",
-			 (unsigned long long)c->id, c->feed_code, id);
-		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_NOT_FOUND,
-				"no such TicketUpdate awaits an Ack on this connection", NULL);
-		return;
-	}
-	server_update_acked(c->server, c, (long long)update_id);
-	if (c->updates_sent.n <= (size_t)server_config(c->server)->update_window / 2)
-		conn_updates_pull(c);
-}
-
-/* ---- intake ---------------------------------------------------------------- */
-
-static void conn_intake_done(struct store_intake *rec, const struct store_result *result)
-{
-	struct conn *c = rec->owner;
-	struct server_stats *stats = server_stats_mut(c->server);
-	if (result->outcome == STORE_COMMITTED) {
-		stats->acked++;
-		if (!result->duplicate && rec->state == TICKET_CLOSED)
-			stats->direct_closed++;
-		if (!result->duplicate && rec->state == TICKET_LINKED)
-			stats->linked++;
-		if (result->duplicate)
-			stats->duplicates++;
-		if (c->proto == CONN_PROTO_JSON) {
-			size_t len;
-			char *line = json_format_ack(rec->intake->external_id, result->ticket_no,
-						     result->duplicate, &len);
-			if (c->bev)
-				conn_send_line(c, line, len);
-			else
-				free(line);
-		} else {
-			Hotline__V1__IntakeAck ack = HOTLINE__V1__INTAKE_ACK__INIT;
-			ack.external_id = (char *)rec->intake->external_id;
-			ack.ticket_no = (char *)result->ticket_no;
-			ack.duplicate = result->duplicate;
-			Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
-			frame.msg_case = HOTLINE__V1__FRAME__MSG_INTAKE_ACK;
-			frame.intake_ack = &ack;
-			conn_send_frame(c, &frame);
-		}
-	} else {
-		stats->failed++;
-		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL,
-				"the record could not be stored; resend later",
-				rec->intake->external_id);
-	}
-	intake_free(rec->intake);
-	free(rec);
-	conn_work_end(c);
-}
-
-/* Validates in and hands it to the store; takes ownership of in. */
-static void conn_intake(struct conn *c, struct intake *in)
-{
-	struct server *server = c->server;
-	const struct hotline_config *cfg = server_config(server);
-	int64_t now = clock_now_ms();
-	struct intake_limits limits;
-	intake_limits_default(&limits);
-	limits.max_content = (size_t)cfg->max_content;
-	char err[256];
-	if (intake_validate(in, now, &limits, err, sizeof(err)) != 0) {
-		char safe_id[65];
-		log_safe(safe_id, sizeof(safe_id), in->external_id);
-		log_info("conn=%llu feed=%s record '%s' refused: %s", (unsigned long long)c->id,
-			 c->feed_code, safe_id, err);
-		server_stats_mut(server)->invalid++;
-		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, err, in->external_id);
-		intake_free(in);
-		return;
-	}
-	if (in->resolved_on_call && c->role == HOTLINE__V1__ROLE__ROLE_FEED) {
-		/* 直接办结 is an agent's: a record closed at intake is never dispatched, so a
-		 * feed may send it only when its section says so. */
-		const struct feed_config *feed = config_find_feed(cfg, c->feed_code);
-		if (!feed || !feed->allow_resolved_on_call) {
-			char msg[320];
-			snprintf(msg, sizeof(msg),
-				 "resolved_on_call is for agents (直接办结); feed %s may not send "
-				 "it "
-				 "([feed.%s] allow_resolved_on_call)",
-				 c->feed_code, c->feed_code);
-			server_stats_mut(server)->invalid++;
-			conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, msg,
-					in->external_id);
-			intake_free(in);
-			return;
-		}
-	}
-	if (in->received_at_ms == 0)
-		in->received_at_ms = now;
-	struct store_intake *rec = calloc(1, sizeof(*rec));
-	if (!rec) {
-		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL, "out of memory",
-				in->external_id);
-		intake_free(in);
-		return;
-	}
-	snprintf(rec->feed_code, sizeof(rec->feed_code), "%s", c->feed_code);
-	rec->intake = in;
-	rec->done = conn_intake_done;
-	rec->owner = c;
-	if (log_get_level() <= LOG_DEBUG) {
-		char masked[MASK_PHONE_SIZE], safe_id[65];
-		mask_phone(in->caller_phone, masked, sizeof(masked));
-		log_safe(safe_id, sizeof(safe_id), in->external_id);
-		log_debug("conn=%llu feed=%s record '%s' caller=%s queued",
-			  (unsigned long long)c->id, c->feed_code, safe_id, masked);
-	}
-	conn_work_begin(c);
-	server_stats_mut(server)->records++;
-	store_pg_submit(server_store(server), rec);
 }
 
 /* ---- binary protocol ----------------------------------------------------- */

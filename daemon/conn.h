@@ -25,6 +25,7 @@
 #include "config.h"
 #include "frame.h"
 #include "idset.h"
+#include "intake.h"
 #include "keyindex.h"
 
 /* Most reply bytes waiting for a slow reader before we stop reading from it. */
@@ -134,6 +135,22 @@ void conn_send_action_ack(struct conn *c, const char *ticket_no, bool ok, const 
 /* Store work for c begins / ends (keeps c allocated while it is in flight). */
 void conn_work_begin(struct conn *c);
 void conn_work_end(struct conn *c);
+/* Copies an untrusted id for a log line: printable ASCII only, truncated. */
+void conn_log_safe(char *dst, size_t n, const char *src);
+/* Writes a JSON line (taking ownership of line; NULL: out of memory, closes c). */
+void conn_send_line(struct conn *c, char *line, size_t len);
+
+/* A DRAINING connection whose replies are all written closes (or lingers). */
+void conn_maybe_finish(struct conn *c);
+
+/* conn_hello.c: authenticates a Hello (either wire format) and welcomes or refuses. */
+void conn_hello(struct conn *c, int role, const char *id, const char *token, uint32_t version);
+
+/* conn_feed.c: the feed role (intake, TicketUpdates) */
+/* Validates in and hands it to the store; takes ownership of in. */
+void conn_intake(struct conn *c, struct intake *in);
+/* Ack{update_id} (or a JSON ack_update) from a feed connection. */
+void conn_update_acked(struct conn *c, uint64_t update_id);
 /* Fetches TicketUpdates owed to this feed connection, if it has room. */
 void conn_updates_pull(struct conn *c);
 /* Another connection of the feed had update_id acknowledged: it is no longer owed here. */

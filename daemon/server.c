@@ -581,7 +581,7 @@ void server_janitor(struct server *server, int64_t now_ms)
 	long timeout = server->cfg->hello_timeout_ms;
 	bool pull = now_ms >= server->next_pull_ms;
 	if (pull)
-		server->next_pull_ms = now_ms + server->cfg->relay_interval_ms;
+		server->next_pull_ms = now_ms + server->cfg->update_poll_ms;
 	struct conn *c, *next;
 	for (c = TAILQ_FIRST(&server->open); c; c = next) {
 		next = TAILQ_NEXT(c, link);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "keyset.h"
 #include "log.h"
 #include "pgarray.h"
 #include "pgtext.h"
@@ -47,9 +48,8 @@ TAILQ_HEAD(record_queue, store_intake);
 struct batch {
 	struct record_queue records;
 	size_t count;
-	uint64_t *keys;	 /* set of its records' repeat_key()s */
-	size_t keys_cap; /* a power of two, or 0 */
-	int64_t at_ms;	 /* when it was built (every record's at_ms) */
+	struct keyset keys; /* its records' repeat_key()s (empty without repeats) */
+	int64_t at_ms;	    /* when it was built (every record's at_ms) */
 	bool got_rows;
 	bool failed;
 	char message[256];
@@ -196,47 +196,17 @@ static void sync_feeds(struct store_pg *store)
 
 /* ---- batches ------------------------------------------------------------- */
 
-/* FNV-1a of a record's caller and category (never 0: 0 marks a free slot). */
+/* A record's caller and category (never 0: keyset.h). */
 static uint64_t repeat_key(const struct intake *in)
 {
-	uint64_t h = 14695981039346656037ULL;
-	for (const unsigned char *p = (const unsigned char *)in->caller_phone; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	h = (h ^ 0xff) * 1099511628211ULL; /* separator: no valid UTF-8 byte */
-	for (const unsigned char *p = (const unsigned char *)in->category; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return h ? h : 1;
-}
-
-/* The slot of b's key set (open addressing) that holds key, or where it would go. */
-static size_t keys_slot(const struct batch *b, uint64_t key)
-{
-	size_t mask = b->keys_cap - 1, i = (size_t)key & mask;
-	while (b->keys[i] != 0 && b->keys[i] != key)
-		i = (i + 1) & mask;
-	return i;
-}
-
-/* Adds key to b's set; false when it was there already. */
-static bool keys_add(struct batch *b, uint64_t key)
-{
-	size_t i = keys_slot(b, key);
-	if (b->keys[i] == key)
-		return false;
-	b->keys[i] = key;
-	return true;
-}
-
-static bool keys_has(const struct batch *b, uint64_t key)
-{
-	return b->keys_cap > 0 && b->keys[keys_slot(b, key)] == key;
+	return keyset_hash2(in->caller_phone, in->category);
 }
 
 /* Is a record of this caller and category in a transaction now? */
 static bool key_in_flight(const struct store_pg *store, uint64_t key)
 {
 	for (size_t i = 0; i < store->nflying; i++)
-		if (keys_has(store->flying[i], key))
+		if (keyset_has(&store->flying[i]->keys, key))
 			return true;
 	return false;
 }
@@ -267,7 +237,7 @@ static void flying_remove(struct store_pg *store, struct batch *b)
 static void batch_free(struct store_pg *store, struct batch *b)
 {
 	flying_remove(store, b);
-	free(b->keys);
+	keyset_free(&b->keys);
 	free(b);
 }
 
@@ -289,14 +259,8 @@ static struct batch *batch_take(struct store_pg *store)
 		max = ids_available(store);
 	bool repeats = store->cfg->repeat_window_hours > 0;
 	b->at_ms = clock_now_ms();
-	if (repeats) {
-		b->keys_cap = 16;
-		while (b->keys_cap < 2 * max)
-			b->keys_cap *= 2;
-		b->keys = calloc(b->keys_cap, sizeof(*b->keys));
-		if (!b->keys)
-			fatal("out of memory building a batch");
-	}
+	if (repeats && keyset_init(&b->keys, max) != 0)
+		fatal("out of memory building a batch");
 	struct store_intake *rec;
 	while ((rec = TAILQ_FIRST(&store->queue)) != NULL && b->count < max) {
 		if (rec->solo && b->count > 0)
@@ -304,7 +268,7 @@ static struct batch *batch_take(struct store_pg *store)
 		const struct intake *in = rec->intake;
 		if (repeats && in->caller_phone[0] && in->category[0]) {
 			uint64_t key = repeat_key(in);
-			if (key_in_flight(store, key) || !keys_add(b, key)) {
+			if (key_in_flight(store, key) || !keyset_add(&b->keys, key)) {
 				store->stats.repeat_waits++;
 				break;
 			}

@@ -86,6 +86,8 @@ static const struct config_option options[] = {
 	      "ACL user to AUTH as (Redis 6+); empty: the default user"),
 	OPT_S("redis", "password", redis_password, "", false,
 	      "password sent with AUTH on every connection; empty: no AUTH"),
+	OPT_I("redis", "check_interval_ms", redis_check_interval_ms, "1000", true, 50, 600000,
+	      "how often Redis is checked for lost data and a rule set announced without us"),
 	OPT_I("routing", "max_returns", max_returns, "3", true, 1, 100,
 	      "the return that brings a ticket's returns to this escalates it instead"),
 	OPT_I("routing", "relay_batch", relay_batch, "500", true, 1, 100000,
@@ -98,6 +100,8 @@ static const struct config_option options[] = {
 	      "a ticket unacknowledged this long is delivered to another connection"),
 	OPT_I("routing", "update_window", update_window, "100", true, 1, 100000,
 	      "TicketUpdates a feed connection may hold unacknowledged"),
+	OPT_I("routing", "update_poll_ms", update_poll_ms, "1000", true, 50, 600000,
+	      "how often feed connections look for TicketUpdates other daemons wrote"),
 	OPT_I("routing", "extend_max_days", extend_max_days, "365", true, 1, 3650,
 	      "a department's extend may set a deadline at most this many days after the "
 	      "action; later, or not after now, is refused"),

@@ -68,6 +68,7 @@ struct hotline_config {
 	char *redis_address;
 	char *redis_username; /* "" = the default user (AUTH password) */
 	char *redis_password; /* "" = no AUTH */
+	long redis_check_interval_ms;
 	/* [routing] */
 	long max_returns;
 	long relay_batch;
@@ -75,6 +76,7 @@ struct hotline_config {
 	long dept_window;
 	long redeliver_after_ms;
 	long update_window;
+	long update_poll_ms;
 	long extend_max_days; /* an extend's deadline: at most this many days after the action */
 	/* [agents] */
 	char *agents_token;

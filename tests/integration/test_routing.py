@@ -736,11 +736,11 @@ def test_accept_reply_reach_feed_and_acked_updates_not_resent(start_hotlined, ru
     a.close()
 
 
-def test_update_from_another_daemon_arrives_within_relay_interval(start_hotlined, rules):
+def test_update_from_another_daemon_arrives_within_update_poll(start_hotlined, rules):
     dept, feed = new_code("rtd"), new_code("rtf")
     kw = new_keyword()
     version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
-    overrides = routing_overrides(depts=[dept], feeds=[feed], routing={"relay_interval_ms": 500})
+    overrides = routing_overrides(depts=[dept], feeds=[feed], routing={"update_poll_ms": 500})
     one = start_hotlined(overrides)
     two = start_hotlined(overrides)
     wait_rules_in_force(one, version)
@@ -840,10 +840,10 @@ def test_rule_change_takes_effect_without_restart(start_hotlined, rules, db):
     dept_a, dept_b, feed = new_code("rta"), new_code("rtb"), new_code("rtf")
     kw = new_keyword()
     v1 = rules(f"rule old -> {dept_a}\n  keywords {kw}\n")
-    # a long relay interval: only the pub/sub announcement can make the switch fast
-    daemon = start_hotlined(
-        routing_overrides(depts=[dept_a, dept_b], feeds=[feed], routing={"relay_interval_ms": 60000})
-    )
+    # a long check interval: only the pub/sub announcement can make the switch fast
+    overrides = routing_overrides(depts=[dept_a, dept_b], feeds=[feed])
+    overrides["redis"] = {"check_interval_ms": 60000}
+    daemon = start_hotlined(overrides)
     wait_rules_in_force(daemon, v1)
     f = FeedClient(daemon, feed)
     a = DeptClient(daemon, dept_a)
@@ -871,9 +871,9 @@ def test_missed_announcement_is_caught_by_the_periodic_check(start_hotlined, rul
     dept_a, dept_b, feed = new_code("rta"), new_code("rtb"), new_code("rtf")
     kw = new_keyword()
     v1 = rules(f"rule old -> {dept_a}\n  keywords {kw}\n")
-    daemon = start_hotlined(
-        routing_overrides(depts=[dept_a, dept_b], feeds=[feed], routing={"relay_interval_ms": 500})
-    )
+    overrides = routing_overrides(depts=[dept_a, dept_b], feeds=[feed])
+    overrides["redis"] = {"check_interval_ms": 500}
+    daemon = start_hotlined(overrides)
     wait_rules_in_force(daemon, v1)
     # what `route load` stores, without the PUBLISH (say the daemon's subscription was down)
     text = f"rule new -> {dept_b}\n  keywords {kw}\n"
