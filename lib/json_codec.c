@@ -352,13 +352,13 @@ int json_parse_intake(const char *line, size_t len, struct intake **out, char *e
 
 /*
  * A JSON string from C text that may not be valid UTF-8 (a server name from
- * config, a message quoting a peer): bad bytes become U+FFFD instead of making
- * the whole line fail. NULL becomes "". Returns a new reference or NULL.
+ * config, a message quoting a peer): bad bytes become U+FFFD (utf8_repaired)
+ * instead of making the whole line fail. NULL becomes "". Returns a new
+ * reference or NULL.
  */
 static json_t *json_text(const char *s)
 {
-	static const char replacement[] = "\xEF\xBF\xBD";
-	size_t len, out_len = 0;
+	size_t len, clean_len;
 	char *clean;
 	json_t *str;
 
@@ -367,31 +367,10 @@ static json_t *json_text(const char *s)
 	len = strlen(s);
 	if (utf8_valid(s, len))
 		return json_stringn(s, len);
-	if (len > (SIZE_MAX - 1) / 3)
-		return NULL;
-	clean = malloc(len * 3 + 1);
+	clean = utf8_repaired(s, len, &clean_len);
 	if (clean == NULL)
 		return NULL;
-	for (size_t i = 0; i < len;) {
-		size_t n = 1;
-
-		/* The longest valid prefix of 1..4 bytes starting here. */
-		for (size_t try = 4; try >= 1; try--) {
-			if (i + try <= len && utf8_valid(s + i, try)) {
-				n = try;
-				break;
-			}
-		}
-		if (utf8_valid(s + i, n)) {
-			memcpy(clean + out_len, s + i, n);
-			out_len += n;
-		} else {
-			memcpy(clean + out_len, replacement, 3);
-			out_len += 3;
-		}
-		i += n;
-	}
-	str = json_stringn(clean, out_len);
+	str = json_stringn(clean, clean_len);
 	free(clean);
 	return str;
 }
