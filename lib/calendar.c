@@ -525,12 +525,9 @@ static int parse_workday_line(struct parser *p, const char *s, const char *e)
 }
 
 /* linefile_parse: one line that is neither blank nor a comment. */
-static int parse_line(void *arg, const char *s, const char *e)
+static int parse_line(void *arg, const char *word, size_t word_len, const char *s, const char *e)
 {
 	struct parser *p = arg;
-	const char *word = s;
-	const char *word_e = text_next_word(&s, e);
-	size_t word_len = (size_t)(word_e - word);
 
 	if (word_len == 4 && memcmp(word, "year", 4) == 0)
 		return parse_year_line(p, s, e);

@@ -34,7 +34,7 @@ int linefile_out_of_memory(struct linefile *f)
 
 /* The checks every line passes; then blank lines and comments are skipped. */
 static int parse_one(struct linefile *f, const char *s, const char *e, size_t max_line,
-		     int (*parse_line)(void *arg, const char *s, const char *e), void *arg)
+		     linefile_line_fn *parse_line, void *arg)
 {
 	size_t len = (size_t)(e - s);
 
@@ -51,11 +51,13 @@ static int parse_one(struct linefile *f, const char *s, const char *e, size_t ma
 	text_trim(&s, &e);
 	if (s == e || *s == '#')
 		return 0;
-	return parse_line(arg, s, e) != 0 ? -1 : 0;
+	const char *rest = s;
+	const char *keyword_e = text_next_word(&rest, e);
+	return parse_line(arg, s, (size_t)(keyword_e - s), rest, e) != 0 ? -1 : 0;
 }
 
 int linefile_parse(struct linefile *f, const char *text, size_t len, size_t max_line,
-		   int (*parse_line)(void *arg, const char *s, const char *e), void *arg)
+		   linefile_line_fn *parse_line, void *arg)
 {
 	const char *s = text != NULL ? text : "", *end = s + len;
 

@@ -385,12 +385,9 @@ static int parse_cond_line(struct parser *p, enum rule_cond cond, const char *s,
 }
 
 /* linefile_parse: one line that is neither blank nor a comment. */
-static int parse_line(void *arg, const char *s, const char *e)
+static int parse_line(void *arg, const char *s, size_t word_len, const char *rest, const char *e)
 {
 	struct parser *p = arg;
-	const char *rest = s;
-	const char *word_e = text_next_word(&rest, e);
-	size_t word_len = (size_t)(word_e - s);
 
 	if (word_len == 4 && memcmp(s, "rule", 4) == 0)
 		return parse_rule_line(p, rest, e);
