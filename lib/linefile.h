@@ -8,7 +8,8 @@
  * blank lines and '#' comments, splitting off a line's keyword (its first
  * word), and error messages that name "file:line".
  * Pure. Never: reads files, allocates, or knows a keyword (the parser given
- * to linefile_parse does). Callers: lib/rules.c, lib/calendar.c.
+ * to linefile_parse does). Callers: lib/rules.c, lib/calendar.c,
+ * tests/unit/test_linefile.c.
  */
 #ifndef HOTLINE_LINEFILE_H
 #define HOTLINE_LINEFILE_H
