@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "dates.h"
-#include "utf8.h"
+#include "linefile.h"
 #include "text.h"
 
 /* What a file says about one day of its year. */
@@ -364,10 +364,7 @@ size_t calendar_horizon_format(const struct calendar_horizon *h, char *buf, size
 /* ---- parsing ---- */
 
 struct parser {
-	const char *filename;
-	unsigned lineno;
-	char *err;
-	size_t errlen;
+	struct linefile file; /* the name, the line being parsed, the error buffer */
 	const struct calendar *cal;
 	int year;	    /* 0 until the year line */
 	unsigned year_line; /* where it was */
@@ -375,47 +372,6 @@ struct parser {
 	unsigned char marks[366];
 	unsigned lines[366]; /* the line that marked each day, for "already listed" */
 };
-
-static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Writes "file:line: reason" (or "file: reason" when lineno is 0) and returns -1. */
-static int perr(struct parser *p, const char *fmt, ...)
-{
-	if (p->err == NULL || p->errlen == 0)
-		return -1;
-	int n = p->lineno > 0 ? snprintf(p->err, p->errlen, "%s:%u: ", p->filename, p->lineno)
-			      : snprintf(p->err, p->errlen, "%s: ", p->filename);
-	if (n >= 0 && (size_t)n < p->errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* Splits the next word off *s (already trimmed at the front); returns its end. */
-static const char *next_word(const char **s, const char *e)
-{
-	const char *word_e = *s;
-	while (word_e < e && text_space_at(word_e, e) == 0)
-		word_e++;
-	const char *rest = word_e;
-	text_trim(&rest, &e);
-	*s = rest;
-	return word_e;
-}
-
-/* At most max bytes of s[0..len) for a message, cut at a UTF-8 character boundary. */
-static int shown(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return (int)len;
-	size_t n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return (int)n;
-}
 
 /* A date word of an entry line, checked against the year: its day index. */
 static int parse_entry_date(struct parser *p, const char *s, const char *e, int *index)
@@ -425,12 +381,14 @@ static int parse_entry_date(struct parser *p, const char *s, const char *e, int 
 	int rc = dates_parse_ymd(s, len, &year, &month, &day);
 
 	if (rc == -1)
-		return perr(p, "bad date '%.*s' (write YYYY-MM-DD, e.g. 2021-02-11)",
-			    shown(s, len, 32), s);
+		return linefile_error(&p->file,
+				      "bad date '%.*s' (write YYYY-MM-DD, e.g. 2021-02-11)",
+				      linefile_shown(s, len, 32), s);
 	if (rc != 0)
-		return perr(p, "no such day %04d-%02d-%02d", year, month, day);
+		return linefile_error(&p->file, "no such day %04d-%02d-%02d", year, month, day);
 	if (year != p->year)
-		return perr(p, "%04d-%02d-%02d is outside year %d", year, month, day, p->year);
+		return linefile_error(&p->file, "%04d-%02d-%02d is outside year %d", year, month,
+				      day, p->year);
 	*index = (int)(dates_days_from_civil(year, month, day) - p->jan1);
 	return 0;
 }
@@ -449,23 +407,25 @@ static int parse_year_line(struct parser *p, const char *s, const char *e)
 	int year = 0;
 
 	if (p->year != 0)
-		return perr(p, "second year line (the year is %d, from line %u)", p->year,
-			    p->year_line);
+		return linefile_error(&p->file, "second year line (the year is %d, from line %u)",
+				      p->year, p->year_line);
 	if (len != 4)
-		return perr(p, "bad year '%.*s' (write: year YYYY)", shown(s, len, 32), s);
+		return linefile_error(&p->file, "bad year '%.*s' (write: year YYYY)",
+				      linefile_shown(s, len, 32), s);
 	for (size_t i = 0; i < 4; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return perr(p, "bad year '%.*s' (write: year YYYY)", (int)len, s);
+			return linefile_error(&p->file, "bad year '%.*s' (write: year YYYY)",
+					      (int)len, s);
 		year = year * 10 + (s[i] - '0');
 	}
 	if (year < CALENDAR_MIN_YEAR || year > CALENDAR_MAX_YEAR)
-		return perr(p, "year %d is outside %d-%d", year, CALENDAR_MIN_YEAR,
-			    CALENDAR_MAX_YEAR);
+		return linefile_error(&p->file, "year %d is outside %d-%d", year, CALENDAR_MIN_YEAR,
+				      CALENDAR_MAX_YEAR);
 	const char *source = calendar_year_source(p->cal, year);
 	if (source != NULL)
-		return perr(p, "year %d is already loaded from %s", year, source);
+		return linefile_error(&p->file, "year %d is already loaded from %s", year, source);
 	p->year = year;
-	p->year_line = p->lineno;
+	p->year_line = p->file.lineno;
 	p->jan1 = dates_days_from_civil(year, 1, 1);
 	return 0;
 }
@@ -473,9 +433,11 @@ static int parse_year_line(struct parser *p, const char *s, const char *e)
 static int check_name(struct parser *p, const char *keyword, const char *s, const char *e)
 {
 	if (s == e)
-		return perr(p, "%s needs a name after its date (e.g. 春节, 春节调休)", keyword);
+		return linefile_error(
+			&p->file, "%s needs a name after its date (e.g. 春节, 春节调休)", keyword);
 	if ((size_t)(e - s) > CALENDAR_MAX_NAME)
-		return perr(p, "%s name is longer than %d bytes", keyword, CALENDAR_MAX_NAME);
+		return linefile_error(&p->file, "%s name is longer than %d bytes", keyword,
+				      CALENDAR_MAX_NAME);
 	return 0;
 }
 
@@ -486,12 +448,13 @@ static int mark_days(struct parser *p, int first, int last, enum day_mark mark)
 		if (p->marks[i] != MARK_NONE) {
 			char day[16];
 			day_text(p, i, day, sizeof(day));
-			return perr(p, "%s is already listed at line %u", day, p->lines[i]);
+			return linefile_error(&p->file, "%s is already listed at line %u", day,
+					      p->lines[i]);
 		}
 	}
 	for (int i = first; i <= last; i++) {
 		p->marks[i] = (unsigned char)mark;
-		p->lines[i] = p->lineno;
+		p->lines[i] = p->file.lineno;
 	}
 	return 0;
 }
@@ -501,29 +464,31 @@ static int parse_holiday_line(struct parser *p, const char *s, const char *e)
 {
 	int first = 0, last = 0;
 	const char *word = s;
-	const char *word_e = next_word(&s, e);
+	const char *word_e = text_next_word(&s, e);
 
 	if (word == word_e)
-		return perr(p, "holiday needs a date (write: holiday FIRST [LAST] NAME)");
+		return linefile_error(&p->file,
+				      "holiday needs a date (write: holiday FIRST [LAST] NAME)");
 	if (parse_entry_date(p, word, word_e, &first) != 0)
 		return -1;
 	last = first;
 	/* a second word that starts with a digit is the last day of a range */
 	if (s < e && *s >= '0' && *s <= '9') {
 		word = s;
-		word_e = next_word(&s, e);
+		word_e = text_next_word(&s, e);
 		if (parse_entry_date(p, word, word_e, &last) != 0)
 			return -1;
 		if (last < first) {
 			char a[16], b[16];
 			day_text(p, first, a, sizeof(a));
 			day_text(p, last, b, sizeof(b));
-			return perr(p, "holiday range reversed: last day %s is before first day %s",
-				    b, a);
+			return linefile_error(
+				&p->file,
+				"holiday range reversed: last day %s is before first day %s", b, a);
 		}
 	}
 	if (s < e && *s >= '0' && *s <= '9')
-		return perr(p, "holiday takes at most two dates (FIRST and LAST)");
+		return linefile_error(&p->file, "holiday takes at most two dates (FIRST and LAST)");
 	if (check_name(p, "holiday", s, e) != 0)
 		return -1;
 	return mark_days(p, first, last, MARK_HOLIDAY);
@@ -534,68 +499,55 @@ static int parse_workday_line(struct parser *p, const char *s, const char *e)
 {
 	int index = 0;
 	const char *word = s;
-	const char *word_e = next_word(&s, e);
+	const char *word_e = text_next_word(&s, e);
 
 	if (word == word_e)
-		return perr(p, "workday needs a date (write: workday DATE NAME)");
+		return linefile_error(&p->file, "workday needs a date (write: workday DATE NAME)");
 	if (parse_entry_date(p, word, word_e, &index) != 0)
 		return -1;
 	int weekday = dates_weekday(p->jan1 + index);
 	if (weekday < 6) {
 		char day[16];
 		day_text(p, index, day, sizeof(day));
-		return perr(p,
-			    "workday %s is a %s, already a working day (only a Saturday or "
-			    "Sunday can be a make-up workday)",
-			    day, dates_weekday_name(weekday));
+		return linefile_error(
+			&p->file,
+			"workday %s is a %s, already a working day (only a Saturday or "
+			"Sunday can be a make-up workday)",
+			day, dates_weekday_name(weekday));
 	}
 	if (s < e && *s >= '0' && *s <= '9')
-		return perr(p, "workday takes one date (write one workday line per make-up day)");
+		return linefile_error(
+			&p->file,
+			"workday takes one date (write one workday line per make-up day)");
 	if (check_name(p, "workday", s, e) != 0)
 		return -1;
 	return mark_days(p, index, index, MARK_WORKDAY);
 }
 
-/* One line, without its line end. */
-static int parse_line(struct parser *p, const char *s, const char *e)
+/* linefile_parse: one line that is neither blank nor a comment. */
+static int parse_line(void *arg, const char *word, size_t word_len, const char *s, const char *e)
 {
-	size_t len = (size_t)(e - s);
-
-	if (len > CALENDAR_MAX_LINE)
-		return perr(p, "line is longer than %d bytes", CALENDAR_MAX_LINE);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7F)
-			return perr(p, "control character (byte 0x%02x) in line", c);
-	}
-	if (!utf8_valid(s, len))
-		return perr(p, "invalid UTF-8");
-
-	text_trim(&s, &e);
-	if (s == e || *s == '#')
-		return 0;
-
-	const char *word = s;
-	const char *word_e = next_word(&s, e);
-	size_t word_len = (size_t)(word_e - word);
+	struct parser *p = arg;
 
 	if (word_len == 4 && memcmp(word, "year", 4) == 0)
 		return parse_year_line(p, s, e);
 	bool holiday = word_len == 7 && memcmp(word, "holiday", 7) == 0;
 	bool workday = word_len == 7 && memcmp(word, "workday", 7) == 0;
 	if (!holiday && !workday)
-		return perr(p, "unknown keyword '%.*s' (expected year, holiday or workday)",
-			    shown(word, word_len, 64), word);
+		return linefile_error(&p->file,
+				      "unknown keyword '%.*s' (expected year, holiday or workday)",
+				      linefile_shown(word, word_len, 64), word);
 	if (p->year == 0)
-		return perr(p, "%s before the year line (start the file with: year YYYY)",
-			    holiday ? "holiday" : "workday");
+		return linefile_error(&p->file,
+				      "%s before the year line (start the file with: year YYYY)",
+				      holiday ? "holiday" : "workday");
 	return holiday ? parse_holiday_line(p, s, e) : parse_workday_line(p, s, e);
 }
 
 /* Inserts the parsed year into cal, keeping the years sorted. */
 static int add_year(struct calendar *cal, const struct parser *p)
 {
-	char *source = strdup(p->filename);
+	char *source = strdup(p->file.filename);
 	if (source == NULL)
 		return -1;
 	if (cal->count == cal->cap) {
@@ -624,40 +576,30 @@ int calendar_add_text(struct calendar *cal, const char *text, size_t len, const 
 		      char *err, size_t errlen)
 {
 	struct parser p = {
-		.filename = filename != NULL ? filename : "calendar",
-		.err = err,
-		.errlen = errlen,
+		.file = { .filename = filename != NULL ? filename : "calendar",
+			  .err = err,
+			  .errlen = errlen },
 		.cal = cal,
 	};
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (cal == NULL)
-		return perr(&p, "no calendar");
+		return linefile_error(&p.file, "no calendar");
 	if (text == NULL && len > 0)
-		return perr(&p, "no text");
+		return linefile_error(&p.file, "no text");
 	if (len > CALENDAR_MAX_TEXT)
-		return perr(&p, "larger than %d bytes", CALENDAR_MAX_TEXT);
+		return linefile_error(&p.file, "larger than %d bytes", CALENDAR_MAX_TEXT);
 	if (cal->count >= CALENDAR_MAX_YEARS)
-		return perr(&p, "more than %d years", CALENDAR_MAX_YEARS);
+		return linefile_error(&p.file, "more than %d years", CALENDAR_MAX_YEARS);
 
-	const char *s = text != NULL ? text : "", *end = s + len;
-	if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
-		s += 3;
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		const char *e = nl != NULL ? nl : end;
-		const char *line_e = e > s && e[-1] == '\r' ? e - 1 : e;
-		p.lineno++;
-		if (parse_line(&p, s, line_e) != 0)
-			return -1;
-		s = nl != NULL ? nl + 1 : end;
-	}
+	if (linefile_parse(&p.file, text, len, CALENDAR_MAX_LINE, parse_line, &p) != 0)
+		return -1;
 
-	p.lineno = 0;
+	p.file.lineno = 0;
 	if (p.year == 0)
-		return perr(&p, "no year line (start the file with: year YYYY)");
+		return linefile_error(&p.file, "no year line (start the file with: year YYYY)");
 	if (add_year(cal, &p) != 0)
-		return perr(&p, "out of memory");
+		return linefile_error(&p.file, "out of memory");
 	return 0;
 }

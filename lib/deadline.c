@@ -7,10 +7,10 @@
  */
 #include "deadline.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "hotline.pb-c.h"
 #include "utf8.h"
 
@@ -19,20 +19,6 @@ _Static_assert(HOTLINE__V1__PRIORITY__PRIORITY_NORMAL == 1 &&
 		       HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL == 3,
 	       "priority_limits[] is indexed by Hotline__V1__Priority");
 _Static_assert(DEADLINE_MAX_WORKDAYS <= CALENDAR_MAX_WORKDAYS, "calendar cannot add that many");
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err != NULL && errlen > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 #define LIMIT_HELP "write Nh for hours on the clock or Nwd for working days, e.g. 2h, 3wd"
 
@@ -43,7 +29,7 @@ int deadline_parse_limit(const char *text, struct deadline_limit *out, char *err
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (text == NULL)
-		return set_err(err, errlen, "empty deadline limit (" LIMIT_HELP ")");
+		return errbuf_fail(err, errlen, "empty deadline limit (" LIMIT_HELP ")");
 
 	const char *s = text, *e = text + strlen(text);
 	while (s < e && (*s == ' ' || *s == '\t'))
@@ -52,7 +38,7 @@ int deadline_parse_limit(const char *text, struct deadline_limit *out, char *err
 		e--;
 	int shown = e - s > 32 ? 32 : (int)(e - s);
 	if (s == e)
-		return set_err(err, errlen, "empty deadline limit (" LIMIT_HELP ")");
+		return errbuf_fail(err, errlen, "empty deadline limit (" LIMIT_HELP ")");
 
 	const char *p = s;
 	long count = 0;
@@ -66,15 +52,18 @@ int deadline_parse_limit(const char *text, struct deadline_limit *out, char *err
 	else if (p > s && e - p == 2 && p[0] == 'w' && p[1] == 'd')
 		unit = DEADLINE_WORKDAYS;
 	if (unit == DEADLINE_UNSET)
-		return set_err(err, errlen, "bad deadline limit '%.*s' (" LIMIT_HELP ")", shown, s);
+		return errbuf_fail(err, errlen, "bad deadline limit '%.*s' (" LIMIT_HELP ")", shown,
+				   s);
 	if (count == 0)
-		return set_err(err, errlen, "deadline limit '%.*s' must be at least 1", shown, s);
+		return errbuf_fail(err, errlen, "deadline limit '%.*s' must be at least 1", shown,
+				   s);
 	if (unit == DEADLINE_HOURS && count > DEADLINE_MAX_HOURS)
-		return set_err(err, errlen, "deadline limit '%.*s' is more than %d hours", shown, s,
-			       DEADLINE_MAX_HOURS);
+		return errbuf_fail(err, errlen, "deadline limit '%.*s' is more than %d hours",
+				   shown, s, DEADLINE_MAX_HOURS);
 	if (unit == DEADLINE_WORKDAYS && count > DEADLINE_MAX_WORKDAYS)
-		return set_err(err, errlen, "deadline limit '%.*s' is more than %d working days",
-			       shown, s, DEADLINE_MAX_WORKDAYS);
+		return errbuf_fail(err, errlen,
+				   "deadline limit '%.*s' is more than %d working days", shown, s,
+				   DEADLINE_MAX_WORKDAYS);
 	out->unit = unit;
 	out->count = (int)count;
 	return 0;
@@ -122,11 +111,11 @@ void deadline_policy_init(struct deadline_policy *policy)
 static int check_limit(const struct deadline_limit *limit, char *err, size_t errlen)
 {
 	if (limit == NULL || (limit->unit != DEADLINE_HOURS && limit->unit != DEADLINE_WORKDAYS))
-		return set_err(err, errlen, "no deadline limit given");
+		return errbuf_fail(err, errlen, "no deadline limit given");
 	int max = limit->unit == DEADLINE_HOURS ? DEADLINE_MAX_HOURS : DEADLINE_MAX_WORKDAYS;
 	if (limit->count < 1 || limit->count > max)
-		return set_err(err, errlen, "deadline limit count %d is outside 1-%d", limit->count,
-			       max);
+		return errbuf_fail(err, errlen, "deadline limit count %d is outside 1-%d",
+				   limit->count, max);
 	return 0;
 }
 
@@ -146,8 +135,9 @@ int deadline_policy_set_priority(struct deadline_policy *policy, int priority,
 		priority = HOTLINE__V1__PRIORITY__PRIORITY_NORMAL;
 	if (priority < HOTLINE__V1__PRIORITY__PRIORITY_NORMAL ||
 	    priority > HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL)
-		return set_err(err, errlen, "unknown priority %d (1 normal, 2 urgent, 3 critical)",
-			       priority);
+		return errbuf_fail(err, errlen,
+				   "unknown priority %d (1 normal, 2 urgent, 3 critical)",
+				   priority);
 	if (check_limit(limit, err, errlen) != 0)
 		return -1;
 	policy->priority_limits[priority] = *limit;
@@ -170,20 +160,20 @@ int deadline_policy_set_category(struct deadline_policy *policy, const char *cat
 	size_t len = category != NULL ? strlen(category) : 0;
 
 	if (len == 0)
-		return set_err(err, errlen, "empty category name");
+		return errbuf_fail(err, errlen, "empty category name");
 	if (len > DEADLINE_MAX_CATEGORY)
-		return set_err(err, errlen, "category name is longer than %d bytes",
-			       DEADLINE_MAX_CATEGORY);
+		return errbuf_fail(err, errlen, "category name is longer than %d bytes",
+				   DEADLINE_MAX_CATEGORY);
 	if (!utf8_valid(category, len))
-		return set_err(err, errlen, "category name is not valid UTF-8");
+		return errbuf_fail(err, errlen, "category name is not valid UTF-8");
 	if (check_limit(limit, err, errlen) != 0)
 		return -1;
 
 	long at = find_category(policy, category);
 	if (at < 0) {
 		if (policy->category_count >= DEADLINE_MAX_CATEGORIES)
-			return set_err(err, errlen, "more than %d category limits",
-				       DEADLINE_MAX_CATEGORIES);
+			return errbuf_fail(err, errlen, "more than %d category limits",
+					   DEADLINE_MAX_CATEGORIES);
 		at = (long)policy->category_count++;
 		memcpy(policy->categories[at].name, category, len + 1);
 	}

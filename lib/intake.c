@@ -12,11 +12,11 @@
 
 #include <math.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "utf8.h"
 
 #define MS_PER_SECOND INT64_C(1000)
@@ -105,22 +105,6 @@ void intake_free(struct intake *in)
 	free(in);
 }
 
-static int intake_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Writes the reason (when there is room for it) and returns -1. */
-static int intake_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* "40 days", "3 hours", "12 minutes", "7 seconds": whole units, rounded down. */
 static void intake_describe_span(uint64_t ms, char *buf, size_t size)
 {
@@ -155,13 +139,13 @@ static int intake_check_phone(const char *name, const char *s, char *err, size_t
 		if (*p >= '0' && *p <= '9')
 			digits++;
 		else if (*p != '+' && *p != '-' && *p != ' ' && *p != '(' && *p != ')')
-			return intake_fail(err, errlen,
+			return errbuf_fail(err, errlen,
 					   "%s may contain only digits, '+', '-', spaces and "
 					   "parentheses",
 					   name);
 	}
 	if (digits == 0)
-		return intake_fail(err, errlen, "%s has no digits", name);
+		return errbuf_fail(err, errlen, "%s has no digits", name);
 	return 0;
 }
 
@@ -178,13 +162,13 @@ static int intake_check_received_at(int64_t at, int64_t now_ms, const struct int
 		if (lim->max_age_ms >= 0 && diff <= (uint64_t)lim->max_age_ms)
 			return 0;
 		intake_describe_span(diff, span, sizeof(span));
-		return intake_fail(err, errlen, "received_at is %s in the past", span);
+		return errbuf_fail(err, errlen, "received_at is %s in the past", span);
 	}
 	diff = (uint64_t)at - (uint64_t)now_ms;
 	if (lim->max_future_ms >= 0 && diff <= (uint64_t)lim->max_future_ms)
 		return 0;
 	intake_describe_span(diff, span, sizeof(span));
-	return intake_fail(err, errlen, "received_at is %s in the future", span);
+	return errbuf_fail(err, errlen, "received_at is %s in the future", span);
 }
 
 static int intake_check(const struct intake *in, int64_t now_ms, const struct intake_limits *lim,
@@ -212,28 +196,28 @@ static int intake_check(const struct intake *in, int64_t now_ms, const struct in
 
 	/* The idempotency key: it goes into SQL, logs and replies, so keep it plain. */
 	if (external_id[0] == '\0')
-		return intake_fail(err, errlen, "external_id is required");
+		return errbuf_fail(err, errlen, "external_id is required");
 	if (strlen(external_id) > INTAKE_MAX_EXTERNAL_ID)
-		return intake_fail(err, errlen, "external_id is longer than %d bytes",
+		return errbuf_fail(err, errlen, "external_id is longer than %d bytes",
 				   INTAKE_MAX_EXTERNAL_ID);
 	for (const char *p = external_id; *p; p++) {
 		if (*p < 0x21 || *p > 0x7E)
-			return intake_fail(err, errlen,
+			return errbuf_fail(err, errlen,
 					   "external_id may contain only printable ASCII "
 					   "without spaces");
 	}
 	if (content[0] == '\0')
-		return intake_fail(err, errlen, "content is required");
+		return errbuf_fail(err, errlen, "content is required");
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		const char *s = texts[i].value != NULL ? texts[i].value : "";
 		size_t len = strlen(s);
 
 		if (len > texts[i].max)
-			return intake_fail(err, errlen, "%s is longer than %zu bytes",
+			return errbuf_fail(err, errlen, "%s is longer than %zu bytes",
 					   texts[i].name, texts[i].max);
 		if (!utf8_valid(s, len))
-			return intake_fail(err, errlen, "%s is not valid UTF-8", texts[i].name);
+			return errbuf_fail(err, errlen, "%s is not valid UTF-8", texts[i].name);
 	}
 
 	if (intake_check_phone("caller_phone", in->caller_phone != NULL ? in->caller_phone : "",
@@ -246,9 +230,9 @@ static int intake_check(const struct intake *in, int64_t now_ms, const struct in
 		return -1;
 
 	if (!isfinite(in->lat) || in->lat < -90.0 || in->lat > 90.0)
-		return intake_fail(err, errlen, "lat must be a number in [-90, 90]");
+		return errbuf_fail(err, errlen, "lat must be a number in [-90, 90]");
 	if (!isfinite(in->lon) || in->lon < -180.0 || in->lon > 180.0)
-		return intake_fail(err, errlen, "lon must be a number in [-180, 180]");
+		return errbuf_fail(err, errlen, "lon must be a number in [-180, 180]");
 
 	switch (in->priority) {
 	case HOTLINE__V1__PRIORITY__PRIORITY_UNSPECIFIED:
@@ -257,12 +241,12 @@ static int intake_check(const struct intake *in, int64_t now_ms, const struct in
 	case HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL:
 		break;
 	default:
-		return intake_fail(err, errlen, "priority %d is not a known priority",
+		return errbuf_fail(err, errlen, "priority %d is not a known priority",
 				   in->priority);
 	}
 
 	if (in->resolved_on_call && answer[0] == '\0')
-		return intake_fail(err, errlen, "answer is required when resolved_on_call is set");
+		return errbuf_fail(err, errlen, "answer is required when resolved_on_call is set");
 	return 0;
 }
 

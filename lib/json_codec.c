@@ -13,11 +13,11 @@
 
 #include <jansson.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "hotline.pb-c.h"
 #include "shown.h"
 #include "utf8.h"
@@ -26,22 +26,6 @@
 #define JSON_HELLO_MAX_TOKEN (sizeof(((struct hello_msg *)0)->token) - 1)
 /* How much of an unknown key an error shows (escaped, then "..."). */
 #define JSON_KEY_SHOWN_MAX 64
-
-static int json_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Writes the reason (when there is room for it) and returns -1. */
-static int json_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /*
  * Parses line into an object. Returns the new root (caller decrefs) or NULL
@@ -57,19 +41,19 @@ static json_t *json_load_object(const char *line, size_t len, int *duplicate_key
 
 	*duplicate_key = 0;
 	if (line == NULL) {
-		json_fail(err, errlen, "not JSON: empty line");
+		errbuf_fail(err, errlen, "not JSON: empty line");
 		return NULL;
 	}
 	root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (root == NULL) {
 		if (json_error_code(&jerr) == json_error_duplicate_key)
 			*duplicate_key = strstr(jerr.text, "external_id") != NULL ? 2 : 1;
-		json_fail(err, errlen, "not JSON: %s at column %d", jerr.text, jerr.column);
+		errbuf_fail(err, errlen, "not JSON: %s at column %d", jerr.text, jerr.column);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		json_fail(err, errlen, "line is not a JSON object");
+		errbuf_fail(err, errlen, "line is not a JSON object");
 		return NULL;
 	}
 	return root;
@@ -92,7 +76,7 @@ static int json_fail_unknown_key(char *err, size_t errlen, const char *key, size
 	char shown[SHOWN_SIZE(JSON_KEY_SHOWN_MAX)];
 
 	shown_escape(key, key_len, JSON_KEY_SHOWN_MAX, shown, sizeof(shown));
-	return json_fail(err, errlen, "unknown key '%s' in %s", shown, where);
+	return errbuf_fail(err, errlen, "unknown key '%s' in %s", shown, where);
 }
 
 /* --- hello ------------------------------------------------------------- */
@@ -119,35 +103,35 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 	{
 		if (json_key_is(key, key_len, "role")) {
 			if (!json_is_string(value))
-				return json_fail(err, errlen, "role must be a string");
+				return errbuf_fail(err, errlen, "role must be a string");
 			out->role = json_role_parse(json_string_value(value));
 			if (out->role < 0)
-				return json_fail(err, errlen,
-						 "role must be feed, department or agent");
+				return errbuf_fail(err, errlen,
+						   "role must be feed, department or agent");
 			seen_role = 1;
 		} else if (json_key_is(key, key_len, "id")) {
 			if (!json_is_string(value))
-				return json_fail(err, errlen, "id must be a string");
+				return errbuf_fail(err, errlen, "id must be a string");
 			if (json_string_length(value) == 0)
-				return json_fail(err, errlen, "id is empty");
+				return errbuf_fail(err, errlen, "id is empty");
 			if (json_string_length(value) > JSON_HELLO_MAX_ID)
-				return json_fail(err, errlen, "id is longer than %zu bytes",
-						 JSON_HELLO_MAX_ID);
+				return errbuf_fail(err, errlen, "id is longer than %zu bytes",
+						   JSON_HELLO_MAX_ID);
 			memcpy(out->id, json_string_value(value), json_string_length(value) + 1);
 			seen_id = 1;
 		} else if (json_key_is(key, key_len, "token")) {
 			if (!json_is_string(value))
-				return json_fail(err, errlen, "token must be a string");
+				return errbuf_fail(err, errlen, "token must be a string");
 			if (json_string_length(value) > JSON_HELLO_MAX_TOKEN)
-				return json_fail(err, errlen, "token is longer than %zu bytes",
-						 JSON_HELLO_MAX_TOKEN);
+				return errbuf_fail(err, errlen, "token is longer than %zu bytes",
+						   JSON_HELLO_MAX_TOKEN);
 			memcpy(out->token, json_string_value(value), json_string_length(value) + 1);
 			seen_token = 1;
 		} else if (json_key_is(key, key_len, "version")) {
 			if (!json_is_integer(value) || json_integer_value(value) < 0 ||
 			    json_integer_value(value) > UINT32_MAX)
-				return json_fail(err, errlen,
-						 "version must be a non-negative integer");
+				return errbuf_fail(err, errlen,
+						   "version must be a non-negative integer");
 			out->version = (uint32_t)json_integer_value(value);
 			seen_version = 1;
 		} else {
@@ -155,13 +139,13 @@ static int json_hello_fields(json_t *root, struct hello_msg *out, char *err, siz
 		}
 	}
 	if (!seen_role)
-		return json_fail(err, errlen, "role is required");
+		return errbuf_fail(err, errlen, "role is required");
 	if (!seen_id)
-		return json_fail(err, errlen, "id is required");
+		return errbuf_fail(err, errlen, "id is required");
 	if (!seen_token)
-		return json_fail(err, errlen, "token is required");
+		return errbuf_fail(err, errlen, "token is required");
 	if (!seen_version)
-		return json_fail(err, errlen, "version is required");
+		return errbuf_fail(err, errlen, "version is required");
 	return 0;
 }
 
@@ -266,32 +250,32 @@ static int json_intake_set(Hotline__V1__Intake *pb, const char *key, size_t key_
 	switch (k->kind) {
 	case KIND_STRING:
 		if (!json_is_string(value))
-			return json_fail(err, errlen, "%s must be a string", k->name);
+			return errbuf_fail(err, errlen, "%s must be a string", k->name);
 		*(const char **)(void *)field = json_string_value(value);
 		return 0;
 	case KIND_INT64:
 		if (!json_is_integer(value))
-			return json_fail(err, errlen, "%s must be an integer (unix ms)", k->name);
+			return errbuf_fail(err, errlen, "%s must be an integer (unix ms)", k->name);
 		*(int64_t *)(void *)field = (int64_t)json_integer_value(value);
 		return 0;
 	case KIND_DOUBLE:
 		if (!json_is_number(value))
-			return json_fail(err, errlen, "%s must be a number", k->name);
+			return errbuf_fail(err, errlen, "%s must be a number", k->name);
 		*(double *)(void *)field = json_number_value(value);
 		return 0;
 	case KIND_PRIORITY:
 		if (json_priority_value(value, (Hotline__V1__Priority *)(void *)field) != 0)
-			return json_fail(err, errlen,
-					 "%s must be normal, urgent, critical or an integer",
-					 k->name);
+			return errbuf_fail(err, errlen,
+					   "%s must be normal, urgent, critical or an integer",
+					   k->name);
 		return 0;
 	case KIND_BOOL:
 		if (!json_is_boolean(value))
-			return json_fail(err, errlen, "%s must be true or false", k->name);
+			return errbuf_fail(err, errlen, "%s must be true or false", k->name);
 		*(protobuf_c_boolean *)(void *)field = json_is_true(value);
 		return 0;
 	}
-	return json_fail(err, errlen, "%s: unsupported type", k->name);
+	return errbuf_fail(err, errlen, "%s: unsupported type", k->name);
 }
 
 /* Copies root's external_id to out when it is a string of usable length. */
@@ -358,7 +342,7 @@ int json_parse_intake(const char *line, size_t len, struct intake **out, char *e
 	if (rc == 0) {
 		*out = intake_from_pb(&pb);
 		if (*out == NULL)
-			rc = json_fail(err, errlen, "out of memory");
+			rc = errbuf_fail(err, errlen, "out of memory");
 	}
 	json_decref(root);
 	return rc;
@@ -368,13 +352,13 @@ int json_parse_intake(const char *line, size_t len, struct intake **out, char *e
 
 /*
  * A JSON string from C text that may not be valid UTF-8 (a server name from
- * config, a message quoting a peer): bad bytes become U+FFFD instead of making
- * the whole line fail. NULL becomes "". Returns a new reference or NULL.
+ * config, a message quoting a peer): bad bytes become U+FFFD (utf8_repaired)
+ * instead of making the whole line fail. NULL becomes "". Returns a new
+ * reference or NULL.
  */
 static json_t *json_text(const char *s)
 {
-	static const char replacement[] = "\xEF\xBF\xBD";
-	size_t len, out_len = 0;
+	size_t len, clean_len;
 	char *clean;
 	json_t *str;
 
@@ -383,31 +367,10 @@ static json_t *json_text(const char *s)
 	len = strlen(s);
 	if (utf8_valid(s, len))
 		return json_stringn(s, len);
-	if (len > (SIZE_MAX - 1) / 3)
-		return NULL;
-	clean = malloc(len * 3 + 1);
+	clean = utf8_repaired(s, len, &clean_len);
 	if (clean == NULL)
 		return NULL;
-	for (size_t i = 0; i < len;) {
-		size_t n = 1;
-
-		/* The longest valid prefix of 1..4 bytes starting here. */
-		for (size_t try = 4; try >= 1; try--) {
-			if (i + try <= len && utf8_valid(s + i, try)) {
-				n = try;
-				break;
-			}
-		}
-		if (utf8_valid(s + i, n)) {
-			memcpy(clean + out_len, s + i, n);
-			out_len += n;
-		} else {
-			memcpy(clean + out_len, replacement, 3);
-			out_len += 3;
-		}
-		i += n;
-	}
-	str = json_stringn(clean, out_len);
+	str = json_stringn(clean, clean_len);
 	free(clean);
 	return str;
 }

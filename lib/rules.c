@@ -9,15 +9,13 @@
  */
 #include "rules.h"
 
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "code.h"
 #include "intake.h"
-#include "utf8.h"
+#include "linefile.h"
 #include "text.h"
 
 /* A category or district longer than intake allows could never match. */
@@ -155,39 +153,12 @@ const struct rule *rules_match(const struct rule_set *set, const struct rule_inp
 /* ---- parsing ---- */
 
 struct parser {
-	const char *filename;
-	unsigned lineno;
-	char *err;
-	size_t errlen;
+	struct linefile file; /* the name, the line being parsed, the error buffer */
 	struct rule_set *set;
 	/* Rule names seen: open addressing, slot = index + 1 into set->rules, 0 = free. */
 	size_t *names;
 	size_t names_cap; /* a power of two */
 };
-
-static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Writes "file:line: reason" (or "file: reason" when lineno is 0) and returns -1. */
-static int perr(struct parser *p, const char *fmt, ...)
-{
-	if (p->err == NULL || p->errlen == 0)
-		return -1;
-	int n = p->lineno > 0 ? snprintf(p->err, p->errlen, "%s:%u: ", p->filename, p->lineno)
-			      : snprintf(p->err, p->errlen, "%s: ", p->filename);
-	if (n >= 0 && (size_t)n < p->errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static int oom(struct parser *p)
-{
-	p->lineno = 0;
-	return perr(p, "out of memory");
-}
 
 /* Bytes of the item separator at s (',' or U+FF0C '，'), or 0. */
 static size_t separator_at(const char *s, const char *end)
@@ -198,17 +169,6 @@ static size_t separator_at(const char *s, const char *end)
 	    (unsigned char)s[2] == 0x8C)
 		return 3;
 	return 0;
-}
-
-/* At most max bytes of s[0..len) for a message, cut at a UTF-8 character boundary. */
-static int shown(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return (int)len;
-	size_t n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return (int)n;
 }
 
 static char *copy(const char *s, const char *e)
@@ -277,38 +237,44 @@ static int parse_rule_line(struct parser *p, const char *s, const char *e)
 	const char *arrow = memmem(s, (size_t)(e - s), "->", 2);
 
 	if (s == e || arrow == s)
-		return perr(p, "rule needs a name (write: rule NAME -> DEPT)");
+		return linefile_error(&p->file, "rule needs a name (write: rule NAME -> DEPT)");
 	if (arrow == NULL)
-		return perr(p, "rule '%.*s' has no department (write: rule NAME -> DEPT)",
-			    shown(s, (size_t)(e - s), 64), s);
+		return linefile_error(&p->file,
+				      "rule '%.*s' has no department (write: rule NAME -> DEPT)",
+				      linefile_shown(s, (size_t)(e - s), 64), s);
 
 	const char *name_s = s, *name_e = arrow;
 	const char *dept_s = arrow + 2, *dept_e = e;
 	text_trim(&name_s, &name_e);
 	text_trim(&dept_s, &dept_e);
 	if (dept_s == dept_e)
-		return perr(p, "rule '%.*s' has no department (write: rule NAME -> DEPT)",
-			    shown(name_s, (size_t)(name_e - name_s), 64), name_s);
+		return linefile_error(
+			&p->file, "rule '%.*s' has no department (write: rule NAME -> DEPT)",
+			linefile_shown(name_s, (size_t)(name_e - name_s), 64), name_s);
 
 	char *name = copy(name_s, name_e);
 	char *dept = copy(dept_s, dept_e);
 	if (name == NULL || dept == NULL) {
 		free(name);
 		free(dept);
-		return oom(p);
+		return linefile_out_of_memory(&p->file);
 	}
 	int rc = 0;
 	const struct rule *first;
 	if (!code_valid(name))
-		rc = perr(p, "invalid rule name '%.*s' (1-%d letters, digits, '_' or '-')",
-			  shown(name, strlen(name), 64), name, CODE_MAX);
+		rc = linefile_error(&p->file,
+				    "invalid rule name '%.*s' (1-%d letters, digits, '_' or '-')",
+				    linefile_shown(name, strlen(name), 64), name, CODE_MAX);
 	else if (!code_valid(dept))
-		rc = perr(p, "invalid department code '%.*s' (1-%d letters, digits, '_' or '-')",
-			  shown(dept, strlen(dept), 64), dept, CODE_MAX);
+		rc = linefile_error(
+			&p->file,
+			"invalid department code '%.*s' (1-%d letters, digits, '_' or '-')",
+			linefile_shown(dept, strlen(dept), 64), dept, CODE_MAX);
 	else if ((first = name_find(p, name)) != NULL)
-		rc = perr(p, "duplicate rule name '%s' (first at line %u)", name, first->line);
+		rc = linefile_error(&p->file, "duplicate rule name '%s' (first at line %u)", name,
+				    first->line);
 	else if (set->count >= RULES_MAX_RULES)
-		rc = perr(p, "more than %d rules", RULES_MAX_RULES);
+		rc = linefile_error(&p->file, "more than %d rules", RULES_MAX_RULES);
 	if (rc != 0) {
 		free(name);
 		free(dept);
@@ -321,7 +287,7 @@ static int parse_rule_line(struct parser *p, const char *s, const char *e)
 		if (rules == NULL) {
 			free(name);
 			free(dept);
-			return oom(p);
+			return linefile_out_of_memory(&p->file);
 		}
 		set->rules = rules;
 		set->cap = cap;
@@ -330,10 +296,10 @@ static int parse_rule_line(struct parser *p, const char *s, const char *e)
 	memset(rule, 0, sizeof(*rule));
 	rule->name = name;
 	rule->dept = dept;
-	rule->line = p->lineno;
+	rule->line = p->file.lineno;
 	set->count++;
 	if (name_add(p, set->count - 1) != 0)
-		return oom(p);
+		return linefile_out_of_memory(&p->file);
 	return 0;
 }
 
@@ -343,37 +309,39 @@ static int check_item(struct parser *p, enum rule_cond cond, size_t index, const
 	switch (cond) {
 	case RULE_FEED:
 		if (!code_valid(item))
-			return perr(p,
-				    "invalid feed code '%.*s' (1-%d letters, digits, '_' or '-')",
-				    shown(item, len, 64), item, CODE_MAX);
+			return linefile_error(
+				&p->file,
+				"invalid feed code '%.*s' (1-%d letters, digits, '_' or '-')",
+				linefile_shown(item, len, 64), item, CODE_MAX);
 		return 0;
 	case RULE_CATEGORY:
 	case RULE_DISTRICT:
 		if (len > RULES_MAX_SHORT)
-			return perr(p, "%s: item %zu is longer than %d bytes", cond_names[cond],
-				    index, RULES_MAX_SHORT);
+			return linefile_error(&p->file, "%s: item %zu is longer than %d bytes",
+					      cond_names[cond], index, RULES_MAX_SHORT);
 		return 0;
 	case RULE_KEYWORDS:
 		if (len > RULES_MAX_KEYWORD)
-			return perr(p, "%s: item %zu is longer than %d bytes", cond_names[cond],
-				    index, RULES_MAX_KEYWORD);
+			return linefile_error(&p->file, "%s: item %zu is longer than %d bytes",
+					      cond_names[cond], index, RULES_MAX_KEYWORD);
 		return 0;
 	case RULE_COND_COUNT:
 		break;
 	}
-	return perr(p, "unknown condition");
+	return linefile_error(&p->file, "unknown condition");
 }
 
 /* "KEYWORD A, B, C" after a rule line: appends the items to the current rule. */
 static int parse_cond_line(struct parser *p, enum rule_cond cond, const char *s, const char *e)
 {
 	if (p->set->count == 0)
-		return perr(p, "%s: condition before any rule line", cond_names[cond]);
+		return linefile_error(&p->file, "%s: condition before any rule line",
+				      cond_names[cond]);
 	struct rule *rule = &p->set->rules[p->set->count - 1];
 	struct rule_list *list = &rule->conds[cond];
 
 	if (s == e)
-		return perr(p, "%s needs at least one item", cond_names[cond]);
+		return linefile_error(&p->file, "%s needs at least one item", cond_names[cond]);
 
 	size_t index = 0;
 	const char *item_s = s;
@@ -387,13 +355,14 @@ static int parse_cond_line(struct parser *p, enum rule_cond cond, const char *s,
 		index++;
 		text_trim(&item_s, &item_e);
 		if (item_s == item_e)
-			return perr(p, "%s: item %zu is empty", cond_names[cond], index);
+			return linefile_error(&p->file, "%s: item %zu is empty", cond_names[cond],
+					      index);
 		if (list->count >= RULES_MAX_ITEMS)
-			return perr(p, "%s: more than %d items in rule '%s'", cond_names[cond],
-				    RULES_MAX_ITEMS, rule->name);
+			return linefile_error(&p->file, "%s: more than %d items in rule '%s'",
+					      cond_names[cond], RULES_MAX_ITEMS, rule->name);
 		char *item = copy(item_s, item_e);
 		if (item == NULL)
-			return oom(p);
+			return linefile_out_of_memory(&p->file);
 		if (check_item(p, cond, index, item, (size_t)(item_e - item_s)) != 0) {
 			free(item);
 			return -1;
@@ -403,7 +372,7 @@ static int parse_cond_line(struct parser *p, enum rule_cond cond, const char *s,
 			char **items = realloc(list->items, cap * sizeof(*items));
 			if (items == NULL) {
 				free(item);
-				return oom(p);
+				return linefile_out_of_memory(&p->file);
 			}
 			list->items = items;
 			list->cap = cap;
@@ -415,31 +384,10 @@ static int parse_cond_line(struct parser *p, enum rule_cond cond, const char *s,
 	}
 }
 
-/* One line, without its line end. */
-static int parse_line(struct parser *p, const char *s, const char *e)
+/* linefile_parse: one line that is neither blank nor a comment. */
+static int parse_line(void *arg, const char *s, size_t word_len, const char *rest, const char *e)
 {
-	size_t len = (size_t)(e - s);
-
-	if (len > RULES_MAX_LINE)
-		return perr(p, "line is longer than %d bytes", RULES_MAX_LINE);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7F)
-			return perr(p, "control character (byte 0x%02x) in line", c);
-	}
-	if (!utf8_valid(s, len))
-		return perr(p, "invalid UTF-8");
-
-	text_trim(&s, &e);
-	if (s == e || *s == '#')
-		return 0;
-
-	const char *word_e = s;
-	while (word_e < e && text_space_at(word_e, e) == 0)
-		word_e++;
-	size_t word_len = (size_t)(word_e - s);
-	const char *rest = word_e;
-	text_trim(&rest, &e);
+	struct parser *p = arg;
 
 	if (word_len == 4 && memcmp(s, "rule", 4) == 0)
 		return parse_rule_line(p, rest, e);
@@ -447,45 +395,33 @@ static int parse_line(struct parser *p, const char *s, const char *e)
 		if (word_len == strlen(cond_names[c]) && memcmp(s, cond_names[c], word_len) == 0)
 			return parse_cond_line(p, (enum rule_cond)c, rest, e);
 	}
-	return perr(p,
-		    "unknown keyword '%.*s' (expected rule, feed, category, district or keywords)",
-		    shown(s, word_len, 64), s);
+	return linefile_error(&p->file,
+			      "unknown keyword '%.*s' (expected rule, feed, category, district or "
+			      "keywords)",
+			      linefile_shown(s, word_len, 64), s);
 }
 
 int rules_parse(const char *text, size_t len, const char *filename, struct rule_set **out,
 		char *err, size_t errlen)
 {
 	struct parser p = {
-		.filename = filename != NULL ? filename : "rules",
-		.err = err,
-		.errlen = errlen,
+		.file = { .filename = filename != NULL ? filename : "rules",
+			  .err = err,
+			  .errlen = errlen },
 	};
-	int rc = 0;
 
 	*out = NULL;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (text == NULL && len > 0)
-		return perr(&p, "no text");
+		return linefile_error(&p.file, "no text");
 	if (len > RULES_MAX_TEXT)
-		return perr(&p, "larger than %d bytes", RULES_MAX_TEXT);
+		return linefile_error(&p.file, "larger than %d bytes", RULES_MAX_TEXT);
 	p.set = calloc(1, sizeof(*p.set));
 	if (p.set == NULL)
-		return oom(&p);
+		return linefile_out_of_memory(&p.file);
 
-	const char *s = text, *end = text + len;
-	if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
-		s += 3;
-	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		const char *e = nl != NULL ? nl : end;
-		const char *line_e = e > s && e[-1] == '\r' ? e - 1 : e;
-		p.lineno++;
-		if ((rc = parse_line(&p, s, line_e)) != 0)
-			break;
-		s = nl != NULL ? nl + 1 : end;
-	}
-
+	int rc = linefile_parse(&p.file, text, len, RULES_MAX_LINE, parse_line, &p);
 	free(p.names);
 	if (rc != 0) {
 		rules_free(p.set);

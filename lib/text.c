@@ -31,3 +31,14 @@ void text_trim(const char **s, const char **e)
 	while ((n = text_space_before(*s, *e)) > 0)
 		*e -= n;
 }
+
+const char *text_next_word(const char **s, const char *e)
+{
+	const char *word_e = *s;
+	while (word_e < e && text_space_at(word_e, e) == 0)
+		word_e++;
+	const char *rest = word_e;
+	text_trim(&rest, &e);
+	*s = rest;
+	return word_e;
+}

@@ -8,10 +8,10 @@
  */
 #include "ticket_state.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errbuf.h"
 #include "hotline.pb-c.h"
 #include "utf8.h"
 
@@ -163,20 +163,6 @@ void ticket_limits_default(struct ticket_limits *lim)
 	lim->max_callback_attempts = 3;
 }
 
-static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
-{
-	if (err != NULL && errlen > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
 /* "DISPATCHED or ACCEPTED": the states an event may be applied in. */
 static void allowed_states(unsigned from, char *out, size_t outlen)
 {
@@ -217,27 +203,29 @@ static int check_dispatch_deadline(const struct ticket_event *ev, char *err, siz
 {
 	if (ev->deadline_at_ms == 0 || ev->deadline_at_ms > ev->at_ms)
 		return TICKET_OK;
-	return fail(TICKET_EINVAL, err, errlen,
-		    "%s: deadline_at %lld must be 0 (none) or later than the event (%lld)",
-		    events[ev->kind].name, (long long)ev->deadline_at_ms, (long long)ev->at_ms);
+	return errbuf_fail_code(
+		TICKET_EINVAL, err, errlen,
+		"%s: deadline_at %lld must be 0 (none) or later than the event (%lld)",
+		events[ev->kind].name, (long long)ev->deadline_at_ms, (long long)ev->at_ms);
 }
 
 static int check_dept(const struct ticket_event *ev, char *err, size_t errlen)
 {
 	if (ev->dept_code == NULL || ev->dept_code[0] == '\0')
-		return fail(TICKET_EINVAL, err, errlen, "%s needs a department code",
-			    events[ev->kind].name);
+		return errbuf_fail_code(TICKET_EINVAL, err, errlen, "%s needs a department code",
+					events[ev->kind].name);
 	if (!code_valid(ev->dept_code))
-		return fail(TICKET_EINVAL, err, errlen,
-			    "%s: department code must be 1-%d letters, digits, '_' or '-'",
-			    events[ev->kind].name, CODE_MAX);
+		return errbuf_fail_code(
+			TICKET_EINVAL, err, errlen,
+			"%s: department code must be 1-%d letters, digits, '_' or '-'",
+			events[ev->kind].name, CODE_MAX);
 	return check_dispatch_deadline(ev, err, errlen);
 }
 
 static int check_text(const struct ticket_event *ev, const char *what, char *err, size_t errlen)
 {
 	if (ev->text == NULL || text_blank(ev->text))
-		return fail(TICKET_EINVAL, err, errlen, "%s", what);
+		return errbuf_fail_code(TICKET_EINVAL, err, errlen, "%s", what);
 	return TICKET_OK;
 }
 
@@ -318,14 +306,16 @@ static int apply(struct ticket_status *st, const struct ticket_event *ev,
 		if ((rc = check_text(ev, "an extension needs a reason", err, errlen)) != TICKET_OK)
 			return rc;
 		if (ev->deadline_at_ms <= st->deadline_at_ms)
-			return fail(TICKET_EINVAL, err, errlen,
-				    "an extension must move the deadline later (until %lld, "
-				    "deadline %lld)",
-				    (long long)ev->deadline_at_ms, (long long)st->deadline_at_ms);
+			return errbuf_fail_code(
+				TICKET_EINVAL, err, errlen,
+				"an extension must move the deadline later (until %lld, "
+				"deadline %lld)",
+				(long long)ev->deadline_at_ms, (long long)st->deadline_at_ms);
 		if (ev->deadline_at_ms <= ev->at_ms)
-			return fail(TICKET_EINVAL, err, errlen,
-				    "an extension must end after the event (until %lld, now %lld)",
-				    (long long)ev->deadline_at_ms, (long long)ev->at_ms);
+			return errbuf_fail_code(
+				TICKET_EINVAL, err, errlen,
+				"an extension must end after the event (until %lld, now %lld)",
+				(long long)ev->deadline_at_ms, (long long)ev->at_ms);
 		st->deadline_at_ms = ev->deadline_at_ms;
 		counter_inc(&st->extend_count);
 		return TICKET_OK;
@@ -342,8 +332,8 @@ static int apply(struct ticket_status *st, const struct ticket_event *ev,
 		if ((rc = check_dispatch_deadline(ev, err, errlen)) != TICKET_OK)
 			return rc;
 		if (st->dept_code[0] == '\0')
-			return fail(TICKET_EINVAL, err, errlen,
-				    "cannot reopen a ticket that has no department");
+			return errbuf_fail_code(TICKET_EINVAL, err, errlen,
+						"cannot reopen a ticket that has no department");
 		counter_inc(&st->callback_attempts);
 		st->rating = TICKET_RATING_UNSATISFIED;
 		counter_inc(&st->reopen_count);
@@ -368,7 +358,7 @@ static int apply(struct ticket_status *st, const struct ticket_event *ev,
 	case TICKET_EV_COUNT:
 		break;
 	}
-	return fail(TICKET_EINVAL, err, errlen, "unknown event %d", (int)ev->kind);
+	return errbuf_fail_code(TICKET_EINVAL, err, errlen, "unknown event %d", (int)ev->kind);
 }
 
 static const char *const counter_names[TICKET_COUNTER_COUNT] = {
@@ -494,29 +484,33 @@ int ticket_transition(const struct ticket_status *cur, const struct ticket_event
 		      struct ticket_effects *effects, char *err, size_t errlen)
 {
 	if (cur == NULL || ev == NULL || lim == NULL || next == NULL)
-		return fail(TICKET_EINVAL, err, errlen, "missing argument");
+		return errbuf_fail_code(TICKET_EINVAL, err, errlen, "missing argument");
 	if (!event_valid((int)ev->kind))
-		return fail(TICKET_EINVAL, err, errlen, "unknown event %d", (int)ev->kind);
+		return errbuf_fail_code(TICKET_EINVAL, err, errlen, "unknown event %d",
+					(int)ev->kind);
 	if (!state_valid((int)cur->state))
-		return fail(TICKET_EINVAL, err, errlen, "unknown ticket state %d", (int)cur->state);
+		return errbuf_fail_code(TICKET_EINVAL, err, errlen, "unknown ticket state %d",
+					(int)cur->state);
 	if (lim->max_returns < 1 || lim->max_callback_attempts < 1)
-		return fail(TICKET_EINVAL, err, errlen,
-			    "limits: max_returns and max_callback_attempts must be at least 1");
+		return errbuf_fail_code(
+			TICKET_EINVAL, err, errlen,
+			"limits: max_returns and max_callback_attempts must be at least 1");
 
 	if (!ticket_event_allowed(cur->state, ev->kind)) {
 		char states[128];
 		allowed_states(events[ev->kind].from, states, sizeof(states));
-		return fail(TICKET_ESTATE, err, errlen,
-			    "cannot %s a ticket in state %s (%s needs %s)", events[ev->kind].verb,
-			    state_names[cur->state], events[ev->kind].name, states);
+		return errbuf_fail_code(TICKET_ESTATE, err, errlen,
+					"cannot %s a ticket in state %s (%s needs %s)",
+					events[ev->kind].verb, state_names[cur->state],
+					events[ev->kind].name, states);
 	}
 
 	if (ev->at_ms <= 0)
-		return fail(TICKET_EINVAL, err, errlen, "%s: event time must be positive",
-			    events[ev->kind].name);
+		return errbuf_fail_code(TICKET_EINVAL, err, errlen,
+					"%s: event time must be positive", events[ev->kind].name);
 	if (ev->text != NULL && !utf8_valid(ev->text, strlen(ev->text)))
-		return fail(TICKET_EINVAL, err, errlen, "%s: text is not valid UTF-8",
-			    events[ev->kind].name);
+		return errbuf_fail_code(TICKET_EINVAL, err, errlen, "%s: text is not valid UTF-8",
+					events[ev->kind].name);
 
 	struct ticket_status st = *cur;
 	/* A status from storage may lack the terminator; never copy past the array. */

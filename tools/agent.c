@@ -5,8 +5,9 @@
  * Hello as ROLE_AGENT; callbacks (回访: CallbackClaim -> CallbackTask, then
  * CallbackResult -> ActionAck) and Intake records, plain or resolved on the
  * call (直接办结), typed on stdin or driven by --auto; every answer matched
- * back to the request it answers and printed as one JSON line. The
- * connection itself and the end of the run are cli_conn.c's.
+ * back to the request it answers and printed as one JSON line. What every
+ * reference client does alike (options, the run, Hello and Welcome, stdin
+ * lines, the summary) is cli_client.c's.
  * Never: reconnects (a lost connection ends the run; the callbacks it held
  * return to the queue after the server's claim timeout), holds more than
  * MAX_PENDING unanswered requests or MAX_OUTPUT queued bytes (stdin is read
@@ -26,7 +27,6 @@
  * welcome, task, no_task, result_ack, intake_ack, error, command_error,
  * disconnected, summary (always last). Diagnostics go to stderr (log.h).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -37,18 +37,16 @@
 #include <event2/event.h>
 #include <jansson.h>
 
-#include "code.h"
 #include "hotline.pb-c.h"
-#include "cli_conn.h"
+#include "cli_client.h"
 #include "cli_json.h"
 #include "cli_opt.h"
+#include "cli_queue.h"
 #include "cli_stdin.h"
 #include "log.h"
 #include "utf8.h"
 
 #define PROG "hotline-agent"
-#define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 12345
 #define DEFAULT_AUTO_NOTE "hotline-agent --auto"
 #define TOKEN_ENV "HOTLINE_AGENT_TOKEN"
 #define DEFAULT_POLL_MS 1000	 /* --auto: wait after "no callback waiting" */
@@ -71,7 +69,7 @@ static const char *const outcome_words[] = {
 
 /* A request sent and not yet answered, in the order sent. */
 struct pending {
-	struct pending *prev, *next;
+	struct cli_link link; /* in agent.pending */
 	enum pending_kind kind;
 	bool automatic; /* sent by --auto */
 	int outcome;	/* result */
@@ -79,15 +77,10 @@ struct pending {
 	char key[];	/* ticket_no (result), external_id (intake), "" (claim) */
 };
 
+/* The options of its own (--count, results to record before exiting, is cli_client's). */
 struct options {
-	const char *host;
-	int port;
-	const char *id;
-	const char *token;
 	int auto_outcome; /* 0 = no --auto */
 	const char *note;
-	uint64_t count;	  /* results to record before exiting; 0 = no goal */
-	double timeout_s; /* 0 = none */
 	unsigned poll_ms;
 };
 
@@ -100,26 +93,19 @@ struct stats {
 	uint64_t results_failed; /* ActionAck ok=false, or an Error naming the ticket */
 	uint64_t intakes_sent;
 	uint64_t intakes_acked;
-	uint64_t errors; /* Error frames */
-	uint64_t unexpected;
 };
 
 struct agent {
 	struct options opt;
-	struct cli_conn conn; /* the connection, and how the run ends */
-	struct event *poll;   /* --auto: claim again after "nothing waiting" */
+	struct cli_client cli; /* the options, connection, stdin and run every client has */
+	struct event *poll;    /* --auto: claim again after "nothing waiting" */
 
-	struct cli_stdin in; /* commands */
-
-	struct pending *head, *tail;
-	size_t pending;
-	size_t auto_inflight; /* --auto claims and results unanswered */
+	struct cli_queue pending; /* of struct pending, oldest first */
+	size_t auto_inflight;	  /* --auto claims and results unanswered */
 
 	struct stats stats;
 };
 
-static void check_done(struct agent *a);
-static void stdin_update(struct agent *a);
 static void auto_next(struct agent *a);
 
 /* ---- pending requests -------------------------------------------------- */
@@ -134,13 +120,7 @@ static struct pending *pending_add(struct agent *a, enum pending_kind kind, cons
 	p->kind = kind;
 	p->automatic = automatic;
 	memcpy(p->key, key, len + 1);
-	p->prev = a->tail;
-	if (a->tail)
-		a->tail->next = p;
-	else
-		a->head = p;
-	a->tail = p;
-	a->pending++;
+	cli_queue_append(&a->pending, &p->link);
 	if (automatic)
 		a->auto_inflight++;
 	return p;
@@ -149,28 +129,16 @@ static struct pending *pending_add(struct agent *a, enum pending_kind kind, cons
 /* The oldest pending request of kind with key, unlinked (the caller frees it); NULL if none. */
 static struct pending *pending_take(struct agent *a, enum pending_kind kind, const char *key)
 {
-	for (struct pending *p = a->head; p; p = p->next) {
+	for (struct cli_link *l = a->pending.head; l; l = l->next) {
+		struct pending *p = CLI_QUEUE_ENTRY(l, struct pending, link);
 		if (p->kind != kind || strcmp(p->key, key) != 0)
 			continue;
-		if (p->prev)
-			p->prev->next = p->next;
-		else
-			a->head = p->next;
-		if (p->next)
-			p->next->prev = p->prev;
-		else
-			a->tail = p->prev;
-		a->pending--;
+		cli_queue_remove(&a->pending, l);
 		if (p->automatic)
 			a->auto_inflight--;
 		return p;
 	}
 	return NULL;
-}
-
-static bool have_room(const struct agent *a)
-{
-	return a->pending < MAX_PENDING && cli_conn_output_queued(&a->conn) < MAX_OUTPUT;
 }
 
 /* ---- sending ------------------------------------------------------------ */
@@ -183,7 +151,7 @@ static void send_claim(struct agent *a, bool automatic)
 	frame.callback_claim = &claim;
 	pending_add(a, PENDING_CLAIM, "", automatic);
 	a->stats.claims_sent++;
-	if (cli_conn_send(&a->conn, &frame) != 0)
+	if (cli_conn_send(&a->cli.conn, &frame) != 0)
 		return; /* cli_conn_lost() ended the run: the request dies with it */
 }
 
@@ -200,7 +168,7 @@ static void send_result(struct agent *a, const char *ticket_no, int outcome, con
 	struct pending *p = pending_add(a, PENDING_RESULT, ticket_no, automatic);
 	p->outcome = outcome;
 	a->stats.results_sent++;
-	if (cli_conn_send(&a->conn, &frame) != 0)
+	if (cli_conn_send(&a->cli.conn, &frame) != 0)
 		return; /* cli_conn_lost() ended the run */
 }
 
@@ -212,39 +180,30 @@ static void send_intake(struct agent *a, Hotline__V1__Intake *intake)
 	struct pending *p = pending_add(a, PENDING_INTAKE, intake->external_id, false);
 	p->resolve = intake->resolved_on_call;
 	a->stats.intakes_sent++;
-	if (cli_conn_send(&a->conn, &frame) != 0)
+	if (cli_conn_send(&a->cli.conn, &frame) != 0)
 		return; /* cli_conn_lost() ended the run */
 }
 
 /* ---- receiving ---------------------------------------------------------- */
 
-static void on_welcome(struct agent *a, const Hotline__V1__Welcome *w)
+/* cli_client: welcomed (the welcome line is out). */
+static void on_welcome(void *arg, const Hotline__V1__Welcome *w)
 {
-	(void)cli_conn_welcomed(&a->conn); /* never a reconnection: an agent does not reconnect */
-	log_info("welcomed by %s as agent %s", w->server ? w->server : "?", a->opt.id);
-	json_t *ev = cli_json_event("welcome");
-	cli_set_str(ev, "server", w->server);
-	cli_set_int(ev, "version", w->version);
-	cli_set_int(ev, "max_frame", w->max_frame);
-	cli_set_int(ev, "window", w->window);
-	cli_set_str(ev, "agent", a->opt.id);
-	cli_conn_emit(&a->conn, ev);
-	auto_next(a);
-	stdin_update(a);
+	auto_next(arg);
 }
 
 static void on_task(struct agent *a, const Hotline__V1__CallbackTask *t)
 {
 	struct pending *p = pending_take(a, PENDING_CLAIM, "");
 	if (p == NULL)
-		a->stats.unexpected++;
+		a->cli.unexpected++;
 	bool automatic = p && p->automatic;
 	free(p);
 	const char *ticket_no = t->ticket_no ? t->ticket_no : "";
 	if (ticket_no[0] == '\0') {
 		a->stats.no_task++;
-		cli_conn_emit(&a->conn, cli_json_event("no_task"));
-		if (automatic && !a->conn.stopping && !a->conn.finishing) {
+		cli_conn_emit(&a->cli.conn, cli_json_event("no_task"));
+		if (automatic && !a->cli.conn.stopping && !a->cli.conn.finishing) {
 			struct timeval tv = cli_tv_ms(a->opt.poll_ms);
 			evtimer_add(a->poll, &tv);
 		}
@@ -261,9 +220,9 @@ static void on_task(struct agent *a, const Hotline__V1__CallbackTask *t)
 	cli_set_str(ev, "dept_code", t->dept_code);
 	cli_set_int(ev, "attempt", t->attempt);
 	cli_set_int(ev, "claimed_until", t->claimed_until);
-	cli_conn_emit(&a->conn, ev);
+	cli_conn_emit(&a->cli.conn, ev);
 	/* --auto records its outcome for every task, its own claims' and typed ones'. */
-	if (a->opt.auto_outcome && !a->conn.finishing && strlen(ticket_no) <= MAX_TICKET_NO)
+	if (a->opt.auto_outcome && !a->cli.conn.finishing && strlen(ticket_no) <= MAX_TICKET_NO)
 		send_result(a, ticket_no, a->opt.auto_outcome, a->opt.note, true);
 }
 
@@ -272,7 +231,7 @@ static void on_action_ack(struct agent *a, const Hotline__V1__ActionAck *ack)
 	const char *ticket_no = ack->ticket_no ? ack->ticket_no : "";
 	struct pending *p = pending_take(a, PENDING_RESULT, ticket_no);
 	if (p == NULL)
-		a->stats.unexpected++;
+		a->cli.unexpected++;
 	if (ack->ok)
 		a->stats.results_ok++;
 	else
@@ -281,11 +240,8 @@ static void on_action_ack(struct agent *a, const Hotline__V1__ActionAck *ack)
 	cli_set_str(ev, "ticket_no", ticket_no);
 	if (p && p->outcome > 0 && p->outcome < OUTCOME_COUNT)
 		cli_set_str(ev, "outcome", outcome_words[p->outcome]);
-	json_object_set_new(ev, "ok", json_boolean(ack->ok));
-	cli_set_str(ev, "state", cli_state_name(ack->state));
-	if (!ack->ok || (ack->error && ack->error[0]))
-		cli_set_str(ev, "error", ack->error);
-	cli_conn_emit(&a->conn, ev);
+	cli_client_ack_members(ev, ack);
+	cli_conn_emit(&a->cli.conn, ev);
 	free(p);
 }
 
@@ -294,7 +250,7 @@ static void on_intake_ack(struct agent *a, const Hotline__V1__IntakeAck *ack)
 	const char *external_id = ack->external_id ? ack->external_id : "";
 	struct pending *p = pending_take(a, PENDING_INTAKE, external_id);
 	if (p == NULL)
-		a->stats.unexpected++;
+		a->cli.unexpected++;
 	a->stats.intakes_acked++;
 	json_t *ev = cli_json_event("intake_ack");
 	cli_set_str(ev, "external_id", external_id);
@@ -302,19 +258,18 @@ static void on_intake_ack(struct agent *a, const Hotline__V1__IntakeAck *ack)
 	json_object_set_new(ev, "duplicate", json_boolean(ack->duplicate));
 	if (p)
 		json_object_set_new(ev, "resolved", json_boolean(p->resolve));
-	cli_conn_emit(&a->conn, ev);
+	cli_conn_emit(&a->cli.conn, ev);
 	free(p);
 }
 
 /* Returns 0, or -1 when the connection is (about to be) gone. */
 static int on_error(struct agent *a, const Hotline__V1__Error *err)
 {
-	a->stats.errors++;
 	const char *ticket_no = err->ticket_no ? err->ticket_no : "";
 	const char *external_id = err->external_id ? err->external_id : "";
 	struct pending *p = NULL;
 	const char *request = NULL;
-	if (a->conn.state == CLI_CONN_READY) {
+	if (a->cli.conn.state == CLI_CONN_READY) {
 		if (ticket_no[0]) {
 			p = pending_take(a, PENDING_RESULT, ticket_no);
 			request = "result";
@@ -326,27 +281,21 @@ static int on_error(struct agent *a, const Hotline__V1__Error *err)
 			request = "claim";
 		}
 	}
-	json_t *ev = cli_json_event("error");
-	cli_set_str(ev, "code", cli_error_code_name(err->code));
-	cli_set_str(ev, "message", err->message);
-	if (ticket_no[0])
-		cli_set_str(ev, "ticket_no", ticket_no);
+	json_t *ev = cli_client_error_line(&a->cli, err);
 	if (external_id[0])
 		cli_set_str(ev, "external_id", external_id);
 	if (p)
 		cli_set_str(ev, "request", request);
-	cli_conn_emit(&a->conn, ev);
+	cli_conn_emit(&a->cli.conn, ev);
 	if (p && p->kind == PENDING_RESULT)
 		a->stats.results_failed++;
 	bool auto_claim = p && p->automatic && p->kind == PENDING_CLAIM;
 	free(p);
-	if (a->conn.state == CLI_CONN_HELLO) {
-		log_error("refused by %s:%d: %s: %s", a->opt.host, a->opt.port,
-			  cli_error_code_name(err->code), err->message ? err->message : "");
-		cli_conn_finish(&a->conn, 1);
+	if (a->cli.conn.state == CLI_CONN_HELLO) {
+		cli_client_refused(&a->cli, err);
 		return -1;
 	}
-	if (auto_claim && !a->conn.stopping && !a->conn.finishing) {
+	if (auto_claim && !a->cli.conn.stopping && !a->cli.conn.finishing) {
 		/* The queue is unavailable for now: try again after a pause. */
 		struct timeval tv = cli_tv_ms(a->opt.poll_ms);
 		evtimer_add(a->poll, &tv);
@@ -354,18 +303,11 @@ static int on_error(struct agent *a, const Hotline__V1__Error *err)
 	return 0;
 }
 
-/* cli_conn: one frame (in CLI_CONN_HELLO only Welcome or Error). */
+/* cli_client: one frame other than Welcome (in CLI_CONN_HELLO only Error). */
 static void on_frame(void *arg, const Hotline__V1__Frame *frame)
 {
 	struct agent *a = arg;
 	switch (frame->msg_case) {
-	case HOTLINE__V1__FRAME__MSG_WELCOME:
-		if (a->conn.state != CLI_CONN_HELLO) {
-			a->stats.unexpected++;
-			return;
-		}
-		on_welcome(a, frame->welcome);
-		break;
 	case HOTLINE__V1__FRAME__MSG_CALLBACK_TASK:
 		on_task(a, frame->callback_task);
 		break;
@@ -380,26 +322,10 @@ static void on_frame(void *arg, const Hotline__V1__Frame *frame)
 			return;
 		break;
 	default:
-		a->stats.unexpected++;
-		log_debug("ignoring a frame of kind %d", (int)frame->msg_case);
+		cli_client_unknown_frame(&a->cli, frame);
 		break;
 	}
 	auto_next(a);
-}
-
-/* cli_conn: after the frames of one read. */
-static void on_read_done(void *arg)
-{
-	struct agent *a = arg;
-	check_done(a);
-	stdin_update(a);
-}
-
-/* cli_conn: the output drained to half of MAX_OUTPUT: room for commands again. */
-static void on_writable(void *arg)
-{
-	struct agent *a = arg;
-	stdin_update(a);
 }
 
 /* ---- --auto ------------------------------------------------------------- */
@@ -407,10 +333,10 @@ static void on_writable(void *arg)
 /* --auto: claim the next callback when nothing of ours is in flight. */
 static void auto_next(struct agent *a)
 {
-	if (!a->opt.auto_outcome || !cli_conn_accepting(&a->conn) || a->auto_inflight > 0 ||
-	    evtimer_pending(a->poll, NULL) || !have_room(a))
+	if (!a->opt.auto_outcome || !cli_conn_accepting(&a->cli.conn) || a->auto_inflight > 0 ||
+	    evtimer_pending(a->poll, NULL) || !cli_client_has_room(&a->cli))
 		return;
-	if (a->opt.count && a->stats.results_ok + a->stats.results_failed >= a->opt.count)
+	if (a->cli.opt.count && a->stats.results_ok + a->stats.results_failed >= a->cli.opt.count)
 		return;
 	send_claim(a, true);
 }
@@ -421,37 +347,7 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	auto_next(a);
 }
 
-/* ---- connection ----------------------------------------------------------- */
-
-static void on_connected(void *arg)
-{
-	struct agent *a = arg;
-	if (cli_conn_send_hello(&a->conn, HOTLINE__V1__ROLE__ROLE_AGENT, a->opt.id, a->opt.token) !=
-	    0)
-		check_done(a);
-}
-
-/* cli_conn: the connection is gone, and with it the run (an agent does not reconnect). */
-static void on_lost(void *arg, const char *why, bool was_ready)
-{
-	struct agent *a = arg;
-	if (!was_ready)
-		return;
-	json_t *ev = cli_json_event("disconnected");
-	cli_set_str(ev, "reason", why);
-	cli_set_int(ev, "pending", (json_int_t)a->pending);
-	cli_conn_emit(&a->conn, ev);
-}
-
 /* ---- stdin commands --------------------------------------------------------- */
-
-static void command_error(struct agent *a, const char *line, const char *message)
-{
-	json_t *ev = cli_json_event("command_error");
-	cli_set_str(ev, "message", message);
-	cli_set_str(ev, "line", line);
-	cli_conn_emit(&a->conn, ev);
-}
 
 /* "satisfied", "basic" / "basically_satisfied", "unsatisfied", "unreachable" -> outcome; 0 if none.
  */
@@ -499,7 +395,7 @@ static void command_intake(struct agent *a, const char *line, char *rest, bool r
 	while ((word = cli_next_word(&rest)) != NULL && strncmp(word, "--", 2) == 0 && word[2]) {
 		char *value = cli_next_word(&rest);
 		if (value == NULL) {
-			command_error(a, line, usage);
+			cli_client_command_error(&a->cli, line, usage);
 			return;
 		}
 		if (strcmp(word, "--phone") == 0) {
@@ -520,23 +416,23 @@ static void command_intake(struct agent *a, const char *line, char *rest, bool r
 			else if (strcmp(value, "critical") == 0)
 				in.priority = HOTLINE__V1__PRIORITY__PRIORITY_CRITICAL;
 			else {
-				command_error(a, line, usage);
+				cli_client_command_error(&a->cli, line, usage);
 				return;
 			}
 		} else {
-			command_error(a, line, usage);
+			cli_client_command_error(&a->cli, line, usage);
 			return;
 		}
 	}
 	char *external_id = word;
 	char *category = cli_next_word(&rest);
 	if (external_id == NULL || category == NULL || *rest == '\0') {
-		command_error(a, line, usage);
+		cli_client_command_error(&a->cli, line, usage);
 		return;
 	}
 	if (!external_id_ok(external_id)) {
-		command_error(
-			a, line,
+		cli_client_command_error(
+			&a->cli, line,
 			"EXTERNAL_ID must be 1-128 printable ASCII characters without spaces");
 		return;
 	}
@@ -554,7 +450,7 @@ static void command_intake(struct agent *a, const char *line, char *rest, bool r
 			}
 		}
 		if (sep == NULL) {
-			command_error(a, line, usage);
+			cli_client_command_error(&a->cli, line, usage);
 			return;
 		}
 		*sep = '\0';
@@ -564,7 +460,7 @@ static void command_intake(struct agent *a, const char *line, char *rest, bool r
 		cli_trim_end(rest);
 		cli_trim_end(content);
 		if (rest[0] == '\0' || content[0] == '\0') {
-			command_error(a, line, usage);
+			cli_client_command_error(&a->cli, line, usage);
 			return;
 		}
 		in.resolved_on_call = true;
@@ -577,105 +473,51 @@ static void command_intake(struct agent *a, const char *line, char *rest, bool r
 	send_intake(a, &in);
 }
 
-/* cli_stdin: runs one command line (modified in place). */
-static void run_command(void *arg, char *line)
+/* cli_client: one command line other than quit. */
+static void run_command(void *arg, const char *line, char *cmd, char *rest)
 {
 	struct agent *a = arg;
-	char *copy = strdup(line);
-	if (copy == NULL)
-		fatal("out of memory");
-	char *rest = line;
-	char *cmd = cli_next_word(&rest);
-	if (cmd == NULL || cmd[0] == '#')
-		goto out;
-	if (strcmp(cmd, "quit") == 0) {
-		cli_conn_stop(&a->conn, "quit");
-	} else if (strcmp(cmd, "claim") == 0) {
+	if (strcmp(cmd, "claim") == 0) {
 		if (*rest != '\0')
-			command_error(a, copy, "usage: claim");
+			cli_client_command_error(&a->cli, line, "usage: claim");
 		else
 			send_claim(a, false);
 	} else if (strcmp(cmd, "result") == 0) {
 		char *ticket_no = cli_next_word(&rest);
 		int outcome = outcome_from_word(cli_next_word(&rest));
 		if (ticket_no == NULL || strlen(ticket_no) > MAX_TICKET_NO || outcome == 0) {
-			command_error(a, copy,
-				      "usage: result TICKET_NO satisfied|basic|unsatisfied|"
-				      "unreachable [NOTE...]");
-			goto out;
+			cli_client_command_error(
+				&a->cli, line,
+				"usage: result TICKET_NO "
+				"satisfied|basic|unsatisfied|unreachable [NOTE...]");
+			return;
 		}
 		cli_trim_end(rest);
 		send_result(a, ticket_no, outcome, rest, false);
 	} else if (strcmp(cmd, "intake") == 0 || strcmp(cmd, "resolve") == 0) {
-		command_intake(a, copy, rest, cmd[0] == 'r');
+		command_intake(a, line, rest, cmd[0] == 'r');
 	} else {
-		command_error(a, copy, "unknown command (claim, result, intake, resolve or quit)");
+		cli_client_command_error(
+			&a->cli, line, "unknown command (claim, result, intake, resolve or quit)");
 	}
-out:
-	free(copy);
-}
-
-/* Whether the next command may run: a connection that takes requests, and room. */
-static bool may_run_command(void *arg)
-{
-	const struct agent *a = arg;
-	return cli_conn_accepting(&a->conn) && have_room(a);
-}
-
-static void command_too_long(void *arg)
-{
-	command_error(arg, "", "command line too long");
-}
-
-/* Runs buffered commands and re-arms stdin; without --auto the end of input stops the run. */
-static void stdin_update(struct agent *a)
-{
-	cli_stdin_update(&a->in);
-	if (a->in.buf != NULL && !a->in.open && !a->conn.stopping &&
-	    cli_stdin_buffered(&a->in) == 0 && !a->opt.auto_outcome &&
-	    a->conn.state == CLI_CONN_READY)
-		cli_conn_stop(&a->conn, "end of input");
-}
-
-/* After each read of stdin, and at its end. */
-static void on_stdin(void *arg)
-{
-	struct agent *a = arg;
-	stdin_update(a);
-	check_done(a);
 }
 
 /* ---- run control -------------------------------------------------------- */
 
-/* Called after every event: ends the run when its goal is reached. */
-static void check_done(struct agent *a)
+/* cli_client: --count results answered, and nothing unanswered: exit 0 if all were recorded. */
+static int goal_reached(void *arg)
 {
-	if (cli_conn_check_stop(&a->conn))
-		return;
+	const struct agent *a = arg;
 	uint64_t answered = a->stats.results_ok + a->stats.results_failed;
-	if (a->opt.count > 0 && answered >= a->opt.count && a->pending == 0)
-		cli_conn_finish(&a->conn, a->stats.results_failed == 0 ? 0 : 1);
+	if (a->cli.opt.count > 0 && answered >= a->cli.opt.count && a->pending.n == 0)
+		return a->stats.results_failed == 0 ? 0 : 1;
+	return -1;
 }
 
-static void check_done_cb(void *arg)
-{
-	check_done(arg);
-}
-
-/* cli_conn: quit, a signal or the end of input: no new requests. */
-static void on_stop(void *arg)
+/* cli_client: quit, a signal, the end of input or the end of the run: no more claims. */
+static void stop_timers(void *arg)
 {
 	struct agent *a = arg;
-	evtimer_del(a->poll);
-	stdin_update(a);
-	check_done(a);
-}
-
-/* cli_conn: the run is finishing: no more commands or claims. */
-static void on_finish(void *arg)
-{
-	struct agent *a = arg;
-	cli_stdin_want(&a->in, false);
 	evtimer_del(a->poll);
 }
 
@@ -683,56 +525,27 @@ static void on_deadline(void *arg)
 {
 	struct agent *a = arg;
 	log_error("timed out after %.1f s: %" PRIu64 " results answered, %zu requests unanswered",
-		  a->opt.timeout_s, a->stats.results_ok + a->stats.results_failed, a->pending);
+		  a->cli.opt.timeout_s, a->stats.results_ok + a->stats.results_failed,
+		  a->pending.n);
 }
 
 static size_t unanswered(void *arg)
 {
 	const struct agent *a = arg;
-	return a->pending;
+	return a->pending.n;
 }
 
-static const struct cli_stdin_ops agent_stdin_ops = {
-	.on_input = on_stdin,
-	.may_run = may_run_command,
-	.run_line = run_command,
-	.too_long = command_too_long,
-};
-
-static const struct cli_conn_ops agent_conn_ops = {
-	.on_connected = on_connected,
-	.on_frame = on_frame,
-	.on_read_done = on_read_done,
-	.on_writable = on_writable,
-	.on_lost = on_lost,
-	.check_done = check_done_cb,
-	.on_stop = on_stop,
-	.on_finish = on_finish,
-	.on_deadline = on_deadline,
-	.unanswered = unanswered,
-};
-
-static void print_summary(struct agent *a)
+static void summary_members(void *arg, json_t *line)
 {
-	const struct stats *st = &a->stats;
-	json_t *ev = cli_json_event("summary");
-	cli_set_int(ev, "claims", (json_int_t)st->claims_sent);
-	cli_set_int(ev, "tasks", (json_int_t)st->tasks);
-	cli_set_int(ev, "no_task", (json_int_t)st->no_task);
-	cli_set_int(ev, "results_sent", (json_int_t)st->results_sent);
-	cli_set_int(ev, "results_ok", (json_int_t)st->results_ok);
-	cli_set_int(ev, "results_failed", (json_int_t)st->results_failed);
-	cli_set_int(ev, "intakes_sent", (json_int_t)st->intakes_sent);
-	cli_set_int(ev, "intakes_acked", (json_int_t)st->intakes_acked);
-	cli_set_int(ev, "pending", (json_int_t)a->pending);
-	cli_set_int(ev, "errors", (json_int_t)st->errors);
-	cli_set_int(ev, "unexpected", (json_int_t)st->unexpected);
-	cli_set_int(ev, "exit", a->conn.exit_code);
-	char *line = json_dumps(ev, JSON_COMPACT);
-	json_decref(ev);
-	if (line == NULL || puts(line) == EOF || fflush(stdout) == EOF)
-		a->conn.exit_code = 1;
-	free(line);
+	const struct stats *st = &((const struct agent *)arg)->stats;
+	cli_set_int(line, "claims", (json_int_t)st->claims_sent);
+	cli_set_int(line, "tasks", (json_int_t)st->tasks);
+	cli_set_int(line, "no_task", (json_int_t)st->no_task);
+	cli_set_int(line, "results_sent", (json_int_t)st->results_sent);
+	cli_set_int(line, "results_ok", (json_int_t)st->results_ok);
+	cli_set_int(line, "results_failed", (json_int_t)st->results_failed);
+	cli_set_int(line, "intakes_sent", (json_int_t)st->intakes_sent);
+	cli_set_int(line, "intakes_acked", (json_int_t)st->intakes_acked);
 }
 
 /* ---- options ------------------------------------------------------------- */
@@ -788,100 +601,79 @@ static void usage(FILE *out)
 	      out);
 }
 
-enum {
-	OPT_HOST = 0x100,
-	OPT_PORT,
-	OPT_ID,
-	OPT_TOKEN,
-	OPT_AUTO,
-	OPT_NOTE,
-	OPT_COUNT,
-	OPT_TIMEOUT,
-	OPT_POLL_MS,
-	OPT_VERSION
+enum { OPT_AUTO = CLI_OPT_OWN, OPT_NOTE, OPT_POLL_MS };
+
+/* cli_client: an option of the agent's own. */
+static bool option(void *arg, int opt, char *optarg)
+{
+	struct options *o = &((struct agent *)arg)->opt;
+	switch (opt) {
+	case OPT_AUTO:
+		o->auto_outcome = outcome_from_word(optarg);
+		if (o->auto_outcome == 0)
+			cli_usage_error(PROG,
+					"--auto takes satisfied, basic, unsatisfied or "
+					"unreachable, not '%s'",
+					optarg);
+		return true;
+	case OPT_NOTE:
+		if (!utf8_valid(optarg, strlen(optarg)) || strlen(optarg) > 8192)
+			cli_usage_error(PROG, "%s",
+					"--note must be valid UTF-8 of at most 8192 bytes");
+		o->note = optarg;
+		return true;
+	case OPT_POLL_MS:
+		o->poll_ms = (unsigned)cli_parse_uint(PROG, optarg, "--poll-ms", 10, 3600000);
+		return true;
+	}
+	return false;
+}
+
+static const struct option longopts[] = {
+	{ "host", required_argument, NULL, CLI_OPT_HOST },
+	{ "port", required_argument, NULL, CLI_OPT_PORT },
+	{ "id", required_argument, NULL, CLI_OPT_ID },
+	{ "token", required_argument, NULL, CLI_OPT_TOKEN },
+	{ "auto", required_argument, NULL, OPT_AUTO },
+	{ "note", required_argument, NULL, OPT_NOTE },
+	{ "count", required_argument, NULL, CLI_OPT_COUNT },
+	{ "timeout", required_argument, NULL, CLI_OPT_TIMEOUT },
+	{ "poll-ms", required_argument, NULL, OPT_POLL_MS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, CLI_OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
 };
 
-static void parse_options(struct options *o, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "id", required_argument, NULL, OPT_ID },
-		{ "token", required_argument, NULL, OPT_TOKEN },
-		{ "auto", required_argument, NULL, OPT_AUTO },
-		{ "note", required_argument, NULL, OPT_NOTE },
-		{ "count", required_argument, NULL, OPT_COUNT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "poll-ms", required_argument, NULL, OPT_POLL_MS },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
-	*o = (struct options){
-		.host = DEFAULT_HOST,
-		.port = DEFAULT_PORT,
-		.note = DEFAULT_AUTO_NOTE,
-		.poll_ms = DEFAULT_POLL_MS,
-	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_HOST:
-			o->host = optarg;
-			break;
-		case OPT_PORT:
-			o->port = (int)cli_parse_uint(PROG, optarg, "--port", 1, 65535);
-			break;
-		case OPT_ID:
-			o->id = optarg;
-			break;
-		case OPT_TOKEN:
-			o->token = optarg;
-			break;
-		case OPT_AUTO:
-			o->auto_outcome = outcome_from_word(optarg);
-			if (o->auto_outcome == 0)
-				cli_usage_error(PROG,
-						"--auto takes satisfied, basic, unsatisfied or "
-						"unreachable, not '%s'",
-						optarg);
-			break;
-		case OPT_NOTE:
-			if (!utf8_valid(optarg, strlen(optarg)) || strlen(optarg) > 8192)
-				cli_usage_error(PROG, "%s",
-						"--note must be valid UTF-8 of at most 8192 bytes");
-			o->note = optarg;
-			break;
-		case OPT_COUNT:
-			o->count = cli_parse_uint(PROG, optarg, "--count", 1, UINT64_MAX);
-			break;
-		case OPT_TIMEOUT:
-			o->timeout_s = cli_parse_timeout(PROG, optarg);
-			break;
-		case OPT_POLL_MS:
-			o->poll_ms =
-				(unsigned)cli_parse_uint(PROG, optarg, "--poll-ms", 10, 3600000);
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("%s %s\n", PROG, HOTLINE_VERSION);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
-		}
-	}
-	if (optind < argc)
-		cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
-	if (o->id == NULL)
-		cli_usage_error(PROG, "%s", "--id AGENT_ID is required");
-	if (!code_valid(o->id))
-		cli_usage_error(PROG, "invalid --id '%s' (1-64 letters, digits, '_' or '-')",
-				o->id);
-	o->token = cli_token(PROG, o->token, TOKEN_ENV);
-}
+/* ---- the client ----------------------------------------------------------- */
+
+static const struct cli_client_config agent_client = {
+	.prog = PROG,
+	.role = HOTLINE__V1__ROLE__ROLE_AGENT,
+	.role_name = "agent",
+	.id_option = "--id",
+	.id_meta = "AGENT_ID",
+	.id_key = "agent",
+	.token_env = TOKEN_ENV,
+	.requests = "requests",
+	.pending_key = "pending",
+	.max_requests = MAX_PENDING,
+	.max_output = MAX_OUTPUT,
+	.max_command_line = MAX_COMMAND_LINE,
+	.summary_reconnects = false,
+	.usage = usage,
+};
+
+static const struct cli_client_ops agent_ops = {
+	.option = option,
+	.on_frame = on_frame,
+	.on_welcome = on_welcome,
+	.stop_timers = stop_timers,
+	.on_deadline = on_deadline,
+	.unanswered = unanswered,
+	.goal_reached = goal_reached,
+	.run_command = run_command,
+	.summary_members = summary_members,
+};
 
 int main(int argc, char **argv)
 {
@@ -889,34 +681,24 @@ int main(int argc, char **argv)
 	struct agent *a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		fatal("out of memory");
-	parse_options(&a->opt, argc, argv);
-
-	const struct cli_conn_config cfg = {
-		.host = a->opt.host,
-		.port = a->opt.port,
-		.max_output = MAX_OUTPUT,
-		.reconnect = false, /* a lost connection ends the run */
-		.timeout_s = a->opt.timeout_s,
-		.requests = "requests",
-	};
-	cli_conn_setup(&a->conn, &cfg, &agent_conn_ops, a);
-	a->poll = evtimer_new(a->conn.base, poll_cb, a);
+	cli_client_init(&a->cli, &agent_client, &agent_ops, a);
+	a->opt = (struct options){ .note = DEFAULT_AUTO_NOTE, .poll_ms = DEFAULT_POLL_MS };
+	cli_client_parse_options(&a->cli, longopts, argc, argv);
+	a->cli.reconnect = false; /* a lost connection ends the run */
+	a->cli.end_of_input_stops = !a->opt.auto_outcome;
+	cli_client_setup(&a->cli);
+	a->poll = evtimer_new(a->cli.conn.base, poll_cb, a);
 	if (a->poll == NULL)
 		fatal("cannot set up the event loop");
-	cli_stdin_setup(&a->in, a->conn.base, MAX_COMMAND_LINE, &agent_stdin_ops, a);
-	log_info("connecting to %s:%d as agent %s", a->opt.host, a->opt.port, a->opt.id);
-	cli_conn_run(&a->conn);
 
-	print_summary(a);
-	int exit_code = a->conn.exit_code;
-	while (a->head) {
-		struct pending *p = a->head;
-		a->head = p->next;
+	int exit_code = cli_client_run(&a->cli);
+	while (a->pending.head) {
+		struct pending *p = CLI_QUEUE_ENTRY(a->pending.head, struct pending, link);
+		cli_queue_remove(&a->pending, &p->link);
 		free(p);
 	}
-	cli_stdin_free(&a->in);
 	event_free(a->poll);
-	cli_conn_free(&a->conn);
+	cli_client_free(&a->cli);
 	free(a);
 	return exit_code;
 }

@@ -11,7 +11,8 @@
  * Never: decides what a frame means beyond the handshake (only Welcome or
  * Error may answer a Hello), builds a request, counts answers, or reads stdin:
  * the client does, through the callbacks in struct cli_conn_ops.
- * Callers: tools/dept.c and tools/agent.c, each embedding one struct cli_conn.
+ * Callers: tools/cli_client.c (the skeleton of tools/dept.c and tools/agent.c),
+ * embedding one struct cli_conn.
  *
  * Every callback runs on the loop with the client's arg; none is called under
  * another, and none is called once the run is finishing unless said so.

@@ -38,41 +38,32 @@ const char *cli_error_code_name(int code)
 	return enum_name(&hotline__v1__error_code__descriptor, code, "ERROR_");
 }
 
-/* Bytes of the UTF-8 sequence lead byte c announces (1 for anything invalid). */
-static size_t utf8_seq_len(unsigned char c)
+/*
+ * s (NULL as "") and its length, made well-formed: s itself, or a repaired
+ * copy (utf8_repaired: U+FFFD for each bad byte) left in *copy for the caller
+ * to free.
+ */
+static const char *well_formed(const char *s, size_t *len, char **copy)
 {
-	if (c < 0xc2 || c > 0xf4)
-		return 1;
-	return c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	*copy = NULL;
+	if (s == NULL)
+		s = "";
+	*len = strlen(s);
+	if (utf8_valid(s, *len))
+		return s;
+	*copy = utf8_repaired(s, *len, len);
+	if (*copy == NULL)
+		fatal("out of memory");
+	return *copy;
 }
 
 void cli_set_str(json_t *obj, const char *key, const char *value)
 {
-	if (value == NULL)
-		value = "";
-	size_t len = strlen(value);
-	if (utf8_valid(value, len)) {
-		json_object_set_new(obj, key, json_stringn(value, len));
-		return;
-	}
-	char *clean = malloc(len * 3 + 1);
-	if (clean == NULL)
-		fatal("out of memory");
-	size_t out = 0;
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq_len((unsigned char)value[i]);
-		if (i + n <= len && utf8_valid(value + i, n)) {
-			memcpy(clean + out, value + i, n);
-			out += n;
-			i += n;
-		} else {
-			memcpy(clean + out, "\xef\xbf\xbd", 3);
-			out += 3;
-			i++;
-		}
-	}
-	json_object_set_new(obj, key, json_stringn(clean, out));
-	free(clean);
+	char *copy;
+	size_t len;
+	const char *text = well_formed(value, &len, &copy);
+	json_object_set_new(obj, key, json_stringn(text, len));
+	free(copy);
 }
 
 void cli_set_int(json_t *obj, const char *key, json_int_t value)
@@ -130,28 +121,16 @@ static void line_put(struct cli_line *l, const char *s, size_t n)
 }
 
 /* A JSON string literal of s (escaped; invalid UTF-8 as U+FFFD). */
-static void line_quoted(struct cli_line *l, const char *s)
+static void line_quoted(struct cli_line *l, const char *value)
 {
-	size_t len = strlen(s);
+	char *copy;
+	size_t len;
+	const char *s = well_formed(value, &len, &copy);
 	line_reserve(l, len * 6 + 2); /* worst case: every byte \u00XX */
 	char *out = l->buf + l->len;
 	*out++ = '"';
-	for (size_t i = 0; i < len;) {
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x80) {
-			size_t n = utf8_seq_len(c);
-			if (i + n <= len && utf8_valid(s + i, n)) {
-				memcpy(out, s + i, n);
-				out += n;
-				i += n;
-			} else {
-				memcpy(out, "\xef\xbf\xbd", 3);
-				out += 3;
-				i++;
-			}
-			continue;
-		}
-		i++;
 		if (c == '"' || c == '\\') {
 			*out++ = '\\';
 			*out++ = (char)c;
@@ -176,6 +155,7 @@ static void line_quoted(struct cli_line *l, const char *s)
 	}
 	*out++ = '"';
 	l->len = (size_t)(out - l->buf);
+	free(copy);
 }
 
 static void line_key(struct cli_line *l, const char *key)

@@ -4,7 +4,8 @@
  *
  * Owns: the wording of a usage error and exit status 2, and the parsing of
  * the numeric options both clients take.
- * Never: knows a client's options or prints its --help (each client does).
+ * Never: knows a client's options or prints its --help (tools/cli_client.c
+ * parses the common options, each client its own and its --help).
  */
 #ifndef HOTLINE_CLI_OPT_H
 #define HOTLINE_CLI_OPT_H

@@ -8,9 +8,9 @@
  * unanswered (the rest wait here), and matching each ActionAck / Error back to
  * the action it answers; sending an action again after Error{UNAVAILABLE} or
  * Error{INTERNAL} (with backoff, at most MAX_RESENDS times) and, after a
- * reconnection (--reconnect), the actions that were never answered. The
- * connection machinery (connecting, framing, backoff) and the end of the run
- * are cli_conn.c's.
+ * reconnection (--reconnect), the actions that were never answered. What
+ * every reference client does alike (options, the run, Hello and Welcome,
+ * stdin lines, the summary) is cli_client.c's.
  * Never: acknowledges a ticket it has not printed (the daemon must then
  * redeliver it), has more than action_window actions in flight (past that the
  * daemon stops reading the connection, our Acks with it), holds more than
@@ -27,7 +27,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,18 +35,15 @@
 #include <jansson.h>
 
 #include "backoff.h"
-#include "code.h"
 #include "hotline.pb-c.h"
-#include "cli_conn.h"
+#include "cli_client.h"
 #include "cli_json.h"
 #include "cli_opt.h"
+#include "cli_queue.h"
 #include "cli_stdin.h"
 #include "log.h"
-#include "utf8.h"
 
 #define PROG "hotline-dept"
-#define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT 12345
 #define DEFAULT_REPLY_TEXT "已处理 handled"
 #define DEFAULT_RETURN_REASON "不属于本部门职责 not this department's matter"
 #define TOKEN_ENV "HOTLINE_DEPT_TOKEN"
@@ -97,9 +93,9 @@ enum action_state {
  */
 struct action {
 	struct action *hash_next;
-	struct action *prev, *next; /* the send queue or the in-flight list */
-	struct dept *dept;	    /* for the resend timer */
-	uint64_t seq;		    /* creation order */
+	struct cli_link link; /* in the send queue or the in-flight list */
+	struct dept *dept;    /* for the resend timer */
+	uint64_t seq;	      /* creation order */
 	enum action_state state;
 	unsigned sends;		    /* times sent, resends included */
 	unsigned retries;	    /* UNAVAILABLE / INTERNAL answers so far */
@@ -127,22 +123,12 @@ struct seen_set {
 	size_t cursor;		   /* next slot to (re)use */
 };
 
-struct action_list {
-	struct action *head, *tail;
-	size_t n;
-};
-
+/* The options of its own (--count, distinct tickets to take, is cli_client's). */
 struct options {
-	const char *host;
-	int port;
-	const char *dept;
-	const char *token;
 	bool no_ack;
 	enum auto_mode auto_mode;
 	const char *reply_text;
 	const char *reason;
-	uint64_t count;	  /* 0 = run until quit */
-	double timeout_s; /* 0 = none */
 	bool reconnect;
 	bool quiet;
 };
@@ -158,23 +144,18 @@ struct stats {
 	uint64_t actions_ok;
 	uint64_t actions_failed; /* ActionAck ok=false, or a final Error naming the ticket */
 	uint64_t resent;	 /* sends of an action after its first one */
-	uint64_t errors;	 /* Error frames */
-	uint64_t unexpected;	 /* answers matching no pending action */
-	uint64_t reconnects;
 };
 
 struct dept {
 	struct options opt;
-	struct cli_conn conn; /* the connection, and how the run ends */
-
-	struct cli_stdin in; /* commands */
+	struct cli_client cli; /* the options, connection, stdin and run every client has */
 
 	/* Unanswered actions: all in the hash; READY ones in send_queue (resends
 	 * and those of a lost connection first, then oldest first), IN_FLIGHT ones
 	 * in in_flight (in the order sent). */
 	struct action *buckets[PENDING_BUCKETS];
-	struct action_list send_queue, in_flight;
-	size_t pending;	      /* in any state */
+	struct cli_queue send_queue, in_flight; /* of struct action (link) */
+	size_t pending;				/* in any state */
 	size_t action_window; /* most in flight at once (from Welcome; 0 before it) */
 	uint64_t seq;
 
@@ -187,8 +168,6 @@ struct dept {
 	size_t ntaken, taken_cap;
 	struct cli_line line; /* the ticket line being written */
 };
-
-static void check_done(struct dept *d);
 
 /* ---- taken tickets --------------------------------------------------- */
 
@@ -256,57 +235,10 @@ static size_t bucket_of(const char *ticket_no)
 	return hash_str(ticket_no) & (PENDING_BUCKETS - 1);
 }
 
-static void list_append(struct action_list *l, struct action *a)
+/* The action a link of the send queue or the in-flight list belongs to. */
+static struct action *action_of(struct cli_link *link)
 {
-	a->next = NULL;
-	a->prev = l->tail;
-	if (l->tail)
-		l->tail->next = a;
-	else
-		l->head = a;
-	l->tail = a;
-	l->n++;
-}
-
-static void list_prepend(struct action_list *l, struct action *a)
-{
-	a->prev = NULL;
-	a->next = l->head;
-	if (l->head)
-		l->head->prev = a;
-	else
-		l->tail = a;
-	l->head = a;
-	l->n++;
-}
-
-static void list_remove(struct action_list *l, struct action *a)
-{
-	if (a->prev)
-		a->prev->next = a->next;
-	else
-		l->head = a->next;
-	if (a->next)
-		a->next->prev = a->prev;
-	else
-		l->tail = a->prev;
-	a->prev = a->next = NULL;
-	l->n--;
-}
-
-/* Moves all of from, in its order, ahead of to's actions; from ends empty. */
-static void list_prepend_all(struct action_list *to, struct action_list *from)
-{
-	if (from->head == NULL)
-		return;
-	from->tail->next = to->head;
-	if (to->head)
-		to->head->prev = from->tail;
-	else
-		to->tail = from->tail;
-	to->head = from->head;
-	to->n += from->n;
-	*from = (struct action_list){ 0 };
+	return CLI_QUEUE_ENTRY(link, struct action, link);
 }
 
 /* The action of ticket_no past ACTION_WAITING (at most one), or NULL. */
@@ -332,7 +264,7 @@ static struct action *ticket_next_waiting(const struct dept *d, const char *tick
 static void action_ready(struct dept *d, struct action *a)
 {
 	a->state = ACTION_READY;
-	list_append(&d->send_queue, a);
+	cli_queue_append(&d->send_queue, &a->link);
 }
 
 /*
@@ -372,7 +304,7 @@ static struct action *action_answered(struct dept *d, const char *ticket_no)
 	struct action *a = ticket_current(d, ticket_no);
 	if (a == NULL || a->state != ACTION_IN_FLIGHT)
 		return NULL;
-	list_remove(&d->in_flight, a);
+	cli_queue_remove(&d->in_flight, &a->link);
 	return a;
 }
 
@@ -405,13 +337,6 @@ static void action_free(struct action *a)
 
 /* ---- sending ---------------------------------------------------------- */
 
-/* True when there is room for one more action and its frames. */
-static bool have_room(const struct dept *d)
-{
-	return d->pending + d->ntaken < MAX_PENDING &&
-	       cli_conn_output_queued(&d->conn) < MAX_OUTPUT;
-}
-
 /* Each returns 0, or -1 when the connection was lost (cli_conn_lost() has run). */
 static int send_ack(struct dept *d, const char *ticket_no) __attribute__((warn_unused_result));
 static int send_action(struct dept *d, struct action *a) __attribute__((warn_unused_result));
@@ -423,7 +348,7 @@ static int send_ack(struct dept *d, const char *ticket_no)
 	Hotline__V1__Frame frame = HOTLINE__V1__FRAME__INIT;
 	frame.msg_case = HOTLINE__V1__FRAME__MSG_ACK;
 	frame.ack = &ack;
-	return cli_conn_send(&d->conn, &frame);
+	return cli_conn_send(&d->cli.conn, &frame);
 }
 
 /* Sends a (pending) action, counting the send. Returns 0, or -1 when the connection was lost. */
@@ -464,7 +389,7 @@ static int send_action(struct dept *d, struct action *a)
 	d->stats.actions_sent++;
 	if (a->sends++ > 0)
 		d->stats.resent++;
-	return cli_conn_send(&d->conn, &frame);
+	return cli_conn_send(&d->cli.conn, &frame);
 }
 
 /*
@@ -474,12 +399,12 @@ static int send_action(struct dept *d, struct action *a)
  */
 static void pump(struct dept *d)
 {
-	while (d->conn.state == CLI_CONN_READY && !d->conn.finishing &&
+	while (d->cli.conn.state == CLI_CONN_READY && !d->cli.conn.finishing &&
 	       d->in_flight.n < d->action_window && d->send_queue.head != NULL) {
-		struct action *a = d->send_queue.head;
-		list_remove(&d->send_queue, a);
+		struct action *a = action_of(d->send_queue.head);
+		cli_queue_remove(&d->send_queue, &a->link);
 		a->state = ACTION_IN_FLIGHT;
-		list_append(&d->in_flight, a);
+		cli_queue_append(&d->in_flight, &a->link);
 		if (send_action(d, a) != 0)
 			return;
 	}
@@ -499,7 +424,7 @@ static void on_resend_due(evutil_socket_t fd, short what, void *arg)
 	struct action *a = arg;
 	struct dept *d = a->dept;
 	a->state = ACTION_READY;
-	list_prepend(&d->send_queue, a);
+	cli_queue_prepend(&d->send_queue, &a->link);
 	pump(d);
 }
 
@@ -516,7 +441,7 @@ static long action_schedule_resend(struct dept *d, struct action *a)
 	long delay = backoff_next(&a->backoff_ms, RESEND_MIN_MS, RESEND_MAX_MS, 20, 20,
 				  (unsigned long)rand());
 	if (a->resend_timer == NULL &&
-	    (a->resend_timer = evtimer_new(d->conn.base, on_resend_due, a)) == NULL)
+	    (a->resend_timer = evtimer_new(d->cli.conn.base, on_resend_due, a)) == NULL)
 		fatal("out of memory");
 	a->state = ACTION_RESEND;
 	struct timeval tv = cli_tv_ms((unsigned)delay);
@@ -526,19 +451,16 @@ static long action_schedule_resend(struct dept *d, struct action *a)
 
 /* ---- receiving -------------------------------------------------------- */
 
-static void on_welcome(struct dept *d, const Hotline__V1__Welcome *w)
+/* cli_client: the welcome line's member of the department's own. */
+static void welcome_members(void *arg, const Hotline__V1__Welcome *w, json_t *line)
 {
-	if (cli_conn_welcomed(&d->conn))
-		d->stats.reconnects++;
-	log_info("welcomed by %s as department %s", w->server ? w->server : "?", d->opt.dept);
-	json_t *ev = cli_json_event("welcome");
-	cli_set_str(ev, "server", w->server);
-	cli_set_int(ev, "version", w->version);
-	cli_set_int(ev, "max_frame", w->max_frame);
-	cli_set_int(ev, "window", w->window);
-	cli_set_int(ev, "action_window", w->action_window);
-	cli_set_str(ev, "dept", d->opt.dept);
-	cli_conn_emit(&d->conn, ev);
+	cli_set_int(line, "action_window", w->action_window);
+}
+
+/* cli_client: welcomed (again, after a reconnection): actions may go. */
+static void on_welcome(void *arg, const Hotline__V1__Welcome *w)
+{
+	struct dept *d = arg;
 	/*
 	 * A server older than action_window sends 0; it refused actions past
 	 * `window` waiting, so that many at most. Actions never answered on a lost
@@ -548,7 +470,6 @@ static void on_welcome(struct dept *d, const Hotline__V1__Welcome *w)
 	if (d->action_window == 0)
 		d->action_window = 1;
 	pump(d);
-	cli_stdin_update(&d->in);
 }
 
 /* A printed (and flushed) ticket is ours: acknowledge it, act on it. */
@@ -577,13 +498,13 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 	const char *ticket_no = t->ticket_no ? t->ticket_no : "";
 	if (ticket_no[0] == '\0' || strlen(ticket_no) > MAX_TICKET_NO) {
 		log_warn("ticket without a usable ticket_no ignored");
-		d->stats.unexpected++;
+		d->cli.unexpected++;
 		return;
 	}
 	bool seen_before = seen_contains(d->seen, ticket_no);
-	if (d->conn.stopping || d->conn.finishing ||
-	    (d->opt.count && d->stats.distinct >= d->opt.count)) {
-		if (seen_before && !d->opt.no_ack && !d->conn.finishing) {
+	if (d->cli.conn.stopping || d->cli.conn.finishing ||
+	    (d->cli.opt.count && d->stats.distinct >= d->cli.opt.count)) {
+		if (seen_before && !d->opt.no_ack && !d->cli.conn.finishing) {
 			/* Ours already; the ack was lost with a connection. */
 			if (send_ack(d, ticket_no) == 0)
 				d->stats.reacked++;
@@ -594,13 +515,13 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 		log_debug("ticket %s not taken (stopping)", ticket_no);
 		return;
 	}
-	if (d->opt.auto_mode != AUTO_NONE ? !have_room(d)
-					  : cli_conn_output_queued(&d->conn) >= MAX_OUTPUT) {
+	if (d->opt.auto_mode != AUTO_NONE ? !cli_client_has_room(&d->cli)
+					  : cli_conn_output_queued(&d->cli.conn) >= MAX_OUTPUT) {
 		d->stats.skipped++;
 		if (d->stats.skipped <= MAX_LOGGED_SKIPS)
 			log_warn("ticket %s left unacknowledged: %zu actions unanswered, %zu bytes "
 				 "queued%s",
-				 ticket_no, d->pending, cli_conn_output_queued(&d->conn),
+				 ticket_no, d->pending, cli_conn_output_queued(&d->cli.conn),
 				 d->stats.skipped == MAX_LOGGED_SKIPS
 					 ? " [further skips not logged]"
 					 : "");
@@ -631,7 +552,7 @@ static void on_ticket(struct dept *d, const Hotline__V1__Ticket *t)
 			/* Not printed, so not taken: no ack, and stop. */
 			log_error("cannot write ticket %s to stdout: %s", ticket_no,
 				  strerror(errno));
-			cli_conn_finish(&d->conn, 1);
+			cli_conn_finish(&d->cli.conn, 1);
 			return;
 		}
 	}
@@ -660,7 +581,7 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 	const char *ticket_no = ack->ticket_no ? ack->ticket_no : "";
 	struct action *a = action_answered(d, ticket_no);
 	if (a == NULL)
-		d->stats.unexpected++;
+		d->cli.unexpected++;
 	if (ack->ok)
 		d->stats.actions_ok++;
 	else
@@ -670,11 +591,8 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 		cli_set_str(ev, "ticket_no", ticket_no);
 		if (a)
 			cli_set_str(ev, "action", action_names[a->kind]);
-		json_object_set_new(ev, "ok", json_boolean(ack->ok));
-		cli_set_str(ev, "state", cli_state_name(ack->state));
-		if (!ack->ok || (ack->error && ack->error[0]))
-			cli_set_str(ev, "error", ack->error);
-		cli_conn_emit(&d->conn, ev);
+		cli_client_ack_members(ev, ack);
+		cli_conn_emit(&d->cli.conn, ev);
 	}
 	if (a) {
 		/*
@@ -686,7 +604,7 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 			     d->opt.auto_mode == AUTO_REPLY &&
 			     (ack->ok ||
 			      ack->state == HOTLINE__V1__TICKET_STATE__TICKET_STATE_ACCEPTED) &&
-			     !d->conn.finishing;
+			     !d->cli.conn.finishing;
 		action_done(d, a);
 		if (reply)
 			action_add(d, a->ticket_no, ACT_REPLY, true, 0, d->opt.reply_text);
@@ -698,25 +616,19 @@ static void on_action_ack(struct dept *d, const Hotline__V1__ActionAck *ack)
 /* An Error: the answer to an action in flight, or (to Hello) a refusal. */
 static void on_error(struct dept *d, const Hotline__V1__Error *err)
 {
-	d->stats.errors++;
 	const char *ticket_no = err->ticket_no ? err->ticket_no : "";
-	bool for_now = err->code == HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE ||
-		       err->code == HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL;
+	bool for_now = cli_client_error_is_temporary(err->code);
 	/* PROTOCOL with a ticket_no answers an Ack of ours, never an action. */
 	struct action *a = ticket_no[0] && err->code != HOTLINE__V1__ERROR_CODE__ERROR_PROTOCOL
 				   ? action_answered(d, ticket_no)
 				   : NULL;
 	long resend_in_ms = a && for_now ? action_schedule_resend(d, a) : -1;
-	json_t *ev = cli_json_event("error");
-	cli_set_str(ev, "code", cli_error_code_name(err->code));
-	cli_set_str(ev, "message", err->message);
-	if (ticket_no[0])
-		cli_set_str(ev, "ticket_no", ticket_no);
+	json_t *ev = cli_client_error_line(&d->cli, err);
 	if (a)
 		cli_set_str(ev, "action", action_names[a->kind]);
 	if (resend_in_ms >= 0)
 		cli_set_int(ev, "resend_in_ms", resend_in_ms);
-	cli_conn_emit(&d->conn, ev);
+	cli_conn_emit(&d->cli.conn, ev);
 	if (a) {
 		if (resend_in_ms < 0) {
 			d->stats.actions_failed++;
@@ -726,29 +638,16 @@ static void on_error(struct dept *d, const Hotline__V1__Error *err)
 		pump(d);
 		return;
 	}
-	if (d->conn.state != CLI_CONN_HELLO)
-		return; /* the server decides whether the connection goes on */
-	log_error("refused by %s:%d: %s: %s", d->opt.host, d->opt.port,
-		  cli_error_code_name(err->code), err->message ? err->message : "");
-	bool retry = d->opt.reconnect && for_now;
-	if (retry)
-		cli_conn_lost(&d->conn, "refused for now");
-	else
-		cli_conn_finish(&d->conn, 1);
+	if (d->cli.conn.state == CLI_CONN_HELLO)
+		cli_client_refused(&d->cli, err);
+	/* else the server decides whether the connection goes on */
 }
 
-/* cli_conn: one frame (in CLI_CONN_HELLO only Welcome or Error). */
+/* cli_client: one frame other than Welcome (in CLI_CONN_HELLO only Error). */
 static void on_frame(void *arg, const Hotline__V1__Frame *frame)
 {
 	struct dept *d = arg;
 	switch (frame->msg_case) {
-	case HOTLINE__V1__FRAME__MSG_WELCOME:
-		if (d->conn.state != CLI_CONN_HELLO) {
-			d->stats.unexpected++;
-			return;
-		}
-		on_welcome(d, frame->welcome);
-		break;
 	case HOTLINE__V1__FRAME__MSG_TICKET:
 		on_ticket(d, frame->ticket);
 		break;
@@ -759,8 +658,7 @@ static void on_frame(void *arg, const Hotline__V1__Frame *frame)
 		on_error(d, frame->error);
 		break;
 	default:
-		d->stats.unexpected++;
-		log_debug("ignoring a frame of kind %d", (int)frame->msg_case);
+		cli_client_unknown_frame(&d->cli, frame);
 		break;
 	}
 }
@@ -778,84 +676,38 @@ static void flush_taken(struct dept *d)
 	d->ntaken = 0;
 	if (fflush(stdout) == EOF) {
 		log_error("cannot write tickets to stdout: %s", strerror(errno));
-		cli_conn_finish(&d->conn, 1);
+		cli_conn_finish(&d->cli.conn, 1);
 		return;
 	}
-	for (size_t i = 0; i < n && d->conn.state == CLI_CONN_READY; i++)
+	for (size_t i = 0; i < n && d->cli.conn.state == CLI_CONN_READY; i++)
 		take_ticket(d, d->taken[i]);
 }
 
-/* cli_conn: after the frames of one read: the tickets they brought are flushed, then acked. */
+/* cli_client: after the frames of one read: the tickets they brought are flushed, then acked. */
 static void on_read_done(void *arg)
 {
-	struct dept *d = arg;
-	flush_taken(d);
-	check_done(d);
-	cli_stdin_update(&d->in);
-}
-
-/* cli_conn: the output drained to half of MAX_OUTPUT: room for commands again. */
-static void on_writable(void *arg)
-{
-	struct dept *d = arg;
-	cli_stdin_update(&d->in);
-}
-
-/* ---- connection ------------------------------------------------------- */
-
-static void on_connected(void *arg)
-{
-	struct dept *d = arg;
-	if (cli_conn_send_hello(&d->conn, HOTLINE__V1__ROLE__ROLE_DEPARTMENT, d->opt.dept,
-				d->opt.token) != 0)
-		check_done(d); /* the connection is lost already */
+	flush_taken(arg);
 }
 
 /*
- * cli_conn: the connection is gone. Pending actions are kept: with
+ * cli_client: the connection is gone. Pending actions are kept: with
  * --reconnect they go again after the next Welcome.
  */
-static void on_lost(void *arg, const char *why, bool was_ready)
+static void on_lost(void *arg)
 {
 	struct dept *d = arg;
 	/* Whatever was in flight may or may not have been applied: send it again, first. */
-	for (struct action *a = d->in_flight.head; a; a = a->next)
-		a->state = ACTION_READY;
-	list_prepend_all(&d->send_queue, &d->in_flight);
-	cli_stdin_update(&d->in);
-	if (!was_ready)
-		return;
-	json_t *ev = cli_json_event("disconnected");
-	cli_set_str(ev, "reason", why);
-	cli_set_int(ev, "pending_actions", (json_int_t)d->pending);
-	cli_conn_emit(&d->conn, ev);
+	for (struct cli_link *l = d->in_flight.head; l; l = l->next)
+		action_of(l)->state = ACTION_READY;
+	cli_queue_prepend_all(&d->send_queue, &d->in_flight);
 }
 
 /* ---- stdin commands --------------------------------------------------- */
 
-static void command_error(struct dept *d, const char *line, const char *message)
-{
-	json_t *ev = cli_json_event("command_error");
-	cli_set_str(ev, "message", message);
-	cli_set_str(ev, "line", line);
-	cli_conn_emit(&d->conn, ev);
-}
-
-/* cli_stdin: runs one command line (modified in place). */
-static void run_command(void *arg, char *line)
+/* cli_client: one command line other than quit. */
+static void run_command(void *arg, const char *line, char *cmd, char *rest)
 {
 	struct dept *d = arg;
-	char *copy = strdup(line);
-	if (copy == NULL)
-		fatal("out of memory");
-	char *rest = line;
-	char *cmd = cli_next_word(&rest);
-	if (cmd == NULL || cmd[0] == '#')
-		goto out;
-	if (strcmp(cmd, "quit") == 0) {
-		cli_conn_stop(&d->conn, "quit");
-		goto out;
-	}
 	enum action_kind kind;
 	if (strcmp(cmd, "accept") == 0) {
 		kind = ACT_ACCEPT;
@@ -866,14 +718,16 @@ static void run_command(void *arg, char *line)
 	} else if (strcmp(cmd, "extend") == 0) {
 		kind = ACT_EXTEND;
 	} else {
-		command_error(d, copy, "unknown command (accept, return, reply, extend or quit)");
-		goto out;
+		cli_client_command_error(&d->cli, line,
+					 "unknown command (accept, return, reply, extend or quit)");
+		return;
 	}
 	char *ticket_no = cli_next_word(&rest);
 	if (ticket_no == NULL || strlen(ticket_no) > MAX_ACTION_TICKET_NO) {
 		/* The daemon's refusal of a longer one would not name it. */
-		command_error(d, copy, "missing or over-long TICKET_NO (at most 31 bytes)");
-		goto out;
+		cli_client_command_error(&d->cli, line,
+					 "missing or over-long TICKET_NO (at most 31 bytes)");
+		return;
 	}
 	int64_t until = 0;
 	if (kind == ACT_EXTEND) {
@@ -881,84 +735,42 @@ static void run_command(void *arg, char *line)
 		errno = 0;
 		long long value = word ? strtoll(word, &end, 10) : 0;
 		if (word == NULL || errno != 0 || *end != '\0' || value <= 0) {
-			command_error(d, copy,
-				      "usage: extend TICKET_NO UNTIL_UNIX_MS REASON... (UNTIL in "
-				      "unix milliseconds)");
-			goto out;
+			cli_client_command_error(&d->cli, line,
+						 "usage: extend TICKET_NO UNTIL_UNIX_MS REASON... "
+						 "(UNTIL in unix milliseconds)");
+			return;
 		}
 		until = value;
 	}
 	if (kind == ACT_ACCEPT && *rest != '\0') {
-		command_error(d, copy, "usage: accept TICKET_NO");
-		goto out;
+		cli_client_command_error(&d->cli, line, "usage: accept TICKET_NO");
+		return;
 	}
 	/* The text keeps its inner spaces; the daemon decides whether it may be empty. */
 	cli_trim_end(rest);
 	start_action(d, ticket_no, kind, false, until, kind == ACT_ACCEPT ? NULL : rest);
-out:
-	free(copy);
-}
-
-/* Whether the next command may run: a connection that takes requests, and room. */
-static bool may_run_command(void *arg)
-{
-	const struct dept *d = arg;
-	return cli_conn_accepting(&d->conn) && have_room(d);
-}
-
-static void command_too_long(void *arg)
-{
-	command_error(arg, "", "command line too long");
-}
-
-/* After each read of stdin, and at its end. */
-static void on_stdin(void *arg)
-{
-	struct dept *d = arg;
-	cli_stdin_update(&d->in);
-	check_done(d);
 }
 
 /* ---- run control ------------------------------------------------------ */
 
-/* Called after every event: ends the run when its goal is reached. */
-static void check_done(struct dept *d)
+/* cli_client: --count distinct tickets taken and every action answered: exit 0. */
+static int goal_reached(void *arg)
 {
-	if (cli_conn_check_stop(&d->conn))
-		return;
-	if (d->opt.count > 0 && d->stats.distinct >= d->opt.count && d->pending == 0)
-		cli_conn_finish(&d->conn, 0);
-}
-
-static void check_done_cb(void *arg)
-{
-	check_done(arg);
-}
-
-/* cli_conn: quit or a signal: take no new tickets or commands. */
-static void on_stop(void *arg)
-{
-	struct dept *d = arg;
-	cli_stdin_update(&d->in);
-	check_done(d);
-}
-
-/* cli_conn: the run is finishing (acks still queued go out first). */
-static void on_finish(void *arg)
-{
-	struct dept *d = arg;
-	cli_stdin_want(&d->in, false);
+	const struct dept *d = arg;
+	if (d->cli.opt.count > 0 && d->stats.distinct >= d->cli.opt.count && d->pending == 0)
+		return 0;
+	return -1;
 }
 
 static void on_deadline(void *arg)
 {
 	struct dept *d = arg;
-	if (d->opt.count)
+	if (d->cli.opt.count)
 		log_error("timed out after %.1f s: %" PRIu64 " of %" PRIu64
 			  " tickets, %zu actions unanswered",
-			  d->opt.timeout_s, d->stats.distinct, d->opt.count, d->pending);
+			  d->cli.opt.timeout_s, d->stats.distinct, d->cli.opt.count, d->pending);
 	else
-		log_error("timed out after %.1f s", d->opt.timeout_s);
+		log_error("timed out after %.1f s", d->cli.opt.timeout_s);
 }
 
 static size_t unanswered(void *arg)
@@ -967,47 +779,26 @@ static size_t unanswered(void *arg)
 	return d->pending;
 }
 
-static const struct cli_stdin_ops dept_stdin_ops = {
-	.on_input = on_stdin,
-	.may_run = may_run_command,
-	.run_line = run_command,
-	.too_long = command_too_long,
-};
-
-static const struct cli_conn_ops dept_conn_ops = {
-	.on_connected = on_connected,
-	.on_frame = on_frame,
-	.on_read_done = on_read_done,
-	.on_writable = on_writable,
-	.on_lost = on_lost,
-	.check_done = check_done_cb,
-	.on_stop = on_stop,
-	.on_finish = on_finish,
-	.on_deadline = on_deadline,
-	.unanswered = unanswered,
-};
-
-static void print_summary(struct dept *d)
+/* Actions unanswered and tickets printed but not yet acknowledged: the room check. */
+static size_t held(void *arg)
 {
-	const struct stats *st = &d->stats;
-	json_t *ev = cli_json_event("summary");
-	cli_set_int(ev, "tickets", (json_int_t)st->tickets);
-	cli_set_int(ev, "distinct", (json_int_t)st->distinct);
-	cli_set_int(ev, "reacked", (json_int_t)st->reacked);
-	cli_set_int(ev, "acked", (json_int_t)st->acked);
-	cli_set_int(ev, "skipped", (json_int_t)st->skipped);
-	cli_set_int(ev, "ignored", (json_int_t)st->ignored);
-	cli_set_int(ev, "actions_sent", (json_int_t)st->actions_sent);
-	cli_set_int(ev, "actions_ok", (json_int_t)st->actions_ok);
-	cli_set_int(ev, "actions_failed", (json_int_t)st->actions_failed);
-	cli_set_int(ev, "resent", (json_int_t)st->resent);
-	cli_set_int(ev, "pending_actions", (json_int_t)d->pending);
-	cli_set_int(ev, "errors", (json_int_t)st->errors);
-	cli_set_int(ev, "unexpected", (json_int_t)st->unexpected);
-	cli_set_int(ev, "reconnects", (json_int_t)st->reconnects);
-	cli_set_int(ev, "exit", d->conn.exit_code);
-	if (cli_emit_line(ev, true) != 0)
-		d->conn.exit_code = 1;
+	const struct dept *d = arg;
+	return d->pending + d->ntaken;
+}
+
+static void summary_members(void *arg, json_t *line)
+{
+	const struct stats *st = &((const struct dept *)arg)->stats;
+	cli_set_int(line, "tickets", (json_int_t)st->tickets);
+	cli_set_int(line, "distinct", (json_int_t)st->distinct);
+	cli_set_int(line, "reacked", (json_int_t)st->reacked);
+	cli_set_int(line, "acked", (json_int_t)st->acked);
+	cli_set_int(line, "skipped", (json_int_t)st->skipped);
+	cli_set_int(line, "ignored", (json_int_t)st->ignored);
+	cli_set_int(line, "actions_sent", (json_int_t)st->actions_sent);
+	cli_set_int(line, "actions_ok", (json_int_t)st->actions_ok);
+	cli_set_int(line, "actions_failed", (json_int_t)st->actions_failed);
+	cli_set_int(line, "resent", (json_int_t)st->resent);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -1067,114 +858,100 @@ static void usage(FILE *out)
 }
 
 enum {
-	OPT_HOST = 0x100,
-	OPT_PORT,
-	OPT_DEPT,
-	OPT_TOKEN,
-	OPT_NO_ACK,
+	OPT_NO_ACK = CLI_OPT_OWN,
 	OPT_AUTO,
 	OPT_REPLY_TEXT,
 	OPT_REASON,
-	OPT_COUNT,
-	OPT_TIMEOUT,
 	OPT_RECONNECT,
 	OPT_QUIET,
-	OPT_VERSION
 };
 
-static void parse_options(struct options *o, int argc, char **argv)
+/* cli_client: an option of the department's own. */
+static bool option(void *arg, int opt, char *optarg)
 {
-	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "dept", required_argument, NULL, OPT_DEPT },
-		{ "token", required_argument, NULL, OPT_TOKEN },
-		{ "no-ack", no_argument, NULL, OPT_NO_ACK },
-		{ "auto", required_argument, NULL, OPT_AUTO },
-		{ "reply-text", required_argument, NULL, OPT_REPLY_TEXT },
-		{ "reason", required_argument, NULL, OPT_REASON },
-		{ "count", required_argument, NULL, OPT_COUNT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "reconnect", no_argument, NULL, OPT_RECONNECT },
-		{ "quiet", no_argument, NULL, OPT_QUIET },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ NULL, 0, NULL, 0 },
-	};
-	*o = (struct options){
-		.host = DEFAULT_HOST,
-		.port = DEFAULT_PORT,
-		.reply_text = DEFAULT_REPLY_TEXT,
-		.reason = DEFAULT_RETURN_REASON,
-	};
-	int opt;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_HOST:
-			o->host = optarg;
-			break;
-		case OPT_PORT:
-			o->port = (int)cli_parse_uint(PROG, optarg, "--port", 1, 65535);
-			break;
-		case OPT_DEPT:
-			o->dept = optarg;
-			break;
-		case OPT_TOKEN:
-			o->token = optarg;
-			break;
-		case OPT_NO_ACK:
-			o->no_ack = true;
-			break;
-		case OPT_AUTO:
-			if (strcmp(optarg, "accept") == 0)
-				o->auto_mode = AUTO_ACCEPT;
-			else if (strcmp(optarg, "reply") == 0)
-				o->auto_mode = AUTO_REPLY;
-			else if (strcmp(optarg, "return") == 0)
-				o->auto_mode = AUTO_RETURN;
-			else
-				cli_usage_error(PROG,
-						"--auto takes accept, reply or return, not '%s'",
-						optarg);
-			break;
-		case OPT_REPLY_TEXT:
-			o->reply_text = optarg;
-			break;
-		case OPT_REASON:
-			o->reason = optarg;
-			break;
-		case OPT_COUNT:
-			o->count = cli_parse_uint(PROG, optarg, "--count", 1, UINT64_MAX);
-			break;
-		case OPT_TIMEOUT:
-			o->timeout_s = cli_parse_timeout(PROG, optarg);
-			break;
-		case OPT_RECONNECT:
-			o->reconnect = true;
-			break;
-		case OPT_QUIET:
-			o->quiet = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case OPT_VERSION:
-			printf("%s %s\n", PROG, HOTLINE_VERSION);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
-		}
+	struct options *o = &((struct dept *)arg)->opt;
+	switch (opt) {
+	case OPT_NO_ACK:
+		o->no_ack = true;
+		return true;
+	case OPT_AUTO:
+		if (strcmp(optarg, "accept") == 0)
+			o->auto_mode = AUTO_ACCEPT;
+		else if (strcmp(optarg, "reply") == 0)
+			o->auto_mode = AUTO_REPLY;
+		else if (strcmp(optarg, "return") == 0)
+			o->auto_mode = AUTO_RETURN;
+		else
+			cli_usage_error(PROG, "--auto takes accept, reply or return, not '%s'",
+					optarg);
+		return true;
+	case OPT_REPLY_TEXT:
+		o->reply_text = optarg;
+		return true;
+	case OPT_REASON:
+		o->reason = optarg;
+		return true;
+	case OPT_RECONNECT:
+		o->reconnect = true;
+		return true;
+	case OPT_QUIET:
+		o->quiet = true;
+		return true;
 	}
-	if (optind < argc)
-		cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
-	if (o->dept == NULL)
-		cli_usage_error(PROG, "%s", "--dept CODE is required");
-	if (!code_valid(o->dept))
-		cli_usage_error(PROG, "invalid --dept '%s' (1-64 letters, digits, '_' or '-')",
-				o->dept);
-	o->token = cli_token(PROG, o->token, TOKEN_ENV);
+	return false;
 }
+
+static const struct option longopts[] = {
+	{ "host", required_argument, NULL, CLI_OPT_HOST },
+	{ "port", required_argument, NULL, CLI_OPT_PORT },
+	{ "dept", required_argument, NULL, CLI_OPT_ID },
+	{ "token", required_argument, NULL, CLI_OPT_TOKEN },
+	{ "no-ack", no_argument, NULL, OPT_NO_ACK },
+	{ "auto", required_argument, NULL, OPT_AUTO },
+	{ "reply-text", required_argument, NULL, OPT_REPLY_TEXT },
+	{ "reason", required_argument, NULL, OPT_REASON },
+	{ "count", required_argument, NULL, CLI_OPT_COUNT },
+	{ "timeout", required_argument, NULL, CLI_OPT_TIMEOUT },
+	{ "reconnect", no_argument, NULL, OPT_RECONNECT },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, CLI_OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* ---- the client ------------------------------------------------------- */
+
+static const struct cli_client_config dept_client = {
+	.prog = PROG,
+	.role = HOTLINE__V1__ROLE__ROLE_DEPARTMENT,
+	.role_name = "department",
+	.id_option = "--dept",
+	.id_meta = "CODE",
+	.id_key = "dept",
+	.token_env = TOKEN_ENV,
+	.requests = "actions",
+	.pending_key = "pending_actions",
+	.max_requests = MAX_PENDING,
+	.max_output = MAX_OUTPUT,
+	.max_command_line = MAX_COMMAND_LINE,
+	.summary_reconnects = true,
+	.usage = usage,
+};
+
+static const struct cli_client_ops dept_ops = {
+	.option = option,
+	.on_frame = on_frame,
+	.welcome_members = welcome_members,
+	.on_welcome = on_welcome,
+	.on_read_done = on_read_done,
+	.on_lost = on_lost,
+	.on_deadline = on_deadline,
+	.unanswered = unanswered,
+	.held = held,
+	.goal_reached = goal_reached,
+	.run_command = run_command,
+	.summary_members = summary_members,
+};
 
 int main(int argc, char **argv)
 {
@@ -1182,34 +959,24 @@ int main(int argc, char **argv)
 	struct dept *d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		fatal("out of memory");
-	parse_options(&d->opt, argc, argv);
+	cli_client_init(&d->cli, &dept_client, &dept_ops, d);
+	d->opt = (struct options){ .reply_text = DEFAULT_REPLY_TEXT,
+				   .reason = DEFAULT_RETURN_REASON };
+	cli_client_parse_options(&d->cli, longopts, argc, argv);
 	d->seen = seen_new();
 	if (d->opt.quiet)
 		log_set_level(LOG_WARN);
+	d->cli.reconnect = d->opt.reconnect;
+	cli_client_setup(&d->cli);
 
-	const struct cli_conn_config cfg = {
-		.host = d->opt.host,
-		.port = d->opt.port,
-		.max_output = MAX_OUTPUT,
-		.reconnect = d->opt.reconnect,
-		.timeout_s = d->opt.timeout_s,
-		.requests = "actions",
-	};
-	cli_conn_setup(&d->conn, &cfg, &dept_conn_ops, d);
-	cli_stdin_setup(&d->in, d->conn.base, MAX_COMMAND_LINE, &dept_stdin_ops, d);
-	log_info("connecting to %s:%d as department %s", d->opt.host, d->opt.port, d->opt.dept);
-	cli_conn_run(&d->conn);
-
-	print_summary(d);
-	int exit_code = d->conn.exit_code;
+	int exit_code = cli_client_run(&d->cli);
 	for (size_t b = 0; b < PENDING_BUCKETS; b++)
 		while (d->buckets[b]) {
 			struct action *a = d->buckets[b];
 			d->buckets[b] = a->hash_next;
 			action_free(a);
 		}
-	cli_stdin_free(&d->in);
-	cli_conn_free(&d->conn);
+	cli_client_free(&d->cli);
 	seen_free(d->seen);
 	free(d->taken);
 	cli_line_free(&d->line);

@@ -2,13 +2,15 @@
  * test_utf8.c - unit tests of lib/utf8.c (strict UTF-8 validation).
  *
  * Owns: the byte sequences that must pass and must fail, at each boundary of
- * RFC 3629 (overlongs, surrogates, U+10FFFF, truncation, stray bytes, NUL).
+ * RFC 3629 (overlongs, surrogates, U+10FFFF, truncation, stray bytes, NUL),
+ * and what utf8_repaired makes of those that fail.
  * Never: depends on anything but lib/utf8.c. Run by `meson test --suite unit`.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -113,6 +115,57 @@ static void test_length(void **state)
 	assert_int_equal(utf8_length("\xf4\x8f\xbf\xbf", 4), 1);
 }
 
+/* Repairs s (a literal, embedded NULs counted) and compares with want. */
+#define REPAIRED(s, want)                                                      \
+	do {                                                                   \
+		size_t n_ = 12345;                                             \
+		char *got_ = utf8_repaired((s), sizeof(s) - 1, &n_);           \
+		assert_non_null(got_);                                         \
+		assert_int_equal(n_, sizeof(want) - 1);                        \
+		assert_memory_equal(got_, (want), sizeof(want)); /* and NUL */ \
+		free(got_);                                                    \
+	} while (0)
+#define FFFD "\xef\xbf\xbd"
+
+static void test_repaired_keeps_valid_text(void **state)
+{
+	REPAIRED("", "");
+	REPAIRED("hello, 12345", "hello, 12345");
+	REPAIRED("南通市12345热线：路灯不亮", "南通市12345热线：路灯不亮");
+	REPAIRED("\xf4\x8f\xbf\xbf\x7f", "\xf4\x8f\xbf\xbf\x7f");
+}
+
+/* One U+FFFD per byte that is not part of a well-formed sequence, whatever the fault. */
+static void test_repaired_replaces_each_bad_byte(void **state)
+{
+	REPAIRED("a\x80z", "a" FFFD "z"); /* stray continuation */
+	REPAIRED("\xe4\xb8", FFFD FFFD);  /* truncated at the end */
+	REPAIRED("\xe4\xb8"
+		 "A\xe4\xb8\xad",
+		 FFFD FFFD "A\xe4\xb8\xad");		   /* cut, then whole */
+	REPAIRED("\xc0\x80", FFFD FFFD);		   /* overlong NUL */
+	REPAIRED("\xed\xa0\x80", FFFD FFFD FFFD);	   /* surrogate U+D800 */
+	REPAIRED("\xf4\x90\x80\x80", FFFD FFFD FFFD FFFD); /* above U+10FFFF */
+	REPAIRED("\xff\xfe", FFFD FFFD);		   /* never in UTF-8 */
+	REPAIRED("a\0b", "a" FFFD "b");			   /* NUL */
+}
+
+static void test_repaired_result_is_valid(void **state)
+{
+	/* Every byte value, alone and after a lead byte: the result always passes. */
+	for (int lead = 0; lead < 256; lead++) {
+		for (int next = 0; next < 256; next += 15) {
+			char in[3] = { (char)lead, (char)next, (char)0xbf };
+			size_t n;
+			char *out = utf8_repaired(in, sizeof(in), &n);
+			assert_non_null(out);
+			assert_true(utf8_valid(out, n));
+			assert_true(n >= 3 && n <= 9);
+			free(out);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +178,9 @@ int main(void)
 		cmocka_unit_test(test_stray_continuation),
 		cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_length),
+		cmocka_unit_test(test_repaired_keeps_valid_text),
+		cmocka_unit_test(test_repaired_replaces_each_bad_byte),
+		cmocka_unit_test(test_repaired_result_is_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
