@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "dates.h"
 #include "log.h"
+#include "timer.h"
 
 #define ALERT_CHANNEL "hotline:alerts"
 #define HORIZON_RETRY_MS 10000L /* Redis was down: tell it this soon after */
@@ -94,8 +95,7 @@ static void on_bus_ready(void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct horizon *h = arg;
-	struct timeval tv = { check(h) ? HORIZON_RETRY_MS / 1000 : HORIZON_CHECK_MS / 1000, 0 };
-	event_add(h->ev_timer, &tv);
+	timer_arm(h->ev_timer, check(h) ? HORIZON_RETRY_MS : HORIZON_CHECK_MS);
 }
 
 struct horizon *horizon_new(struct event_base *base, const struct hotline_config *cfg,
@@ -133,8 +133,7 @@ static void on_bus_ready(void *arg)
 
 void horizon_start(struct horizon *h)
 {
-	struct timeval now = { 0, 0 };
-	event_add(h->ev_timer, &now);
+	timer_arm(h->ev_timer, 0);
 }
 
 void horizon_recheck(struct horizon *h)

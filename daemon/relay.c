@@ -20,6 +20,7 @@
 
 #include "hotline.pb-c.h"
 #include "log.h"
+#include "timer.h"
 #include "mask.h"
 #include "pgarray.h"
 #include "pgtext.h"
@@ -562,9 +563,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay *relay = arg;
 	on_kick(fd, what, arg);
-	struct timeval tv = { relay->cfg->relay_interval_ms / 1000,
-			      (relay->cfg->relay_interval_ms % 1000) * 1000 };
-	event_add(relay->ev_timer, &tv);
+	timer_arm(relay->ev_timer, relay->cfg->relay_interval_ms);
 }
 
 struct relay *relay_new(struct event_base *base, const struct hotline_config *cfg, struct bus *bus,
@@ -591,8 +590,7 @@ struct relay *relay_new(struct event_base *base, const struct hotline_config *cf
 
 void relay_start(struct relay *relay)
 {
-	struct timeval tv = { 0, 0 };
-	event_add(relay->ev_timer, &tv);
+	timer_arm(relay->ev_timer, 0);
 }
 
 void relay_stop(struct relay *relay)

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "timer.h"
 #include "pgtext.h"
 #include "route.h"
 #include "rules.h"
@@ -153,8 +154,7 @@ static void on_latest_rules(void *arg, const PGresult *res, const char *error)
 void router_start(struct router *router)
 {
 	router->redis_wait_until = clock_now_ms() + ROUTER_REDIS_WAIT_MS;
-	struct timeval tv = { ROUTER_REDIS_WAIT_MS / 1000, (ROUTER_REDIS_WAIT_MS % 1000) * 1000 };
-	event_add(router->ev_wait, &tv);
+	timer_arm(router->ev_wait, ROUTER_REDIS_WAIT_MS);
 	store_pg_query(router->store, QUERY_RULES_LATEST, NULL, on_latest_rules, router);
 }
 

@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
+#include "timer.h"
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -388,8 +389,7 @@ static void on_accept_error(struct evconnlistener *ev, void *arg)
 			 evutil_socket_error_to_string(err), pause);
 		burst_log(&server->accept_log, msg);
 		set_listening(server, false);
-		struct timeval tv = { pause / 1000, (pause % 1000) * 1000 };
-		event_add(server->ev_accept, &tv);
+		timer_arm(server->ev_accept, pause);
 		return;
 	}
 	snprintf(msg, sizeof(msg), "accept failed: %s", evutil_socket_error_to_string(err));

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "timer.h"
 
 #define ALERT_CHANNEL "hotline:alerts"
 
@@ -31,9 +32,7 @@ struct watcher {
 
 static void arm(struct watcher *w)
 {
-	long ms = w->cfg->escalation_interval_ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	event_add(w->ev_timer, &tv);
+	timer_arm(w->ev_timer, w->cfg->escalation_interval_ms);
 }
 
 /* Both marks return the same columns: one reader for both. */
