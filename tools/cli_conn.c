@@ -17,6 +17,7 @@
 
 #include <event2/buffer.h>
 
+#include "cli_addr.h"
 #include "cli_json.h"
 #include "backoff.h"
 #include "log.h"
@@ -176,15 +177,11 @@ static void event_cb(struct bufferevent *bev, short events, void *arg)
 
 static void start_connect(struct cli_conn *c)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL;
-	char port[16];
-	snprintf(port, sizeof(port), "%d", c->cfg.port);
-	int rc = getaddrinfo(c->cfg.host, port, &hints, &res);
-	if (rc != 0 || res == NULL) {
-		log_error("cannot resolve %s:%s: %s", c->cfg.host, port, gai_strerror(rc));
-		if (res)
-			freeaddrinfo(res);
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	char err[256];
+	if (cli_resolve(c->cfg.host, c->cfg.port, &addr, &addr_len, err, sizeof(err)) != 0) {
+		log_error("%s", err);
 		c->state = CLI_CONN_CLOSED;
 		if (c->cfg.reconnect && !c->stopping)
 			schedule_reconnect(c);
@@ -203,9 +200,8 @@ static void start_connect(struct cli_conn *c)
 	struct timeval tv = cli_tv_ms(HELLO_TIMEOUT_MS);
 	evtimer_add(c->timer, &tv);
 	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 ||
-	    bufferevent_socket_connect(c->bev, res->ai_addr, (int)res->ai_addrlen) != 0)
+	    bufferevent_socket_connect(c->bev, (struct sockaddr *)&addr, (int)addr_len) != 0)
 		cli_conn_lost(c, strerror(errno));
-	freeaddrinfo(res);
 }
 
 void cli_conn_lost(struct cli_conn *c, const char *why)

@@ -44,6 +44,7 @@
 #include "hotline.pb-c.h"
 #include "intake.h"
 #include "json_codec.h"
+#include "cli_addr.h"
 #include "loadgen_hist.h"
 #include "loadgen_record.h"
 #include "backoff.h"
@@ -1380,16 +1381,11 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 
 static void resolve(struct loadgen *lg)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL;
-	char port[16];
-	snprintf(port, sizeof(port), "%d", lg->opt.port);
-	int rc = getaddrinfo(lg->opt.host, port, &hints, &res);
-	if (rc != 0 || res == NULL)
-		fatal("cannot resolve %s:%s: %s", lg->opt.host, port, gai_strerror(rc));
-	memcpy(&lg->addr, res->ai_addr, res->ai_addrlen);
-	lg->addr_len = res->ai_addrlen;
-	freeaddrinfo(res);
+	char err[256];
+	socklen_t len;
+	if (cli_resolve(lg->opt.host, lg->opt.port, &lg->addr, &len, err, sizeof(err)) != 0)
+		fatal("%s", err);
+	lg->addr_len = len;
 }
 
 /* Many connections need many descriptors: raise the soft limit to the hard one. */
