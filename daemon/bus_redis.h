@@ -10,7 +10,12 @@
  * Never: blocks, keeps a hiredis reply past its callback, or is the only copy
  * of anything (Redis is a rebuildable view of PostgreSQL).
  * Callers: daemon/main.c, daemon/relay.c (publish), daemon/conn_dept.c (consume),
- *          daemon/conn_agent.c (claim callbacks).
+ *          daemon/conn_agent.c (claim callbacks), daemon/horizon.c and
+ *          daemon/watcher.c (alerts, values). This is the bus's one public header.
+ * Implemented by daemon/bus_redis.c (the connections), bus_rules.c (following the
+ * rule set), bus_epoch.c (lost data and the rebuild), bus_publish.c,
+ * bus_consumer.c and bus_callback.c (the callback queue); what they share is in
+ * bus_private.h, which no other module includes.
  *
  * Keys (a public contract with hotlinectl; see README "Redis keys"):
  *   hotline:rules            string   canonical rule text (rules.h format)

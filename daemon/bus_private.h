@@ -1,0 +1,106 @@
+/*
+ * bus_private.h - what the files of the Redis bus share with each other.
+ *
+ * Owns: struct bus (the shared connections' state, which bus_redis.c keeps, and
+ * the data-loss check's, which bus_epoch.c keeps), the names two or more of the
+ * files use, and the calls between them: the transport's helpers (bus_redis.c),
+ * following the rule set (bus_rules.c), checking for lost data (bus_epoch.c).
+ * Never: included outside daemon/bus_*.c (every other module includes
+ * bus_redis.h, the bus's one public header), or holds a definition.
+ * Callers: daemon/bus_redis.c, bus_rules.c, bus_epoch.c, bus_publish.c,
+ *          bus_consumer.c, bus_callback.c.
+ */
+#ifndef HOTLINE_BUS_PRIVATE_H
+#define HOTLINE_BUS_PRIVATE_H
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bus_redis.h"
+#include "config.h"
+#include "router.h"
+#include "store_pg.h"
+
+/* The consumer that holds entries handed back for anyone to take at once. */
+#define BUS_ORPHANS "orphans"
+#define BUS_EPOCH_MAX 64 /* bytes of an epoch, with its NUL */
+
+struct bus_ready_cb {
+	void (*fn)(void *);
+	void *arg;
+};
+
+struct bus {
+	struct event_base *base;
+	const struct hotline_config *cfg;
+	struct router *router;
+	struct store_pg *store;
+	redisAsyncContext *cmd;
+	redisAsyncContext *sub;
+	bool cmd_up, sub_up;
+	bool ready;	    /* script loaded, epoch verified against PostgreSQL */
+	int scripts_loaded; /* SCRIPT LOADs answered on this connection */
+	/* The epoch of the dataset known to be whole (Redis's hotline:epoch equal to
+	 * PostgreSQL's bus_epoch), "" until verified; see bus_epoch.c. */
+	char epoch[BUS_EPOCH_MAX];
+	/* A verification (or rebuild) in flight, started on connection generation
+	 * verify_gen: its answers are ignored once the connection changed. */
+	bool verifying;
+	unsigned gen, verify_gen;
+	char seen_epoch[BUS_EPOCH_MAX]; /* Redis's epoch as the verification read it ("" = none) */
+	char new_epoch[BUS_EPOCH_MAX];	/* the epoch a rebuild claims */
+	long backoff_ms;
+	struct event *ev_timer; /* reconnect while down; periodic checks while up */
+	struct bus_ready_cb ready_cbs[4];
+	int nready_cbs;
+	struct bus_stats stats;
+	bool stopping;
+};
+
+/* ---- the transport (bus_redis.c) ------------------------------------------ */
+
+/* Opens a connection to cfg's Redis, attached to base; AUTH, when configured,
+ * is its first command. NULL (logged) when it cannot even start connecting. */
+redisAsyncContext *bus_open_context(struct event_base *base, const struct hotline_config *cfg);
+
+/* The next reconnect delay after *backoff (which it advances): the same
+ * schedule as PostgreSQL's, +0..25% jitter. */
+long bus_next_backoff(long *backoff, const struct hotline_config *cfg);
+
+/* True for a NOGROUP error: the stream or its group does not exist (new, or lost). */
+bool bus_is_nogroup(const redisReply *reply);
+
+/* Redis is known to have its data: publishing may start. Unless the bus was
+ * ready already, runs the bus_on_ready callbacks. */
+void bus_become_ready(struct bus *bus);
+
+/* XACK + XDEL ids[0..n) of stream in group on the command connection: the
+ * stream keeps only open work. Returns -1 (nothing sent; the entries stay pending
+ * and are delivered again: at-least-once) when not connected or out of memory. */
+int bus_entries_done(struct bus *bus, const char *stream, const char *group, const char *const *ids,
+		     size_t n);
+
+/* Hands ids[0..n) of stream in group to BUS_ORPHANS with a huge idle time, so the
+ * next XAUTOCLAIM takes them at once. Without Redis (nothing sent) they come back
+ * after the usual timeout. */
+void bus_entries_orphan(struct bus *bus, const char *stream, const char *group,
+			const char *const *ids, size_t n);
+
+/* ---- following the rule set (bus_rules.c) --------------------------------- */
+
+/* Reads hotline:rules and its version into the router (no-op while disconnected). */
+void bus_rules_fetch(struct bus *bus);
+
+/* SUBSCRIBEs the sub connection, just connected, to the rules' change channel. */
+void bus_rules_subscribe(struct bus *bus);
+
+/* ---- noticing lost data (bus_epoch.c) ------------------------------------- */
+
+/* Starts verifying Redis's epoch (unless disconnected or one is in flight);
+ * ends with bus_become_ready, or with a rebuild owed and retried. */
+void bus_epoch_check(struct bus *bus);
+
+#endif
