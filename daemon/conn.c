@@ -542,8 +542,6 @@ void conn_close(struct conn *c)
 	c->state = CONN_CLOSED;
 	if (c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT)
 		conn_dept_closed(c);
-	else if (c->role == HOTLINE__V1__ROLE__ROLE_AGENT)
-		conn_agent_closed(c);
 	if (c->bev) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;

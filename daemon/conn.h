@@ -179,7 +179,6 @@ void conn_dept_closed(struct conn *c);
 int conn_agent_hello(struct conn *c, const char *id, const char *token)
 	__attribute__((warn_unused_result));
 bool conn_agent_frame(struct conn *c, Hotline__V1__Frame *frame);
-void conn_agent_closed(struct conn *c);
 /* True while the connection's claims and results fill their queue: the server
  * stops reading it until one is answered (answers stay in the order sent). */
 bool conn_agent_full(const struct conn *c);

@@ -97,7 +97,7 @@ static void action_start(struct action *a)
 	req.actor = actor;
 	if (transition_start(server_transitions(c->server), &req, on_action_done, a) != 0) {
 		struct transition_result oom = { TRANSITION_FAILED, "out of memory; try again",
-						 TICKET_RECEIVED, NULL };
+						 TICKET_RECEIVED, NULL, false };
 		on_action_done(a, &oom); /* answered here, in order: the head of the queue */
 	}
 }

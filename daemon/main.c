@@ -28,6 +28,7 @@
 #include "dates.h"
 #include "fault.h"
 #include "horizon.h"
+#include "http.h"
 #include "log.h"
 #include "relay.h"
 #include "router.h"
@@ -48,6 +49,7 @@ struct daemon {
 	struct bus *bus;
 	struct relay *relay;
 	struct transitions *transitions;
+	struct http *http;
 	struct watcher *watcher;
 	struct horizon *horizon;
 	const struct calendar *calendar; /* NULL: no files, weekdays only */
@@ -172,13 +174,14 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 		return;
 	struct server_stats ss;
 	server_get_stats(d->server, &ss);
-	if (ss.connections == 0 && store_pg_pending(d->store) == 0) {
+	if (ss.connections == 0 && store_pg_pending(d->store) == 0 && http_pending(d->http) == 0) {
 		log_info("shutdown: every record read was committed and acknowledged");
 		event_base_loopexit(d->base, NULL);
 	} else if (now >= d->stop_deadline_ms) {
-		log_warn("shutdown: shutdown_timeout_ms passed with %zu connections open and "
-			 "%zu records uncommitted (not acknowledged; feeds resend them)",
-			 ss.connections, store_pg_pending(d->store));
+		log_warn("shutdown: shutdown_timeout_ms passed with %zu connections open, "
+			 "%zu records uncommitted (not acknowledged; feeds resend them) and %zu "
+			 "HTTP requests unanswered",
+			 ss.connections, store_pg_pending(d->store), http_pending(d->http));
 		event_base_loopexit(d->base, NULL);
 	}
 }
@@ -235,6 +238,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	d->stop_deadline_ms = clock_now_ms() + d->cfg.shutdown_timeout_ms;
 	log_info("%s: stopping; finishing in-flight records", strsignal((int)sig));
 	server_begin_shutdown(d->server);
+	http_stop(d->http);
 }
 
 int main(int argc, char **argv)
@@ -342,6 +346,10 @@ int main(int argc, char **argv)
 	if (!d.server)
 		fatal("cannot start listening (see above)");
 	server_set_transitions(d.server, d.transitions);
+	struct http_deps http_deps = { d.store, d.transitions, d.bus, d.server };
+	d.http = http_new(d.base, &d.cfg, &http_deps);
+	if (!d.http)
+		fatal("cannot start the HTTP API (see above)");
 	d.watcher = watcher_new(d.base, &d.cfg, d.store, d.bus);
 	d.horizon = d.watcher ? horizon_new(d.base, &d.cfg, &d.calendar, d.bus) : NULL;
 	if (!d.horizon)
@@ -370,6 +378,7 @@ int main(int argc, char **argv)
 	event_base_dispatch(d.base);
 
 	log_stats(&d, "exit");
+	http_free(d.http);
 	server_free(d.server);
 	watcher_free(d.watcher);
 	horizon_free(d.horizon);

@@ -338,7 +338,7 @@ static uint32_t binary_oid(int param)
 	}
 }
 
-#define INTAKE_ARRAYS (INTAKE_P_ANSWER + 1) /* $1..$21 are arrays; the rest scalars */
+#define INTAKE_ARRAYS (INTAKE_P_ACTOR + 1) /* $1..$22 are arrays; the rest scalars */
 
 static void put_text(struct pgarray *a, const char *s)
 {
@@ -385,6 +385,7 @@ static int send_intake(struct store_pg *store, struct batch *b, PGconn *pg)
 		put_text(&a[INTAKE_P_ROUTE_EVENT], ticket_event_name(rec->route_event));
 		pgarray_int8(&a[INTAKE_P_DEADLINE_MS], rec->deadline_at_ms);
 		put_text(&a[INTAKE_P_ANSWER], rec->state == TICKET_CLOSED ? in->answer : "");
+		put_text(&a[INTAKE_P_ACTOR], rec->actor);
 	}
 	const char *values[INTAKE_NPARAMS];
 	int lengths[INTAKE_NPARAMS] = { 0 };

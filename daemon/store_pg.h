@@ -56,6 +56,7 @@ typedef void (*store_done_fn)(struct store_intake *rec, const struct store_resul
 struct store_intake {
 	TAILQ_ENTRY(store_intake) link; /* store's queue / batch; owned by the store */
 	char feed_code[65];
+	char actor[80];	       /* the audit rows' actor; "" = feed:FEED_CODE */
 	struct intake *intake; /* the record; owned by whoever owns rec */
 	store_done_fn done;
 	void *owner;

@@ -40,6 +40,7 @@ struct job {
 	int64_t deadline_at_ms;
 	char dept_code[CODE_MAX + 1];
 	char actor[96];
+	char parent_no[32];
 	int attempts;
 	enum ticket_state before, after;
 	transition_fn done;
@@ -51,7 +52,15 @@ static void job_read(struct job *job);
 static void job_finish(struct job *job, enum transition_outcome outcome, const char *message,
 		       enum ticket_state state, const char *feed_code)
 {
-	struct transition_result result = { outcome, message, state, feed_code };
+	struct transition_result result = { outcome, message, state, feed_code, false };
+	job->done(job->arg, &result);
+	free(job->text);
+	free(job);
+}
+
+static void job_invalid(struct job *job, const char *message, enum ticket_state state)
+{
+	struct transition_result result = { TRANSITION_REFUSED, message, state, NULL, true };
 	job->done(job->arg, &result);
 	free(job->text);
 	free(job);
@@ -129,6 +138,7 @@ static bool read_status(struct job *job, const PGresult *res, struct ticket_stat
 		return false;
 	}
 	cur->state = (enum ticket_state)state;
+	cur->ruled = strcmp(PQgetvalue(res, 0, TICKET_READ_C_RULED), "t") == 0;
 	cur->rating = rating > 0 ? (enum ticket_rating)rating : TICKET_RATING_NONE;
 	snprintf(cur->dept_code, sizeof(cur->dept_code), "%s",
 		 PQgetvalue(res, 0, TICKET_READ_C_DEPT_CODE));
@@ -182,7 +192,12 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	struct ticket_status next;
 	struct ticket_effects fx;
 	char err[256];
-	if (ticket_transition(&cur, &ev, &limits, &next, &fx, err, sizeof(err)) != TICKET_OK) {
+	int rc = ticket_transition(&cur, &ev, &limits, &next, &fx, err, sizeof(err));
+	if (rc == TICKET_EINVAL) {
+		job_invalid(job, err, cur.state);
+		return;
+	}
+	if (rc != TICKET_OK) {
 		job_finish(job, TRANSITION_REFUSED, err, cur.state, NULL);
 		return;
 	}
@@ -231,7 +246,12 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		[TICKET_WRITE_P_CALLBACK_ATTEMPTS] = attempts,
 		[TICKET_WRITE_P_RATING] =
 			next.rating == TICKET_RATING_NONE ? "" : ticket_rating_name(next.rating),
-		[TICKET_WRITE_P_REPLY] = job->kind == TICKET_EV_REPLY ? job->text : NULL,
+		/* the caller hears the reply, or why the ticket was closed without one */
+		[TICKET_WRITE_P_REPLY] = job->kind == TICKET_EV_REPLY ||
+							 job->kind == TICKET_EV_RULING_CLOSE ||
+							 job->kind == TICKET_EV_DESK_CLOSE
+						 ? job->text
+						 : NULL,
 		[TICKET_WRITE_P_EVENT] = ticket_event_name(job->kind),
 		[TICKET_WRITE_P_FROM_STATE] = ticket_state_name(cur.state),
 		[TICKET_WRITE_P_ACTOR] = job->actor,
@@ -250,14 +270,59 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 			yes(children && fx.children == TICKET_EV_PARENT_REPLIED),
 		[TICKET_WRITE_P_CHILD_CLOSED] = yes(children && child_fx.set_closed),
 		[TICKET_WRITE_P_QUIET_FEED] = t->cfg->agents_feed,
+		[TICKET_WRITE_P_RULED] = yes(next.ruled),
+		[TICKET_WRITE_P_PARENT_NO] = job->parent_no,
 	};
 	store_pg_query(t->store, QUERY_TICKET_WRITE, values, on_written, job);
 }
 
-static void job_read(struct job *job)
+static void read_ticket(struct job *job)
 {
 	const char *values[TICKET_READ_NPARAMS] = { [TICKET_READ_P_TICKET_NO] = job->ticket_no };
 	store_pg_query(job->t->store, QUERY_TICKET_READ, values, on_read, job);
+}
+
+/* DESK_DUPLICATE: the ticket it duplicates must be open and not a duplicate itself. */
+static void on_parent_read(void *arg, const PGresult *res, const char *error)
+{
+	struct job *job = arg;
+	char msg[160];
+	if (error) {
+		job_finish(job, TRANSITION_FAILED, "the ticket could not be read; try again",
+			   TICKET_RECEIVED, NULL);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		snprintf(msg, sizeof(msg), "there is no ticket %s to join", job->parent_no);
+		job_invalid(job, msg, TICKET_RECEIVED);
+		return;
+	}
+	const char *state = PQgetvalue(res, 0, TICKET_READ_C_STATE);
+	if (strcmp(state, "CLOSED") == 0) {
+		snprintf(msg, sizeof(msg),
+			 "ticket %s is closed: close this one with a reason that names it",
+			 job->parent_no);
+		job_finish(job, TRANSITION_REFUSED, msg, TICKET_RECEIVED, NULL);
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, TICKET_READ_C_PARENT_TICKET_ID), "0") != 0) {
+		snprintf(msg, sizeof(msg),
+			 "ticket %s is itself a duplicate: join the ticket it follows",
+			 job->parent_no);
+		job_finish(job, TRANSITION_REFUSED, msg, TICKET_RECEIVED, NULL);
+		return;
+	}
+	read_ticket(job);
+}
+
+static void job_read(struct job *job)
+{
+	if (job->parent_no[0] == '\0') {
+		read_ticket(job);
+		return;
+	}
+	const char *values[TICKET_READ_NPARAMS] = { [TICKET_READ_P_TICKET_NO] = job->parent_no };
+	store_pg_query(job->t->store, QUERY_TICKET_READ, values, on_parent_read, job);
 }
 
 int transition_start(struct transitions *t, const struct transition_request *req,
@@ -279,6 +344,8 @@ int transition_start(struct transitions *t, const struct transition_request *req
 	if (req->dept_code)
 		snprintf(job->dept_code, sizeof(job->dept_code), "%s", req->dept_code);
 	snprintf(job->actor, sizeof(job->actor), "%s", req->actor ? req->actor : "system");
+	if (req->parent_no)
+		snprintf(job->parent_no, sizeof(job->parent_no), "%s", req->parent_no);
 	job->done = done;
 	job->arg = arg;
 	job_read(job);

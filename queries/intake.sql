@@ -7,13 +7,13 @@
 -- this batch) is inserting the same (feed, external_id) concurrently; the record is
 -- then retried and finds the committed original. outbox_id is set for a new
 -- DISPATCHED ticket: the one outbox row of every ticket the batch dispatched, due
--- for the sweeper only after the relay's fast path had its chance ($27).
+-- for the sweeper only after the relay's fast path had its chance ($28).
 -- The routing columns were decided in C (lib/route.c, lib/ticket_state.c); this
 -- statement records both moves (INTAKE, then the routing event) in the audit table.
 -- A repeat complaint (same caller and category as an open ticket in the window) is
 -- linked to the oldest such ticket: only the database knows the parent, so the
--- statement applies the state machine's RECEIVED --LINK--> decision ($23, $25)
--- where it finds one. Every time it writes is the batch's one instant ($26).
+-- statement applies the state machine's RECEIVED --LINK--> decision ($24, $26)
+-- where it finds one. Every time it writes is the batch's one instant ($27).
 -- Indexes: tickets_feed_external_key (ON CONFLICT, and a resend's lookup),
 -- tickets_repeat_idx (the parent lookup).
 --
@@ -38,12 +38,13 @@
 -- $19 route_event   text[]    ROUTE_MATCHED, ROUTE_NONE or DIRECT_CLOSE
 -- $20 deadline_ms   int8[]    0 = none (binary array)
 -- $21 answer        text[]    the reply of a ticket closed on the call, else ''
--- $22 timezone      text      the ticket number's date is taken there
--- $23 linked_state  text      what RECEIVED --LINK--> gives (LINKED)
--- $24 window_hours  int       repeat-complaint window; 0 = never link
--- $25 link_event    text      LINK
--- $26 at_ms         int8      the batch's instant (unix ms, daemon/clock.h)
--- $27 fast_path_ms  int8      the outbox row waits this long for the relay's fast path
+-- $22 actor         text[]    who took it, for the audit rows ('' = feed:FEED_CODE)
+-- $23 timezone      text      the ticket number's date is taken there
+-- $24 linked_state  text      what RECEIVED --LINK--> gives (LINKED)
+-- $25 window_hours  int       repeat-complaint window; 0 = never link
+-- $26 link_event    text      LINK
+-- $27 at_ms         int8      the batch's instant (unix ms, daemon/clock.h)
+-- $28 fast_path_ms  int8      the outbox row waits this long for the relay's fast path
 -- > ord        int8    the record's place in the batch, from 1
 -- > ticket_no  text    NULL: retry the record (a concurrent insert of its key)
 -- > duplicate  bool    the key was stored before: ticket_no is the original's
@@ -62,7 +63,7 @@ WITH ins AS (
     NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),
     NULLIF(n.category, ''), n.content, NULLIF(n.district, ''),
     NULLIF(n.address, ''), n.lat, n.lon, n.priority, NULLIF(n.origin_number, ''),
-    CASE WHEN l.parent_id IS NULL THEN n.state ELSE $23 END,
+    CASE WHEN l.parent_id IS NULL THEN n.state ELSE $24 END,
     CASE WHEN l.parent_id IS NULL THEN NULLIF(n.dept_code, '') END,
     CASE WHEN l.parent_id IS NULL THEN NULLIF(n.route_rule, '') END,
     CASE WHEN n.state = 'DISPATCHED' AND l.parent_id IS NULL THEN c.at END,
@@ -78,39 +79,41 @@ WITH ins AS (
     caller_name, category, content, district, address, lat, lon, priority,
     origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer)
   -- the batch's one instant: every time this event writes
-  CROSS JOIN (SELECT to_timestamp($26::float8 / 1000) AS at) c
+  CROSS JOIN (SELECT to_timestamp($27::float8 / 1000) AS at) c
   -- OFFSET 0 keeps the lookup a subquery evaluated once per record (inlined, it
   -- would run once per reference above)
-  CROSS JOIN LATERAL (SELECT CASE WHEN $24::int > 0 AND n.caller_phone <> ''
+  CROSS JOIN LATERAL (SELECT CASE WHEN $25::int > 0 AND n.caller_phone <> ''
         AND n.category <> '' AND n.route_event <> 'DIRECT_CLOSE' THEN
       (SELECT p.ticket_id FROM tickets p
         WHERE p.caller_phone = n.caller_phone AND p.category = n.category
           AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL
           AND p.caller_phone IS NOT NULL
-          AND p.created_at > c.at - make_interval(hours => $24::int)
+          AND p.created_at > c.at - make_interval(hours => $25::int)
         ORDER BY p.created_at LIMIT 1) END AS parent_id OFFSET 0) l,
-    LATERAL (SELECT to_char(c.at AT TIME ZONE $22::text, 'YYYYMMDD') AS day) d
+    LATERAL (SELECT to_char(c.at AT TIME ZONE $23::text, 'YYYYMMDD') AS day) d
   ON CONFLICT (feed_code, external_id) DO NOTHING
   RETURNING ticket_id, ticket_no, feed_code, state, dept_code, route_rule, reply,
     parent_ticket_id, created_at
+), who AS (
+  SELECT ins.ticket_id, COALESCE(NULLIF(a.actor, ''), 'feed:' || ins.feed_code) AS actor
+  FROM ins JOIN unnest($1::int8[], $22::text[]) AS a(ticket_id, actor) USING (ticket_id)
 ), ev AS (
   INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)
-  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL, created_at
-  FROM ins
+  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', who.actor, NULL, created_at
+  FROM ins JOIN who USING (ticket_id)
   UNION ALL
   SELECT ins.ticket_id,
-    CASE WHEN ins.parent_ticket_id IS NULL THEN e.route_event ELSE $25 END,
+    CASE WHEN ins.parent_ticket_id IS NULL THEN e.route_event ELSE $26 END,
     'RECEIVED', ins.state,
-    CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN 'feed:' || ins.feed_code
-      ELSE 'router' END,
+    CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN who.actor ELSE 'router' END,
     COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply),
     ins.created_at
   FROM ins JOIN unnest($1::int8[], $19::text[]) AS e(ticket_id, route_event)
-    USING (ticket_id)
+    USING (ticket_id) JOIN who USING (ticket_id)
 ), ob AS (
   -- one outbox row for every ticket this batch dispatched (005_batch_outbox)
   INSERT INTO outbox (ticket_ids, kind, relay_after)
-  SELECT array_agg(ticket_id), 'dispatch', now() + make_interval(secs => $27::float8 / 1000)
+  SELECT array_agg(ticket_id), 'dispatch', now() + make_interval(secs => $28::float8 / 1000)
   FROM ins WHERE state = 'DISPATCHED'
   HAVING count(*) > 0
   RETURNING outbox_id

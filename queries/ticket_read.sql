@@ -15,8 +15,11 @@
 -- > version            int4
 -- > category           text
 -- > priority           int2
+-- > ruled              bool
+-- > parent_ticket_id   int8  0 = none
 SELECT ticket_id, state, COALESCE(dept_code, '') AS dept_code,
   COALESCE((extract(epoch FROM deadline_at) * 1000)::int8, 0) AS deadline_ms, return_count,
   reopen_count, extend_count, callback_attempts, COALESCE(rating, '') AS rating, version,
-  COALESCE(category, '') AS category, priority
+  COALESCE(category, '') AS category, priority, ruled,
+  COALESCE(parent_ticket_id, 0) AS parent_ticket_id
 FROM tickets WHERE ticket_no = $1

@@ -2,11 +2,13 @@
 -- (lib/ticket_state.h: the next status and struct ticket_effects): the ticket's new
 -- status, its audit row, the TicketUpdate owed to its feed, the outbox row the new
 -- state needs (a dispatch for a department, a callback for an agent), and the same
--- move of its linked repeat complaints. The UPDATE carries "AND version = $2", so
+-- move of its linked repeat complaints (and, for a duplicate closed from the desk,
+-- links it to the ticket it duplicates, which it then follows). The UPDATE carries "AND version = $2", so
 -- nothing is written when someone changed the ticket since it was read (the caller
 -- reads and decides again); every other part selects from its RETURNING. This
 -- statement decides nothing: each effect is a parameter. Every time it writes is
--- the move's instant ($16). Indexes: tickets' primary key, tickets_parent_idx.
+-- the move's instant ($16). Indexes: tickets' primary key and ticket_no key,
+-- tickets_parent_idx.
 --
 -- $1 ticket_id          int8
 -- $2 version            int4    as read
@@ -36,20 +38,33 @@
 -- $26 child_reply       bool    ... sharing the reply
 -- $27 child_closed      bool    ... closed at the instant
 -- $28 quiet_feed        text    the feed owed no TicketUpdates (the agents')
+-- $29 ruled             bool    dispatched by a ruling: no RETURN
+-- $30 parent_no         text    DESK_DUPLICATE: the ticket it joins ('' = none); it must
+--                               still be open and not linked itself, else nothing is
+--                               written; its version moves, so a concurrent move of it
+--                               decides again and takes this new child along
 -- > feed_code  text  the feed the ticket came from; no row: the version changed
-WITH u AS (
+WITH p AS (
+  UPDATE tickets SET version = version + 1
+  WHERE $30 <> '' AND ticket_no = $30 AND state NOT IN ('CLOSED', 'LINKED')
+    AND parent_ticket_id IS NULL AND ticket_id <> $1
+  RETURNING ticket_id, reply
+), u AS (
   UPDATE tickets SET state = $3, dept_code = NULLIF($4, ''),
     deadline_at = CASE WHEN $5::int8 = 0 THEN NULL
       ELSE to_timestamp($5::int8::float8 / 1000) END,
     return_count = $6, reopen_count = $7, extend_count = $8, callback_attempts = $9,
-    rating = NULLIF($10, ''), reply = COALESCE($11, reply),
+    rating = NULLIF($10, ''), reply = COALESCE($11, (SELECT reply FROM p), reply),
+    ruled = $29,
+    parent_ticket_id = CASE WHEN $30 <> '' THEN (SELECT ticket_id FROM p)
+      ELSE parent_ticket_id END,
     closed_at = CASE WHEN $19 THEN to_timestamp($16::float8 / 1000) ELSE closed_at END,
     dispatched_at = CASE WHEN $18 THEN to_timestamp($16::float8 / 1000)
       ELSE dispatched_at END,
     due_soon_at = CASE WHEN $17 THEN NULL ELSE due_soon_at END,
     overdue_at = CASE WHEN $17 THEN NULL ELSE overdue_at END,
     version = version + 1, updated_at = to_timestamp($16::float8 / 1000)
-  WHERE ticket_id = $1 AND version = $2
+  WHERE ticket_id = $1 AND version = $2 AND ($30 = '' OR EXISTS (SELECT 1 FROM p))
   RETURNING ticket_id, ticket_no, feed_code, external_id, state, reply, dept_code,
     updated_at
 ), e AS (
