@@ -3,7 +3,7 @@
  *
  * Owns: authenticating agents (Hello.id is the agent's id, Hello.token the
  * shared [agents] token), pointing their Intake at the agents' feed ([agents]
- * feed; conn.c stores it, and the router closes a record resolved on the call
+ * feed; conn_feed.c stores it, and the router closes a record resolved on the call
  * at once), and the callback loop (回访): CallbackClaim hands out the next
  * replied ticket from hotline:callbacks (one consumer of group "agents" per
  * connection, at most AGENT_MAX_CLAIMS held at once), CallbackResult records
@@ -14,7 +14,8 @@
  * same NOT_FOUND whether or not the ticket exists), answers a result before
  * its change committed, logs a caller's phone number, or frees the connection
  * (conn.c does, after conn_agent_free()).
- * Callers: daemon/conn.c.
+ * Callers: daemon/conn.c (frames, close), daemon/conn_hello.c (the Hello),
+ * daemon/server.c (conn_agent_full).
  *
  * A claim is held in Redis (the entry is pending for this connection's
  * consumer) and remembered here (ticket_no -> entry id). It lapses after

@@ -10,7 +10,7 @@
  * read and decide again (a few times, then TRANSITION_BUSY).
  * Never: decides a move itself (the state machine does), or reports success
  * before the write committed.
- * Callers: daemon/conn_dept.c, daemon/conn_agent.c.
+ * Callers: daemon/conn_dept.c, daemon/conn_agent.c; daemon/main.c (lifecycle).
  */
 #ifndef HOTLINE_TRANSITION_H
 #define HOTLINE_TRANSITION_H
