@@ -12,7 +12,7 @@
  * clock start at that instant and run at real speed from there.
  * Never: jumps (the offset is fixed at start) or is read by lib/ (lib/ takes now
  * as a parameter). PostgreSQL's own clock still times internal bookkeeping that
- * no ticket shows (an outbox row's age).
+ * no ticket shows (when an outbox row was written and when it is due).
  * Callers: every daemon/ module that needs the time.
  */
 #ifndef HOTLINE_CLOCK_H

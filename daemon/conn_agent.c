@@ -3,7 +3,7 @@
  *
  * Owns: authenticating agents (Hello.id is the agent's id, Hello.token the
  * shared [agents] token), pointing their Intake at the agents' feed ([agents]
- * feed; conn.c stores it, and the router closes a record resolved on the call
+ * feed; conn_feed.c stores it, and the router closes a record resolved on the call
  * at once), and the callback loop (回访) on the binary port: CallbackClaim and
  * CallbackResult go to this connection's callback holder (daemon/callbacks.c,
  * one consumer of group "agents" per connection), one at a time, in the order
@@ -11,7 +11,8 @@
  * Never: answers a result before its change committed, logs a caller's phone
  * number, or frees the connection (conn.c does, after conn_agent_free(); what
  * the connection holds stays pending and comes back after the claim timeout).
- * Callers: daemon/conn.c.
+ * Callers: daemon/conn.c (frames), daemon/conn_hello.c (the Hello),
+ * daemon/server.c (conn_agent_full).
  */
 #include <stdio.h>
 #include <stdlib.h>

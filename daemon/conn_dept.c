@@ -10,7 +10,8 @@
  * transition.c, and answered with ActionAck once committed.
  * Never: shows one department another's ticket (NOT_FOUND, the same answer as
  * for a ticket that does not exist), or answers before the change committed.
- * Callers: daemon/conn.c.
+ * Callers: daemon/conn.c (frames, close), daemon/conn_hello.c (the Hello),
+ * daemon/server.c (conn_action_window).
  */
 #include <stdio.h>
 #include <stdlib.h>

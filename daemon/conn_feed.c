@@ -9,7 +9,8 @@
  * Never: acknowledges a record before its commit, or takes an Ack for an update
  * not sent on this very connection.
  * Callers: daemon/conn.c (the frames and lines of a feed or agent connection),
- * daemon/server.c (pulls, updates acknowledged elsewhere).
+ * daemon/conn_hello.c (the first pull), daemon/server.c (pulls, updates
+ * acknowledged elsewhere).
  */
 #include <stdio.h>
 #include <stdlib.h>

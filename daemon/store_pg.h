@@ -10,8 +10,8 @@
  * other modules (store_pg_query), are daemon/pgpool.c's.
  * Never: talks to clients, decides admission (the server bounds what it
  * submits), or acknowledges anything itself.
- * Callers: daemon/conn.c (submit), daemon/main.c (lifecycle, reload), every module
- * that runs a statement (store_pg_query).
+ * Callers: daemon/conn_feed.c (submit), daemon/main.c (lifecycle, reload), every
+ * module that runs a statement (store_pg_query).
  */
 #ifndef HOTLINE_STORE_PG_H
 #define HOTLINE_STORE_PG_H

@@ -10,7 +10,8 @@
  * read and decide again (a few times, then TRANSITION_BUSY).
  * Never: decides a move itself (the state machine does), or reports success
  * before the write committed.
- * Callers: daemon/conn_dept.c, daemon/callbacks.c, daemon/http_desk.c.
+ * Callers: daemon/conn_dept.c, daemon/callbacks.c, daemon/http_desk.c; daemon/main.c
+ * (lifecycle).
  */
 #ifndef HOTLINE_TRANSITION_H
 #define HOTLINE_TRANSITION_H
