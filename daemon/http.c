@@ -412,6 +412,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	const char *query = evhttp_uri_get_query(uri);
 	if (query) {
+		/* evhttp would hand a handler a value cut at a %00, or bytes that are not text. */
+		char *decoded = malloc(strlen(query) + 1);
+		int checked = decoded ? httpreq_query_check(query, decoded, strlen(query) + 1) : -1;
+		free(decoded);
+		if (checked != 0) {
+			http_error(call, 400, "invalid",
+				   "the query string is not valid: a bad %%-escape, a NUL byte or "
+				   "invalid UTF-8");
+			return;
+		}
 		if (evhttp_parse_query_str(query, &cp->query) != 0) {
 			http_error(call, 400, "invalid", "the query string cannot be decoded");
 			return;

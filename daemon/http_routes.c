@@ -16,6 +16,7 @@ static const struct http_route routes[] = {
 	{ POST, { "tickets" }, AGENT, http_ticket_create },
 	{ GET, { "tickets", "*" }, AGENT, http_ticket_get },
 	{ GET, { "callers", "*", "tickets" }, AGENT, http_caller_history },
+	{ GET, { "kb" }, AGENT, http_kb_search },
 	{ POST, { "callbacks", "claim" }, AGENT, http_callback_claim },
 	{ POST, { "callbacks", "*", "result" }, AGENT, http_callback_result },
 	{ GET, { "desk" }, AGENT, http_desk_list },

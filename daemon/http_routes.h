@@ -36,6 +36,8 @@ void http_desk_list(struct http_call *call);
 void http_desk_dispatch(struct http_call *call);
 void http_desk_ruling(struct http_call *call);
 void http_desk_close(struct http_call *call);
+/* http_kb.c */
+void http_kb_search(struct http_call *call);
 /* http_callbacks.c */
 void http_callback_claim(struct http_call *call);
 void http_callback_result(struct http_call *call);

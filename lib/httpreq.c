@@ -57,6 +57,27 @@ int httpreq_split_path(const char *path, char *buf, size_t buflen,
 	return n;
 }
 
+int httpreq_query_check(const char *query, char *buf, size_t buflen)
+{
+	if (!query || buflen < strlen(query) + 1)
+		return -1;
+	char *out = buf;
+	for (const char *p = query; *p;) {
+		if (*p == '%') {
+			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			*out++ = (char)(hi * 16 + lo);
+			p += 3;
+		} else {
+			*out++ = *p == '+' ? ' ' : *p;
+			p++;
+		}
+	}
+	/* '&' and '=' are ASCII: no UTF-8 sequence spans them, so the whole text is checked. */
+	return utf8_valid(buf, (size_t)(out - buf)) ? 0 : -1;
+}
+
 static bool base64url_char(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||

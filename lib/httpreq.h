@@ -3,12 +3,11 @@
  * bearer token, and the fields of a JSON body.
  *
  * Owns: splitting a path under /api/v1/ into percent-decoded segments (no NUL,
- * valid UTF-8, bounded), reading "Authorization: Bearer hl1.ID.SECRET", and
- * taking a body object's fields by a table (type, required, byte limit,
- * unknown keys refused) so every handler checks its input the same way.
- * Never: allocates beyond what the caller's buffers hold, or does I/O.
- * Callers: daemon/http.c and its handlers, tests/unit/test_httpreq.c,
- * tests/fuzz/fuzz_httpreq.c.
+ * valid UTF-8, bounded), checking a query string the same way, reading "Authorization: Bearer
+ * hl1.ID.SECRET", and taking a body object's fields by a table (type, required, byte limit, unknown
+ * keys refused) so every handler checks its input the same way. Never: allocates beyond what the
+ * caller's buffers hold, or does I/O. Callers: daemon/http.c and its handlers,
+ * tests/unit/test_httpreq.c, tests/fuzz/fuzz_httpreq.c.
  */
 #ifndef HOTLINE_HTTPREQ_H
 #define HOTLINE_HTTPREQ_H
@@ -33,6 +32,15 @@
  */
 int httpreq_split_path(const char *path, char *buf, size_t buflen,
 		       const char *segs[HTTPREQ_MAX_SEGMENTS]);
+
+/*
+ * Checks a raw query string (after the '?'): every %-escape is two hex digits,
+ * and its names and values, decoded (%XX, '+' as a space), are valid UTF-8
+ * without a NUL byte. buf (buflen >= strlen(query) + 1) holds the decoded text
+ * meanwhile. Returns 0, or -1 (a handler would otherwise see a value cut at a
+ * NUL or bytes that are not text).
+ */
+int httpreq_query_check(const char *query, char *buf, size_t buflen);
 
 /*
  * Reads "Bearer hl1.ID.SECRET" (ID a positive decimal, SECRET 1..128 bytes of

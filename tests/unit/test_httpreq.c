@@ -195,6 +195,30 @@ static void test_int_param(void **state)
 	assert_int_equal(httpreq_int_param("99999999999999999999", 20, 0, 100, &v), -1);
 }
 
+static int query_check(const char *query)
+{
+	char buf[256];
+	return httpreq_query_check(query, buf, sizeof(buf));
+}
+
+static void test_query_check(void **state)
+{
+	assert_int_equal(query_check(""), 0);
+	assert_int_equal(query_check("q=%E5%9E%83%E5%9C%BE&limit=10"), 0); /* 垃圾 */
+	assert_int_equal(query_check("q=垃圾+清运"), 0);
+	assert_int_equal(query_check("q=a%26b%3Dc"), 0);
+	assert_int_equal(query_check("q=a%00b"), -1);	     /* a NUL would cut the value */
+	assert_int_equal(query_check("q=%FF"), -1);	     /* not UTF-8 */
+	assert_int_equal(query_check("q=%E5%9E"), -1);	     /* a sequence cut short */
+	assert_int_equal(query_check("q=%E5&x=%9E%83"), -1); /* ... or split by '&' */
+	assert_int_equal(query_check("%C0%80=x"), -1);	     /* an overlong NUL, in a name */
+	assert_int_equal(query_check("q=%zz"), -1);
+	assert_int_equal(query_check("q=%4"), -1);
+	char small[4];
+	assert_int_equal(httpreq_query_check("q=abc", small, sizeof(small)), -1);
+	assert_int_equal(httpreq_query_check(NULL, small, sizeof(small)), -1);
+}
+
 static void test_format_utc(void **state)
 {
 	char buf[DATES_UTC_LEN];
@@ -211,7 +235,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_path), cmocka_unit_test(test_bearer),
 		cmocka_unit_test(test_fields),	   cmocka_unit_test(test_int_param),
-		cmocka_unit_test(test_format_utc),
+		cmocka_unit_test(test_format_utc), cmocka_unit_test(test_query_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
