@@ -4,7 +4,7 @@
  *
  * Owns: struct ctl (the options of the run and its connections), connecting to
  * PostgreSQL, running a statement and saying what failed.
- * Callers: tools/hotlinectl.c (the other commands), tools/ctl_user.c.
+ * Callers: tools/hotlinectl.c (the other commands), tools/ctl_user.c, tools/ctl_kb.c.
  */
 #ifndef HOTLINE_CTL_H
 #define HOTLINE_CTL_H
@@ -30,7 +30,17 @@ int ctl_connect(struct ctl *ctl) __attribute__((warn_unused_result));
 /* Runs text (no parameters); 0, or -1 after printing what of `what` failed. */
 int exec_text(PGconn *pg, const char *text, const char *what);
 
+/*
+ * Reads the whole file at path into a new NUL-terminated buffer (*out, the
+ * caller frees; its length in *outlen): at most max + 1 bytes, so a longer file
+ * shows as longer than max. 0, or -1 after saying why.
+ */
+int ctl_read_file(const char *path, size_t max, char **out, size_t *outlen)
+	__attribute__((warn_unused_result));
+
 /* hotlinectl user ... (tools/ctl_user.c) */
 int cmd_user(struct ctl *ctl, int argc, char **argv);
+/* hotlinectl kb ... (tools/ctl_kb.c) */
+int cmd_kb(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -4,7 +4,8 @@
  * Owns: schema migrations (`migrate`, `migrate --status`), publishing the
  * routing rules (`route load`, `route show`, `route test`): the writer's side
  * of the Redis rule-set contract (keys below) that every hotlined reads, and
- * the working-day calendar's horizon (`calendar status`, for operators and cron).
+ * the working-day calendar's horizon (`calendar status`, for operators and cron);
+ * the HTTP API's accounts (`user`, ctl_user.c) and knowledge base (`kb`, ctl_kb.c).
  * Commands are a name -> handler table, like pgbouncer's admin SHOW commands.
  * Talks to PostgreSQL with plain blocking libpq and to Redis with hiredis's
  * blocking API: this is an operator's tool, not a hot path.
@@ -90,6 +91,12 @@ static void usage(FILE *out)
 	      "  user rotate NAME     a new token for NAME; the old one stops working at once\n"
 	      "  user disable NAME    refuse NAME's token from the next request on\n"
 	      "  user list            every account, its role and whether it is disabled\n"
+	      "  kb import [--replace] FILE.csv\n"
+	      "                       load knowledge-base entries (README: the CSV's columns);\n"
+	      "                       all or nothing, errors FILE:LINE: reason; --replace\n"
+	      "                       deletes the entries the file does not name\n"
+	      "  kb search [--limit N] [--json] TEXT\n"
+	      "                       what an agent's search for TEXT finds, best first\n"
 	      "\n"
 	      "Without -c or --dsn, libpq's environment (PGHOST, PGDATABASE, ...) is used.\n"
 	      "Exit status: 0 done, 1 failed (bad rule or calendar file, unreachable server,\n"
@@ -384,8 +391,6 @@ static redisReply *redis_run(struct ctl *ctl, const char *what, const char *fmt,
 
 /* ---- route ------------------------------------------------------------ */
 
-static int read_rule_file(const char *path, char **out, size_t *outlen)
-	__attribute__((warn_unused_result));
 static int load_rule_file(const char *path, struct rule_set **set)
 	__attribute__((warn_unused_result));
 static int fetch_rules(struct ctl *ctl, char **text, size_t *len, char *version, size_t versionlen)
@@ -394,11 +399,11 @@ static int parse_stored(const char *text, size_t len, struct rule_set **set)
 	__attribute__((warn_unused_result));
 
 /*
- * Reads a whole rule file into a new NUL-terminated buffer (*out, caller frees).
- * Reads at most RULES_MAX_TEXT + 1 bytes so that rules_parse() reports a file
- * that is too large. Returns 0, or -1 after printing why.
+ * Reads a whole file into a new NUL-terminated buffer (*out, caller frees).
+ * Reads at most max + 1 bytes so that the caller can tell a file that is too
+ * large. Returns 0, or -1 after printing why.
  */
-static int read_rule_file(const char *path, char **out, size_t *outlen)
+int ctl_read_file(const char *path, size_t max, char **out, size_t *outlen)
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
@@ -413,7 +418,7 @@ static int read_rule_file(const char *path, char **out, size_t *outlen)
 		len += got;
 		if (got < want)
 			break;
-		if (len > RULES_MAX_TEXT)
+		if (len > max)
 			break;
 		char *bigger = realloc(buf, cap * 2 + 1);
 		if (bigger == NULL) {
@@ -451,7 +456,7 @@ static int load_rule_file(const char *path, struct rule_set **set)
 {
 	char *text;
 	size_t len;
-	if (read_rule_file(path, &text, &len) != 0)
+	if (ctl_read_file(path, RULES_MAX_TEXT, &text, &len) != 0)
 		return -1;
 	char err[1024];
 	int rc = rules_parse(text, len, path, set, err, sizeof(err));
@@ -1096,6 +1101,7 @@ static const struct command commands[] = {
 	{ "route", cmd_route, "publish, show and try the routing rules" },
 	{ "calendar", cmd_calendar, "how far ahead the working-day calendar reaches" },
 	{ "user", cmd_user, "the accounts of agents and supervisors (HTTP API)" },
+	{ "kb", cmd_kb, "load and try the knowledge base agents search" },
 };
 
 int main(int argc, char **argv)
