@@ -3,7 +3,8 @@
  * of a request before any handler runs.
  *
  * Owns: throwing arbitrary bytes at the path splitter (as a path under
- * /api/v1/), the bearer-token reader (as an Authorization header), and, as a
+ * /api/v1/), the query-string check (as what follows the '?': an accepted one
+ * has no %00), the bearer-token reader (as an Authorization header), and, as a
  * JSON body, at the field taker with the desk's tables, checking what comes out:
  * every segment is NUL-free valid UTF-8 and no longer than the input; a token's
  * secret is 1..128 base64url bytes; a taken string is NUL-free, within its
@@ -42,6 +43,14 @@ static void fuzz_path(const char *text, size_t len)
 	}
 	free(buf);
 	free(path);
+}
+
+static void fuzz_query(const char *text, size_t len)
+{
+	char *buf = malloc(len + 1);
+	if (buf && httpreq_query_check(text, buf, len + 1) == 0 && strstr(text, "%00"))
+		abort();
+	free(buf);
 }
 
 static void fuzz_bearer(const char *text)
@@ -120,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	fuzz_path(text, strlen(text));
+	fuzz_query(text, strlen(text));
 	fuzz_bearer(text);
 	fuzz_body(text, size);
 	free(text);

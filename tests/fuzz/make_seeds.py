@@ -188,6 +188,8 @@ def main():
     write('fuzz_httpreq', 'path_phone_escaped', 'callers/%2B8613800138000/tickets'.encode())
     write('fuzz_httpreq', 'path_nul_escape', 'tickets/a%00b'.encode())
     write('fuzz_httpreq', 'path_bad_utf8', 'kb/%ff%fe'.encode())
+    write('fuzz_httpreq', 'query_kb', 'q=%E5%9E%83%E5%9C%BE+%E6%B8%85%E8%BF%90&limit=10'.encode())
+    write('fuzz_httpreq', 'query_nul', 'q=a%00b&limit=%zz'.encode())
     write('fuzz_httpreq', 'bearer', 'Bearer hl1.7.Jd5aB-c_dEfGhIjKlMnOpQrStUvWxYz0123456789ab'.encode())
     write('fuzz_httpreq', 'bearer_junk', 'Bearer hl1.07..'.encode())
     write('fuzz_httpreq', 'body_ruling', '{"decision":"dispatch","dept_code":"water","reason":"属于你单位职责"}'.encode())
@@ -232,6 +234,14 @@ def main():
             field_bytes(6, bytes(16)) + field_bytes(7, field_bytes(1, 'kid') + field_varint(10, 0)) +
             field_bytes(9, field_bytes(8, 'label')) + field_varint(14, 1) + field_bytes(16, b'\0\1'))
     write('fuzz_pbwire', 'node_everything', node)
+
+    # fuzz_csv: a knowledge-base CSV file (hotlinectl kb import), as is.
+    with open(os.path.join(HERE, '..', '..', 'deploy', 'kb', 'sample.csv'), 'rb') as f:
+        write('fuzz_csv', 'sample', f.read())
+    write('fuzz_csv', 'bom_crlf_quotes', ('\ufeffupdated,id,question,answer,category,department\r\n'
+                                          '2026-03-01,KB-1,"垃圾清运,""多久""一次","第一行\r\n第二行",环卫,\r\n').encode())
+    write('fuzz_csv', 'duplicate_id', b'id,question,answer,category,department,updated\na,q,a,,,2026-01-01\na,q,a,,,2026-02-30\n')
+    write('fuzz_csv', 'unclosed', b'a,"b\n""c,d\n')
 
 
 if __name__ == '__main__':
