@@ -4,8 +4,8 @@
 -- statement. The arrays are the file's columns, one element per entry, ids unique
 -- (hotlinectl checks the file first: lib/kbfile.c). inserted tells new from replaced
 -- rows by xmax (0 for a row this statement inserted).
--- Indexes: kb_entries_pkey (the upsert, the anti-join of replace), kb_entries_grams_idx
--- (written for every row).
+-- Indexes: kb_entries_pkey (the upsert, the anti-join of replace); both GIN indexes
+-- are written for every row (into their pending lists: kb_flush.sql merges them).
 -- for: hotlinectl
 --
 -- $1 kb_ids       text[]

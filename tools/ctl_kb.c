@@ -6,7 +6,8 @@
  * (lib/kbfile.c: "FILE:LINE: reason" on the first problem, and nothing is
  * imported), then written by one statement (queries/kb_import.sql), so an
  * import is all or nothing even when PostgreSQL refuses it midway; --replace
- * deletes, in that same statement, the entries the file does not name.
+ * deletes, in that same statement, the entries the file does not name; then
+ * the GIN indexes' pending lists are merged (queries/kb_flush.sql).
  * `kb search [--limit N] [--json] TEXT`: the statement hotlined answers
  * GET /api/v1/kb with (queries/kb_search.sql), shown as a table.
  * Never: imports part of a file, or replaces the knowledge base with a file
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "ctl.h"
 #include "kbfile.h"
@@ -46,13 +46,6 @@ static void kb_usage(FILE *out)
 	      "search: what an agent's search for TEXT finds (GET /api/v1/kb), best first;\n"
 	      "--limit 1..50 (10), --json prints the API's document.\n",
 	      out);
-}
-
-static long long now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 /* Runs q; the result when it returned rows, else NULL after saying why. */
@@ -113,7 +106,7 @@ static int kb_import(struct ctl *ctl, const char *path, bool replace)
 		fprintf(stderr, "hotlinectl kb: out of memory\n");
 	} else if (ctl_connect(ctl) == 0) {
 		char at[24];
-		snprintf(at, sizeof(at), "%lld", now_ms());
+		snprintf(at, sizeof(at), "%lld", (long long)ctl_now_ms());
 		const char *values[KB_IMPORT_NPARAMS] = {
 			[KB_IMPORT_P_KB_IDS] = columns[KBFILE_ID].data,
 			[KB_IMPORT_P_QUESTIONS] = columns[KBFILE_QUESTION].data,
@@ -135,6 +128,10 @@ static int kb_import(struct ctl *ctl, const char *path, bool replace)
 	if (replace)
 		printf(", %s deleted", PQgetvalue(res, 0, KB_IMPORT_C_DELETED));
 	printf("\n");
+	PQclear(res);
+	/* Committed: a failure here only leaves the merge to autovacuum. */
+	res = kb_run(ctl, QUERY_KB_FLUSH, NULL,
+		     "merging the indexes' pending lists (autovacuum will)");
 	PQclear(res);
 	return 0;
 }

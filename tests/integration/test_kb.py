@@ -260,8 +260,10 @@ def test_search_ranks_by_the_rule(api, search_set, binaries, schema):
     assert lines[0].split()[:3] == ["ID", "SCORE", "UPDATED"]
     assert [l.split()[0] for l in lines[1::2]] == ["b", "a1"]
 
-    status, body = search(api, "垃圾清运", limit=2)
-    assert [e["id"] for e in body["entries"]] == ["b", "a1"]
+    # a page the question matches fill alone, and one they fill in part
+    for limit in range(1, 9):
+        status, body = search(api, "垃圾清运", limit=limit)
+        assert [e["id"] for e in body["entries"]] == EXPECTED_ORDER[:limit], limit
 
 
 def test_search_words_case_and_one_character(api, search_set):
