@@ -11,6 +11,7 @@
 
 #include <hiredis/hiredis.h>
 #include <libpq-fe.h>
+#include <stdint.h>
 
 struct ctl {
 	const char *config_path;
@@ -29,6 +30,9 @@ int ctl_connect(struct ctl *ctl) __attribute__((warn_unused_result));
 
 /* Runs text (no parameters); 0, or -1 after printing what of `what` failed. */
 int exec_text(PGconn *pg, const char *text, const char *what);
+
+/* The wall clock, unix ms (times written to PostgreSQL come from here, not now()). */
+int64_t ctl_now_ms(void);
 
 /*
  * Reads the whole file at path into a new NUL-terminated buffer (*out, the

@@ -13,7 +13,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "code.h"
 #include "ctl.h"
@@ -32,13 +31,6 @@ static void user_usage(FILE *out)
 	      "on stdout, once: only its hash is kept. disable takes effect on the account's\n"
 	      "next request.\n",
 	      out);
-}
-
-static long long now_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 /*
@@ -77,7 +69,7 @@ static int user_add(struct ctl *ctl, const char *name, const char *role)
 					      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 	char hash[2 + 2 * crypto_hash_sha256_BYTES + 1], at[24];
 	new_secret(secret, sizeof(secret), hash, sizeof(hash));
-	snprintf(at, sizeof(at), "%lld", now_ms());
+	snprintf(at, sizeof(at), "%lld", (long long)ctl_now_ms());
 	const char *values[USER_ADD_NPARAMS] = {
 		[USER_ADD_P_NAME] = name,
 		[USER_ADD_P_ROLE] = role,
@@ -131,7 +123,7 @@ static int user_rotate(struct ctl *ctl, const char *name)
 static int user_disable(struct ctl *ctl, const char *name)
 {
 	char at[24];
-	snprintf(at, sizeof(at), "%lld", now_ms());
+	snprintf(at, sizeof(at), "%lld", (long long)ctl_now_ms());
 	const char *values[USER_DISABLE_NPARAMS] = {
 		[USER_DISABLE_P_NAME] = name,
 		[USER_DISABLE_P_AT_MS] = at,

@@ -877,7 +877,7 @@ static void day_text(int64_t days, char *buf, size_t len)
 }
 
 /* The system clock in unix ms: this tool's only clock read. */
-static int64_t wall_clock_ms(void)
+int64_t ctl_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -1006,7 +1006,7 @@ static int calendar_status(struct ctl *ctl, int argc, char **argv)
 		dir = dir_opt;
 	/* any instant of the local day gives the same horizon: take its noon */
 	now_local.hour = 12;
-	int64_t now_ms = now_opt != NULL ? dates_to_ms(&now_local, offset) : wall_clock_ms();
+	int64_t now_ms = now_opt != NULL ? dates_to_ms(&now_local, offset) : ctl_now_ms();
 
 	int rc = 1;
 	struct calendar *cal = NULL;
