@@ -74,3 +74,5 @@ AS $$ SELECT kb_bigrams(kb_spaced(q)) || ARRAY(SELECT w FROM unnest(kb_words(q))
 -- (queries/kb_flush.sql), so no search has to scan a pending list.
 CREATE INDEX kb_entries_grams_idx ON kb_entries USING gin (kb_entry_grams(question, answer));
 CREATE INDEX kb_entries_question_grams_idx ON kb_entries USING gin (kb_grams(question));
+-- The newest entries first: where a common word's first page usually is.
+CREATE INDEX kb_entries_recent_idx ON kb_entries (updated DESC, kb_id COLLATE "C");
