@@ -177,6 +177,20 @@ void http_reply(struct http_call *call, int status, json_t *obj)
 	call_release(cp);
 }
 
+void http_reply_document(struct http_call *call, const PGresult *res, const char *error,
+			 const char *what, const char *missing)
+{
+	if (!error && PQntuples(res) == 0 && missing) {
+		http_error(call, 404, "not_found", "%s", missing);
+		return;
+	}
+	if (error || PQntuples(res) != 1 || PQnfields(res) < 1) {
+		http_unavailable(call, what);
+		return;
+	}
+	http_reply_text(call, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+}
+
 static json_t *error_object(const char *code, const char *message)
 {
 	return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);

@@ -82,6 +82,13 @@ void http_reply(struct http_call *call, int status, json_t *obj);
 /* Answers with status and a JSON document already written (a statement's
  * json_build_object); frees the call. */
 void http_reply_text(struct http_call *call, int status, const char *json, size_t len);
+/*
+ * Answers 200 with the JSON document in column 0 of res's one row (a statement
+ * that builds its answer); 503 naming what when the statement failed; 404 with
+ * missing as the message when no row came back (NULL: 503 then too).
+ */
+void http_reply_document(struct http_call *call, const PGresult *res, const char *error,
+			 const char *what, const char *missing);
 /* Answers {"error": {"code", "message"}} with status; frees the call. */
 void http_error(struct http_call *call, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -121,7 +121,7 @@ def test_hotlinectl_user_refusals_and_list(binaries, schema, people):
     name = new_user("dup")
     add_user(binaries, schema, name, "agent")
     r = hotlinectl_user(binaries, schema, "add", name, "--role", "agent")
-    assert r.returncode == 1 and "exists" in r.stderr and r.stdout == ""
+    assert r.returncode == 1 and "already an account" in r.stderr and r.stdout == ""
     r = hotlinectl_user(binaries, schema, "add", new_user("x"), "--role", "admin")
     assert r.returncode == 2
     r = hotlinectl_user(binaries, schema, "add", "bad name", "--role", "agent")
