@@ -551,12 +551,17 @@ struct http *http_new(struct event_base *base, const struct hotline_config *cfg,
 	evconnlistener_set_error_cb(http->listener, on_accept_error);
 	listening = http;
 	evhttp_set_max_headers_size(http->evhttp, cfg->http_max_headers);
-	/* evhttp answers 413 past this itself; the JSON 413 covers the byte up to it. */
-	evhttp_set_max_body_size(http->evhttp, cfg->http_max_body + 1);
+	/* Past this evhttp answers 413 itself, before reading the body, with a body
+	 * of its own (not JSON); below it decode_body() gives the JSON 413. Up to
+	 * four times max_body is read to be able to say so in JSON. */
+	evhttp_set_max_body_size(http->evhttp, (ev_ssize_t)cfg->http_max_body * 4 + 1);
 	struct timeval tv = { cfg->http_request_timeout_ms / 1000,
 			      (cfg->http_request_timeout_ms % 1000) * 1000 };
 	evhttp_set_timeout_tv(http->evhttp, &tv);
-	evhttp_set_allowed_methods(http->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	/* Every method reaches on_request, so that a wrong one gets a JSON 405. */
+	evhttp_set_allowed_methods(http->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+							 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+							 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(http->evhttp, on_request, http);
 	log_info("listening on %s (http)", cfg->http_listen);
 	return http;
