@@ -49,6 +49,16 @@ void http_stop(struct http *http);
 /* Requests being answered now. */
 size_t http_pending(const struct http *http);
 
+/*
+ * Requests answered, for /metrics: by route (0: no route matched; i + 1: the
+ * route http_route_at(i)) and by status (http_statuses[k]; the last kind, 0,
+ * counts any other status).
+ */
+#define HTTP_ROUTES_MAX 32
+#define HTTP_STATUS_KINDS 13
+extern const int http_statuses[HTTP_STATUS_KINDS];
+uint64_t http_answered(const struct http *http, size_t route, size_t status_kind);
+
 /* ---- for the route handlers ---------------------------------------------- */
 
 #define HTTP_TICKET_NO_MAX 32 /* a ticket number and its NUL */
