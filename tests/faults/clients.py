@@ -428,6 +428,7 @@ class DeptConsumer(threading.Thread):
         self.rng = random.Random(seed)
         self.slots = slots
         self.away = False
+        self.acting = True  # False: takes and acks tickets, starts no new action
         self.link = None
         self.action_window = 100
         self.unanswered = {}  # ticket_no -> (kind, payload dict, plan)
@@ -458,7 +459,8 @@ class DeptConsumer(threading.Thread):
                 for m in self.link.take_early():
                     self._handle(m)
             now = time.monotonic()
-            while self.scheduled and self.scheduled[0][0] <= now and len(self.unanswered) < self.action_window:
+            while (self.acting and self.scheduled and self.scheduled[0][0] <= now
+                   and len(self.unanswered) < self.action_window):
                 _, ticket_no, plan = self.scheduled.pop(0)
                 self._next_step(ticket_no, plan)
             try:
@@ -554,28 +556,32 @@ class HotlineDept:
         self.ctx, self.binary, self.dept, self.token = ctx, binary, dept, token
         self.slot, self.auto, self.name = slot, auto, name
         self.proc = None
+        self.stopping = False  # True from a stop until the next start
         self.runs = 0
         self.outputs = []
+        self.stderr_path = os.path.join(ctx.workdir, f"hotline-dept-{name}.log")
 
     def start(self):
         self.runs += 1
         out_path = os.path.join(self.ctx.records.dir, f"hotline-dept-{self.name}-{self.runs}.jsonl")
-        err_path = os.path.join(self.ctx.workdir, f"hotline-dept-{self.name}.log")
         self.outputs.append(out_path)
+        self.stopping = False
         env = dict(os.environ, HOTLINE_DEPT_TOKEN=self.token)
         cmd = [str(self.binary), "--dept", self.dept, "--port", str(self.slot.binary_port),
                "--reconnect", "--auto", self.auto]
         if self.auto == "reply":
             cmd += ["--reply-text", "已按规定处理"]
-        with open(out_path, "ab") as out, open(err_path, "ab") as err:
+        with open(out_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
 
     def signal_stop(self):
         """SIGTERM (it finishes its actions, up to 10 s); stop() waits for it."""
+        self.stopping = True
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
 
     def stop(self):
+        self.stopping = True
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(signal.SIGTERM)

@@ -5,19 +5,22 @@ kill -9 every few seconds in one of four ways (restarted at once; after a pause;
 full load, right after every feed sent a burst; and killed again while it recovers).
 The server thread goes through every other kind once, in a seeded random order, then
 picks at random: PostgreSQL stopped as in a crash (pg_ctl -m immediate) and started
-again, also while Redis is down; commit confirmations lost (PgProxy: any statement's,
-and department actions' and callback results' in particular); Redis frozen
-(SIGSTOP) for seconds; Redis restarted without persistence while the departments are
-away, with hotlined stopped at each step of the rebuild (HOTLINED_FAULT=rebuild_seen,
-rebuild_claimed, rebuild_announced: daemon/fault.h); a feed, a JSON-lines feed, a
-department and an agent cut mid-frame; a third daemon on the same servers, one of
-the three killed. The rebuild holds the kill thread off (it stops every daemon
-itself); everything else may overlap.
+again, also while Redis is down (either going first); commit confirmations lost
+(PgProxy: any statement's, and department actions' and callback results' in
+particular); Redis frozen (SIGSTOP) for seconds; Redis restarted without persistence
+while the departments are away, with hotlined stopped at each step of the rebuild
+(HOTLINED_FAULT=rebuild_seen, rebuild_claimed, rebuild_announced: daemon/fault.h),
+and again with the daemons up while their outbox DELETEs are slow to reach
+PostgreSQL; a feed, a JSON-lines feed, a department and an agent cut mid-frame; a
+third daemon on the same servers, one of the three killed; SIGHUP (a reload) under
+load. The Redis rebuild holds the kill thread off (it stops every daemon itself);
+everything else may overlap.
 Never: leaves a server stopped or frozen when it returns (finish() restores them).
 Callers: suite.py.
 """
 
 import random
+import signal
 import threading
 import time
 
@@ -25,7 +28,8 @@ import clients
 
 KILL_KINDS = ["kill9_now", "kill9_pause", "kill9_full_load", "kill9_recovering"]
 SERVER_KINDS = ["pg_kill", "pg_kill_redis_down", "pg_lost_confirmations", "redis_freeze",
-                "redis_loss_rebuild", "cut_mid_frame", "third_daemon"]
+                "redis_loss_rebuild", "redis_loss_slow_pg", "cut_mid_frame", "third_daemon",
+                "reload"]
 REBUILD_POINTS = ["rebuild_seen", "rebuild_claimed", "rebuild_announced"]
 # transitions (daemon/transition.c) whose commit confirmations are lost on purpose
 TRANSITION_EVENTS = ["ACCEPT", "REPLY", "RETURN", "EXTEND", "CALLBACK_SATISFIED",
@@ -106,7 +110,7 @@ class Injector:
 
     def _kill9_full_load(self, slot, rng):
         for feed in self.ctx.feeds:
-            feed.burst(rng.randint(200, 800))
+            feed.burst(rng.randint(100, 300))
         time.sleep(rng.uniform(0.2, 1.0))
         if self._kill(slot, "at full load, restarted at once"):
             self.ctx.start_slot(slot)
@@ -141,12 +145,21 @@ class Injector:
         self.ctx.pg.restart_after_kill()
 
     def _pg_kill_redis_down(self, rng):
-        self.ctx.log("fault: Redis stopped, then PostgreSQL stopped -m immediate while Redis is down")
-        self.ctx.redis.stop()
-        self.ctx.count("Redis stopped (restart loses its data)")
-        time.sleep(rng.uniform(0.5, 2.0))
-        self.ctx.pg.kill()
-        self.ctx.count("PostgreSQL -m immediate while Redis is down")
+        """Both servers down at once, in either order; Redis comes back empty."""
+        if rng.random() < 0.5:
+            self.ctx.log("fault: Redis stopped, then PostgreSQL stopped -m immediate while Redis is down")
+            self.ctx.redis.stop()
+            self.ctx.count("Redis stopped (restart loses its data)")
+            time.sleep(rng.uniform(0.5, 2.0))
+            self.ctx.pg.kill()
+            self.ctx.count("PostgreSQL -m immediate while Redis is down")
+        else:
+            self.ctx.log("fault: PostgreSQL stopped -m immediate, then Redis stopped while PostgreSQL is down")
+            self.ctx.pg.kill()
+            self.ctx.count("PostgreSQL -m immediate")
+            time.sleep(rng.uniform(0.2, 1.5))
+            self.ctx.redis.stop()
+            self.ctx.count("Redis stopped while PostgreSQL is down (restart loses its data)")
         time.sleep(rng.uniform(1.0, 4.0))
         if rng.random() < 0.5:
             self.ctx.pg.restart_after_kill()
@@ -214,6 +227,24 @@ class Injector:
             self.ctx.departments_away(False)
             self.ctx.log("fault: departments back")
 
+    def _redis_loss_slow_pg(self, rng):
+        """Redis loses its data while the outbox's DELETEs (of rows just published to
+        it) are slow to reach PostgreSQL: the rebuild must still republish their tickets.
+        No kill meanwhile: a daemon killed with its DELETE held back would leave its rows
+        for the sweeper, which hides what this looks for."""
+        with self.exclusive:
+            self.ctx.log("fault: departments away; outbox DELETEs slow; Redis restarted without persistence")
+            self.ctx.departments_away(True)
+            time.sleep(rng.uniform(1.0, 3.0))
+            self.ctx.proxy.delay_statements({b"DELETE FROM outbox": rng.uniform(2.0, 4.0)})
+            time.sleep(rng.uniform(0.2, 1.0))
+            self.ctx.redis.restart()
+            self.ctx.count("Redis restarted without persistence while outbox DELETEs are slow")
+            time.sleep(rng.uniform(3.0, 5.0))
+            self.ctx.proxy.delay_statements({})
+            time.sleep(rng.uniform(0.5, 2.0))
+            self.ctx.departments_away(False)
+
     def _cut_mid_frame(self, rng):
         self.cut_serial += 1
         feed = rng.choice([f for f in self.ctx.feeds if not f.json])
@@ -228,6 +259,16 @@ class Injector:
             if ok:
                 self.ctx.count(f"{name} cut mid-frame")
         self.ctx.log(f"fault: a feed, a JSON feed, a department and an agent cut mid-frame ({sum(done)} of 4)")
+
+    def _reload(self, rng):
+        """SIGHUP to every daemon under load (the config is unchanged: a no-op reload)."""
+        for slot in self.ctx.daemons.running():
+            try:
+                slot.proc.send_signal(signal.SIGHUP)
+                self.ctx.count("SIGHUP reload under load")
+            except ProcessLookupError:
+                pass
+        self.ctx.log("fault: SIGHUP (reload) to every daemon")
 
     def _third_daemon(self, rng):
         third = self.ctx.daemons.slots[2]
@@ -261,6 +302,7 @@ class Injector:
         if ctx.redis.pid() is None or not _alive(ctx.redis.pid()):
             ctx.redis.start()
         ctx.proxy.cut_statements({})
+        ctx.proxy.delay_statements({})
         with ctx.proxy.lock:
             for c in ctx.proxy.conns:
                 c.cut_armed = False

@@ -175,6 +175,7 @@ class PgProxy:
         self.lock = threading.Lock()
         self.cuts = 0
         self.cut_on = {}  # byte pattern -> how many more connections sending it to cut
+        self.delay_on = {}  # byte pattern -> seconds a statement holding it is held back
         self.stopping = False
         threading.Thread(target=self._accept, name="pgproxy-accept", daemon=True).start()
 
@@ -203,6 +204,9 @@ class PgProxy:
                 data = conn.client.recv(262144)
                 if not data:
                     break
+                for pattern, seconds in list(self.delay_on.items()):
+                    if pattern in data:
+                        time.sleep(seconds)
                 for pattern in list(self.cut_on):
                     if pattern in data:
                         with self.lock:
@@ -259,6 +263,11 @@ class PgProxy:
         then goes through); {} disarms."""
         with self.lock:
             self.cut_on = dict(budgets)
+
+    def delay_statements(self, delays):
+        """delays: {pattern (bytes): seconds}. A statement containing pattern reaches
+        PostgreSQL that much later (its connection alone is slow); {} ends it."""
+        self.delay_on = dict(delays)
 
     @staticmethod
     def bind_param(text):

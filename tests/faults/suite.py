@@ -12,9 +12,10 @@ points onto run_suite):
      departments (Python consumers that accept, reply, return and extend, and the
      reference hotline-dept with --reconnect), two agents calling back;
   4. the faults (injector.py) for most of the time given;
-  5. the drain: no more intake, every server and two daemons up, agents satisfied,
-     until every record is acknowledged, every dispatch received, the outbox and
-     feed_updates empty and no ticket left REPLIED (bounded by --drain-timeout);
+  5. the drain: no more intake or new department actions, every server and two
+     daemons up, agents satisfied, until every record is acknowledged, every
+     dispatch received, the outbox and feed_updates empty and no ticket left REPLIED
+     (bounded by --drain-timeout);
   6. the daemons stopped with SIGTERM (exit 0 required), then checker.py's proof.
 Exit status 0 only when the checker found nothing, no daemon exited unless the
 suite made it, no sanitizer report appeared, the drain finished and the daemons'
@@ -224,6 +225,16 @@ def start_clients(ctx, b):
         d.start()
 
 
+def check_hotline_depts(ctx):
+    """A hotline-dept that exited by itself is a defect of the reference client: reported,
+    and started again so that its department is not left without a consumer."""
+    for d in ctx.hotline_depts:
+        if d.proc is not None and d.proc.poll() is not None and not d.stopping:
+            ctx.problem(f"hotline-dept {d.name} exited by itself with {d.proc.returncode} "
+                        f"(stderr: {d.stderr_path})")
+            d.start()
+
+
 def received_by_dept(ctx):
     got = collections.defaultdict(set)
     for c in ctx.consumers:
@@ -240,17 +251,22 @@ def status_line(ctx):
     return f"acks {acked}, unacknowledged {pending}, daemons up: {up}"
 
 
-def drain(ctx, timeout):
-    """Returns the seconds it took, or None when it did not finish within timeout."""
+def drain(ctx, timeout, stall=45.0):
+    """Returns the seconds it took, or None when it did not finish within timeout or
+    nothing changed for `stall` seconds (what is missing then will not come)."""
     for f in ctx.feeds:
         f.stop_generating()
     for a in ctx.agents:
         a.generating = False
         a.satisfied_only = True
+    for c in ctx.consumers:
+        c.acting = False  # actions already sent are answered; no new ones
     started = time.monotonic()
     last_report = 0.0
+    last_state, changed = None, started
     with psycopg.connect(ctx.pg.conninfo, autocommit=True) as db:
         while True:
+            check_hotline_depts(ctx)
             pending = sum(f.unacked() for f in ctx.feeds + ctx.agents)
             outbox, updates, replied = db.execute(
                 "SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM feed_updates),"
@@ -262,13 +278,19 @@ def drain(ctx, timeout):
             if not (pending or outbox or updates or replied or undelivered):
                 ctx.log(f"drained in {elapsed:.1f} s")
                 return elapsed
+            state = (pending, outbox, updates, replied, undelivered)
+            if state != last_state:
+                last_state, changed = state, time.monotonic()
             if elapsed - last_report >= 10:
                 last_report = elapsed
                 ctx.log(f"draining: {pending} unacknowledged, {outbox} outbox rows, {updates} updates owed, "
                         f"{replied} REPLIED, {undelivered} of {len(owed)} dispatches not received")
-            if elapsed > timeout:
-                ctx.problem(f"not drained after {timeout} s: {pending} unacknowledged, {outbox} outbox rows, "
-                            f"{updates} updates owed, {replied} REPLIED, {undelivered} dispatches not received")
+            stalled = time.monotonic() - changed > stall
+            if elapsed > timeout or stalled:
+                why = f"nothing changed for {stall:.0f} s" if stalled else "timeout"
+                ctx.problem(f"not drained after {elapsed:.0f} s ({why}): {pending} unacknowledged, "
+                            f"{outbox} outbox rows, {updates} updates owed, {replied} REPLIED, "
+                            f"{undelivered} dispatches not received")
                 return None
             time.sleep(1.0)
 
@@ -385,15 +407,18 @@ def run_suite(args, fault_seconds, make_injector, reporter=None):
             rep = threading.Thread(target=reporter, args=(ctx, stop_report, extra), daemon=True)
             rep.start()
         end = time.monotonic() + fault_seconds
+        next_status = time.monotonic() + 15
         while time.monotonic() < end:
-            time.sleep(min(15.0, max(0.1, end - time.monotonic())))
-            if not reporter:
+            time.sleep(min(1.0, max(0.1, end - time.monotonic())))
+            check_hotline_depts(ctx)
+            if not reporter and time.monotonic() >= next_status:
+                next_status += 15
                 ctx.log(status_line(ctx))
         inj.finish()
         stop_report.set()
         if rep:
             rep.join()
-        ctx.log("faults over; draining (no more intake, agents satisfied)")
+        ctx.log("faults over; draining (no more intake or department actions; agents satisfied)")
         wait_ready(ctx, ctx.daemons.slots[:2])
         drained = drain(ctx, args.drain_timeout)
         received = received_by_dept(ctx)
