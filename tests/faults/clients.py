@@ -857,3 +857,27 @@ def cut_agent(ctx, rng, agent_id, token):
         return True
     except (OSError, hc.Closed):
         return False
+
+
+def garbage(ctx, rng, json_lines=False):
+    """A peer that says Hello (or not) and then sends random bytes: a frame header with
+    a random body, or noise; then closes. Only its own connection may suffer."""
+    port = ctx.daemons.random_port(rng, "json" if json_lines else "binary")
+    if port is None:
+        return False
+    noise = bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 2048)))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=3.0) as s:
+            if rng.random() < 0.5 and not json_lines:
+                body = noise[:rng.randint(0, len(noise))]
+                s.sendall(HEADER.pack(len(body)) + body)
+            else:
+                s.sendall(noise + (b"\n" if json_lines else b""))
+            s.settimeout(1.0)
+            try:
+                s.recv(4096)
+            except OSError:
+                pass
+        return True
+    except OSError:
+        return False

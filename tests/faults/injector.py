@@ -11,10 +11,10 @@ particular); Redis frozen (SIGSTOP) for seconds; Redis restarted without persist
 while the departments are away, with hotlined stopped at each step of the rebuild
 (HOTLINED_FAULT=rebuild_seen, rebuild_claimed, rebuild_announced: daemon/fault.h),
 and again with the daemons up while their outbox DELETEs are slow to reach
-PostgreSQL; a feed, a JSON-lines feed, a department and an agent cut mid-frame; a
-third daemon on the same servers, one of the three killed; SIGHUP (a reload) under
-load. The Redis rebuild holds the kill thread off (it stops every daemon itself);
-everything else may overlap.
+PostgreSQL; a feed, a JSON-lines feed, a department and an agent cut mid-frame, and
+peers sending random bytes; a third daemon on the same servers, one of the three
+killed; SIGHUP (a reload) under load. The Redis rebuild holds the kill thread off (it
+stops every daemon itself); everything else may overlap.
 Never: leaves a server stopped or frozen when it returns (finish() restores them).
 Callers: suite.py.
 """
@@ -51,6 +51,7 @@ class Injector:
         self.kill_rng = random.Random(seed * 7919 + 1)
         self.server_rng = random.Random(seed * 7919 + 2)
         self.exclusive = threading.Lock()
+        self.over = threading.Event()  # set by finish(): no new episode starts
         self.until = 0.0
         self.threads = []
         self.cut_serial = 0
@@ -65,7 +66,15 @@ class Injector:
         for t in self.threads:
             t.start()
 
+    def _pause(self, rng, between):
+        """Waits a random time between episodes; False when the faults are over."""
+        delay = rng.uniform(*between)
+        if self.over.wait(max(0.0, min(delay, self.until - time.monotonic()))):
+            return False
+        return time.monotonic() < self.until
+
     def join(self):
+        self.over.set()
         for t in self.threads:
             t.join()
 
@@ -86,10 +95,7 @@ class Injector:
 
     def _kill_loop(self):
         rng = self.kill_rng
-        while True:
-            time.sleep(rng.uniform(*self.kill_every))
-            if time.monotonic() >= self.until:
-                return
+        while self._pause(rng, self.kill_every):
             with self.exclusive:
                 running = [s for s in self.ctx.daemons.running() if s.index in self.kill_slots]
                 if not running:
@@ -129,10 +135,7 @@ class Injector:
         rng = self.server_rng
         order = list(self.kinds)
         rng.shuffle(order)
-        while True:
-            time.sleep(rng.uniform(*self.server_every))
-            if time.monotonic() >= self.until:
-                return
+        while self._pause(rng, self.server_every):
             kind = order.pop(0) if order else rng.choice(self.kinds)
             self._guarded(kind, getattr(self, "_" + kind), rng)
 
@@ -258,7 +261,10 @@ class Injector:
         for name, ok in zip(["feed", "JSON feed", "department", "agent"], done):
             if ok:
                 self.ctx.count(f"{name} cut mid-frame")
-        self.ctx.log(f"fault: a feed, a JSON feed, a department and an agent cut mid-frame ({sum(done)} of 4)")
+        noise = sum(clients.garbage(self.ctx, rng, json_lines=rng.random() < 0.3) for _ in range(3))
+        self.ctx.count("peer sending random bytes", noise)
+        self.ctx.log(f"fault: a feed, a JSON feed, a department and an agent cut mid-frame ({sum(done)} of 4); "
+                     f"{noise} peers sending random bytes")
 
     def _reload(self, rng):
         """SIGHUP to every daemon under load (the config is unchanged: a no-op reload)."""
