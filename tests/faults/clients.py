@@ -91,6 +91,7 @@ class Link:
         self.sock.setblocking(False)
         self.inbuf = bytearray()
         self.outbuf = bytearray()
+        self._early = []
 
     def close(self):
         try:
@@ -158,8 +159,7 @@ class Link:
         raise Closed("no answer to Hello")
 
     def take_early(self):
-        rest = getattr(self, "_early", [])
-        self._early = []
+        rest, self._early = self._early, []
         return rest
 
 
@@ -185,6 +185,18 @@ def connect(ctx, rng, role, ident, token, json_lines=False, slots=None):
         return None
     link.welcome = reply if json_lines else reply.welcome
     return link
+
+
+class Client(threading.Thread):
+    """A client thread: an exception in it (bytes that do not parse, say) is a problem
+    the run reports, never a thread that silently stops."""
+
+    def run(self):
+        try:
+            self.loop()
+        except Exception as e:
+            import traceback
+            self.ctx.problem(f"client {self.name} stopped: {e!r}\n{traceback.format_exc()}")
 
 
 # ------------------------------------------------------------------ what feeds send
@@ -235,7 +247,7 @@ def json_record(fields):
 # ------------------------------------------------------------------ feeds
 
 
-class Feed(threading.Thread):
+class Feed(Client):
     """A legacy feed: sends records at `rate`/s (plus bursts), keeps every record until
     its IntakeAck, resends all of them after each reconnect, and acknowledges every
     TicketUpdate it is sent."""
@@ -284,7 +296,7 @@ class Feed(threading.Thread):
         self.to_send.append(ext)
         self.sent.write(f"{self.code}\t{ext}\n")
 
-    def run(self):
+    def loop(self):
         next_at = time.monotonic()
         while not self.ctx.stopping:
             now = time.monotonic()
@@ -415,7 +427,7 @@ class Plans:
             return self.plans[key]
 
 
-class DeptConsumer(threading.Thread):
+class DeptConsumer(Client):
     """A department system: records each Ticket, then acknowledges it; then accepts it
     and, by plan, replies, returns it, or extends its deadline to just past the present
     one (so that the deadline falls due again: an overdue mark per deadline). Actions
@@ -438,7 +450,7 @@ class DeptConsumer(threading.Thread):
         self.received = set()  # (ticket_no, reopen_count)
         self.stats = collections.Counter()
 
-    def run(self):
+    def loop(self):
         while not self.ctx.stopping:
             if self.away:
                 if self.link:
@@ -616,7 +628,7 @@ class HotlineDept:
 OUTCOMES = ["SATISFIED", "BASICALLY_SATISFIED", "UNSATISFIED", "UNREACHABLE"]
 
 
-class Agent(threading.Thread):
+class Agent(Client):
     """A call-centre terminal: keeps up to CLAIMS_AHEAD callback claims outstanding and
     records a result for each task (any outcome while faults run; satisfied only while
     the suite drains), and now and then takes a call itself: an Intake, some resolved
@@ -646,7 +658,7 @@ class Agent(threading.Thread):
     def unacked(self):
         return len(self.pending)
 
-    def run(self):
+    def loop(self):
         while not self.ctx.stopping:
             now = time.monotonic()
             if self.generating and now >= self.next_intake:

@@ -41,7 +41,7 @@ class Injector:
     seconds between kill episodes, or None for no kill thread; kill_slots: the slots
     the kill thread may kill."""
 
-    def __init__(self, ctx, seed, kinds=SERVER_KINDS, kill_every=(1.5, 5.0), kill_slots=(0, 1, 2),
+    def __init__(self, ctx, seed, kinds=SERVER_KINDS, kill_every=(1.0, 4.0), kill_slots=(0, 1, 2),
                  server_every=(1.0, 3.0)):
         self.ctx = ctx
         self.kinds = list(kinds)
