@@ -10,7 +10,8 @@ points onto run_suite):
      other daemons' watchers: deadline escalation happens under the faults too;
   3. the load: five feeds (one on JSON lines) with every record kept until its ack,
      departments (Python consumers that accept, reply, return and extend, and the
-     reference hotline-dept with --reconnect), two agents calling back;
+     reference hotline-dept with --reconnect), four agents calling back and taking
+     calls; hostile peers come and go with the faults;
   4. the faults (injector.py) for most of the time given;
   5. the drain: no more intake or new department actions, every server and two
      daemons up, agents satisfied, until every record is acknowledged, every
