@@ -7,7 +7,7 @@ promised"). A record must then be answered duplicate: true with its own ticket
 number, and a transition must be made once: read and decided again, the move is found
 made (an accept is answered ok: false with the state found).
 
-Two defects the fault suite (tests/faults/run) found are pinned here as strict
+Three defects the fault suite (tests/faults/run) found are pinned here as strict
 xfails, so that the test fails once daemon/ fixes them and the mark must go:
   - a callback result UNREACHABLE whose confirmation is lost is recorded twice (two
     attempts, two audit rows, two callbacks queued): REPLIED + UNREACHABLE is
@@ -15,7 +15,9 @@ xfails, so that the test fails once daemon/ fixes them and the mark must go:
   - a Redis that loses its data while the outbox DELETE of rows just published to it
     is slow: the rebuild skips every ticket whose row still exists ("a pending row
     will publish anyway"), then the DELETE removes the row, and the tickets are
-    DISPATCHED in PostgreSQL and in no stream.
+    DISPATCHED in PostgreSQL and in no stream;
+  - a return whose confirmation is lost is answered NOT_FOUND, as if the ticket were
+    not the department's, instead of ok: false with the state found.
 Helpers: routing_helpers.py, pg_proxy.py; fixtures: conftest.py.
 """
 
@@ -113,6 +115,28 @@ def test_accept_whose_commit_confirmation_is_lost_is_made_once(sub_centre, proxy
     # Decided again, the move is found made: ok: false with the state found.
     assert (ack.ok, ack.state) == (False, pb().TICKET_STATE_ACCEPTED), ack
     assert len(events(db, ticket_no, "ACCEPT")) == 1
+    f.close()
+    d.close()
+
+
+@pytest.mark.xfail(strict=True, reason="defect: a return whose confirmation is lost is answered NOT_FOUND")
+def test_return_whose_commit_confirmation_is_lost_is_answered_as_made(sub_centre, proxy, db):
+    """Read again after the return committed, the ticket is no longer the
+    department's (return clears dept_code), so the department is told NOT_FOUND
+    ("no such ticket for this department") for a return it made, where
+    durability.md promises ok: false with the state found; hotline-dept counts it
+    as a failed action."""
+    daemon, feed, dept = sub_centre
+    f, d = FeedClient(daemon, feed), DeptClient(daemon, dept)
+    ticket_no = f.intake(new_id(), **fields())
+    d.ticket(ticket_no)
+    d.ack(ticket_no)
+    proxy.cut_statements({PgProxy.bind_param("RETURN"): 1})
+    answer = d.return_ticket(ticket_no, "不属于本单位")
+    assert proxy.cuts == 1
+    assert len(events(db, ticket_no, "RETURN")) == 1
+    assert answer.WhichOneof("msg") == "action_ack", describe(answer)
+    assert answer.action_ack.state == pb().TICKET_STATE_PENDING_DISPATCH, describe(answer)
     f.close()
     d.close()
 
