@@ -161,6 +161,63 @@ def test_repeats_in_one_burst_link_to_the_first(setup, db):
         assert (r["state"], r["parent"]) == ("LINKED", parent), ext
 
 
+@pytest.mark.xfail(strict=True, reason="defect: a repeat linked while its parent closes stays LINKED")
+def test_repeat_linked_while_its_parent_closes_is_closed_with_it(setup, db, rds):
+    """Found by tests/faults/soak. The intake statement looks for the parent in its
+    snapshot, and the parent's close updates the LINKED children it can see: a repeat
+    whose intake began before the close committed, and commits after it, is linked to
+    a CLOSED parent and stays LINKED for ever (its feed never hears CLOSED). Made
+    deterministic here: an open transaction holding the record's (feed, external_id)
+    makes the intake statement wait after its snapshot, while an agent closes the
+    parent."""
+    import psycopg
+    import hotline_client as hc
+    daemon, dept, keyword = setup
+    [epoch] = db.query("SELECT epoch FROM bus_epoch")
+    if epoch["epoch"]:
+        rds.set("hotline:epoch", epoch["epoch"], nx=True)  # no rebuild of others' callbacks
+    db.query("DELETE FROM outbox WHERE kind = 'callback'")
+    rds.delete("hotline:callbacks")
+    phone = new_phone()
+    parent = send(daemon, "water", keyword, phone)
+    d = dept_client(daemon, dept)
+    d.next_frame(lambda f: f.WhichOneof("msg") == "ticket" and f.ticket.ticket_no == parent, what="the parent")
+    d.send_frame(frame_ack(parent))
+    for action in ("accept", "reply"):
+        d.send_frame(frame_action(parent, action, "已处理"))
+        assert d.next_frame(lambda f: f.WhichOneof("msg") == "action_ack", what=action).action_ack.ok
+    d.close()
+    agent = FrameInbox("127.0.0.1", daemon.binary_port)
+    assert agent.hello(new_code("ag"), "agent-terminal-secret", role=3).WhichOneof("msg") == "welcome"
+
+    def task():
+        agent.send_frame(hc.pb.Frame(callback_claim=hc.pb.CallbackClaim()))
+        return agent.next_frame(lambda f: f.WhichOneof("msg") == "callback_task").callback_task.ticket_no
+
+    assert wait_until(task, 20, interval=0.3, message="the parent's callback") == parent
+
+    ext = f"rep-{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(db.conninfo) as blocker:  # holds (water, ext): the intake waits
+        blocker.execute("INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,"
+                        " content) VALUES (-1, 'blocker', 'water', %s, now(), 'x')", (ext,))
+        child_feed = daemon.feed("power")
+        feed = daemon.feed("water")
+        feed.send_intake(external_id=ext, content=f"噪音扰民 {keyword}", category="complaint", caller_phone=phone)
+        time.sleep(1.0)  # the intake statement has its snapshot (parent REPLIED) and waits
+        agent.send_frame(hc.pb.Frame(callback_result=hc.pb.CallbackResult(
+            ticket_no=parent, outcome=hc.pb.CALLBACK_OUTCOME_SATISFIED)))
+        ack = agent.next_frame(lambda f: f.WhichOneof("msg") == "action_ack", what="the result").action_ack
+        assert (ack.ok, hc_state(ack.state)) == (True, "TICKET_STATE_CLOSED"), ack
+        blocker.rollback()
+    child = read_acks(feed, 1)[ext].ticket_no
+    feed.close()
+    child_feed.close()
+    agent.close()
+    c = row(db, child)
+    assert c["parent"] is None or c["state"] == "CLOSED", \
+        f"{child} is {c['state']}, linked to {c['parent']}, which is {row(db, parent)['state']}"
+
+
 def read_acks(c, n):
     acks = {}
     while len(acks) < n:
