@@ -148,7 +148,7 @@ class Slot:
     def __init__(self, index, hotlined, workdir, config_text_fn):
         self.index = index
         self.hotlined = hotlined
-        self.binary_port, self.json_port = free_ports(2)
+        self.binary_port, self.json_port, self.http_port, self.ops_port = free_ports(4)
         self.conf_path = Path(workdir) / f"hotlined{index}.conf"
         self.log_path = Path(workdir) / f"hotlined{index}.log"
         write_private(self.conf_path, config_text_fn(self))
@@ -316,6 +316,8 @@ def daemon_config(slot, pg_conninfo, redis_address, feeds, depts, overrides):
         cfg.remove_section(section)
     cfg["hotlined"]["listen_binary"] = f"127.0.0.1:{slot.binary_port}"
     cfg["hotlined"]["listen_json"] = f"127.0.0.1:{slot.json_port}"
+    cfg["http"]["listen"] = f"127.0.0.1:{slot.http_port}"
+    cfg["http"]["ops_listen"] = f"127.0.0.1:{slot.ops_port}"
     cfg["postgres"]["conninfo"] = pg_conninfo
     cfg["redis"]["address"] = redis_address
     cfg["calendar"]["dir"] = str(REPO / "deploy" / "calendar")
