@@ -245,6 +245,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
+	/* A reload asked for before the handlers exist (a supervisor's SIGHUP to a
+	 * daemon still starting) must not kill it: the config is being read anyway. */
+	signal(SIGHUP, SIG_IGN);
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
 	bool check_only = false;
