@@ -78,6 +78,9 @@ struct tally;
 struct prom_histogram;
 struct tally *server_tally(struct server *server);
 struct prom_histogram *server_delivery_latency(struct server *server);
+/* Open connections past their Hello with this role and feed or department code. */
+size_t server_count_id(const struct server *server, int role, const char *code);
+
 void server_count_roles(const struct server *server, size_t counts[SERVER_ROLES]);
 
 /* ---- for conn*.c ---- */

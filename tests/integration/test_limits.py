@@ -332,3 +332,33 @@ def test_http_request_over_request_timeout_ms_gets_503(start_hotlined, proxy, bi
     api.close()  # idle past evhttp's keep-alive timeout: a new connection
     status, body = Api(daemon, token).get("/api/v1/tickets/99999999")
     assert status == 404, (status, body)
+
+
+def test_one_feed_or_department_holds_at_most_max_connections_per_id(start_hotlined):
+    """Past max_connections_per_id a Hello gets Error{UNAVAILABLE} naming the limit
+    and is closed; other codes still get in; closing one makes room again."""
+    daemon = start_hotlined({"hotlined": {"max_connections_per_id": 3}})
+    held = [daemon.feed("water") for _ in range(3)]
+    extra = daemon.binary()
+    reply = extra.hello("water", "water-feed-secret")
+    assert reply.WhichOneof("msg") == "error", reply
+    assert hc.error_name(reply.error.code) == "ERROR_UNAVAILABLE"
+    assert "feed water already holds 3 connections" in reply.error.message
+    assert "max_connections_per_id = 3" in reply.error.message
+    with pytest.raises((hc.Closed, ConnectionResetError)):
+        extra.read_frame(timeout=5)
+    other = daemon.feed("power")  # another feed is not counted against water
+    held.pop().close()
+    time.sleep(0.5)  # the daemon sees the close
+    held.append(daemon.feed("water"))  # room again (asserts the Welcome)
+    depts = []
+    for _ in range(3):
+        d = daemon.binary()
+        assert d.hello("water", "water-dept-secret", role=pb().ROLE_DEPARTMENT).WhichOneof("msg") == "welcome"
+        depts.append(d)
+    d = daemon.binary()
+    reply = d.hello("water", "water-dept-secret", role=pb().ROLE_DEPARTMENT)
+    assert reply.WhichOneof("msg") == "error" and "department water" in reply.error.message
+    for c in held + depts + [other]:
+        c.close()
+    assert "max_connections_per_id" in daemon.log_text()
