@@ -5,7 +5,9 @@
  * running config when the new one fails), wiring store and server to one
  * libevent loop, and the graceful stop (SIGTERM/SIGINT: stop accepting and
  * reading, commit and acknowledge what was read, exit 0; a second signal or
- * shutdown_timeout_ms exits at once, acknowledging nothing uncommitted).
+ * shutdown_timeout_ms exits at once, acknowledging nothing uncommitted); when
+ * each of these happens it tells systemd (notify.c), and the janitor pings
+ * systemd's watchdog.
  * Never: exits because PostgreSQL or Redis is unavailable at run time.
  */
 #include <event2/event.h>
@@ -30,6 +32,8 @@
 #include "horizon.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "relay.h"
 #include "router.h"
 #include "server.h"
@@ -50,6 +54,7 @@ struct daemon {
 	struct relay *relay;
 	struct transitions *transitions;
 	struct http *http;
+	struct metrics *metrics;
 	struct watcher *watcher;
 	struct horizon *horizon;
 	const struct calendar *calendar; /* NULL: no files, weekdays only */
@@ -113,6 +118,18 @@ static int ensure_fd_limit(const struct hotline_config *cfg, char *err, size_t e
 	return 0;
 }
 
+/*
+ * A start-up failure: "hotlined: reason" as a command's error on a terminal, an
+ * error line (its priority for journalctl -p err) when stderr is the journal.
+ */
+static void startup_failed(const char *err)
+{
+	if (log_get_journal())
+		log_error("%s", err);
+	else
+		fprintf(stderr, "hotlined: %s\n", err);
+}
+
 static void usage(FILE *out)
 {
 	fputs("usage: hotlined -c FILE [--check-config]\n"
@@ -165,6 +182,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	int64_t now = clock_now_ms();
+	notify_watchdog();
 	server_janitor(d->server, now);
 	if (now >= d->next_stats_ms) {
 		d->next_stats_ms = now + STATS_INTERVAL_MS;
@@ -198,13 +216,14 @@ static void install_calendar(struct daemon *d, struct calendar *cal)
 			 d->cfg.calendar_dir);
 }
 
-static void reload(struct daemon *d)
+/* Returns whether the file was taken (false: invalid, the running config kept). */
+static bool reload(struct daemon *d)
 {
 	struct hotline_config fresh;
 	char err[1024], note[512];
 	if (config_load(d->config_path, &fresh, err, sizeof(err)) != 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
-		return;
+		return false;
 	}
 	int kept = config_apply_reload(&d->cfg, &fresh, note, sizeof(note));
 	config_free(&fresh);
@@ -220,13 +239,17 @@ static void reload(struct daemon *d)
 		horizon_recheck(d->horizon);
 	}
 	log_info("reloaded %s (%zu feeds)", d->config_path, d->cfg.nfeeds);
+	return true;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 	if (sig == SIGHUP) {
-		reload(d);
+		notify_reloading();
+		notify_ready(reload(d) ? "running; configuration reloaded"
+				       : "running; the last reload failed (see the log), the "
+					 "running configuration kept");
 		return;
 	}
 	if (d->stopping) {
@@ -235,6 +258,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	d->stopping = true;
+	notify_stopping("stopping: finishing in-flight records");
 	d->stop_deadline_ms = clock_now_ms() + d->cfg.shutdown_timeout_ms;
 	log_info("%s: stopping; finishing in-flight records", strsignal((int)sig));
 	server_begin_shutdown(d->server);
@@ -243,6 +267,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
+	/* A reload asked for before the handlers exist (a supervisor's SIGHUP to a
+	 * daemon still starting) must not kill it: the config is being read anyway. */
+	signal(SIGHUP, SIG_IGN);
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
 	bool check_only = false;
@@ -278,15 +305,16 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_ident("hotlined");
+	log_detect_journal();
 	char err[1024];
 	if (config_load(d.config_path, &d.cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "hotlined: %s\n", err);
+		startup_failed(err);
 		return 1;
 	}
 	struct calendar *cal = NULL;
 	if (calendar_dir_load(d.cfg.calendar_dir, &cal, err, sizeof(err)) != 0) {
 		if (check_only || errno != ENOENT) {
-			fprintf(stderr, "hotlined: %s\n", err);
+			startup_failed(err);
 			config_free(&d.cfg);
 			return 1;
 		}
@@ -302,7 +330,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(log_level_parse(d.cfg.log_level));
 	if (ensure_fd_limit(&d.cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "hotlined: %s\n", err);
+		startup_failed(err);
 		calendar_free(cal);
 		config_free(&d.cfg);
 		return 1;
@@ -315,7 +343,7 @@ int main(int argc, char **argv)
 		fatal("cannot create the event loop");
 	fault_init();
 	if (clock_init(d.base, err, sizeof(err)) != 0) {
-		fprintf(stderr, "hotlined: %s\n", err);
+		startup_failed(err);
 		calendar_free(cal);
 		config_free(&d.cfg);
 		event_base_free(d.base);
@@ -354,12 +382,18 @@ int main(int argc, char **argv)
 	d.horizon = d.watcher ? horizon_new(d.base, &d.cfg, &d.calendar, d.bus) : NULL;
 	if (!d.horizon)
 		fatal("cannot create the deadline watcher: out of memory");
+	struct metrics_deps metrics_deps = { d.server,	d.store, d.relay,  d.bus,      d.watcher,
+					     d.horizon, d.http,	 d.router, &d.stopping };
+	d.metrics = metrics_new(d.base, &d.cfg, &metrics_deps);
+	if (!d.metrics)
+		fatal("cannot start the operations listener (see above)");
 	store_pg_start(d.store);
 	router_start(d.router);
 	bus_start(d.bus);
 	relay_start(d.relay);
 	watcher_start(d.watcher);
 	horizon_start(d.horizon);
+	metrics_start(d.metrics);
 
 	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	for (int i = 0; i < 3; i++) {
@@ -374,16 +408,22 @@ int main(int argc, char **argv)
 	d.next_stats_ms = clock_now_ms() + STATS_INTERVAL_MS;
 	log_info("hotlined %s started (pid %d, %zu feeds)", HOTLINE_VERSION, (int)getpid(),
 		 d.cfg.nfeeds);
+	/* Ready once listening: PostgreSQL and Redis are waited for inside (notify.h). */
+	notify_init(JANITOR_INTERVAL_MS);
+	notify_ready("running");
+	notify_watchdog();
 
 	event_base_dispatch(d.base);
 
 	log_stats(&d, "exit");
+	metrics_stop(d.metrics);
 	http_free(d.http);
 	server_free(d.server);
 	watcher_free(d.watcher);
 	horizon_free(d.horizon);
 	relay_stop(d.relay);
 	bus_free(d.bus); /* runs outstanding publish callbacks: the relay must still exist */
+	metrics_free(d.metrics); /* ... and stream-depth ones: the metrics too */
 	relay_free(d.relay);
 	router_free(d.router);
 	transitions_free(d.transitions);

@@ -61,6 +61,9 @@ static const struct config_option options[] = {
 	      true, 1, 1000000,
 	      "connections that have not finished their Hello, per source address; more from "
 	      "one address are refused"),
+	OPT_I("hotlined", "max_connections_per_id", max_connections_per_id, "64", true, 1, 1000000,
+	      "connections one feed or one department may hold on this daemon; a Hello past "
+	      "it is refused"),
 	OPT_I("hotlined", "shutdown_timeout_ms", shutdown_timeout_ms, "30000", true, 0, 3600000,
 	      "on SIGTERM, how long to wait for in-flight records to commit"),
 	OPT_S("hotlined", "log_level", log_level, "info", true, "debug, info, warn or error"),
@@ -115,6 +118,8 @@ static const struct config_option options[] = {
 	      86400000, "a claimed callback not finished this long returns to the queue"),
 	OPT_S("http", "listen", http_listen, "127.0.0.1:12346", false,
 	      "host:port of the agents' and supervisors' HTTP JSON API; empty = none"),
+	OPT_S("http", "ops_listen", http_ops_listen, "127.0.0.1:12348", false,
+	      "host:port of /metrics, /healthz and /readyz, served without a token; empty = none"),
 	OPT_I("http", "max_body", http_max_body, "65536", false, 1024, 16777216,
 	      "bytes of a request body; longer ones get 413"),
 	OPT_I("http", "max_headers", http_max_headers, "8192", false, 1024, 1048576,
@@ -144,6 +149,9 @@ static const struct config_feed_key feed_keys[] = {
 	{ "dept", false, "with mode = subcenter: the sub-centre's department code" },
 	{ "allow_resolved_on_call", false,
 	  "yes: the feed may send Intake with resolved_on_call (直接办结); default no" },
+	{ "max_rate", false,
+	  "most records per second this daemon takes from the feed (0, the default: no limit)" },
+	{ "burst", false, "records taken at once before max_rate applies (default 2 x max_rate)" },
 };
 
 static const struct config_feed_key dept_keys[] = {
@@ -153,6 +161,8 @@ static const struct config_feed_key dept_keys[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 #define FEED_PREFIX "feed."
+/* Largest max_rate and burst of a feed: records per second no line approaches. */
+#define FEED_MAX_RATE 10000000L
 #define DEPT_PREFIX "dept."
 /* Largest config file read, bytes: far above any real one, far below trouble. */
 #define CONFIG_MAX_FILE (16 * 1024 * 1024)
@@ -438,6 +448,17 @@ static int feed_key(struct feed_config *feed, const char *name, const char *valu
 				 feed->code, value);
 			return -1;
 		}
+	} else if (strcmp(name, "max_rate") == 0 || strcmp(name, "burst") == 0) {
+		bool rate = name[0] == 'm';
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end != '\0' || v < 0 || v > FEED_MAX_RATE) {
+			snprintf(err, errlen, "[feed.%s] %s: '%s' is not a whole number in 0..%ld",
+				 feed->code, name, value, (long)FEED_MAX_RATE);
+			return -1;
+		}
+		*(rate ? &feed->max_rate : &feed->burst) = v;
 	} else if (strcmp(name, "allow_resolved_on_call") == 0) {
 		if (strcmp(value, "yes") == 0)
 			feed->allow_resolved_on_call = true;

@@ -32,6 +32,10 @@ struct feed_config {
 	/* May send Intake with resolved_on_call (直接办结): agents resolve on the call; a
 	 * legacy line with operators of its own answering on the spot may be allowed. */
 	bool allow_resolved_on_call;
+	/* Intake rate limit on each daemon (lib/ratelimit.h): records per second, 0 for
+	 * none; burst: records taken at once from a full bucket (0: 2 x max_rate). */
+	long max_rate;
+	long burst;
 };
 
 struct dept_config {
@@ -53,6 +57,7 @@ struct hotline_config {
 	long hello_timeout_ms;
 	long max_unauthenticated;	      /* connections before Hello, in all */
 	long max_unauthenticated_per_address; /* ... and per source address */
+	long max_connections_per_id;	      /* authenticated, per feed or department code */
 	long shutdown_timeout_ms;
 	char *log_level;
 	/* [postgres] */
@@ -86,6 +91,7 @@ struct hotline_config {
 	long callback_claim_timeout_ms;
 	/* [http] */
 	char *http_listen;
+	char *http_ops_listen;
 	long http_max_body;
 	long http_max_headers;
 	long http_request_timeout_ms;
