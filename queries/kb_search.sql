@@ -24,14 +24,16 @@
 --            with every word are fewer than a page;
 --   answered every word in the answer and none of the query's pairs in the question
 --            (share 0), newest first, from the 1,000 newest entries;
---   rest     when partial's verbatim ones and answered leave the page short (so such
---            matches are rare among the newest): every other match, ranked
---            (kb_entries_grams_idx), in time proportional to their number.
+--   others   when partial's verbatim ones and answered leave the page short (so such
+--            matches are rare among the newest): the matches with share 0, ranked
+--            (kb_entries_grams_idx), in time proportional to their number; the page
+--            then comes from them and all of partial.
 -- kb_grams(question) && grams holds exactly when share > 0 (strpos finds a pair or a
--- one-character word only inside a word). Words hold no ASCII punctuation (kb_spaced
--- cuts there), so they go into LIKE patterns as they are; an answer is folded to lower
--- case only when the query has an ASCII letter (folding costs more than the match), and
--- answered tries strpos of the first word before LIKE (half the cost).
+-- one-character word only inside a word), so partial and others split the matches
+-- that are not in first. Words hold no ASCII punctuation (kb_spaced cuts there), so
+-- they go into LIKE patterns as they are; an answer is folded to lower case only when
+-- the query has an ASCII letter (folding costs more than the match), and answered tries
+-- strpos of the first word before LIKE (half the cost).
 -- Indexes: kb_entries_recent_idx, kb_entries_question_grams_idx, kb_entries_grams_idx.
 --
 -- $1 q      text  the query, 1..200 bytes (hotlined checks it)
@@ -84,25 +86,23 @@ WITH q AS MATERIALIZED (
 ), quick AS (
   SELECT * FROM partial WHERE in_entry
   UNION ALL SELECT * FROM answered
+), fill AS (
+  SELECT (SELECT count(*) FROM quick) >= $2::int - (SELECT count(*) FROM first) AS quick_fills
+), others AS (
+  SELECT e.kb_id, e.question, e.answer, e.category, e.department, e.updated,
+    false AS in_question,
+    CASE WHEN q.has_letters THEN lower(e.answer COLLATE "C") ELSE e.answer END
+      LIKE ALL (q.patterns) AS in_entry,
+    0::float8 AS share
+  FROM kb_entries e, q
+  WHERE kb_entry_grams(e.question, e.answer) @> q.grams AND cardinality(q.grams) > 0
+    AND NOT (SELECT bool_or(strpos(lower(e.question COLLATE "C"), g) > 0) FROM unnest(q.grams) g)
+  ORDER BY in_entry DESC, e.updated DESC, e.kb_id COLLATE "C"
+  LIMIT CASE WHEN (SELECT quick_fills FROM fill) THEN 0 ELSE $2::int END
 ), rest AS (
-  SELECT * FROM quick
-  WHERE (SELECT count(*) FROM quick) >= $2::int - (SELECT count(*) FROM first)
-  UNION ALL
-  (SELECT m.kb_id, m.question, m.answer, m.category, m.department, m.updated,
-     false AS in_question, r.in_entry, r.share
-   FROM (SELECT e.*, lower(e.question COLLATE "C") AS folded_question
-         FROM kb_entries e, q
-         WHERE kb_entry_grams(e.question, e.answer) @> q.grams
-           AND cardinality(q.grams) > 0) m,
-     q, LATERAL (SELECT
-       CASE WHEN q.has_letters THEN lower(m.answer COLLATE "C") ELSE m.answer END
-         LIKE ALL (q.patterns) AS in_entry,
-       (SELECT avg((strpos(m.folded_question, g) > 0)::int) FROM unnest(q.grams) g)::float8
-         AS share) r
-   WHERE NOT (m.folded_question LIKE ALL (q.patterns))
-   ORDER BY r.in_entry DESC, r.share DESC, m.updated DESC, m.kb_id COLLATE "C"
-   LIMIT CASE WHEN (SELECT count(*) FROM quick) >= $2::int - (SELECT count(*) FROM first)
-     THEN 0 ELSE $2::int - (SELECT count(*) FROM first) END)
+  SELECT * FROM quick WHERE (SELECT quick_fills FROM fill)
+  UNION ALL SELECT * FROM partial WHERE NOT (SELECT quick_fills FROM fill)
+  UNION ALL SELECT * FROM others
 ), page AS (
   SELECT f.*, true AS in_question, true AS in_entry, 1::float8 AS share FROM first f
   UNION ALL
