@@ -57,12 +57,17 @@ SANITIZER_MARKS = (
 def _example_feeds():
     cfg = configparser.ConfigParser(interpolation=None, comment_prefixes=(";", "#"))
     cfg.read(EXAMPLE_CONF)
-    return {name[len("feed.") :]: cfg[name]["token"] for name in cfg.sections() if name.startswith("feed.")}
+    return {
+        name[len("feed.") :]: cfg[name]["token"]
+        for name in cfg.sections()
+        if name.startswith("feed.") and "token" in cfg[name]
+    }
 
 
 # {feed code: token} of deploy/hotlined.conf.example, which every test config keeps
 # (the tests use water and power). Tokens are distinct per role and per id:
-# CODE-feed-secret, CODE-dept-secret, agent-terminal-secret.
+# CODE-feed-secret, CODE-dept-secret, agent-terminal-secret. An Open311 client's feed
+# has an open311_key instead of a token, and is not listed here.
 FEEDS = _example_feeds()
 
 
