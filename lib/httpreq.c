@@ -22,8 +22,14 @@ static int hexval(char c)
 int httpreq_split_path(const char *path, char *buf, size_t buflen,
 		       const char *segs[HTTPREQ_MAX_SEGMENTS])
 {
-	size_t plen = strlen(HTTPREQ_PREFIX);
-	if (!path || strncmp(path, HTTPREQ_PREFIX, plen) != 0 || buflen < strlen(path) + 1)
+	return httpreq_split_path_under(HTTPREQ_PREFIX, path, buf, buflen, segs);
+}
+
+int httpreq_split_path_under(const char *prefix, const char *path, char *buf, size_t buflen,
+			     const char *segs[HTTPREQ_MAX_SEGMENTS])
+{
+	size_t plen = strlen(prefix);
+	if (!path || strncmp(path, prefix, plen) != 0 || buflen < strlen(path) + 1)
 		return -1;
 	const char *p = path + plen;
 	char *out = buf;

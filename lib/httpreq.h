@@ -2,8 +2,8 @@
  * httpreq.h - the pure parts of reading an HTTP API request: the path, the
  * bearer token, and the fields of a JSON body.
  *
- * Owns: splitting a path under /api/v1/ into percent-decoded segments (no NUL,
- * valid UTF-8, bounded), reading "Authorization: Bearer hl1.ID.SECRET", and
+ * Owns: splitting a path under /api/v1/ (or /open311/v2/) into percent-decoded
+ * segments (no NUL, valid UTF-8, bounded), reading "Authorization: Bearer hl1.ID.SECRET", and
  * taking a body object's fields by a table (type, required, byte limit,
  * unknown keys refused) so every handler checks its input the same way.
  * Never: allocates beyond what the caller's buffers hold, or does I/O.
@@ -33,6 +33,9 @@
  */
 int httpreq_split_path(const char *path, char *buf, size_t buflen,
 		       const char *segs[HTTPREQ_MAX_SEGMENTS]);
+/* The same under another prefix (ending in '/'): the Open311 API's "/open311/v2/". */
+int httpreq_split_path_under(const char *prefix, const char *path, char *buf, size_t buflen,
+			     const char *segs[HTTPREQ_MAX_SEGMENTS]);
 
 /*
  * Reads "Bearer hl1.ID.SECRET" (ID a positive decimal, SECRET 1..128 bytes of
