@@ -11,19 +11,9 @@
 #include <string.h>
 
 #include "errbuf.h"
+#include "httpreq.h"
 #include "shown.h"
 #include "utf8.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* What went wrong decoding a part: the form's fault, named in err. */
 enum decode_fault { DECODE_OK, DECODE_ESCAPE, DECODE_NUL, DECODE_UTF8 };
@@ -37,8 +27,8 @@ static enum decode_fault decode(const char *s, size_t len, char *out, size_t *ou
 		if (c == '+') {
 			c = ' ';
 		} else if (c == '%') {
-			int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+			int hi = i + 1 < len ? httpreq_hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < len ? httpreq_hex_digit(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0)
 				return DECODE_ESCAPE;
 			c = (char)(hi * 16 + lo);

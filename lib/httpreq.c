@@ -8,7 +8,7 @@
 #include "errbuf.h"
 #include "utf8.h"
 
-static int hexval(char c)
+int httpreq_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -44,7 +44,8 @@ int httpreq_split_path_under(const char *prefix, const char *path, char *buf, si
 		char *start = out;
 		while (*p && *p != '/') {
 			if (*p == '%') {
-				int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+				int hi = httpreq_hex_digit(p[1]),
+				    lo = hi < 0 ? -1 : httpreq_hex_digit(p[2]);
 				/* no NUL, and no '/' that would read as a separator */
 				if (hi < 0 || lo < 0 || (hi == 0 && lo == 0) ||
 				    (hi == 2 && lo == 15))
