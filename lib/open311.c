@@ -35,7 +35,7 @@ int open311_cut_format(char *seg)
 
 int open311_http_status(int status)
 {
-	if (status < 300 || status == 403 || status == 404)
+	if (status < 300 || status == 403 || status == 404 || status == 503)
 		return status;
 	return 400;
 }

@@ -51,8 +51,10 @@ int open311_cut_format(char *seg);
 
 /*
  * The HTTP status an Open311 answer of status goes out with: the spec's 403 (api_key)
- * and 404 (no such resource) as they are, success as it is, and 400 for every other
- * refusal (the body's code keeps the precise one: 405, 413, 415, 503...).
+ * and 404 (no such resource) as they are, success as it is, 503 as it is (PostgreSQL
+ * unreachable, no answer in time, too busy: try again, which a client must not take
+ * for a refusal), and the spec's 400 for every other refusal (the body's code keeps
+ * the precise one: 405, 413, 415...).
  */
 int open311_http_status(int status);
 

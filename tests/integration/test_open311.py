@@ -614,12 +614,12 @@ def test_postgres_down(city, pg, db):
                 status, body = Open311(c.daemon).get("requests.json")
             except (ConnectionError, OSError):
                 return None
-            return body if status == 400 and "PostgreSQL is unreachable" in error_of(body, 503) else None
+            return body if status == 503 and "PostgreSQL is unreachable" in error_of(body, 503) else None
 
         wait_until(refused, 20, message="requests refused while PostgreSQL is down")
         # a POST now is refused at once: nothing was taken, nothing is stored later
         status, body = Open311(c.daemon).post(c.form())
-        assert status == 400 and "PostgreSQL is unreachable; try again later" == error_of(body, 503)
+        assert status == 503 and "PostgreSQL is unreachable; try again later" == error_of(body, 503)
         # the services come from the configuration: still served
         status, services = Open311(c.daemon).get("services.json")
         assert status == 200 and c.lamp in [s["service_code"] for s in services]
