@@ -295,6 +295,23 @@ const char *http_query_string(struct http_call *call)
 	return query ? query : "";
 }
 
+const char *http_header(struct http_call *call, const char *name, bool *repeated)
+{
+	const char *value = NULL;
+	struct evkeyval *header;
+	*repeated = false;
+	TAILQ_FOREACH(header, evhttp_request_get_input_headers(priv(call)->req), next)
+	{
+		if (strcasecmp(header->key, name) != 0)
+			continue;
+		if (value)
+			*repeated = true;
+		else
+			value = header->value;
+	}
+	return value;
+}
+
 const char *http_query(struct http_call *call, const char *name)
 {
 	struct call_private *cp = priv(call);

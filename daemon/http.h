@@ -98,6 +98,11 @@ struct http_call {
 const char *http_query(struct http_call *call, const char *name);
 /* The call's whole query string, still encoded ("" when the URI has none). */
 const char *http_query_string(struct http_call *call);
+/*
+ * A request header's value, or NULL when absent; *repeated tells whether it was sent
+ * more than once (the caller refuses that: a second value never silently wins).
+ */
+const char *http_header(struct http_call *call, const char *name, bool *repeated);
 
 /* Answers with status and obj (taking it); frees the call. */
 void http_reply(struct http_call *call, int status, json_t *obj);

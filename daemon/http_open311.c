@@ -31,8 +31,6 @@
 #include "store_pg.h"
 
 #define MAX_OPEN311_INFLIGHT 1024 /* Open311 requests waiting for their commit */
-#define EXTERNAL_ID_PREFIX "open311-"
-#define EXTERNAL_ID_RANDOM 8 /* bytes: 16 hex digits */
 
 static size_t open311_inflight;
 
@@ -147,6 +145,7 @@ void http_open311_service(struct http_call *call)
 /* What the answer needs once the record committed (the config may be reloaded meanwhile). */
 struct post_state {
 	char *notice; /* the service's service_notice; NULL: none */
+	bool keyed;   /* sent with an Idempotency-Key: a duplicate is this request again */
 };
 
 static void post_state_free(void *arg)
@@ -162,30 +161,21 @@ static void on_stored(struct store_intake *rec, const struct store_result *resul
 	open311_inflight--;
 	if (http_step_end(call)) {
 		const struct post_state *st = call->state;
-		if (result->outcome == STORE_COMMITTED && !result->duplicate)
+		/* A duplicate is the same request sent again with its Idempotency-Key:
+		 * answered as the first was. Without a key it would be another request's
+		 * id (64 random bits met twice): never answered as this one's. */
+		if (result->outcome == STORE_COMMITTED && (!result->duplicate || st->keyed))
 			http_reply_open311(call, 200,
 					   json_pack("[{s:s,s:s?,s:n}]", "service_request_id",
 						     result->ticket_no, "service_notice",
 						     st->notice, "account_id"),
 					   OPEN311_DOC_REQUESTS);
 		else
-			/* A duplicate would be another request's id, which is not this one's:
-			 * astronomically unlikely with 64 random bits, and never answered. */
 			http_error(call, 503, "unavailable",
 				   "the request could not be stored; try again later");
 	}
 	intake_free(rec->intake);
 	free(rec);
-}
-
-/* The external_id of a new request: "open311-" and 16 random hex digits. */
-static void new_external_id(char *out, size_t outlen)
-{
-	unsigned char random[EXTERNAL_ID_RANDOM];
-	char hex[2 * EXTERNAL_ID_RANDOM + 1];
-	randombytes_buf(random, sizeof(random));
-	sodium_bin2hex(hex, sizeof(hex), random, sizeof(random));
-	snprintf(out, outlen, "%s%s", EXTERNAL_ID_PREFIX, hex);
 }
 
 /*
@@ -248,8 +238,21 @@ static bool submit_request(struct http_call *call, const struct form *f, const s
 			   "too many requests are being stored; try again later");
 		return false;
 	}
-	char external_id[64];
-	new_external_id(external_id, sizeof(external_id));
+	/* a retry with the same Idempotency-Key is the same request (open311.h) */
+	bool repeated;
+	const char *idempotency_key = http_header(call, "Idempotency-Key", &repeated);
+	if (repeated) {
+		http_error(call, 400, "invalid", "Idempotency-Key is given twice");
+		return false;
+	}
+	unsigned char random[OPEN311_RANDOM_BYTES];
+	randombytes_buf(random, sizeof(random));
+	char external_id[OPEN311_EXTERNAL_ID_MAX + 1];
+	if (open311_external_id(idempotency_key, random, external_id, sizeof(external_id), err,
+				sizeof(err)) != 0) {
+		http_error(call, 400, "invalid", "%s", err);
+		return false;
+	}
 	struct intake *in = open311_intake(&post, external_id, svc->category, svc->name);
 	struct store_intake *rec = in ? calloc(1, sizeof(*rec)) : NULL;
 	struct post_state *st = rec ? calloc(1, sizeof(*st)) : NULL;
@@ -263,6 +266,7 @@ static bool submit_request(struct http_call *call, const struct form *f, const s
 		http_error(call, 503, "unavailable", "out of memory");
 		return false;
 	}
+	st->keyed = idempotency_key != NULL;
 	call->state = st;
 	call->free_state = post_state_free;
 	int64_t now = clock_now_ms();

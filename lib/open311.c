@@ -363,6 +363,38 @@ int open311_post_parse(const struct form *f, struct open311_post *out, char *err
 	return 0;
 }
 
+_Static_assert(OPEN311_EXTERNAL_ID_MAX <= INTAKE_MAX_EXTERNAL_ID,
+	       "a keyed external_id fits an intake record's");
+
+int open311_external_id(const char *key, const unsigned char random[OPEN311_RANDOM_BYTES],
+			char *out, size_t outlen, char *err, size_t errlen)
+{
+	if (outlen < OPEN311_EXTERNAL_ID_MAX + 1)
+		return errbuf_fail(err, errlen, "no room for the external_id");
+	if (!key) {
+		static const char hex[] = "0123456789abcdef";
+		size_t n = strlen(OPEN311_RANDOM_PREFIX);
+		memcpy(out, OPEN311_RANDOM_PREFIX, n);
+		for (size_t i = 0; i < OPEN311_RANDOM_BYTES; i++) {
+			out[n++] = hex[random[i] >> 4];
+			out[n++] = hex[random[i] & 0xF];
+		}
+		out[n] = '\0';
+		return 0;
+	}
+	size_t len = strlen(key);
+	if (len == 0 || len > OPEN311_MAX_IDEMPOTENCY_KEY)
+		return errbuf_fail(err, errlen, "Idempotency-Key must be 1-%d bytes",
+				   OPEN311_MAX_IDEMPOTENCY_KEY);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7E)
+			return errbuf_fail(
+				err, errlen,
+				"Idempotency-Key may hold only visible ASCII (no spaces)");
+	snprintf(out, outlen, "%s%s", OPEN311_KEYED_PREFIX, key);
+	return 0;
+}
+
 struct intake *open311_intake(const struct open311_post *p, const char *external_id,
 			      const char *category, const char *service_name)
 {

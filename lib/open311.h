@@ -37,6 +37,12 @@
 #define OPEN311_MAX_EMAIL 254
 #define OPEN311_MAX_OTHER_ID 128
 #define OPEN311_MAX_MEDIA_URL 1024
+/* Bytes of an Idempotency-Key header, and the external_id a POST is stored under. */
+#define OPEN311_MAX_IDEMPOTENCY_KEY 100
+#define OPEN311_KEYED_PREFIX "open311-key-"
+#define OPEN311_RANDOM_PREFIX "open311-"
+#define OPEN311_RANDOM_BYTES 8
+#define OPEN311_EXTERNAL_ID_MAX (sizeof(OPEN311_KEYED_PREFIX) - 1 + OPEN311_MAX_IDEMPOTENCY_KEY)
 /* The channel a ticket that came in over Open311 is stored with. */
 #define OPEN311_CHANNEL "open311"
 
@@ -117,6 +123,21 @@ struct open311_post {
  * field longer than its limit. Does not judge api_key's value (the caller does, first).
  */
 int open311_post_parse(const struct form *f, struct open311_post *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/*
+ * The external_id a POST's record is stored under. Intake is idempotent per feed
+ * (UNIQUE (feed_code, external_id)) and a client is a feed, so: with an
+ * Idempotency-Key header (key not NULL), "open311-key-" and the key, and a POST sent
+ * again with the same key is the same request (its first service_request_id comes
+ * back); without one, "open311-" and random's OPEN311_RANDOM_BYTES in hex, a new
+ * request every time. The two never meet ("key-" is not hex). out must hold
+ * OPEN311_EXTERNAL_ID_MAX + 1 bytes. Returns 0, or -1 with the reason in err when
+ * the key is empty, longer than OPEN311_MAX_IDEMPOTENCY_KEY, or holds anything but
+ * visible ASCII (what an external_id may hold).
+ */
+int open311_external_id(const char *key, const unsigned char random[OPEN311_RANDOM_BYTES],
+			char *out, size_t outlen, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /*

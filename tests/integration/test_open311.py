@@ -6,7 +6,8 @@ with each filter of the spec (service_request_id, service_code, start_date, end_
 status), its 90-day window and its 1000 limit; one request, or 404; a request's life
 seen from outside (open, agency_responsible and expected_datetime once dispatched,
 status_notes once replied, closed); no caller's phone or name in any answer; XML;
-/metrics; PostgreSQL down.
+/metrics; PostgreSQL down; a POST sent again with its Idempotency-Key is the same
+request, even after a timeout.
 
 Every test has a client (a [feed.CODE] with an open311_key) and services of its own
 (fresh codes and categories), so the requests of one test never show in another's
@@ -24,6 +25,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
+import psycopg
 import pytest
 
 from http_helpers import Api, add_user, new_user
@@ -77,12 +79,12 @@ class Open311:
             assert headers["content-type"] == "application/json; charset=utf-8", headers
         return status, json.loads(data)
 
-    def post(self, fields, path="requests.json", content_type="application/x-www-form-urlencoded"):
+    def post(self, fields, path="requests.json", content_type="application/x-www-form-urlencoded", headers=None):
         """POST a form: fields is a dict, a list of pairs, or the encoded text."""
         body = fields if isinstance(fields, (str, bytes)) else urllib.parse.urlencode(fields)
         status, _, data = self.raw(
             "POST", f"/open311/v2/{path}", body=body.encode() if isinstance(body, str) else body,
-            headers={"Content-Type": content_type},
+            headers={"Content-Type": content_type, **(headers or {})},
         )
         return status, (json.loads(data) if path.endswith(".json") else data)
 
@@ -390,6 +392,93 @@ def test_invalid_requests_are_refused_and_store_nothing(city, db):
     assert tickets_of(db, c.client) == []
     # and a good one still goes through
     assert c.create()
+
+
+# ------------------------------------------------------------------ durability
+
+
+class TicketsLocked:
+    """SHARE on tickets from a connection of its own: reads go on, every intake's
+    transaction waits before it can commit, until release()."""
+
+    def __init__(self, conninfo):
+        self.conn = psycopg.connect(conninfo)
+        self.conn.execute("LOCK TABLE tickets IN SHARE MODE")
+
+    def release(self):
+        if not self.conn.closed:
+            self.conn.commit()
+            self.conn.close()
+
+
+def post_in_thread(daemon, form, headers=None):
+    """POSTs form from a thread; returns (thread, answers), answers filled when it comes."""
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(Open311(daemon).post(form, headers=headers)))
+    thread.start()
+    return thread, answers
+
+
+def test_idempotency_key_makes_a_retry_the_same_request(city, db):
+    other_key = f"key-{uuid.uuid4().hex}"
+    other = new_code("o311b")
+    c = city(overrides={f"feed.{other}": {"open311_key": other_key}})
+    key = f"app-{uuid.uuid4().hex[:12]}"
+    first = c.form(description="同一个请求")
+    status, body = c.api.post(first, headers={"Idempotency-Key": key})
+    assert status == 200, body
+    no = body[0]["service_request_id"]
+    # sent again: the same request, answered as the first was; stored once
+    assert c.api.post(first, headers={"Idempotency-Key": key}) == (200, body)
+    # the key names the request: another body with it is still that request
+    status, again = c.api.post(c.form(description="另一个"), headers={"Idempotency-Key": key})
+    assert status == 200 and again[0]["service_request_id"] == no
+    [row] = db.query("SELECT ticket_no, external_id, content FROM tickets WHERE feed_code = %s", (c.client,))
+    assert (row["ticket_no"], row["external_id"], row["content"]) == (no, f"open311-key-{key}", "同一个请求")
+    # another key, or none, is another request; keys are the client's own
+    assert c.create() != c.create()
+    status, body = c.api.post(c.form(), headers={"Idempotency-Key": key + "-2"})
+    assert status == 200 and body[0]["service_request_id"] != no
+    status, body = c.api.post(c.form(api_key=other_key), headers={"Idempotency-Key": key})
+    assert status == 200 and body[0]["service_request_id"] != no
+    assert db.query("SELECT feed_code FROM tickets WHERE ticket_no = %s", (body[0]["service_request_id"],)) == [
+        {"feed_code": other}]
+    assert len(tickets_of(db, c.client)) == 4
+    # keys that cannot be one
+    for bad, why in ((" ", "1-100 bytes"), ("k" * 101, "1-100 bytes"), ("a b", "only visible ASCII"),
+                     ("路灯".encode().decode("latin-1"), "only visible ASCII")):
+        status, body = c.api.post(c.form(), headers={"Idempotency-Key": bad})
+        assert status == 400 and why in error_of(body, 400), repr(bad)
+    conn = http.client.HTTPConnection("127.0.0.1", c.daemon.http_port, timeout=10)
+    text = urllib.parse.urlencode(c.form()).encode()
+    conn.putrequest("POST", "/open311/v2/requests.json")
+    for name, value in (("Idempotency-Key", "a"), ("Idempotency-Key", "b"),
+                        ("Content-Type", "application/x-www-form-urlencoded"), ("Content-Length", str(len(text)))):
+        conn.putheader(name, value)
+    conn.endheaders(text)
+    resp = conn.getresponse()
+    assert resp.status == 400 and "Idempotency-Key is given twice" in error_of(json.loads(resp.read()), 400)
+    conn.close()
+    assert len(tickets_of(db, c.client)) == 4
+
+
+def test_timed_out_post_sent_again_with_its_key(city, db, schema):
+    """No answer within request_timeout_ms: 503, and the request may still be stored.
+    Sent again with its Idempotency-Key it is answered with the one stored."""
+    c = city(overrides={"http": {"request_timeout_ms": "1000"}})
+    key = f"retry-{uuid.uuid4().hex[:12]}"
+    form = c.form()
+    lock = TicketsLocked(schema)
+    try:
+        status, body = c.api.post(form, headers={"Idempotency-Key": key})
+        assert status == 503 and "no answer within request_timeout_ms" in error_of(body, 503)
+    finally:
+        lock.release()
+    stored = wait_until(lambda: tickets_of(db, c.client), 15, message="the timed-out request committed")
+    status, body = c.api.post(form, headers={"Idempotency-Key": key})
+    assert status == 200, body
+    assert [r["ticket_no"] for r in tickets_of(db, c.client)] == [stored[0]["ticket_no"]]
+    assert body[0]["service_request_id"] == stored[0]["ticket_no"]
 
 
 # ------------------------------------------------------------------ GET requests

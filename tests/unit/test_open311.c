@@ -1,7 +1,8 @@
 /*
  * test_open311.c - lib/open311.c: the format suffix, the statuses refusals go out
  * with, GET requests' filters (lists, W3C dates, the 90-day window), POST requests'
- * fields (the spec's example, the location rule, every refusal), the intake record a
+ * fields (the spec's example, the location rule, every refusal), the external_id a
+ * POST is stored under (random, or its Idempotency-Key), the intake record a
  * POST becomes and its validation reasons in Open311's names, and the XML documents.
  */
 #include <setjmp.h>
@@ -333,6 +334,34 @@ static void test_intake_reasons(void **state)
 	assert_string_equal(err, "addresses x");
 }
 
+static void test_external_id(void **state)
+{
+	const unsigned char random[OPEN311_RANDOM_BYTES] = { 0x00, 0x01, 0x7f, 0x80,
+							     0xab, 0xcd, 0xef, 0xff };
+	char out[OPEN311_EXTERNAL_ID_MAX + 1], err[128] = "";
+	assert_int_equal(open311_external_id(NULL, random, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "open311-00017f80abcdefff");
+	assert_int_equal(
+		open311_external_id("retry-7f3e", random, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "open311-key-retry-7f3e");
+	/* the longest key fits an external_id; one byte more does not */
+	char key[OPEN311_MAX_IDEMPOTENCY_KEY + 2];
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	assert_int_equal(open311_external_id(key, random, out, sizeof(out), err, sizeof(err)), -1);
+	assert_string_equal(err, "Idempotency-Key must be 1-100 bytes");
+	key[OPEN311_MAX_IDEMPOTENCY_KEY] = '\0';
+	assert_int_equal(open311_external_id(key, random, out, sizeof(out), err, sizeof(err)), 0);
+	assert_int_equal(strlen(out), OPEN311_EXTERNAL_ID_MAX);
+	assert_true(OPEN311_EXTERNAL_ID_MAX <= INTAKE_MAX_EXTERNAL_ID);
+	const char *bad[] = { "", "a b", "tab\t", "\x7f", "\xe8\xb7\xaf" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+			open311_external_id(bad[i], random, out, sizeof(out), err, sizeof(err)),
+			-1);
+	assert_int_equal(open311_external_id(NULL, random, out, 10, err, sizeof(err)), -1);
+}
+
 static char *xml_of(const char *json, enum open311_doc kind)
 {
 	json_error_t jerr;
@@ -414,6 +443,7 @@ int main(void)
 		cmocka_unit_test(test_post_minimal_and_fallbacks),
 		cmocka_unit_test(test_post_refusals),
 		cmocka_unit_test(test_intake_reasons),
+		cmocka_unit_test(test_external_id),
 		cmocka_unit_test(test_xml),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
