@@ -6,8 +6,9 @@ with each filter of the spec (service_request_id, service_code, start_date, end_
 status), its 90-day window and its 1000 limit; one request, or 404; a request's life
 seen from outside (open, agency_responsible and expected_datetime once dispatched,
 status_notes once replied, closed); no caller's phone or name in any answer; XML;
-/metrics; PostgreSQL down; a POST sent again with its Idempotency-Key is the same
-request, even after a timeout.
+/metrics; PostgreSQL down; durability (a POST is answered only after its commit; one
+sent again with its Idempotency-Key is the same request, even after a timeout); hostile
+input (NUL bytes, bad encodings, too many names, oversized bodies and headers).
 
 Every test has a client (a [feed.CODE] with an open311_key) and services of its own
 (fresh codes and categories), so the requests of one test never show in another's
@@ -419,6 +420,25 @@ def post_in_thread(daemon, form, headers=None):
     return thread, answers
 
 
+def test_post_answered_only_after_commit(city, db, schema):
+    """While the intake transaction cannot commit, the POST gets no answer; once it
+    commits, the answer names the ticket that is there."""
+    c = city()
+    lock = TicketsLocked(schema)
+    try:
+        thread, answers = post_in_thread(c.daemon, c.form())
+        thread.join(2.5)
+        assert thread.is_alive() and answers == [], "answered before the commit"
+        assert tickets_of(db, c.client) == []
+    finally:
+        lock.release()
+    thread.join(15)
+    [(status, body)] = answers
+    assert status == 200, body
+    [row] = db.query("SELECT ticket_no FROM tickets WHERE feed_code = %s", (c.client,), retry_seconds=0)
+    assert row["ticket_no"] == body[0]["service_request_id"]
+
+
 def test_idempotency_key_makes_a_retry_the_same_request(city, db):
     other_key = f"key-{uuid.uuid4().hex}"
     other = new_code("o311b")
@@ -479,6 +499,75 @@ def test_timed_out_post_sent_again_with_its_key(city, db, schema):
     assert status == 200, body
     assert [r["ticket_no"] for r in tickets_of(db, c.client)] == [stored[0]["ticket_no"]]
     assert body[0]["service_request_id"] == stored[0]["ticket_no"]
+
+
+# ------------------------------------------------------------------ hostile input
+
+
+def test_hostile_input_is_refused_and_stores_nothing(city, db):
+    c = city()
+    key = urllib.parse.quote(c.key)
+    good = f"api_key={key}&service_code={c.lamp}&address_string=x"
+    bodies = [
+        (f"{good}&description=a\x00b".encode(), "the value of 'description' holds a NUL byte"),
+        (f"{good}&description=a%00b".encode(), "holds a NUL byte"),
+        (f"{good}&na%00me=1".encode(), "the name of 'na%00me' holds a NUL byte"),
+        (f"{good}&description=caf%E9".encode(), "the value of 'description' is not valid UTF-8"),
+        (f"{good}&description=".encode() + "café".encode("latin-1"), "is not valid UTF-8"),
+        (f"{good}&description=%E5%8D%97%E5".encode(), "is not valid UTF-8"),
+        (f"{good}&description=%".encode(), "without two hex digits"),
+        (f"{good}&description=%4".encode(), "without two hex digits"),
+        (f"{good}&=x".encode(), "a pair has no name"),
+        (("&".join(f"n{i}=v" for i in range(65))).encode(), "more than 64 names"),
+    ]
+    for body, why in bodies:
+        status, answer = c.api.post(body)
+        assert status == 400 and why in error_of(answer, 400), (body[:80], answer)
+    # the query string of a POST and of a GET is read the same way
+    for query, why in (("api_key=%00", "holds a NUL byte"), ("api_key=%FF", "not valid UTF-8"),
+                       ("api_key=a&api_key=b", "given twice")):
+        status, _, data = c.api.raw("POST", f"/open311/v2/requests.json?{query}", body=good.encode(),
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 400 and why in error_of(json.loads(data), 400), query
+        status, _, data = c.api.raw("GET", f"/open311/v2/requests.json?{query.replace('api_key', 'status')}")
+        assert status == 400 and why in error_of(json.loads(data), 400), query
+    for query, why in (("service_request_id=" + ",".join(f"2035-{i}" for i in range(201)), "more than 200 entries"),
+                       ("service_request_id=a'b", "is not a service_request_id"),
+                       ("service_request_id=" + "9" * 32, "is not a service_request_id"),
+                       ("service_code=" + "x" * 65, "is not a service_code"),
+                       ("start_date=2035-13-01T00:00:00Z", "W3C"),
+                       ("start_date=2035-01-01T00:00:00Z%00", "NUL"),
+                       ("end_date=" + "9" * 40, "W3C")):
+        status, _, data = c.api.raw("GET", f"/open311/v2/requests.json?{query}")
+        assert status == 400 and why in error_of(json.loads(data), 400), query
+    # paths that decode to nothing of ours
+    for path in ("requests/%00.json", "services/%FF.json", "requests/a%2Fb.json", "services/..%2F..%2Fetc.json",
+                 "requests/" + "9" * 40 + ".json", "services.json%00"):
+        status, _, data = c.api.raw("GET", f"/open311/v2/{path}")
+        assert status == 404, path
+        error_of(json.loads(data), 404)
+    # far past max_body: the HTTP parser refuses it unread (not JSON), closing the connection
+    max_body = int(c.daemon.setting("http", "max_body"))
+    try:
+        status, _, _ = c.api.raw("POST", "/open311/v2/requests.json", body=b"a" * (5 * max_body),
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert status == 413
+    except (ConnectionError, OSError):
+        pass  # the server may close while the client still sends
+    # headers past max_headers: refused by the parser
+    max_headers = int(c.daemon.setting("http", "max_headers"))
+    status, _, _ = c.api.raw("GET", "/open311/v2/services.json", headers={"X-Filler": "f" * max_headers})
+    assert status in (400, 413, 431)
+    assert c.api.get("services.json")[0] == 200
+    assert tickets_of(db, c.client) == []
+    # what XML cannot carry, and markup, stored as sent and written safely in both formats
+    said = "灯<b>&amp;\x01\x7f ]]> 不亮"
+    no = c.create(description=said)
+    assert db.ticket(no)["content"] == said
+    assert c.api.get(f"requests/{no}.json")[1][0]["description"] == said
+    status, _, data = c.api.raw("GET", f"/open311/v2/requests/{no}.xml")
+    assert status == 200
+    assert ET.fromstring(data).find("request").findtext("description") == said.replace("\x01", "\ufffd")
 
 
 # ------------------------------------------------------------------ GET requests
