@@ -153,6 +153,9 @@ static const struct config_feed_key feed_keys[] = {
 	  "yes: the feed may send Intake with resolved_on_call (直接办结); default no" },
 	{ "open311_key", false,
 	  "the feed is an Open311 client: the api_key of its POST requests (instead of a token)" },
+	{ "max_rate", false,
+	  "most records per second this daemon takes from the feed (0, the default: no limit)" },
+	{ "burst", false, "records taken at once before max_rate applies (default 2 x max_rate)" },
 };
 
 static const struct config_feed_key dept_keys[] = {
@@ -181,6 +184,8 @@ static const struct config_feed_key service_keys[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 #define FEED_PREFIX "feed."
+/* Largest max_rate and burst of a feed: records per second no line approaches. */
+#define FEED_MAX_RATE 10000000L
 #define DEPT_PREFIX "dept."
 #define SERVICE_PREFIX "service."
 /* Largest config file read, bytes: far above any real one, far below trouble. */
@@ -522,6 +527,17 @@ static int feed_key(struct feed_config *feed, const char *name, const char *valu
 				 feed->code, value);
 			return -1;
 		}
+	} else if (strcmp(name, "max_rate") == 0 || strcmp(name, "burst") == 0) {
+		bool rate = name[0] == 'm';
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end != '\0' || v < 0 || v > FEED_MAX_RATE) {
+			snprintf(err, errlen, "[feed.%s] %s: '%s' is not a whole number in 0..%ld",
+				 feed->code, name, value, (long)FEED_MAX_RATE);
+			return -1;
+		}
+		*(rate ? &feed->max_rate : &feed->burst) = v;
 	} else if (strcmp(name, "allow_resolved_on_call") == 0) {
 		if (strcmp(value, "yes") == 0)
 			feed->allow_resolved_on_call = true;

@@ -569,15 +569,29 @@ class HotlineDept:
         self.slot, self.auto, self.name = slot, auto, name
         self.proc = None
         self.stopping = False  # True from a stop until the next start
+        self.lock = threading.Lock()
         self.runs = 0
         self.outputs = []
         self.stderr_path = os.path.join(ctx.workdir, f"hotline-dept-{name}.log")
 
     def start(self):
+        """Starts a run. The faults thread (departments back) and the monitor (a client
+        that exited by itself) may both call this: under the lock, only the first
+        starts one, and `stopping` is cleared only once the new process is in place."""
+        with self.lock:
+            if self.proc is not None and self.proc.poll() is None:
+                return
+            self._start()
+
+    def exited_by_itself(self):
+        """The process ended and nobody stopped it (read under the lock with start)."""
+        with self.lock:
+            return self.proc is not None and self.proc.poll() is not None and not self.stopping
+
+    def _start(self):
         self.runs += 1
         out_path = os.path.join(self.ctx.records.dir, f"hotline-dept-{self.name}-{self.runs}.jsonl")
         self.outputs.append(out_path)
-        self.stopping = False
         env = dict(os.environ, HOTLINE_DEPT_TOKEN=self.token)
         cmd = [str(self.binary), "--dept", self.dept, "--port", str(self.slot.binary_port),
                "--reconnect", "--auto", self.auto]
@@ -585,6 +599,7 @@ class HotlineDept:
             cmd += ["--reply-text", "已按规定处理"]
         with open(out_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        self.stopping = False
 
     def signal_stop(self):
         """SIGTERM (it finishes its actions, up to 10 s); stop() waits for it."""

@@ -230,7 +230,7 @@ def check_hotline_depts(ctx):
     """A hotline-dept that exited by itself is a defect of the reference client: reported,
     and started again so that its department is not left without a consumer."""
     for d in ctx.hotline_depts:
-        if d.proc is not None and d.proc.poll() is not None and not d.stopping:
+        if d.exited_by_itself():
             ctx.problem(f"hotline-dept {d.name} exited by itself with {d.proc.returncode} "
                         f"(stderr: {d.stderr_path})")
             d.start()

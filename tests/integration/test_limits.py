@@ -210,3 +210,73 @@ def test_silent_connections_never_lock_feeds_out(start_hotlined):
     assert len([l for l in log.splitlines() if "has not said Hello" in l]) <= 3
     for s in crowd + same:
         s.close()
+
+
+def test_a_runaway_feed_is_held_to_its_rate_and_never_starves_the_others(start_hotlined, db):
+    """[feed.water] max_rate = 50, burst = 50: a feed firing 600 records at once gets
+    the burst plus about 50 a second acknowledged and Error{UNAVAILABLE} naming the
+    limit for the rest (none of those stored); another feed sending meanwhile is
+    answered as fast as ever; a refused record resent a second later is taken; the
+    refusals are counted on /metrics and logged once, not 550 times."""
+    import http.client
+    import threading
+    import uuid
+
+    daemon = start_hotlined({"feed.water": {"max_rate": "50", "burst": "50"}})
+    tag = uuid.uuid4().hex[:8]
+    ids = [f"run-{tag}-{i}" for i in range(600)]
+    runaway = daemon.feed("water")
+    other = daemon.feed("power")
+
+    latencies = []
+
+    def other_feed():
+        for i in range(20):
+            t0 = time.monotonic()
+            ext = f"calm-{tag}-{i}"
+            other.send_intake(external_id=ext, content="路灯不亮", caller_phone="13800000000")
+            f = other.read_frame(timeout=10)
+            assert f.WhichOneof("msg") == "intake_ack" and f.intake_ack.external_id == ext, f
+            latencies.append(time.monotonic() - t0)
+
+    calm = threading.Thread(target=other_feed)
+    started = time.monotonic()
+    runaway.send_raw(b"".join(hc.intake_frame(external_id=e, content="水管爆裂", caller_phone="13900000000")
+                              for e in ids))
+    calm.start()
+    acked, refused = set(), {}
+    while len(acked) + len(refused) < len(ids):
+        f = runaway.read_frame(timeout=20)
+        kind = f.WhichOneof("msg")
+        if kind == "intake_ack":
+            acked.add(f.intake_ack.external_id)
+        elif kind == "error":
+            refused[f.error.external_id] = f.error
+    elapsed = time.monotonic() - started
+    calm.join(30)
+    assert len(latencies) == 20, "the other feed was not answered"
+    assert max(latencies) < 2.0, f"the other feed waited {max(latencies):.2f} s"
+
+    assert 50 <= len(acked) <= 50 + 50 * elapsed + 5, (len(acked), elapsed)
+    assert len(refused) >= 600 - (50 + 50 * elapsed + 5)
+    for err in refused.values():
+        assert hc.error_name(err.code) == "ERROR_UNAVAILABLE"
+        assert "over its rate limit" in err.message and "max_rate 50" in err.message
+    stored = db.query("SELECT external_id FROM tickets WHERE feed_code = 'water' AND external_id LIKE %s",
+                      (f"run-{tag}-%",))
+    assert {r["external_id"] for r in stored} == acked, "refused records must not be stored"
+
+    # Resent a second later (the bucket refilled), a refused record is taken.
+    time.sleep(1.2)
+    again = sorted(refused)[0]
+    runaway.send_intake(external_id=again, content="水管爆裂", caller_phone="13900000000")
+    f = runaway.read_frame(timeout=10)
+    assert f.WhichOneof("msg") == "intake_ack" and f.intake_ack.external_id == again, f
+
+    conn = http.client.HTTPConnection("127.0.0.1", daemon.ops_port, timeout=10)
+    conn.request("GET", "/metrics")
+    page = conn.getresponse().read().decode()
+    conn.close()
+    line = [x for x in page.splitlines() if x.startswith('hotline_intake_rate_limited_total{feed="water"}')]
+    assert line and float(line[0].split()[-1]) == len(refused), line
+    assert daemon.log_text().count("over its max_rate") <= 2

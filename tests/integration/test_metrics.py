@@ -153,13 +153,24 @@ def test_health_and_readiness(start_hotlined, pg):
     wait_until(lambda: get(daemon, "/healthz")[0] == 200, 30, message="healthz back")
 
 
-def test_readyz_says_no_while_stopping(start_hotlined):
+def test_readyz_says_no_while_stopping(start_hotlined, pg):
     daemon = start_hotlined()
-    feed = FeedClient(daemon, "water")  # an open connection keeps the stop waiting
+    feed = FeedClient(daemon, "water")
     assert get(daemon, "/readyz")[0] == 200
-    daemon.signal(signal.SIGTERM)
-    wait_until(lambda: get(daemon, "/readyz")[0] == 503, 10, message="readyz 503 while stopping")
-    assert json.loads(get(daemon, "/readyz")[2])["stopping"] is True
+    # A record PostgreSQL cannot commit yet keeps the stop waiting for it (an idle
+    # connection alone would be closed at once and the daemon gone before we ask).
+    external_id = f"stop-{uuid.uuid4().hex[:10]}"
+    pg.stop()
+    try:
+        feed.send_intake(external_id=external_id, caller_phone=new_phone(), content="路灯不亮")
+        time.sleep(0.3)
+        daemon.signal(signal.SIGTERM)
+        wait_until(lambda: get(daemon, "/readyz")[0] == 503, 10, message="readyz 503 while stopping")
+        assert json.loads(get(daemon, "/readyz")[2])["stopping"] is True
+    finally:
+        pg.start()
+    ack = feed.next_frame(lambda f: f.WhichOneof("msg") == "intake_ack", 20, "the record committed")
+    assert ack.intake_ack.external_id == external_id
     feed.close()
     assert daemon.wait(15) == 0
 
