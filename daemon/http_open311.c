@@ -8,7 +8,8 @@
  * request (GET, the tickets that came in through Open311 clients, built as the
  * spec's JSON by queries/open311_requests.sql).
  * A new request is an intake record of its client's feed and goes the way a feed's
- * record goes: the same validation (lib/intake.c), the same group commit, routing
+ * record goes: the feed's max_rate and intake counters (server.c, the same as its
+ * connections'), the same validation (lib/intake.c), the same group commit, routing
  * and durability (store_pg_submit), answered with its ticket number only after it
  * committed.
  * Never: shows a caller's phone or name (the API is public), or answers before the
@@ -28,7 +29,9 @@
 #include "pgarray.h"
 #include "queries.h"
 #include "shown.h"
+#include "server.h"
 #include "store_pg.h"
+#include "tally.h"
 
 #define MAX_OPEN311_INFLIGHT 1024 /* Open311 requests waiting for their commit */
 
@@ -155,10 +158,36 @@ static void post_state_free(void *arg)
 	free(st);
 }
 
+/*
+ * The client feed's intake counters (/metrics hotline_intake_*{feed}), the same rows
+ * its connections would count in; NULL when none are kept. Valid until the next call.
+ */
+static struct feed_tally *client_tally(struct http_call *call, const char *feed_code)
+{
+	struct server *server = call->deps->server;
+	return server ? tally_feed(server_tally(server), feed_code) : NULL;
+}
+
+/* A POST of the client refused by validation: counted as its feed's invalid record. */
+static void count_invalid(struct http_call *call, const struct feed_config *client)
+{
+	struct feed_tally *t = client_tally(call, client->code);
+	if (t)
+		t->invalid++;
+}
+
 static void on_stored(struct store_intake *rec, const struct store_result *result)
 {
 	struct http_call *call = rec->owner;
 	open311_inflight--;
+	/* counted before http_step_end(), which may free a call answered meanwhile */
+	struct feed_tally *t = client_tally(call, rec->feed_code);
+	if (t && result->outcome == STORE_COMMITTED) {
+		t->acked++;
+		t->duplicates += result->duplicate;
+	} else if (t) {
+		t->failed++;
+	}
 	if (http_step_end(call)) {
 		const struct post_state *st = call->state;
 		/* A duplicate is the same request sent again with its Idempotency-Key:
@@ -223,13 +252,24 @@ static bool submit_request(struct http_call *call, const struct form *f, const s
 			   "invalid api_key: it is not the key of any client here");
 		return false;
 	}
+	/* the client's [feed.CODE] max_rate, as for a feed's connections */
+	long burst;
+	if (call->deps->server && !server_feed_within_rate(call->deps->server, client, &burst)) {
+		http_error(call, 503, "unavailable",
+			   "client %s is over its rate limit ([feed.%s] max_rate %ld requests/s, "
+			   "burst %ld): not stored; try again later",
+			   client->code, client->code, client->max_rate, burst);
+		return false;
+	}
 	struct open311_post post;
 	if (open311_post_parse(f, &post, err, sizeof(err)) != 0) {
+		count_invalid(call, client);
 		http_error(call, 400, "invalid", "%s", err);
 		return false;
 	}
 	const struct service_config *svc = config_find_service(cfg, post.service_code);
 	if (!svc) {
+		count_invalid(call, client);
 		service_not_found(call, post.service_code);
 		return false;
 	}
@@ -242,6 +282,7 @@ static bool submit_request(struct http_call *call, const struct form *f, const s
 	bool repeated;
 	const char *idempotency_key = http_header(call, "Idempotency-Key", &repeated);
 	if (repeated) {
+		count_invalid(call, client);
 		http_error(call, 400, "invalid", "Idempotency-Key is given twice");
 		return false;
 	}
@@ -250,6 +291,7 @@ static bool submit_request(struct http_call *call, const struct form *f, const s
 	char external_id[OPEN311_EXTERNAL_ID_MAX + 1];
 	if (open311_external_id(idempotency_key, random, external_id, sizeof(external_id), err,
 				sizeof(err)) != 0) {
+		count_invalid(call, client);
 		http_error(call, 400, "invalid", "%s", err);
 		return false;
 	}
@@ -277,6 +319,7 @@ static bool submit_request(struct http_call *call, const struct form *f, const s
 		open311_intake_reason(err, sizeof(err));
 		free(rec);
 		intake_free(in);
+		count_invalid(call, client);
 		http_error(call, 400, "invalid", "%s", err);
 		return false;
 	}
@@ -289,6 +332,9 @@ static bool submit_request(struct http_call *call, const struct form *f, const s
 	mask_phone(in->caller_phone, masked, sizeof(masked));
 	log_debug("open311: client %s files %s (service %s, caller %s)", client->code, external_id,
 		  svc->code, masked);
+	struct feed_tally *t = client_tally(call, client->code);
+	if (t)
+		t->records++;
 	open311_inflight++;
 	http_step_begin(call);
 	store_pg_submit(call->deps->store, rec);

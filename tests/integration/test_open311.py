@@ -104,7 +104,7 @@ class City:
     """A daemon with an Open311 client and two services of this test's own, a
     department to dispatch to, and (on demand) a supervisor and an agent."""
 
-    def __init__(self, start_hotlined, binaries, schema, clock=None, overrides=None, share=None):
+    def __init__(self, start_hotlined, binaries, schema, clock=None, overrides=None, share=None, client_keys=None):
         if share:
             self.client, self.key, self.services, self.dept = share.client, share.key, share.services, share.dept
         else:
@@ -120,7 +120,8 @@ class City:
             self.dept = new_code("o311d")
         self.lamp, self.road = list(self.services)
         config = routing_overrides(depts=[self.dept], routing={"relay_interval_ms": 200})
-        config[f"feed.{self.client}"] = {"name": f"test app {self.client}", "open311_key": self.key}
+        config[f"feed.{self.client}"] = {"name": f"test app {self.client}", "open311_key": self.key,
+                                         **(client_keys or {})}
         for code, section in self.services.items():
             config[f"service.{code}"] = dict(section)
         config[f"dept.{self.dept}"]["name"] = f"市政管理处 {self.dept}"
@@ -764,23 +765,60 @@ def test_a_requests_life_seen_from_outside(city, db, rds):
     dept.close()
 
 
-def test_metrics_count_open311_routes(city):
-    c = city()
-    c.api.get("services.json")
-    c.create()
-    c.api.get("requests.json")
-    c.api.post(c.form(api_key="wrong"))
-    conn = http.client.HTTPConnection("127.0.0.1", c.daemon.ops_port, timeout=10)
+def metrics_text(daemon):
+    conn = http.client.HTTPConnection("127.0.0.1", daemon.ops_port, timeout=10)
     conn.request("GET", "/metrics")
     text = conn.getresponse().read().decode()
     conn.close()
+    return text.splitlines()
+
+
+def test_metrics_count_open311_routes_and_the_clients_intake(city):
+    c = city()
+    c.api.get("services.json")
+    key = f"m-{uuid.uuid4().hex[:8]}"
+    c.create()
+    c.api.post(c.form(), headers={"Idempotency-Key": key})
+    c.api.post(c.form(), headers={"Idempotency-Key": key})
+    c.api.get("requests.json")
+    c.api.post(c.form(api_key="wrong"))
+    c.api.post(c.form(service_code="no-such"))
+    c.api.post(c.form(phone="call me"))
+    lines = metrics_text(c.daemon)
+    feed = f'feed="{c.client}"'
     for line in (
         'hotline_http_requests_total{route="/open311/v2/services.{format}",code="200"} 1',
-        'hotline_http_requests_total{route="POST /open311/v2/requests.{format}",code="200"} 1',
+        'hotline_http_requests_total{route="POST /open311/v2/requests.{format}",code="200"} 3',
         'hotline_http_requests_total{route="POST /open311/v2/requests.{format}",code="403"} 1',
+        'hotline_http_requests_total{route="POST /open311/v2/requests.{format}",code="400"} 1',
+        'hotline_http_requests_total{route="POST /open311/v2/requests.{format}",code="404"} 1',
         'hotline_http_requests_total{route="GET /open311/v2/requests.{format}",code="200"} 1',
+        # the client is a feed: its intake is counted as its connections' would be
+        f"hotline_intake_records_total{{{feed}}} 3",
+        f"hotline_intake_acked_total{{{feed}}} 3",
+        f"hotline_intake_duplicates_total{{{feed}}} 1",
+        f"hotline_intake_invalid_total{{{feed}}} 2",
+        f"hotline_intake_failed_total{{{feed}}} 0",
     ):
-        assert line in text.splitlines(), (line, [l for l in text.splitlines() if "open311" in l])
+        assert line in lines, (line, [l for l in lines if "open311" in l or c.client in l])
+
+
+def test_a_clients_max_rate(city, db):
+    """[feed.CODE] max_rate holds an Open311 client as it holds a feed: over it a POST
+    is refused with 503 ("try again later"), nothing stored, and counted."""
+    c = city(client_keys={"max_rate": "1", "burst": "3"})
+    answers = [c.api.post(c.form()) for _ in range(8)]
+    taken = [body[0]["service_request_id"] for status, body in answers if status == 200]
+    refused = [body for status, body in answers if status == 503]
+    assert len(taken) + len(refused) == 8 and 3 <= len(taken) <= 4, answers
+    for body in refused:
+        assert "over its rate limit ([feed." in error_of(body, 503) and "max_rate 1 requests/s" in error_of(body, 503)
+    assert sorted(r["ticket_no"] for r in tickets_of(db, c.client)) == sorted(taken)
+    assert f'hotline_intake_rate_limited_total{{feed="{c.client}"}} {len(refused)}' in metrics_text(c.daemon)
+    assert c.daemon.log_text().count("over its max_rate") == 1
+    # a second later the bucket has room again
+    time.sleep(1.1)
+    assert c.create()
 
 
 def test_postgres_down(city, pg, db):
