@@ -525,6 +525,19 @@ def rds(redis_server):
 
 
 @pytest.fixture(scope="module")
+def empty_rules(binaries, redis_server, db, rds, tmp_path_factory):
+    """An empty rule set in force for the whole module, and after it: no rule set of
+    another module routes its tickets (a merged feed's wait on the desk; sub-centre
+    feeds send theirs to their own department). Modules that want it:
+    pytestmark = pytest.mark.usefixtures("empty_rules")."""
+    from routing_helpers import load_rules
+    path = tmp_path_factory.mktemp("rules") / "empty.rules"
+    load_rules(binaries, redis_server, db, rds, path, "")
+    yield
+    load_rules(binaries, redis_server, db, rds, path, "")
+
+
+@pytest.fixture(scope="module")
 def neutral_rules_afterwards(binaries, redis_server, db, rds, tmp_path_factory):
     """Leaves an empty rule set in force when the module is done, so later test
     files do not route by its rules. Modules that load rules use it:

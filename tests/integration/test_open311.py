@@ -30,7 +30,7 @@ import psycopg
 import pytest
 
 from http_helpers import Api, add_user, new_user
-from routing_helpers import DeptClient, FeedClient, load_rules, new_code, new_phone, routing_overrides, wait_until
+from routing_helpers import DeptClient, FeedClient, new_code, new_phone, routing_overrides, wait_until
 
 SPEC_FIELDS = [
     "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
@@ -41,12 +41,7 @@ SERVICE_FIELDS = ["service_code", "service_name", "description", "metadata", "ty
 CHINA = timezone(timedelta(hours=8))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def empty_rules(binaries, redis_server, db, rds, tmp_path_factory):
-    path = tmp_path_factory.mktemp("rules") / "empty.rules"
-    load_rules(binaries, redis_server, db, rds, path, "")
-    yield
-    load_rules(binaries, redis_server, db, rds, path, "")
+pytestmark = pytest.mark.usefixtures("empty_rules")
 
 
 class Open311:
