@@ -202,23 +202,6 @@ void agent_answer_free(struct agent_answer *ans)
 	httpresp_free(&ans->resp);
 }
 
-int agent_run(struct agent_session *s, const char *method, const char *target, json_t *body,
-	      void (*print)(FILE *out, json_t *doc))
-{
-	struct agent_answer ans;
-	int rc = agent_request(s, method, target, body, &ans);
-	if (rc == 0 && ans.doc == NULL) {
-		fprintf(stderr, PROG ": %d: the answer has no document\n", ans.resp.status);
-		rc = AGENT_EXIT_FAILED;
-	} else if (rc == 0 && s->json) {
-		agent_print_json(&ans.resp);
-	} else if (rc == 0) {
-		print(stdout, ans.doc);
-	}
-	agent_answer_free(&ans);
-	return rc;
-}
-
 char *agent_path(const char *const *parts, size_t n)
 {
 	size_t len = strlen("/api/v1/") + 1;
@@ -240,7 +223,8 @@ char *agent_path(const char *const *parts, size_t n)
 	return path;
 }
 
-char *agent_with_query(char *path, const char *const *pairs)
+/* path (consumed) with "?name=value&..." for the pairs whose value is not NULL. */
+static char *with_query(char *path, const char *const *pairs)
 {
 	size_t len = strlen(path) + 1;
 	char *values[8] = { 0 };
@@ -266,4 +250,23 @@ char *agent_with_query(char *path, const char *const *pairs)
 	}
 	free(path);
 	return out;
+}
+
+int agent_call(struct agent_session *s, const char *method, char *path, const char *const *query,
+	       json_t *body, void (*print)(FILE *out, json_t *doc))
+{
+	char *target = query ? with_query(path, query) : path;
+	struct agent_answer ans;
+	int rc = agent_request(s, method, target, body, &ans);
+	free(target);
+	if (rc == 0 && ans.doc == NULL) {
+		fprintf(stderr, PROG ": %d: the answer has no document\n", ans.resp.status);
+		rc = AGENT_EXIT_FAILED;
+	} else if (rc == 0 && s->json) {
+		agent_print_json(&ans.resp);
+	} else if (rc == 0) {
+		print(stdout, ans.doc);
+	}
+	agent_answer_free(&ans);
+	return rc;
 }

@@ -57,12 +57,14 @@ void agent_answer_free(struct agent_answer *ans);
 void agent_print_json(const struct httpresp *resp);
 
 /*
- * A whole command: agent_request(), then the document printed with print
- * (readable) or agent_print_json() (--json). Returns the exit status; a 204
- * where a document was due is a failure.
+ * A whole command: path (malloc'd, consumed; see AGENT_PATH) with query (NULL,
+ * or name, value pairs, NULL-terminated, at most 8; pairs whose value is NULL
+ * are left out; values percent-encoded) sent with agent_request(), then the
+ * document printed with print (readable) or agent_print_json() (--json).
+ * Returns the exit status; a 204 where a document was due is a failure.
  */
-int agent_run(struct agent_session *s, const char *method, const char *target, json_t *body,
-	      void (*print)(FILE *out, json_t *doc));
+int agent_call(struct agent_session *s, const char *method, char *path, const char *const *query,
+	       json_t *body, void (*print)(FILE *out, json_t *doc));
 
 /*
  * "/api/v1/" and the parts joined, the odd ones (parts[1], parts[3], ...:
@@ -72,12 +74,5 @@ char *agent_path(const char *const *parts, size_t n);
 #define AGENT_PATH(...)                                  \
 	agent_path((const char *const[]){ __VA_ARGS__ }, \
 		   sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(char *))
-
-/*
- * path (consumed) with "?name=value&..." for each pair of pairs (name, value;
- * NULL-terminated, at most 8 pairs) whose value is not NULL, values
- * percent-encoded. malloc'd; exits 1 when out of memory.
- */
-char *agent_with_query(char *path, const char *const *pairs);
 
 #endif

@@ -125,7 +125,7 @@ static void print_me(FILE *out, json_t *doc)
 
 static int cmd_me(struct agent_session *s, struct args *a)
 {
-	return agent_run(s, "GET", "/api/v1/me", NULL, print_me);
+	return agent_call(s, "GET", AGENT_PATH("me"), NULL, NULL, print_me);
 }
 
 /* The external_id create sent, shown with the answer (which does not carry it). */
@@ -184,15 +184,13 @@ static int cmd_create(struct agent_session *s, struct args *a)
 		set_opt(body, "answer", a, OPT_ANSWER);
 	}
 	created_external_id = external_id;
-	return agent_run(s, "POST", "/api/v1/tickets", body, print_created);
+	return agent_call(s, "POST", AGENT_PATH("tickets"), NULL, body, print_created);
 }
 
 static int cmd_show(struct agent_session *s, struct args *a)
 {
-	char *path = AGENT_PATH("tickets/", a->pos[0]);
-	int rc = agent_run(s, "GET", path, NULL, agent_print_ticket);
-	free(path);
-	return rc;
+	return agent_call(s, "GET", AGENT_PATH("tickets/", a->pos[0]), NULL, NULL,
+			  agent_print_ticket);
 }
 
 static int cmd_history(struct agent_session *s, struct args *a)
@@ -202,12 +200,9 @@ static int cmd_history(struct agent_session *s, struct args *a)
 		cli_parse_uint(PROG, limit, "--limit (1..100)", 1, 100);
 	if (offset)
 		cli_parse_uint(PROG, offset, "--offset (0..10000)", 0, 10000);
-	char *path =
-		agent_with_query(AGENT_PATH("callers/", a->pos[0], "/tickets"),
-				 (const char *const[]){ "limit", limit, "offset", offset, NULL });
-	int rc = agent_run(s, "GET", path, NULL, agent_print_history);
-	free(path);
-	return rc;
+	return agent_call(s, "GET", AGENT_PATH("callers/", a->pos[0], "/tickets"),
+			  (const char *const[]){ "limit", limit, "offset", offset, NULL }, NULL,
+			  agent_print_history);
 }
 
 static int cmd_kb(struct agent_session *s, struct args *a)
@@ -225,14 +220,9 @@ static int cmd_kb(struct agent_session *s, struct args *a)
 	}
 	if (query[0] == '\0' || strlen(query) > 200)
 		cli_usage_error(PROG, "%s", "the search text must be 1..200 bytes");
-	char *base = strdup("/api/v1/kb");
-	if (base == NULL)
-		cli_usage_error(PROG, "%s", "out of memory");
-	char *path =
-		agent_with_query(base, (const char *const[]){ "q", query, "limit", limit, NULL });
-	int rc = agent_run(s, "GET", path, NULL, agent_print_kb);
-	free(path);
-	return rc;
+	return agent_call(s, "GET", AGENT_PATH("kb"),
+			  (const char *const[]){ "q", query, "limit", limit, NULL }, NULL,
+			  agent_print_kb);
 }
 
 static int cmd_desk(struct agent_session *s, struct args *a)
@@ -240,23 +230,16 @@ static int cmd_desk(struct agent_session *s, struct args *a)
 	const char *limit = a->value[OWN(OPT_LIMIT)];
 	if (limit)
 		cli_parse_uint(PROG, limit, "--limit (1..500)", 1, 500);
-	char *base = strdup("/api/v1/desk");
-	if (base == NULL)
-		cli_usage_error(PROG, "%s", "out of memory");
-	char *path = agent_with_query(base, (const char *const[]){ "limit", limit, NULL });
-	int rc = agent_run(s, "GET", path, NULL, agent_print_desk);
-	free(path);
-	return rc;
+	return agent_call(s, "GET", AGENT_PATH("desk"),
+			  (const char *const[]){ "limit", limit, NULL }, NULL, agent_print_desk);
 }
 
 static int cmd_dispatch(struct agent_session *s, struct args *a)
 {
 	json_t *body = json_pack("{s:s}", "dept_code", a->pos[1]);
 	set_opt(body, "note", a, OPT_NOTE);
-	char *path = AGENT_PATH("tickets/", a->pos[0], "/dispatch");
-	int rc = agent_run(s, "POST", path, body, agent_print_ticket);
-	free(path);
-	return rc;
+	return agent_call(s, "POST", AGENT_PATH("tickets/", a->pos[0], "/dispatch"), NULL, body,
+			  agent_print_ticket);
 }
 
 static int cmd_rule(struct agent_session *s, struct args *a)
@@ -275,10 +258,8 @@ static int cmd_rule(struct agent_session *s, struct args *a)
 	if (dispatch)
 		json_object_set_new(body, "dept_code", json_string(a->pos[2]));
 	set_opt(body, "reason", a, OPT_REASON);
-	char *path = AGENT_PATH("tickets/", a->pos[0], "/ruling");
-	int rc = agent_run(s, "POST", path, body, agent_print_ticket);
-	free(path);
-	return rc;
+	return agent_call(s, "POST", AGENT_PATH("tickets/", a->pos[0], "/ruling"), NULL, body,
+			  agent_print_ticket);
 }
 
 static int cmd_close(struct agent_session *s, struct args *a)
@@ -288,10 +269,8 @@ static int cmd_close(struct agent_session *s, struct args *a)
 	json_t *body = json_object();
 	set_opt(body, "reason", a, OPT_REASON);
 	set_opt(body, "duplicate_of", a, OPT_DUPLICATE_OF);
-	char *path = AGENT_PATH("tickets/", a->pos[0], "/close");
-	int rc = agent_run(s, "POST", path, body, agent_print_ticket);
-	free(path);
-	return rc;
+	return agent_call(s, "POST", AGENT_PATH("tickets/", a->pos[0], "/close"), NULL, body,
+			  agent_print_ticket);
 }
 
 static int cmd_callback_next(struct agent_session *s, struct args *a)
@@ -326,10 +305,8 @@ static int cmd_callback_done(struct agent_session *s, struct args *a)
 				a->pos[1]);
 	json_t *body = json_pack("{s:s}", "outcome", outcome);
 	set_opt(body, "note", a, OPT_NOTE);
-	char *path = AGENT_PATH("callbacks/", a->pos[0], "/result");
-	int rc = agent_run(s, "POST", path, body, print_me);
-	free(path);
-	return rc;
+	return agent_call(s, "POST", AGENT_PATH("callbacks/", a->pos[0], "/result"), NULL, body,
+			  print_me);
 }
 
 static const struct command commands[] = {

@@ -113,34 +113,14 @@ size_t cli_text_width(const char *s)
 	return width;
 }
 
-/* A growing string; fatal when out of memory. */
-struct text {
-	char *buf;
-	size_t len, cap;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
-{
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 64;
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		char *buf = realloc(t->buf, cap);
-		if (buf == NULL)
-			fatal("out of memory");
-		t->buf = buf;
-		t->cap = cap;
-	}
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	t->buf[t->len] = '\0';
-}
-
 /* s made safe to print; keep_newlines: '\n' stays (for fields), else a blank. */
 static char *safe_text(const char *s, bool keep_newlines, size_t max)
 {
-	struct text out = { 0 };
-	text_add(&out, "", 0);
+	char *buf = NULL;
+	size_t buflen = 0;
+	FILE *out = open_memstream(&buf, &buflen);
+	if (out == NULL)
+		fatal("out of memory");
 	if (s == NULL)
 		s = "-";
 	size_t width = cli_text_width(s), used = 0, len;
@@ -159,19 +139,21 @@ static char *safe_text(const char *s, bool keep_newlines, size_t max)
 			shown = " ";
 			shown_len = 1;
 			w = 1;
-		} else if (is_control(cp) || cp == 0xFFFD) {
-			shown = cp == 0xFFFD && len > 1 ? shown : "?";
-			shown_len = cp == 0xFFFD && len > 1 ? len : 1;
+		} else if (is_control(cp) || (cp == 0xFFFD && len == 1)) {
+			shown = "?";
+			shown_len = 1;
 			w = 1;
 		}
 		if (used + (size_t)w > room)
 			break;
-		text_add(&out, shown, shown_len);
+		fwrite(shown, 1, shown_len, out);
 		used += (size_t)w;
 	}
 	if (clip && max > 3)
-		text_add(&out, "...", 3);
-	return out.buf;
+		fputs("...", out);
+	if (fclose(out) != 0 || buf == NULL)
+		fatal("out of memory");
+	return buf;
 }
 
 char *cli_cell_text(const char *s, size_t max)

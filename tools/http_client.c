@@ -30,21 +30,27 @@ static int64_t monotonic_ms(void)
 }
 
 /*
- * Waits until fd is ready for events or the deadline passes. Returns 1 ready,
- * 0 timed out, -1 failed (errno).
+ * Waits until fd is ready for events. Returns 0, or -1 with the reason in err:
+ * "WHAT HOST:PORT within N ms" when the request's deadline passed, or poll's error.
  */
-static int wait_fd(int fd, short events, int64_t deadline)
+static int wait_ready(int fd, short events, int64_t deadline, const struct http_client_request *rq,
+		      const char *what, char *err, size_t errlen)
 {
 	for (;;) {
 		int64_t left = deadline - monotonic_ms();
-		if (left <= 0)
-			return 0;
+		if (left <= 0) {
+			snprintf(err, errlen, "%s %s:%d within %d ms", what, rq->host, rq->port,
+				 rq->timeout_ms);
+			return -1;
+		}
 		struct pollfd p = { .fd = fd, .events = events };
 		int rc = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
 		if (rc > 0)
-			return 1;
-		if (rc < 0 && errno != EINTR)
+			return 0;
+		if (rc < 0 && errno != EINTR) {
+			snprintf(err, errlen, "poll: %s", strerror(errno));
 			return -1;
+		}
 	}
 }
 
@@ -61,28 +67,24 @@ static int open_connection(const struct http_client_request *rq, int64_t deadlin
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
+	int so_error = 0;
+	socklen_t len = sizeof(so_error);
 	if (connect(fd, (struct sockaddr *)&addr, addrlen) != 0) {
-		if (errno != EINPROGRESS) {
-			snprintf(err, errlen, "cannot connect to %s:%d: %s", rq->host, rq->port,
-				 strerror(errno));
-			close(fd);
-			return -1;
-		}
-		int rc = wait_fd(fd, POLLOUT, deadline);
-		int so_error = 0;
-		socklen_t len = sizeof(so_error);
-		if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0)
+		if (errno != EINPROGRESS)
 			so_error = errno;
-		if (rc != 1 || so_error != 0) {
-			if (rc == 0)
-				snprintf(err, errlen, "cannot connect to %s:%d within %d ms",
-					 rq->host, rq->port, rq->timeout_ms);
-			else
-				snprintf(err, errlen, "cannot connect to %s:%d: %s", rq->host,
-					 rq->port, strerror(rc == 1 ? so_error : errno));
+		else if (wait_ready(fd, POLLOUT, deadline, rq, "cannot connect to", err, errlen) !=
+			 0) {
 			close(fd);
 			return -1;
+		} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) {
+			so_error = errno;
 		}
+	}
+	if (so_error != 0) {
+		snprintf(err, errlen, "cannot connect to %s:%d: %s", rq->host, rq->port,
+			 strerror(so_error));
+		close(fd);
+		return -1;
 	}
 	return fd;
 }
@@ -136,15 +138,10 @@ static int send_all(int fd, const char *buf, size_t len, const struct http_clien
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int rc = wait_fd(fd, POLLOUT, deadline);
-			if (rc == 1)
-				continue;
-			if (rc == 0)
-				snprintf(err, errlen, "%s:%d took no request within %d ms",
-					 rq->host, rq->port, rq->timeout_ms);
-			else
-				snprintf(err, errlen, "poll: %s", strerror(errno));
-			return -1;
+			if (wait_ready(fd, POLLOUT, deadline, rq, "cannot send the request to", err,
+				       errlen) != 0)
+				return -1;
+			continue;
 		}
 		snprintf(err, errlen, "sending to %s:%d: %s", rq->host, rq->port,
 			 strerror(n < 0 ? errno : EPIPE));
@@ -168,15 +165,10 @@ static int read_answer(int fd, const struct http_client_request *rq, struct http
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int rc = wait_fd(fd, POLLIN, deadline);
-			if (rc == 1)
-				continue;
-			if (rc == 0)
-				snprintf(err, errlen, "no answer from %s:%d within %d ms", rq->host,
-					 rq->port, rq->timeout_ms);
-			else
-				snprintf(err, errlen, "poll: %s", strerror(errno));
-			break;
+			if (wait_ready(fd, POLLIN, deadline, rq, "no answer from", err, errlen) !=
+			    0)
+				break;
+			continue;
 		}
 		if (n < 0) {
 			snprintf(err, errlen, "reading from %s:%d: %s", rq->host, rq->port,

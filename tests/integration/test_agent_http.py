@@ -24,8 +24,9 @@ import uuid
 
 import pytest
 
-from http_helpers import Api, add_user, new_user
+from http_helpers import Api
 from routing_helpers import load_rules, new_phone, routing_overrides, wait_until
+from test_http import people  # noqa: F401  (a fixture: an agent and a supervisor)
 from test_http_desk import Desk
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
@@ -119,17 +120,6 @@ def table(text, first_header):
 
 
 @pytest.fixture
-def people(binaries, schema):
-    class People:
-        agent_name = new_user("ag")
-        sup_name = new_user("sv")
-        agent = add_user(binaries, schema, agent_name, "agent")
-        sup = add_user(binaries, schema, sup_name, "supervisor")
-
-    return People
-
-
-@pytest.fixture
 def daemon(start_hotlined):
     return start_hotlined(routing_overrides())
 
@@ -148,16 +138,16 @@ def test_me_with_the_token_from_env_or_a_file(daemon, people, binaries, tmp_path
     r = run_agent(binaries, port, "me", token=people.agent)
     assert (r.returncode, r.stderr) == (0, "")
     assert fields(r.stdout) == {"name": people.agent_name, "role": "agent"}
-    r = run_agent(binaries, port, "--json", "me", token=people.sup)
+    r = run_agent(binaries, port, "--json", "me", token=people.supervisor)
     assert r.returncode == 0 and r.stdout.count("\n") == 1
-    assert json.loads(r.stdout) == {"name": people.sup_name, "role": "supervisor"}
+    assert json.loads(r.stdout) == {"name": people.supervisor_name, "role": "supervisor"}
     # a file of the owner's alone; its line break (LF or CRLF) is not part of the token
     path = write_token(tmp_path / "agent.token", people.agent)
     assert json.loads(run_agent(binaries, port, "me", "--json", token_file=path).stdout)["name"] == people.agent_name
     crlf = write_token(tmp_path / "crlf.token", people.agent, ending="\r\n")
     assert run_agent(binaries, port, "me", token_file=crlf).returncode == 0
     # the file named on the command line wins over the environment
-    r = run_agent(binaries, port, "me", token=people.sup, token_file=path)
+    r = run_agent(binaries, port, "me", token=people.supervisor, token_file=path)
     assert fields(r.stdout)["name"] == people.agent_name
     # a file group or others may use is refused, like ssh refuses such a key
     for mode in (0o644, 0o640, 0o604, 0o601):
@@ -169,7 +159,7 @@ def test_me_with_the_token_from_env_or_a_file(daemon, people, binaries, tmp_path
     assert run_agent(binaries, port, "me", token_file=path).returncode == 0
     expect_usage(run_agent(binaries, port, "me", token_file=tmp_path / "missing"), "cannot open")
     expect_usage(run_agent(binaries, port, "me", token_file=tmp_path), "not a regular file")
-    two = write_token(tmp_path / "two.token", people.agent + " " + people.sup)
+    two = write_token(tmp_path / "two.token", people.agent + " " + people.supervisor)
     expect_usage(run_agent(binaries, port, "me", token_file=two), "one token")
     expect_usage(run_agent(binaries, port, "me"), "no token", "HOTLINE_TOKEN")
     expect_usage(run_agent(binaries, port, "me", token="a b"), "HOTLINE_TOKEN")
@@ -538,17 +528,15 @@ def answer_bytes(status, body):
 
 
 @pytest.fixture
-def fake_server():
-    made = []
+def fake_server(request):
+    """Factory: fake_server(answer) -> a running FakeServer, closed after the test."""
 
     def make(answer):
-        s = FakeServer(answer)
-        made.append(s)
-        return s
+        server = FakeServer(answer)
+        request.addfinalizer(server.close)
+        return server
 
-    yield make
-    for s in made:
-        s.close()
+    return make
 
 
 def test_client_reads_chunked_and_close_delimited_answers(fake_server, binaries):
