@@ -118,14 +118,15 @@ static void set_opt(json_t *body, const char *key, const struct args *a, int id)
 
 /* ---- the commands ---------------------------------------------------------- */
 
-static void print_me(FILE *out, json_t *doc)
+/* me, callback done: the answer's members as fields. */
+static void print_fields(FILE *out, json_t *doc)
 {
 	agent_print_fields(out, doc, NULL);
 }
 
 static int cmd_me(struct agent_session *s, struct args *a)
 {
-	return agent_call(s, "GET", AGENT_PATH("me"), NULL, NULL, print_me);
+	return agent_call(s, "GET", AGENT_PATH("me"), NULL, NULL, print_fields);
 }
 
 /* The external_id create sent, shown with the answer (which does not carry it). */
@@ -306,7 +307,7 @@ static int cmd_callback_done(struct agent_session *s, struct args *a)
 	json_t *body = json_pack("{s:s}", "outcome", outcome);
 	set_opt(body, "note", a, OPT_NOTE);
 	return agent_call(s, "POST", AGENT_PATH("callbacks/", a->pos[0], "/result"), NULL, body,
-			  print_me);
+			  print_fields);
 }
 
 static const struct command commands[] = {

@@ -11,7 +11,7 @@
  * columns aligned.
  * Never: reads the terminal's size or locale, or prints a cell wider than
  * its column's limit.
- * Callers: tools/agent_http.c, tools/agent_print.c, tests/unit/test_cli_table.c.
+ * Callers: tools/agent_api.c, tools/agent_print.c, tests/unit/test_cli_table.c.
  */
 #ifndef HOTLINE_CLI_TABLE_H
 #define HOTLINE_CLI_TABLE_H
