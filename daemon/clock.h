@@ -34,6 +34,12 @@ int clock_init(struct event_base *base, char *err, size_t errlen)
 /* Unix milliseconds now (the loop pass's cached time, plus the offset). */
 int64_t clock_now_ms(void);
 
+/*
+ * A monotonic reading in microseconds, for measuring how long something took
+ * (the metrics' latencies): never a time written anywhere.
+ */
+int64_t clock_mono_us(void);
+
 /* The offset from the system clock in ms (0 unless CLOCK_ENV is set). */
 int64_t clock_offset_ms(void);
 

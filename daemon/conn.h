@@ -149,6 +149,8 @@ void conn_maybe_finish(struct conn *c);
 void conn_hello(struct conn *c, int role, const char *id, const char *token, uint32_t version);
 
 /* conn_feed.c: the feed role (intake, TicketUpdates) */
+/* A record or frame refused as invalid: the server's and the feed's counters. */
+void conn_count_invalid(struct conn *c);
 /* Validates in and hands it to the store; takes ownership of in. */
 void conn_intake(struct conn *c, struct intake *in);
 /* Ack{update_id} (or a JSON ack_update) from a feed connection. */

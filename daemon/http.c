@@ -47,8 +47,11 @@ struct http {
 	struct evhttp *evhttp;
 	bool stopping;
 	size_t pending;
-	unsigned long long requests, errors;
+	uint64_t answered[HTTP_ROUTES_MAX + 1][HTTP_STATUS_KINDS];
 };
+
+const int http_statuses[HTTP_STATUS_KINDS] = { 200, 201, 204, 400, 401, 403, 404,
+					       405, 409, 413, 415, 503, 0 };
 
 /* What http.c keeps besides the handlers' view of a call. */
 struct call_private {
@@ -135,9 +138,11 @@ static void send_text(struct call_private *cp, int status, const char *text, siz
 	cp->answered = true;
 	if (cp->ev_timeout)
 		event_del(cp->ev_timeout);
-	http->requests++;
-	if (status >= 400)
-		http->errors++;
+	size_t kind = 0;
+	while (http_statuses[kind] != 0 && http_statuses[kind] != status)
+		kind++;
+	size_t route = cp->route ? (size_t)(cp->route - http_route_at(0)) + 1 : 0;
+	http->answered[route <= HTTP_ROUTES_MAX ? route : 0][kind]++;
 	struct evbuffer *buf = evbuffer_new();
 	if (buf && text && status != 204) {
 		evbuffer_add(buf, text, len);
@@ -175,6 +180,20 @@ void http_reply(struct http_call *call, int status, json_t *obj)
 	struct call_private *cp = priv(call);
 	send_json(cp, status, obj);
 	call_release(cp);
+}
+
+void http_reply_document(struct http_call *call, const PGresult *res, const char *error,
+			 const char *what, const char *missing)
+{
+	if (!error && PQntuples(res) == 0 && missing) {
+		http_error(call, 404, "not_found", "%s", missing);
+		return;
+	}
+	if (error || PQntuples(res) != 1 || PQnfields(res) < 1) {
+		http_unavailable(call, what);
+		return;
+	}
+	http_reply_text(call, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
 }
 
 static json_t *error_object(const char *code, const char *message)
@@ -505,6 +524,9 @@ struct http *http_new(struct event_base *base, const struct hotline_config *cfg,
 	http->base = base;
 	http->cfg = cfg;
 	http->deps = *deps;
+	_Static_assert(HTTP_ROUTES_MAX >= 16, "room for the routes");
+	if (http_route_count() > HTTP_ROUTES_MAX)
+		fatal("http: %zu routes, more than HTTP_ROUTES_MAX", http_route_count());
 	if (cfg->http_listen[0] == '\0')
 		return http;
 	if (sodium_init() < 0) {
@@ -537,12 +559,17 @@ struct http *http_new(struct event_base *base, const struct hotline_config *cfg,
 	evconnlistener_set_error_cb(http->listener, on_accept_error);
 	listening = http;
 	evhttp_set_max_headers_size(http->evhttp, cfg->http_max_headers);
-	/* evhttp answers 413 past this itself; the JSON 413 covers the byte up to it. */
-	evhttp_set_max_body_size(http->evhttp, cfg->http_max_body + 1);
+	/* Past this evhttp answers 413 itself, before reading the body, with a body
+	 * of its own (not JSON); below it decode_body() gives the JSON 413. Up to
+	 * four times max_body is read to be able to say so in JSON. */
+	evhttp_set_max_body_size(http->evhttp, (ev_ssize_t)cfg->http_max_body * 4 + 1);
 	struct timeval tv = { cfg->http_request_timeout_ms / 1000,
 			      (cfg->http_request_timeout_ms % 1000) * 1000 };
 	evhttp_set_timeout_tv(http->evhttp, &tv);
-	evhttp_set_allowed_methods(http->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	/* Every method reaches on_request, so that a wrong one gets a JSON 405. */
+	evhttp_set_allowed_methods(
+		http->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+				      EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(http->evhttp, on_request, http);
 	log_info("listening on %s (http)", cfg->http_listen);
 	return http;
@@ -558,6 +585,13 @@ void http_stop(struct http *http)
 size_t http_pending(const struct http *http)
 {
 	return http->pending;
+}
+
+uint64_t http_answered(const struct http *http, size_t route, size_t status_kind)
+{
+	return route <= HTTP_ROUTES_MAX && status_kind < HTTP_STATUS_KINDS
+		       ? http->answered[route][status_kind]
+		       : 0;
 }
 
 void http_free(struct http *http)

@@ -49,6 +49,16 @@ void http_stop(struct http *http);
 /* Requests being answered now. */
 size_t http_pending(const struct http *http);
 
+/*
+ * Requests answered, for /metrics: by route (0: no route matched; i + 1: the
+ * route http_route_at(i)) and by status (http_statuses[k]; the last kind, 0,
+ * counts any other status).
+ */
+#define HTTP_ROUTES_MAX 32
+#define HTTP_STATUS_KINDS 13
+extern const int http_statuses[HTTP_STATUS_KINDS];
+uint64_t http_answered(const struct http *http, size_t route, size_t status_kind);
+
 /* ---- for the route handlers ---------------------------------------------- */
 
 #define HTTP_TICKET_NO_MAX 32 /* a ticket number and its NUL */
@@ -82,6 +92,13 @@ void http_reply(struct http_call *call, int status, json_t *obj);
 /* Answers with status and a JSON document already written (a statement's
  * json_build_object); frees the call. */
 void http_reply_text(struct http_call *call, int status, const char *json, size_t len);
+/*
+ * Answers 200 with the JSON document in column 0 of res's one row (a statement
+ * that builds its answer); 503 naming what when the statement failed; 404 with
+ * missing as the message when no row came back (NULL: 503 then too).
+ */
+void http_reply_document(struct http_call *call, const PGresult *res, const char *error,
+			 const char *what, const char *missing);
 /* Answers {"error": {"code", "message"}} with status; frees the call. */
 void http_error(struct http_call *call, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -152,16 +152,8 @@ void http_callback_result(struct http_call *call)
 	const char *no = http_ticket_no(call, 1);
 	const char *outcome = NULL, *note = NULL;
 	struct httpreq_field fields[] = {
-		{ .name = "outcome",
-		  .type = HTTPREQ_STRING,
-		  .required = true,
-		  .max = 32,
-		  .str = &outcome },
-		{ .name = "note",
-		  .type = HTTPREQ_STRING,
-		  .max = CALLBACK_NOTE_MAX,
-		  .not_blank = true,
-		  .str = &note },
+		HTTPREQ_TEXT("outcome", true, 32, &outcome),
+		HTTPREQ_TEXT("note", false, CALLBACK_NOTE_MAX, &note),
 	};
 	if (!no || !http_body_fields(call, fields, 2))
 		return;

@@ -18,16 +18,14 @@
 
 #define REASON_MAX 8192 /* bytes of a reason or a note */
 
+/* http_reply_document() sends column 0: this statement builds its answer there. */
+_Static_assert(DESK_LIST_C_DESK == 0 && DESK_LIST_NCOLUMNS == 1, "desk_list.sql");
+
 /* ---- GET /desk ------------------------------------------------------------- */
 
 static void on_desk(struct http_call *call, const PGresult *res, const char *error)
 {
-	if (error || PQntuples(res) != 1) {
-		http_unavailable(call, "the desk could not be read");
-		return;
-	}
-	http_reply_text(call, 200, PQgetvalue(res, 0, DESK_LIST_C_DESK),
-			(size_t)PQgetlength(res, 0, DESK_LIST_C_DESK));
+	http_reply_document(call, res, error, "the desk could not be read", NULL);
 }
 
 void http_desk_list(struct http_call *call)
@@ -49,11 +47,12 @@ static void on_shown(struct http_call *call, const PGresult *res, const char *er
 {
 	if (error || PQntuples(res) != 1) {
 		/* The move committed; only reading it back failed. */
-		http_reply(call, 200, json_pack("{s:s}", "result", "done"));
+		http_reply(
+			call, 200,
+			json_pack("{s:s,s:s}", "ticket_no", call->segments[1], "result", "done"));
 		return;
 	}
-	http_reply_text(call, 200, PQgetvalue(res, 0, TICKET_SHOW_C_TICKET),
-			(size_t)PQgetlength(res, 0, TICKET_SHOW_C_TICKET));
+	http_reply_document(call, res, error, "the ticket could not be read", NULL);
 }
 
 static void on_moved(void *arg, const struct transition_result *r)
@@ -122,17 +121,8 @@ void http_desk_dispatch(struct http_call *call)
 	const char *no = http_ticket_no(call, 1);
 	const char *dept = NULL, *note = NULL;
 	struct httpreq_field fields[] = {
-		{ .name = "dept_code",
-		  .type = HTTPREQ_STRING,
-		  .required = true,
-		  .max = 64,
-		  .not_blank = true,
-		  .str = &dept },
-		{ .name = "note",
-		  .type = HTTPREQ_STRING,
-		  .max = REASON_MAX,
-		  .not_blank = true,
-		  .str = &note },
+		HTTPREQ_TEXT("dept_code", true, 64, &dept),
+		HTTPREQ_TEXT("note", false, REASON_MAX, &note),
 	};
 	if (!no || !http_body_fields(call, fields, 2) || !known_dept(call, dept))
 		return;
@@ -144,22 +134,9 @@ void http_desk_ruling(struct http_call *call)
 	const char *no = http_ticket_no(call, 1);
 	const char *decision = NULL, *dept = NULL, *reason = NULL;
 	struct httpreq_field fields[] = {
-		{ .name = "decision",
-		  .type = HTTPREQ_STRING,
-		  .required = true,
-		  .max = 16,
-		  .str = &decision },
-		{ .name = "dept_code",
-		  .type = HTTPREQ_STRING,
-		  .max = 64,
-		  .not_blank = true,
-		  .str = &dept },
-		{ .name = "reason",
-		  .type = HTTPREQ_STRING,
-		  .required = true,
-		  .max = REASON_MAX,
-		  .not_blank = true,
-		  .str = &reason },
+		HTTPREQ_TEXT("decision", true, 16, &decision),
+		HTTPREQ_TEXT("dept_code", false, 64, &dept),
+		HTTPREQ_TEXT("reason", true, REASON_MAX, &reason),
 	};
 	if (!no || !http_body_fields(call, fields, 3))
 		return;
@@ -188,17 +165,8 @@ void http_desk_close(struct http_call *call)
 	const char *no = http_ticket_no(call, 1);
 	const char *reason = NULL, *duplicate_of = NULL;
 	struct httpreq_field fields[] = {
-		{ .name = "reason",
-		  .type = HTTPREQ_STRING,
-		  .required = true,
-		  .max = REASON_MAX,
-		  .not_blank = true,
-		  .str = &reason },
-		{ .name = "duplicate_of",
-		  .type = HTTPREQ_STRING,
-		  .max = HTTP_TICKET_NO_MAX - 1,
-		  .not_blank = true,
-		  .str = &duplicate_of },
+		HTTPREQ_TEXT("reason", true, REASON_MAX, &reason),
+		HTTPREQ_TEXT("duplicate_of", false, HTTP_TICKET_NO_MAX - 1, &duplicate_of),
 	};
 	if (!no || !http_body_fields(call, fields, 2))
 		return;

@@ -12,16 +12,36 @@
 #define SUPERVISOR HTTP_ROLE_SUPERVISOR
 
 static const struct http_route routes[] = {
-	{ GET, { "me" }, AGENT, http_me },
-	{ POST, { "tickets" }, AGENT, http_ticket_create },
-	{ GET, { "tickets", "*" }, AGENT, http_ticket_get },
-	{ GET, { "callers", "*", "tickets" }, AGENT, http_caller_history },
-	{ POST, { "callbacks", "claim" }, AGENT, http_callback_claim },
-	{ POST, { "callbacks", "*", "result" }, AGENT, http_callback_result },
-	{ GET, { "desk" }, AGENT, http_desk_list },
-	{ POST, { "tickets", "*", "dispatch" }, SUPERVISOR, http_desk_dispatch },
-	{ POST, { "tickets", "*", "ruling" }, SUPERVISOR, http_desk_ruling },
-	{ POST, { "tickets", "*", "close" }, SUPERVISOR, http_desk_close },
+	{ "/api/v1/me", GET, { "me" }, AGENT, http_me },
+	{ "/api/v1/tickets", POST, { "tickets" }, AGENT, http_ticket_create },
+	{ "/api/v1/tickets/{ticket_no}", GET, { "tickets", "*" }, AGENT, http_ticket_get },
+	{ "/api/v1/callers/{phone}/tickets",
+	  GET,
+	  { "callers", "*", "tickets" },
+	  AGENT,
+	  http_caller_history },
+	{ "/api/v1/callbacks/claim", POST, { "callbacks", "claim" }, AGENT, http_callback_claim },
+	{ "/api/v1/callbacks/{ticket_no}/result",
+	  POST,
+	  { "callbacks", "*", "result" },
+	  AGENT,
+	  http_callback_result },
+	{ "/api/v1/desk", GET, { "desk" }, AGENT, http_desk_list },
+	{ "/api/v1/tickets/{ticket_no}/dispatch",
+	  POST,
+	  { "tickets", "*", "dispatch" },
+	  SUPERVISOR,
+	  http_desk_dispatch },
+	{ "/api/v1/tickets/{ticket_no}/ruling",
+	  POST,
+	  { "tickets", "*", "ruling" },
+	  SUPERVISOR,
+	  http_desk_ruling },
+	{ "/api/v1/tickets/{ticket_no}/close",
+	  POST,
+	  { "tickets", "*", "close" },
+	  SUPERVISOR,
+	  http_desk_close },
 };
 
 static bool matches(const struct http_route *r, const char *const *segments, int n)
@@ -34,6 +54,16 @@ static bool matches(const struct http_route *r, const char *const *segments, int
 			return false;
 	}
 	return i == n;
+}
+
+size_t http_route_count(void)
+{
+	return sizeof(routes) / sizeof(routes[0]);
+}
+
+const struct http_route *http_route_at(size_t i)
+{
+	return i < http_route_count() ? &routes[i] : NULL;
 }
 
 const struct http_route *http_route_find(int method, const char *const *segments, int n,

@@ -13,6 +13,7 @@
 typedef void (*http_handler_fn)(struct http_call *call);
 
 struct http_route {
+	const char *label;			   /* for /metrics: the path, {placeholders} */
 	int method;				   /* EVHTTP_REQ_GET or _POST */
 	const char *pattern[HTTPREQ_MAX_SEGMENTS]; /* "*" matches any one segment; NULL ends */
 	enum http_role role;			   /* the least role that may call it */
@@ -25,6 +26,10 @@ struct http_route {
  */
 const struct http_route *http_route_find(int method, const char *const *segments, int n,
 					 bool *path_known);
+
+/* Every route, in table order: http_route_at(0 .. http_route_count() - 1). */
+size_t http_route_count(void);
+const struct http_route *http_route_at(size_t i);
 
 /* http_tickets.c */
 void http_me(struct http_call *call);

@@ -25,6 +25,10 @@
 
 static size_t intake_inflight;
 
+/* http_reply_document() sends column 0: these statements build their answer there. */
+_Static_assert(TICKET_SHOW_C_TICKET == 0 && TICKET_SHOW_NCOLUMNS == 1, "ticket_show.sql");
+_Static_assert(CALLER_HISTORY_C_PAGE == 0 && CALLER_HISTORY_NCOLUMNS == 1, "caller_history.sql");
+
 void http_me(struct http_call *call)
 {
 	http_reply(call, 200,
@@ -109,16 +113,7 @@ void http_ticket_create(struct http_call *call)
 
 static void on_ticket(struct http_call *call, const PGresult *res, const char *error)
 {
-	if (error) {
-		http_unavailable(call, "the ticket could not be read");
-		return;
-	}
-	if (PQntuples(res) == 0) {
-		http_error(call, 404, "not_found", "no such ticket");
-		return;
-	}
-	http_reply_text(call, 200, PQgetvalue(res, 0, TICKET_SHOW_C_TICKET),
-			(size_t)PQgetlength(res, 0, TICKET_SHOW_C_TICKET));
+	http_reply_document(call, res, error, "the ticket could not be read", "no such ticket");
 }
 
 void http_ticket_get(struct http_call *call)
@@ -134,12 +129,7 @@ void http_ticket_get(struct http_call *call)
 
 static void on_history(struct http_call *call, const PGresult *res, const char *error)
 {
-	if (error || PQntuples(res) != 1) {
-		http_unavailable(call, "the caller's history could not be read");
-		return;
-	}
-	http_reply_text(call, 200, PQgetvalue(res, 0, CALLER_HISTORY_C_PAGE),
-			(size_t)PQgetlength(res, 0, CALLER_HISTORY_C_PAGE));
+	http_reply_document(call, res, error, "the caller's history could not be read", NULL);
 }
 
 void http_caller_history(struct http_call *call)

@@ -30,6 +30,7 @@
 #include "horizon.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "router.h"
 #include "server.h"
@@ -50,6 +51,7 @@ struct daemon {
 	struct relay *relay;
 	struct transitions *transitions;
 	struct http *http;
+	struct metrics *metrics;
 	struct watcher *watcher;
 	struct horizon *horizon;
 	const struct calendar *calendar; /* NULL: no files, weekdays only */
@@ -243,6 +245,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 int main(int argc, char **argv)
 {
+	/* A reload asked for before the handlers exist (a supervisor's SIGHUP to a
+	 * daemon still starting) must not kill it: the config is being read anyway. */
+	signal(SIGHUP, SIG_IGN);
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
 	bool check_only = false;
@@ -354,12 +359,18 @@ int main(int argc, char **argv)
 	d.horizon = d.watcher ? horizon_new(d.base, &d.cfg, &d.calendar, d.bus) : NULL;
 	if (!d.horizon)
 		fatal("cannot create the deadline watcher: out of memory");
+	struct metrics_deps metrics_deps = { d.server,	d.store, d.relay,  d.bus,      d.watcher,
+					     d.horizon, d.http,	 d.router, &d.stopping };
+	d.metrics = metrics_new(d.base, &d.cfg, &metrics_deps);
+	if (!d.metrics)
+		fatal("cannot start the operations listener (see above)");
 	store_pg_start(d.store);
 	router_start(d.router);
 	bus_start(d.bus);
 	relay_start(d.relay);
 	watcher_start(d.watcher);
 	horizon_start(d.horizon);
+	metrics_start(d.metrics);
 
 	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	for (int i = 0; i < 3; i++) {
@@ -378,12 +389,14 @@ int main(int argc, char **argv)
 	event_base_dispatch(d.base);
 
 	log_stats(&d, "exit");
+	metrics_stop(d.metrics);
 	http_free(d.http);
 	server_free(d.server);
 	watcher_free(d.watcher);
 	horizon_free(d.horizon);
 	relay_stop(d.relay);
 	bus_free(d.bus); /* runs outstanding publish callbacks: the relay must still exist */
+	metrics_free(d.metrics); /* ... and stream-depth ones: the metrics too */
 	relay_free(d.relay);
 	router_free(d.router);
 	transitions_free(d.transitions);

@@ -48,6 +48,11 @@ void relay_kick(void *relay);
 
 void relay_get_stats(const struct relay *relay, struct relay_stats *out);
 
+struct prom_histogram;
+/* Seconds from commit to the ticket in its stream, for tickets published from memory
+ * right after their commit (the fast path). Borrowed. */
+const struct prom_histogram *relay_publish_latency(const struct relay *relay);
+
 /*
  * Packs the Ticket a department receives (caller phone masked). Returns a new
  * malloc'ed buffer of *len bytes, or NULL when out of memory.

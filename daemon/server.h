@@ -69,6 +69,17 @@ void server_begin_shutdown(struct server *server);
 
 void server_get_stats(const struct server *server, struct server_stats *out);
 
+/* For /metrics (borrowed, alive as long as the server): the per-feed intake
+ * counters; seconds from a ticket's stream entry (Redis's clock) to its frame
+ * going out to the department (the system clock); and the open connections by
+ * role: [0] not authenticated yet, then Hotline__V1__Role FEED, DEPARTMENT, AGENT. */
+#define SERVER_ROLES 4
+struct tally;
+struct prom_histogram;
+struct tally *server_tally(struct server *server);
+struct prom_histogram *server_delivery_latency(struct server *server);
+void server_count_roles(const struct server *server, size_t counts[SERVER_ROLES]);
+
 /* ---- for conn*.c ---- */
 struct event_base *server_base(struct server *server);
 struct hotline_config *server_config(struct server *server);

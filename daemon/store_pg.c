@@ -31,6 +31,7 @@
 #include "keyset.h"
 #include "log.h"
 #include "pgarray.h"
+#include "prom.h"
 #include "pgtext.h"
 #include "ticket_state.h"
 
@@ -73,7 +74,11 @@ struct store_pg {
 	size_t nflying, flying_cap;
 	size_t inflight;
 	struct store_pg_stats stats;
+	struct prom_histogram batch_size;     /* records per intake transaction */
+	struct prom_histogram commit_latency; /* submit -> committed, seconds */
 };
+
+static const double batch_bounds[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000 };
 
 /* ---- ticket ids ----------------------------------------------------------- */
 
@@ -310,6 +315,8 @@ static void record_finish(struct store_pg *store, struct store_intake *rec,
 	store->inflight--;
 	if (result->outcome == STORE_COMMITTED) {
 		store->stats.committed++;
+		prom_histogram_observe(&store->commit_latency,
+				       (double)(clock_mono_us() - rec->submitted_us) / 1e6);
 		if (result->duplicate)
 			store->stats.duplicates++;
 	} else {
@@ -469,6 +476,7 @@ static void *source_take(void *owner)
 	}
 	flying_add(store, b);
 	store->stats.batches++;
+	prom_histogram_observe(&store->batch_size, (double)b->count);
 	if (b->count > store->stats.batch_records_max)
 		store->stats.batch_records_max = b->count;
 	return b;
@@ -565,6 +573,9 @@ struct store_pg *store_pg_new(struct event_base *base, const struct hotline_conf
 	store->base = base;
 	store->cfg = cfg;
 	TAILQ_INIT(&store->queue);
+	prom_histogram_init(&store->batch_size, batch_bounds,
+			    sizeof(batch_bounds) / sizeof(batch_bounds[0]));
+	prom_histogram_init(&store->commit_latency, prom_latency_bounds, prom_latency_nbounds);
 	struct pgpool_source source = { store,	     source_take, source_send,	   source_result,
 					source_done, source_lost, source_connected };
 	store->pool = pgpool_new(base, cfg, &source);
@@ -633,6 +644,7 @@ void store_pg_submit(struct store_pg *store, struct store_intake *rec)
 	rec->solo = false;
 	rec->retries = 0;
 	rec->ticket_no[0] = '\0';
+	rec->submitted_us = clock_mono_us();
 	TAILQ_INSERT_TAIL(&store->queue, rec, link);
 	store->queued++;
 	pgpool_kick(store->pool);
@@ -651,6 +663,13 @@ void store_pg_kick(struct store_pg *store)
 void store_pg_config_changed(struct store_pg *store)
 {
 	sync_feeds(store);
+}
+
+void store_pg_histograms(const struct store_pg *store, const struct prom_histogram **batch_size,
+			 const struct prom_histogram **commit_latency)
+{
+	*batch_size = &store->batch_size;
+	*commit_latency = &store->commit_latency;
 }
 
 void store_pg_get_stats(const struct store_pg *store, struct store_pg_stats *out)

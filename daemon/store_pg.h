@@ -60,7 +60,7 @@ struct store_intake {
 	struct intake *intake; /* the record; owned by whoever owns rec */
 	store_done_fn done;
 	void *owner;
-	int64_t submitted_us; /* for the commit-latency metric */
+	int64_t submitted_us; /* clock_mono_us() at submit, for the commit-latency metric */
 	/* the instant its batch was built (clock.h): the ticket's created_at, the
 	 * time of its routing (dispatch, close), its audit rows and the start of
 	 * its deadline, one clock for the whole event */
@@ -150,5 +150,11 @@ void store_pg_kick(struct store_pg *store);
 void store_pg_config_changed(struct store_pg *store);
 
 void store_pg_get_stats(const struct store_pg *store, struct store_pg_stats *out);
+
+struct prom_histogram;
+/* The intake histograms (for /metrics): records per transaction, and seconds from
+ * submit to commit. Borrowed; they live as long as the store. */
+void store_pg_histograms(const struct store_pg *store, const struct prom_histogram **batch_size,
+			 const struct prom_histogram **commit_latency);
 
 #endif

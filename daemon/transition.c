@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "log.h"
@@ -25,6 +27,7 @@
 
 struct transitions {
 	struct event_base *base;
+	int64_t next_write_key; /* the next job's key (011_write_key), from a random start */
 	const struct hotline_config *cfg;
 	struct store_pg *store;
 	const struct calendar **calendar;
@@ -41,6 +44,7 @@ struct job {
 	char dept_code[CODE_MAX + 1];
 	char actor[96];
 	char parent_no[32];
+	int64_t write_key; /* this job's writes carry it: found on a re-read, ours committed */
 	int attempts;
 	enum ticket_state before, after;
 	transition_fn done;
@@ -160,9 +164,7 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 			   TICKET_RECEIVED, NULL);
 		return;
 	}
-	if (PQntuples(res) == 0 ||
-	    (job->has_owner &&
-	     strcmp(PQgetvalue(res, 0, TICKET_READ_C_DEPT_CODE), job->owner_dept) != 0)) {
+	if (PQntuples(res) == 0) {
 		job_finish(job, TRANSITION_NOT_FOUND, "no such ticket", TICKET_RECEIVED, NULL);
 		return;
 	}
@@ -172,6 +174,23 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	int priority;
 	if (!read_status(job, res, &cur, &ticket_id, &version, &priority))
 		return;
+	if (job->attempts > 0) {
+		int64_t last_write = 0;
+		if (pgtext_int64(PQgetvalue(res, 0, TICKET_READ_C_LAST_WRITE), &last_write) == 0 &&
+		    last_write == job->write_key) {
+			/* Our earlier send committed; only its confirmation was lost. */
+			log_info("ticket %s: %s by %s committed before its confirmation was lost",
+				 job->ticket_no, ticket_event_name(job->kind), job->actor);
+			job_finish(job, TRANSITION_DONE, NULL, cur.state,
+				   PQgetvalue(res, 0, TICKET_READ_C_FEED_CODE));
+			return;
+		}
+	}
+	if (job->has_owner && strcmp(cur.dept_code, job->owner_dept) != 0) {
+		/* Not this department's: the same answer as for no ticket at all. */
+		job_finish(job, TRANSITION_NOT_FOUND, "no such ticket", TICKET_RECEIVED, NULL);
+		return;
+	}
 	job->before = cur.state;
 
 	struct ticket_event ev = { 0 };
@@ -221,7 +240,8 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	}
 
 	char id[24], ver[16], deadline[24], ret[16], reopen[16], extend[16], attempts[16], at[24],
-		delay[24];
+		delay[24], write_key[24];
+	snprintf(write_key, sizeof(write_key), "%lld", (long long)job->write_key);
 	snprintf(id, sizeof(id), "%lld", (long long)ticket_id);
 	snprintf(ver, sizeof(ver), "%d", (int)version);
 	snprintf(deadline, sizeof(deadline), "%lld", (long long)next.deadline_at_ms);
@@ -272,6 +292,7 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		[TICKET_WRITE_P_QUIET_FEED] = t->cfg->agents_feed,
 		[TICKET_WRITE_P_RULED] = yes(next.ruled),
 		[TICKET_WRITE_P_PARENT_NO] = job->parent_no,
+		[TICKET_WRITE_P_WRITE_KEY] = write_key,
 	};
 	store_pg_query(t->store, QUERY_TICKET_WRITE, values, on_written, job);
 }
@@ -334,6 +355,7 @@ int transition_start(struct transitions *t, const struct transition_request *req
 		return -1;
 	}
 	job->t = t;
+	job->write_key = t->next_write_key++;
 	snprintf(job->ticket_no, sizeof(job->ticket_no), "%s", req->ticket_no);
 	if (req->owner_dept) {
 		job->has_owner = true;
@@ -362,6 +384,11 @@ struct transitions *transitions_new(struct event_base *base, const struct hotlin
 	t->cfg = cfg;
 	t->store = store;
 	t->calendar = calendar;
+	/* 62 random bits: keys of this process never meet another's on one ticket. */
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = ((uint64_t)getpid() << 32) ^ (uint64_t)clock_now_ms();
+	t->next_write_key = (int64_t)(seed >> 2) + 1;
 	return t;
 }
 

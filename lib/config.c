@@ -115,6 +115,8 @@ static const struct config_option options[] = {
 	      86400000, "a claimed callback not finished this long returns to the queue"),
 	OPT_S("http", "listen", http_listen, "127.0.0.1:12346", false,
 	      "host:port of the agents' and supervisors' HTTP JSON API; empty = none"),
+	OPT_S("http", "ops_listen", http_ops_listen, "127.0.0.1:12348", false,
+	      "host:port of /metrics, /healthz and /readyz, served without a token; empty = none"),
 	OPT_I("http", "max_body", http_max_body, "65536", false, 1024, 16777216,
 	      "bytes of a request body; longer ones get 413"),
 	OPT_I("http", "max_headers", http_max_headers, "8192", false, 1024, 1048576,

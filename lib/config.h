@@ -86,6 +86,7 @@ struct hotline_config {
 	long callback_claim_timeout_ms;
 	/* [http] */
 	char *http_listen;
+	char *http_ops_listen;
 	long http_max_body;
 	long http_max_headers;
 	long http_request_timeout_ms;

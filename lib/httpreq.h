@@ -54,6 +54,13 @@ struct httpreq_field {
 	int64_t *num;	  /* INT */
 };
 
+/* A text field (not blank when given) of at most max bytes, into *ptr. */
+#define HTTPREQ_TEXT(field_name, is_required, max_bytes, ptr)                            \
+	{                                                                                \
+		.name = (field_name), .type = HTTPREQ_STRING, .required = (is_required), \
+		.max = (max_bytes), .not_blank = true, .str = (ptr)                      \
+	}
+
 /*
  * Takes the fields of obj by the table: a key not in it, a wrong type, a
  * missing required field, a string too long or blank where it may not be is

@@ -13,9 +13,10 @@
 -- A repeat complaint (same caller and category as an open ticket in the window) is
 -- linked to the oldest such ticket: only the database knows the parent, so the
 -- statement applies the state machine's RECEIVED --LINK--> decision ($24, $26)
--- where it finds one. Every time it writes is the batch's one instant ($27).
+-- where it finds one, and moves the parent's version so that a move of the parent
+-- racing this statement (its close) decides again and takes the child along. Every time it writes is the batch's one instant ($27).
 -- Indexes: tickets_feed_external_key (ON CONFLICT, and a resend's lookup),
--- tickets_repeat_idx (the parent lookup).
+-- tickets_repeat_idx (the parent lookup), tickets' primary key (the parent's version).
 --
 -- $1 ticket_id      int8[]    drawn from ticket_seq (binary array)
 -- $2 feed_code      text[]
@@ -50,7 +51,28 @@
 -- > duplicate  bool    the key was stored before: ticket_no is the original's
 -- > outbox_id  int8    new DISPATCHED tickets: the batch's outbox row
 -- > state      text    the state stored (LINKED is decided here)
-WITH ins AS (
+WITH cand AS (
+  -- each record's would-be parent: the oldest open ticket of its caller and category
+  SELECT n.ticket_id, (SELECT p.ticket_id FROM tickets p
+      WHERE p.caller_phone = n.caller_phone AND p.category = n.category
+        AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL
+        AND p.caller_phone IS NOT NULL
+        AND p.created_at > to_timestamp($27::float8 / 1000) - make_interval(hours => $25::int)
+      ORDER BY p.created_at LIMIT 1) AS parent_id
+  FROM unnest($1::int8[], $6::text[], $8::text[], $19::text[])
+    AS n(ticket_id, caller_phone, category, route_event)
+  WHERE $25::int > 0 AND n.caller_phone <> '' AND n.category <> ''
+    AND n.route_event <> 'DIRECT_CLOSE'
+), bump AS (
+  -- The parents move on one version. A parent's concurrent move (its close, its
+  -- reply) then finds its version changed, reads again and sees the new child; a
+  -- parent that closed meanwhile is not bumped (the row is re-checked after the
+  -- close's lock) and its would-be child is not linked: it is routed as it is.
+  UPDATE tickets t SET version = t.version + 1
+  WHERE t.ticket_id IN (SELECT parent_id FROM cand WHERE parent_id IS NOT NULL)
+    AND t.state <> 'CLOSED' AND t.parent_ticket_id IS NULL
+  RETURNING t.ticket_id, t.reply
+), ins AS (
   INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,
     channel, caller_phone, caller_name, category, content, district, address, lat,
     lon, priority, origin_number, state, dept_code, route_rule, dispatched_at,
@@ -69,7 +91,10 @@ WITH ins AS (
     CASE WHEN n.state = 'DISPATCHED' AND l.parent_id IS NULL THEN c.at END,
     CASE WHEN n.deadline_ms > 0 AND l.parent_id IS NULL
       THEN to_timestamp(n.deadline_ms::float8 / 1000) END,
-    NULLIF(n.answer, ''), CASE WHEN n.state = 'CLOSED' THEN c.at END,
+    -- a repeat of a ticket already replied to carries that reply (PARENT_REPLIED
+    -- will not come again for it)
+    COALESCE(NULLIF(n.answer, ''), l.parent_reply),
+    CASE WHEN n.state = 'CLOSED' THEN c.at END,
     n.route_event = 'DIRECT_CLOSE', l.parent_id, c.at, c.at
   FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[],
     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],
@@ -80,17 +105,9 @@ WITH ins AS (
     origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer)
   -- the batch's one instant: every time this event writes
   CROSS JOIN (SELECT to_timestamp($27::float8 / 1000) AS at) c
-  -- OFFSET 0 keeps the lookup a subquery evaluated once per record (inlined, it
-  -- would run once per reference above)
-  CROSS JOIN LATERAL (SELECT CASE WHEN $25::int > 0 AND n.caller_phone <> ''
-        AND n.category <> '' AND n.route_event <> 'DIRECT_CLOSE' THEN
-      (SELECT p.ticket_id FROM tickets p
-        WHERE p.caller_phone = n.caller_phone AND p.category = n.category
-          AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL
-          AND p.caller_phone IS NOT NULL
-          AND p.created_at > c.at - make_interval(hours => $25::int)
-        ORDER BY p.created_at LIMIT 1) END AS parent_id OFFSET 0) l,
-    LATERAL (SELECT to_char(c.at AT TIME ZONE $23::text, 'YYYYMMDD') AS day) d
+  LEFT JOIN (SELECT cand.ticket_id, cand.parent_id, bump.reply AS parent_reply FROM cand
+    JOIN bump ON bump.ticket_id = cand.parent_id) l USING (ticket_id)
+  CROSS JOIN LATERAL (SELECT to_char(c.at AT TIME ZONE $23::text, 'YYYYMMDD') AS day) d
   ON CONFLICT (feed_code, external_id) DO NOTHING
   RETURNING ticket_id, ticket_no, feed_code, state, dept_code, route_rule, reply,
     parent_ticket_id, created_at

@@ -43,6 +43,8 @@
 --                               still be open and not linked itself, else nothing is
 --                               written; its version moves, so a concurrent move of it
 --                               decides again and takes this new child along
+-- $31 write_key         int8    this write's key, unique per transition: found on a
+--                               re-read, it says the write committed (011_write_key)
 -- > feed_code  text  the feed the ticket came from; no row: the version changed
 WITH p AS (
   UPDATE tickets SET version = version + 1
@@ -55,7 +57,7 @@ WITH p AS (
       ELSE to_timestamp($5::int8::float8 / 1000) END,
     return_count = $6, reopen_count = $7, extend_count = $8, callback_attempts = $9,
     rating = NULLIF($10, ''), reply = COALESCE($11, (SELECT reply FROM p), reply),
-    ruled = $29,
+    ruled = $29, last_write = $31,
     parent_ticket_id = CASE WHEN $30 <> '' THEN (SELECT ticket_id FROM p)
       ELSE parent_ticket_id END,
     closed_at = CASE WHEN $19 THEN to_timestamp($16::float8 / 1000) ELSE closed_at END,

@@ -41,25 +41,41 @@ static long long now_ms(void)
 	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-/*
- * A new secret (base64url text into secret) and the hex bytea text of its
- * SHA-256 ("\x..." into hash_text).
- */
-static void new_secret(char *secret, size_t secret_len, char *hash_text, size_t hash_len)
+#define SECRET_TEXT_LEN \
+	sodium_base64_ENCODED_LEN(SECRET_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+
+/* A token being made: its secret (base64url) and the bytea text of its SHA-256. */
+struct new_token {
+	char secret[SECRET_TEXT_LEN];
+	char hash[2 + 2 * crypto_hash_sha256_BYTES + 1]; /* "\x" and hex */
+};
+
+static void token_new(struct new_token *t)
 {
 	unsigned char raw[SECRET_BYTES], hash[crypto_hash_sha256_BYTES];
 	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(secret, secret_len, raw, sizeof(raw),
+	sodium_bin2base64(t->secret, sizeof(t->secret), raw, sizeof(raw),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
-	crypto_hash_sha256(hash, (const unsigned char *)secret, strlen(secret));
-	hash_text[0] = '\\';
-	hash_text[1] = 'x';
-	sodium_bin2hex(hash_text + 2, hash_len - 2, hash, sizeof(hash));
+	crypto_hash_sha256(hash, (const unsigned char *)t->secret, strlen(t->secret));
+	t->hash[0] = '\\';
+	t->hash[1] = 'x';
+	sodium_bin2hex(t->hash + 2, sizeof(t->hash) - 2, hash, sizeof(hash));
 }
 
-/* Runs q with values; the result when it returned rows as asked, else NULL after saying why. */
-static PGresult *run(struct ctl *ctl, enum query q, const char *const *values, const char *what)
+/* Prints the token of account user_id, once, and forgets the secret. */
+static void token_print(struct new_token *t, const char *user_id)
+{
+	printf("hl1.%s.%s\n", user_id, t->secret);
+	sodium_memzero(t->secret, sizeof(t->secret));
+}
+
+/*
+ * Runs q with values: its one row, or NULL after saying why (what failed, or
+ * none, a message about name, when no row came back).
+ */
+static PGresult *run_row(struct ctl *ctl, enum query q, const char *const *values, const char *what,
+			 const char *none, const char *name)
 {
 	PGresult *res = PQexecParams(ctl->pg, queries[q].text, queries[q].nparams, NULL, values,
 				     NULL, NULL, 0);
@@ -68,62 +84,54 @@ static PGresult *run(struct ctl *ctl, enum query q, const char *const *values, c
 		PQclear(res);
 		return NULL;
 	}
+	if (none && PQntuples(res) == 0) {
+		fprintf(stderr, "hotlinectl user: %s %s\n", none, name);
+		PQclear(res);
+		return NULL;
+	}
 	return res;
 }
 
 static int user_add(struct ctl *ctl, const char *name, const char *role)
 {
-	char secret[sodium_base64_ENCODED_LEN(SECRET_BYTES,
-					      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	char hash[2 + 2 * crypto_hash_sha256_BYTES + 1], at[24];
-	new_secret(secret, sizeof(secret), hash, sizeof(hash));
+	struct new_token t;
+	char at[24];
+	token_new(&t);
 	snprintf(at, sizeof(at), "%lld", now_ms());
 	const char *values[USER_ADD_NPARAMS] = {
 		[USER_ADD_P_NAME] = name,
 		[USER_ADD_P_ROLE] = role,
-		[USER_ADD_P_TOKEN_HASH] = hash,
+		[USER_ADD_P_TOKEN_HASH] = t.hash,
 		[USER_ADD_P_AT_MS] = at,
 	};
-	PGresult *res = run(ctl, QUERY_USER_ADD, values, "adding the account");
+	PGresult *res = run_row(ctl, QUERY_USER_ADD, values, "adding the account",
+				"there is already an account named", name);
 	if (!res)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "hotlinectl user: an account named %s exists already\n", name);
-		PQclear(res);
-		return 1;
-	}
-	printf("hl1.%s.%s\n", PQgetvalue(res, 0, USER_ADD_C_USER_ID), secret);
+	token_print(&t, PQgetvalue(res, 0, USER_ADD_C_USER_ID));
 	fprintf(stderr, "hotlinectl user: added %s (%s); the token above is shown only once\n",
 		name, role);
-	sodium_memzero(secret, sizeof(secret));
 	PQclear(res);
 	return 0;
 }
 
 static int user_rotate(struct ctl *ctl, const char *name)
 {
-	char secret[sodium_base64_ENCODED_LEN(SECRET_BYTES,
-					      sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	char hash[2 + 2 * crypto_hash_sha256_BYTES + 1];
-	new_secret(secret, sizeof(secret), hash, sizeof(hash));
+	struct new_token t;
+	token_new(&t);
 	const char *values[USER_ROTATE_NPARAMS] = {
 		[USER_ROTATE_P_NAME] = name,
-		[USER_ROTATE_P_TOKEN_HASH] = hash,
+		[USER_ROTATE_P_TOKEN_HASH] = t.hash,
 	};
-	PGresult *res = run(ctl, QUERY_USER_ROTATE, values, "giving a new token");
+	PGresult *res = run_row(ctl, QUERY_USER_ROTATE, values, "giving a new token",
+				"no account named", name);
 	if (!res)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "hotlinectl user: no account named %s\n", name);
-		PQclear(res);
-		return 1;
-	}
-	printf("hl1.%s.%s\n", PQgetvalue(res, 0, USER_ROTATE_C_USER_ID), secret);
+	token_print(&t, PQgetvalue(res, 0, USER_ROTATE_C_USER_ID));
 	fprintf(stderr, "hotlinectl user: new token for %s; the old one no longer works%s\n", name,
 		strcmp(PQgetvalue(res, 0, USER_ROTATE_C_DISABLED), "t") == 0
 			? " (the account is still disabled)"
 			: "");
-	sodium_memzero(secret, sizeof(secret));
 	PQclear(res);
 	return 0;
 }
@@ -136,14 +144,10 @@ static int user_disable(struct ctl *ctl, const char *name)
 		[USER_DISABLE_P_NAME] = name,
 		[USER_DISABLE_P_AT_MS] = at,
 	};
-	PGresult *res = run(ctl, QUERY_USER_DISABLE, values, "disabling the account");
+	PGresult *res = run_row(ctl, QUERY_USER_DISABLE, values, "disabling the account",
+				"no account named", name);
 	if (!res)
 		return 1;
-	if (PQntuples(res) == 0) {
-		fprintf(stderr, "hotlinectl user: no account named %s\n", name);
-		PQclear(res);
-		return 1;
-	}
 	printf("%s: %s\n", name,
 	       strcmp(PQgetvalue(res, 0, USER_DISABLE_C_DISABLED), "t") == 0
 		       ? "disabled"
@@ -154,7 +158,7 @@ static int user_disable(struct ctl *ctl, const char *name)
 
 static int user_list(struct ctl *ctl)
 {
-	PGresult *res = run(ctl, QUERY_USER_LIST, NULL, "reading the accounts");
+	PGresult *res = run_row(ctl, QUERY_USER_LIST, NULL, "reading the accounts", NULL, NULL);
 	if (!res)
 		return 1;
 	printf("%-6s  %-24s  %-10s  %-24s  %s\n", "ID", "NAME", "ROLE", "CREATED", "DISABLED");
