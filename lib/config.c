@@ -146,6 +146,9 @@ static const struct config_feed_key feed_keys[] = {
 	{ "dept", false, "with mode = subcenter: the sub-centre's department code" },
 	{ "allow_resolved_on_call", false,
 	  "yes: the feed may send Intake with resolved_on_call (直接办结); default no" },
+	{ "max_rate", false,
+	  "most records per second this daemon takes from the feed (0, the default: no limit)" },
+	{ "burst", false, "records taken at once before max_rate applies (default 2 x max_rate)" },
 };
 
 static const struct config_feed_key dept_keys[] = {
@@ -155,6 +158,8 @@ static const struct config_feed_key dept_keys[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 #define FEED_PREFIX "feed."
+/* Largest max_rate and burst of a feed: records per second no line approaches. */
+#define FEED_MAX_RATE 10000000L
 #define DEPT_PREFIX "dept."
 /* Largest config file read, bytes: far above any real one, far below trouble. */
 #define CONFIG_MAX_FILE (16 * 1024 * 1024)
@@ -440,6 +445,17 @@ static int feed_key(struct feed_config *feed, const char *name, const char *valu
 				 feed->code, value);
 			return -1;
 		}
+	} else if (strcmp(name, "max_rate") == 0 || strcmp(name, "burst") == 0) {
+		bool rate = name[0] == 'm';
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end != '\0' || v < 0 || v > FEED_MAX_RATE) {
+			snprintf(err, errlen, "[feed.%s] %s: '%s' is not a whole number in 0..%ld",
+				 feed->code, name, value, (long)FEED_MAX_RATE);
+			return -1;
+		}
+		*(rate ? &feed->max_rate : &feed->burst) = v;
 	} else if (strcmp(name, "allow_resolved_on_call") == 0) {
 		if (strcmp(value, "yes") == 0)
 			feed->allow_resolved_on_call = true;

@@ -32,6 +32,10 @@ struct feed_config {
 	/* May send Intake with resolved_on_call (直接办结): agents resolve on the call; a
 	 * legacy line with operators of its own answering on the spot may be allowed. */
 	bool allow_resolved_on_call;
+	/* Intake rate limit on each daemon (lib/ratelimit.h): records per second, 0 for
+	 * none; burst: records taken at once from a full bucket (0: 2 x max_rate). */
+	long max_rate;
+	long burst;
 };
 
 struct dept_config {

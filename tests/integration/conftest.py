@@ -184,6 +184,20 @@ def pg(tmp_path_factory):
 
 
 @pytest.fixture
+def proxy(pg):
+    """A pg_proxy.PgProxy in front of the session's cluster (its .conninfo for the
+    daemon): loses commit confirmations or holds statements back on demand."""
+    from pg_proxy import PgProxy
+
+    parts = dict(kv.split("=", 1) for kv in pg.conninfo.split())
+    p = PgProxy(f"{parts['host']}/.s.PGSQL.{parts['port']}")
+    p.conninfo = (f"host=127.0.0.1 port={p.port} user={parts['user']} dbname={parts['dbname']}"
+                  " sslmode=disable gssencmode=disable")
+    yield p
+    p.stop()
+
+
+@pytest.fixture
 def pg_restart(pg):
     """Callable restarting PostgreSQL (pg_ctl restart -m fast)."""
     return pg.restart
@@ -342,13 +356,22 @@ class Daemon:
     def setting(self, section, key):
         return self.config[section][key]
 
-    def start(self, ready_timeout=30.0, wait_redis=True):
+    def start(self, ready_timeout=30.0, wait_redis=True, env=None, journal_stream=False):
         """Starts the process; returns once both ports accept and (wait_redis) the
         daemon says Redis is ready (its data verified: it publishes and serves
-        callbacks from then on)."""
+        callbacks from then on). env: variables added to the daemon's environment
+        (NOTIFY_SOCKET, WATCHDOG_USEC, ...); journal_stream: set JOURNAL_STREAM to the
+        log file's device and inode, as systemd does when stderr is the journal."""
         log = open(self.log_path, "wb")
+        extra_env = env or {}
         env = dict(os.environ)
         env.pop("HOTLINED_CLOCK_START", None)
+        for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
+            env.pop(name, None)  # only what the test gives: the suite may run under systemd
+        env.update(extra_env)
+        if journal_stream:
+            st = os.fstat(log.fileno())
+            env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
         if self.clock:
             env["HOTLINED_CLOCK_START"] = str(self.clock)
             self.clock_offset_ms = hotline_client.clock_start_ms(self.clock) - int(time.time() * 1000)
@@ -461,19 +484,19 @@ class Daemon:
 @pytest.fixture
 def start_hotlined(request, binaries, schema, redis_server, tmp_path):
     """Factory: start_hotlined(overrides={section: {key: value}}, clock=None,
-    wait_redis=True) -> a running Daemon (clock: see Daemon; wait_redis: see
-    Daemon.start).
+    wait_redis=True, env=None, journal_stream=False) -> a running Daemon (clock: see
+    Daemon; wait_redis, env, journal_stream: see Daemon.start).
 
     Teardown stops every daemon it started (SIGTERM) and asserts exit code 0 and no
     sanitizer report in its stderr.
     """
     daemons = []
 
-    def start(overrides=None, clock=None, wait_redis=True):
+    def start(overrides=None, clock=None, wait_redis=True, env=None, journal_stream=False):
         d = Daemon(binaries, tmp_path / f"hotlined{len(daemons)}", schema, redis_server.address, overrides,
                    clock=clock)
         daemons.append(d)
-        return d.start(wait_redis=wait_redis)
+        return d.start(wait_redis=wait_redis, env=env, journal_stream=journal_stream)
 
     yield start
 

@@ -438,6 +438,26 @@ static void test_allow_resolved_on_call(void **state)
 		     "[dept.a]: unknown key 'allow_resolved_on_call'");
 }
 
+static void test_feed_rate_limit(void **state)
+{
+	struct hotline_config cfg;
+	load_ok("[feed.a]\ntoken = a\nmax_rate = 200\n"
+		"[feed.b]\ntoken = b\nmax_rate = 5\nburst = 50\n[feed.c]\ntoken = c\n",
+		&cfg);
+	assert_int_equal(config_find_feed(&cfg, "a")->max_rate, 200);
+	assert_int_equal(config_find_feed(&cfg, "a")->burst, 0); /* 2 x max_rate, in use */
+	assert_int_equal(config_find_feed(&cfg, "b")->max_rate, 5);
+	assert_int_equal(config_find_feed(&cfg, "b")->burst, 50);
+	assert_int_equal(config_find_feed(&cfg, "c")->max_rate, 0); /* no limit */
+	config_free(&cfg);
+	expect_error("[feed.a]\ntoken = a\nmax_rate = -1\n",
+		     "t.conf:3: [feed.a] max_rate: '-1' is not a whole number in 0..10000000");
+	expect_error("[feed.a]\ntoken = a\nmax_rate = 20/s\n", "is not a whole number");
+	expect_error("[feed.a]\ntoken = a\nburst = 99999999999\n",
+		     "[feed.a] burst: '99999999999' is not a whole number in 0..10000000");
+	expect_error("[dept.a]\ntoken = a\nmax_rate = 5\n", "[dept.a]: unknown key 'max_rate'");
+}
+
 /* Writes text to a new temp file with mode; returns its path (the caller frees it). */
 static char *temp_config(const char *text, mode_t mode)
 {
@@ -622,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_agents_feed_must_exist),
 		cmocka_unit_test(test_new_limits),
 		cmocka_unit_test(test_allow_resolved_on_call),
+		cmocka_unit_test(test_feed_rate_limit),
 		cmocka_unit_test(test_file_mode_and_owner),
 		cmocka_unit_test(test_reload_keeps_restart_only_options),
 		cmocka_unit_test(test_hostport_and_tokens),
