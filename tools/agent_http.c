@@ -320,7 +320,9 @@ static const struct command commands[] = {
 	  0,
 	  cmd_me },
 	{ "create",
-	  "--content TEXT [OPTIONS]",
+	  "--content TEXT [--external-id ID] [--phone P] [--name N]\n"
+	  "        [--category C] [--district D] [--address A] [--channel C] [--priority P]\n"
+	  "        [--resolved-on-call --answer TEXT]",
 	  "a ticket taken on the phone",
 	  "A ticket taken on the phone, stored under the agents' feed; prints its number and\n"
 	  "where routing put it (DISPATCHED, PENDING_DISPATCH, CLOSED, LINKED).\n"
