@@ -695,8 +695,11 @@ struct http *http_new(struct event_base *base, const struct hotline_config *cfg,
 	 * of its own (not JSON); below it decode_body() gives the JSON 413. Up to
 	 * four times max_body is read to be able to say so in JSON. */
 	evhttp_set_max_body_size(http->evhttp, (ev_ssize_t)cfg->http_max_body * 4 + 1);
-	struct timeval tv = { cfg->http_request_timeout_ms / 1000,
-			      (cfg->http_request_timeout_ms % 1000) * 1000 };
+	/* evhttp's own timeout (slow headers or body, idle keep-alive) closes the
+	 * connection without a word: it runs a second past request_timeout_ms, so that
+	 * a request stuck in a handler gets its JSON 503 from on_timeout first. */
+	long conn_timeout_ms = cfg->http_request_timeout_ms + 1000;
+	struct timeval tv = { conn_timeout_ms / 1000, (conn_timeout_ms % 1000) * 1000 };
 	evhttp_set_timeout_tv(http->evhttp, &tv);
 	/* Every method reaches on_request, so that a wrong one gets a JSON 405. */
 	evhttp_set_allowed_methods(

@@ -662,6 +662,21 @@ struct prom_histogram *server_delivery_latency(struct server *server)
 	return &server->delivery_latency;
 }
 
+size_t server_count_id(const struct server *server, int role, const char *code)
+{
+	size_t n = 0;
+	const struct conn *c;
+	TAILQ_FOREACH(c, &server->open, link)
+	{
+		if (c->state == CONN_HELLO || (int)c->role != role)
+			continue;
+		const char *mine =
+			role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT ? c->dept_code : c->feed_code;
+		n += strcmp(mine, code) == 0;
+	}
+	return n;
+}
+
 void server_count_roles(const struct server *server, size_t counts[SERVER_ROLES])
 {
 	memset(counts, 0, SERVER_ROLES * sizeof(counts[0]));

@@ -87,6 +87,9 @@ struct tally *server_tally(struct server *server);
  */
 bool server_feed_within_rate(struct server *server, const struct feed_config *feed, long *burst);
 struct prom_histogram *server_delivery_latency(struct server *server);
+/* Open connections past their Hello with this role and feed or department code. */
+size_t server_count_id(const struct server *server, int role, const char *code);
+
 void server_count_roles(const struct server *server, size_t counts[SERVER_ROLES]);
 
 /* ---- for conn*.c ---- */

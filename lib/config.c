@@ -62,6 +62,9 @@ static const struct config_option options[] = {
 	      true, 1, 1000000,
 	      "connections that have not finished their Hello, per source address; more from "
 	      "one address are refused"),
+	OPT_I("hotlined", "max_connections_per_id", max_connections_per_id, "64", true, 1, 1000000,
+	      "connections one feed or one department may hold on this daemon; a Hello past "
+	      "it is refused"),
 	OPT_I("hotlined", "shutdown_timeout_ms", shutdown_timeout_ms, "30000", true, 0, 3600000,
 	      "on SIGTERM, how long to wait for in-flight records to commit"),
 	OPT_S("hotlined", "log_level", log_level, "info", true, "debug, info, warn or error"),

@@ -73,6 +73,7 @@ struct hotline_config {
 	long hello_timeout_ms;
 	long max_unauthenticated;	      /* connections before Hello, in all */
 	long max_unauthenticated_per_address; /* ... and per source address */
+	long max_connections_per_id;	      /* authenticated, per feed or department code */
 	long shutdown_timeout_ms;
 	char *log_level;
 	/* [postgres] */

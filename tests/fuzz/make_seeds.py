@@ -211,6 +211,17 @@ def main():
     write('fuzz_form', 'refusals', 'a=%zz&=1&b=%00&c=%C3%28&a&&'.encode())
     write('fuzz_form', 'xml_text', 'description=a%3Cb%26c%01%EF%BF%BF&address_string=x'.encode())
 
+    # fuzz_httpresp: the first byte chooses the size of the pieces fed (0xff: an
+    # answer to HEAD), the rest is what a server sent
+    write('fuzz_httpresp', 'length', b'\x07HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
+          b'Content-Length: 11\r\n\r\n{"a": "b"}\n')
+    write('fuzz_httpresp', 'chunked', b'\x02HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+          b'5;x=y\r\nhello\r\n0\r\nTrailer: 1\r\n\r\n')
+    write('fuzz_httpresp', 'close', b'\x40HTTP/1.0 404 Not Found\r\nConnection: close\r\n\r\n{}')
+    write('fuzz_httpresp', 'interim', b'\x00HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n')
+    write('fuzz_httpresp', 'head', b'\xffHTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n')
+    write('fuzz_httpresp', 'too_large', b'\x10HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\nx')
+
     # fuzz_pbwire: Frame bodies, clean and with a NUL in a string field, and
     # inputs for the unit tests' recursive schema (pbwire_test.proto: Node)
     action_reply = dept_action_reply()

@@ -189,6 +189,20 @@ def pg(tmp_path_factory):
 
 
 @pytest.fixture
+def proxy(pg):
+    """A pg_proxy.PgProxy in front of the session's cluster (its .conninfo for the
+    daemon): loses commit confirmations or holds statements back on demand."""
+    from pg_proxy import PgProxy
+
+    parts = dict(kv.split("=", 1) for kv in pg.conninfo.split())
+    p = PgProxy(f"{parts['host']}/.s.PGSQL.{parts['port']}")
+    p.conninfo = (f"host=127.0.0.1 port={p.port} user={parts['user']} dbname={parts['dbname']}"
+                  " sslmode=disable gssencmode=disable")
+    yield p
+    p.stop()
+
+
+@pytest.fixture
 def pg_restart(pg):
     """Callable restarting PostgreSQL (pg_ctl restart -m fast)."""
     return pg.restart
