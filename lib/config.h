@@ -93,6 +93,9 @@ struct hotline_config {
 	long escalation_batch;
 	/* [repeats] */
 	long repeat_window_hours;
+	/* [stats] sign_for: an accept within this of the dispatch is timely (签收及时) */
+	char *stats_sign_for;
+	struct deadline_limit sign_for; /* stats_sign_for, parsed by the loader */
 	/* [deadlines]: default, normal, urgent, critical, category.NAME = 2h | 13wd */
 	struct deadline_policy deadlines;
 	/* [feed.CODE] sections, in file order */

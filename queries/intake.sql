@@ -14,8 +14,11 @@
 -- linked to the oldest such ticket: only the database knows the parent, so the
 -- statement applies the state machine's RECEIVED --LINK--> decision ($23, $25)
 -- where it finds one. Every time it writes is the batch's one instant ($26).
+-- The statistics' rollup (stats_daily, 010_stats) gets each new ticket's counters
+-- ($28, decided in C with the routing; $29 for a ticket linked here), summed per
+-- row and added in key order (two batches never wait for each other in a cycle).
 -- Indexes: tickets_feed_external_key (ON CONFLICT, and a resend's lookup),
--- tickets_repeat_idx (the parent lookup).
+-- tickets_repeat_idx (the parent lookup), stats_daily_pkey.
 --
 -- $1 ticket_id      int8[]    drawn from ticket_seq (binary array)
 -- $2 feed_code      text[]
@@ -44,6 +47,8 @@
 -- $25 link_event    text      LINK
 -- $26 at_ms         int8      the batch's instant (unix ms, daemon/clock.h)
 -- $27 fast_path_ms  int8      the outbox row waits this long for the relay's fast path
+-- $28 counters      int8[]    the routing move's ticket_counter bits (binary array)
+-- $29 link_counters int8      the bits of RECEIVED --LINK--> (a ticket linked here)
 -- > ord        int8    the record's place in the batch, from 1
 -- > ticket_no  text    NULL: retry the record (a concurrent insert of its key)
 -- > duplicate  bool    the key was stored before: ticket_no is the original's
@@ -92,10 +97,12 @@ WITH ins AS (
     LATERAL (SELECT to_char(c.at AT TIME ZONE $22::text, 'YYYYMMDD') AS day) d
   ON CONFLICT (feed_code, external_id) DO NOTHING
   RETURNING ticket_id, ticket_no, feed_code, state, dept_code, route_rule, reply,
-    parent_ticket_id, created_at
+    parent_ticket_id, created_at, channel, category, district
 ), ev AS (
-  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)
-  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL, created_at
+  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at,
+    dept_code)
+  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL, created_at,
+    dept_code
   FROM ins
   UNION ALL
   SELECT ins.ticket_id,
@@ -104,9 +111,32 @@ WITH ins AS (
     CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN 'feed:' || ins.feed_code
       ELSE 'router' END,
     COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply),
-    ins.created_at
+    ins.created_at, ins.dept_code
   FROM ins JOIN unnest($1::int8[], $19::text[]) AS e(ticket_id, route_event)
     USING (ticket_id)
+), moved AS (
+  SELECT (ins.created_at AT TIME ZONE $22::text)::date AS day,
+    COALESCE(ins.dept_code, '') AS dept_code, ins.feed_code,
+    COALESCE(ins.channel, '') AS channel, COALESCE(ins.category, '') AS category,
+    COALESCE(ins.district, '') AS district,
+    (CASE WHEN ins.parent_ticket_id IS NULL THEN m.counters ELSE $29::int8 END)::int4 AS c
+  FROM ins JOIN unnest($1::int8[], $28::int8[]) AS m(ticket_id, counters)
+    USING (ticket_id)
+), st AS (
+  -- bits: lib/ticket_state.h enum ticket_counter
+  INSERT INTO stats_daily AS r (day, dept_code, feed_code, channel, category, district,
+    received, dispatched, pending, direct_closed, linked, closed)
+  SELECT day, dept_code, feed_code, channel, category, district,
+    sum(c & 1), sum((c >> 1) & 1), sum((c >> 2) & 1), sum((c >> 3) & 1),
+    sum((c >> 4) & 1), sum((c >> 16) & 1)
+  FROM moved GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+  ON CONFLICT (day, dept_code, feed_code, channel, category, district) DO UPDATE SET
+    received = r.received + EXCLUDED.received,
+    dispatched = r.dispatched + EXCLUDED.dispatched,
+    pending = r.pending + EXCLUDED.pending,
+    direct_closed = r.direct_closed + EXCLUDED.direct_closed,
+    linked = r.linked + EXCLUDED.linked,
+    closed = r.closed + EXCLUDED.closed
 ), ob AS (
   -- one outbox row for every ticket this batch dispatched (005_batch_outbox)
   INSERT INTO outbox (ticket_ids, kind, relay_after)
