@@ -28,12 +28,14 @@ WITH c AS (
   FROM u
 ), st AS (
   -- the statistics' rollup (010_stats), in key order
-  INSERT INTO stats_daily AS r (day, dept_code, feed_code, channel, category, district,
-    overdue)
-  SELECT (overdue_at AT TIME ZONE $3::text)::date, COALESCE(dept_code, ''), feed_code,
-    COALESCE(channel, ''), COALESCE(category, ''), COALESCE(district, ''), count(*)
-  FROM u GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-  ON CONFLICT (day, dept_code, feed_code, channel, category, district) DO UPDATE SET
+  INSERT INTO stats_daily AS r (dim, day, dept_code, value, overdue)
+  SELECT x.dim, (overdue_at AT TIME ZONE $3::text)::date, COALESCE(dept_code, ''), x.value,
+    count(*)
+  FROM u CROSS JOIN LATERAL (VALUES ('', ''), ('feed', feed_code),
+    ('channel', COALESCE(channel, '')), ('category', COALESCE(category, '')),
+    ('district', COALESCE(district, ''))) x(dim, value)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (dim, day, dept_code, value) DO UPDATE SET
     overdue = r.overdue + EXCLUDED.overdue
 )
 SELECT ticket_no, COALESCE(dept_code, '') AS dept_code, state,

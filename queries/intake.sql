@@ -16,7 +16,8 @@
 -- where it finds one. Every time it writes is the batch's one instant ($26).
 -- The statistics' rollup (stats_daily, 010_stats) gets each new ticket's counters
 -- ($28, decided in C with the routing; $29 for a ticket linked here), summed per
--- row and added in key order (two batches never wait for each other in a cycle).
+-- row (the department's total and its feed, channel, category and district: five
+-- rows a ticket) and added in key order (two batches never wait in a cycle).
 -- Indexes: tickets_feed_external_key (ON CONFLICT, and a resend's lookup),
 -- tickets_repeat_idx (the parent lookup), stats_daily_pkey.
 --
@@ -124,13 +125,15 @@ WITH ins AS (
     USING (ticket_id)
 ), st AS (
   -- bits: lib/ticket_state.h enum ticket_counter
-  INSERT INTO stats_daily AS r (day, dept_code, feed_code, channel, category, district,
+  INSERT INTO stats_daily AS r (dim, day, dept_code, value,
     received, dispatched, pending, direct_closed, linked, closed)
-  SELECT day, dept_code, feed_code, channel, category, district,
+  SELECT x.dim, day, dept_code, x.value,
     sum(c & 1), sum((c >> 1) & 1), sum((c >> 2) & 1), sum((c >> 3) & 1),
     sum((c >> 4) & 1), sum((c >> 16) & 1)
-  FROM moved GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-  ON CONFLICT (day, dept_code, feed_code, channel, category, district) DO UPDATE SET
+  FROM moved CROSS JOIN LATERAL (VALUES ('', ''), ('feed', feed_code),
+    ('channel', channel), ('category', category), ('district', district)) x(dim, value)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (dim, day, dept_code, value) DO UPDATE SET
     received = r.received + EXCLUDED.received,
     dispatched = r.dispatched + EXCLUDED.dispatched,
     pending = r.pending + EXCLUDED.pending,

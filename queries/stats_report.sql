@@ -1,7 +1,9 @@
 -- stats_report: the rollup's sums for the local days $1..$2 (inclusive), one row per
--- value of one dimension ($3), for hotline-stats report. Columns after key are
--- stats_daily's, in its order (lib/kpi.h enum kpi_column: the tool checks the names).
--- Indexes: stats_daily_pkey (the day range).
+-- value of one dimension ($3), for hotline-stats report: the rows of that dimension
+-- (feed, channel, category, district), else the departments' totals (dim ''), of
+-- every department or one ($4). Columns after key are stats_daily's, in its order
+-- (lib/kpi.h enum kpi_column: the tool checks the names).
+-- Indexes: stats_daily_pkey (dim, then the range of days).
 -- for: hotline-stats
 --
 -- $1 from_day   date
@@ -50,9 +52,8 @@
 -- > hist_30d
 -- > hist_60d
 -- > hist_more
-SELECT CASE $3 WHEN 'feed' THEN feed_code WHEN 'channel' THEN channel
-    WHEN 'category' THEN category WHEN 'dept' THEN dept_code WHEN 'district' THEN district
-    WHEN 'day' THEN day::text WHEN 'month' THEN to_char(day, 'YYYY-MM') ELSE '' END AS key,
+SELECT CASE $3::text WHEN 'dept' THEN dept_code WHEN 'day' THEN day::text
+    WHEN 'month' THEN to_char(day, 'YYYY-MM') WHEN '' THEN '' ELSE value END AS key,
   sum(received)::int8 AS received,
   sum(dispatched)::int8 AS dispatched,
   sum(pending)::int8 AS pending,
@@ -95,5 +96,7 @@ SELECT CASE $3 WHEN 'feed' THEN feed_code WHEN 'channel' THEN channel
   sum(hist_60d)::int8 AS hist_60d,
   sum(hist_more)::int8 AS hist_more
 FROM stats_daily
-WHERE day BETWEEN $1::date AND $2::date AND ($4::text = '' OR dept_code = $4::text)
+WHERE dim = CASE WHEN $3::text IN ('feed', 'channel', 'category', 'district') THEN $3::text
+    ELSE '' END
+  AND day BETWEEN $1::date AND $2::date AND ($4::text = '' OR dept_code = $4::text)
 GROUP BY 1 ORDER BY 1

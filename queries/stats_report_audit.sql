@@ -52,9 +52,8 @@
 -- > hist_30d
 -- > hist_60d
 -- > hist_more
-SELECT CASE $3 WHEN 'feed' THEN feed_code WHEN 'channel' THEN channel
-    WHEN 'category' THEN category WHEN 'dept' THEN dept_code WHEN 'district' THEN district
-    WHEN 'day' THEN day::text WHEN 'month' THEN to_char(day, 'YYYY-MM') ELSE '' END AS key,
+SELECT CASE $3::text WHEN 'dept' THEN dept_code WHEN 'day' THEN day::text
+    WHEN 'month' THEN to_char(day, 'YYYY-MM') WHEN '' THEN '' ELSE value END AS key,
   sum(received)::int8 AS received,
   sum(dispatched)::int8 AS dispatched,
   sum(pending)::int8 AS pending,
@@ -97,5 +96,7 @@ SELECT CASE $3 WHEN 'feed' THEN feed_code WHEN 'channel' THEN channel
   sum(hist_60d)::int8 AS hist_60d,
   sum(hist_more)::int8 AS hist_more
 FROM stats_audit($1::date, $2::date, $5::text, $6::float8[])
-WHERE $4::text = '' OR dept_code = $4::text
+WHERE dim = CASE WHEN $3::text IN ('feed', 'channel', 'category', 'district') THEN $3::text
+    ELSE '' END
+  AND ($4::text = '' OR dept_code = $4::text)
 GROUP BY 1 ORDER BY 1

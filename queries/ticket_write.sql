@@ -7,8 +7,9 @@
 -- reads and decides again); every other part selects from its RETURNING. This
 -- statement decides nothing: each effect is a parameter. Every time it writes is
 -- the move's instant ($16). The statistics' rollup (stats_daily, 010_stats) gets the
--- move's counters ($29, the state machine's) on the ticket's row and its linked
--- tickets' ($30) on theirs, in key order; the audit rows carry the department the
+-- move's counters ($29, the state machine's) on the ticket's rows (its department's
+-- total and its feed, channel, category and district) and its linked tickets' ($30)
+-- on theirs, in key order; the audit rows carry the department the
 -- move is counted to ($32) and the timeliness verdict ($31).
 -- Indexes: tickets' primary key, tickets_parent_idx, stats_daily_pkey.
 --
@@ -112,7 +113,7 @@ WITH u AS (
 ), st AS (
   -- bits: lib/ticket_state.h enum ticket_counter; columns: 010_stats
   INSERT INTO stats_daily AS r
-  SELECT day, dept_code, feed_code, channel, category, district,
+  SELECT x.dim, day, dept_code, x.value,
     sum(c & 1), sum((c >> 1) & 1), sum((c >> 2) & 1), sum((c >> 3) & 1),
     sum((c >> 4) & 1), sum((c >> 5) & 1), sum((c >> 6) & 1), sum((c >> 7) & 1),
     sum((c >> 8) & 1), sum((c >> 9) & 1), sum((c >> 10) & 1), sum((c >> 11) & 1),
@@ -141,8 +142,10 @@ WITH u AS (
     count(*) FILTER (WHERE handled AND bucket = 13),
     count(*) FILTER (WHERE handled AND bucket = 14),
     count(*) FILTER (WHERE handled AND bucket = 15)
-  FROM md GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
-  ON CONFLICT (day, dept_code, feed_code, channel, category, district) DO UPDATE SET
+  FROM md CROSS JOIN LATERAL (VALUES ('', ''), ('feed', feed_code),
+    ('channel', channel), ('category', category), ('district', district)) x(dim, value)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (dim, day, dept_code, value) DO UPDATE SET
     received = r.received + EXCLUDED.received,
     dispatched = r.dispatched + EXCLUDED.dispatched,
     pending = r.pending + EXCLUDED.pending,

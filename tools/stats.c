@@ -601,16 +601,13 @@ static int cmd_check(struct stats_ctx *ctx, int argc, char **argv)
 			if (v[0] == v[1])
 				continue;
 			differences++;
-			printf("%s dept=%s feed=%s channel=%s category=%s district=%s: %s rollup "
-			       "%lld, "
-			       "audit trail %lld (%+lld)\n",
+			const char *dim = PQgetvalue(res, r, STATS_CHECK_C_DIM);
+			printf("%s dept=%s %s%s%s: %s rollup %lld, audit trail %lld (%+lld)\n",
 			       PQgetvalue(res, r, STATS_CHECK_C_DAY),
-			       PQgetvalue(res, r, STATS_CHECK_C_DEPT_CODE),
-			       PQgetvalue(res, r, STATS_CHECK_C_FEED_CODE),
-			       PQgetvalue(res, r, STATS_CHECK_C_CHANNEL),
-			       PQgetvalue(res, r, STATS_CHECK_C_CATEGORY),
-			       PQgetvalue(res, r, STATS_CHECK_C_DISTRICT), name, v[0], v[1],
-			       v[0] - v[1]);
+			       PQgetvalue(res, r, STATS_CHECK_C_DEPT_CODE), dim[0] ? dim : "total",
+			       dim[0] ? "=" : "",
+			       dim[0] ? PQgetvalue(res, r, STATS_CHECK_C_VALUE) : "", name, v[0],
+			       v[1], v[0] - v[1]);
 		}
 		json_decref(sides[0]);
 		json_decref(sides[1]);

@@ -244,11 +244,14 @@ def test_reconciliation_across_period_boundary(env):
 def test_corrupted_rollup_is_detected_and_rebuilt(env):
     """A count changed behind the daemon's back: check says where, report does not
     balance, rebuild repairs it from the audit trail."""
-    env.db.query("UPDATE stats_daily SET closed = closed + 1"
-                 " WHERE day = %s AND dept_code = 'sdwater' AND category = 'complaint'", (DAY2,))
+    env.db.query("UPDATE stats_daily SET closed = closed + 1 WHERE dim = '' AND day = %s"
+                 " AND dept_code = 'sdwater'", (DAY2,))
+    env.db.query("UPDATE stats_daily SET accepted = accepted - 1 WHERE dim = 'district' AND day = %s"
+                 " AND dept_code = 'sdwater' AND value = '崇川区'", (DAY1,))
     r = env.stats("check", check=1)
-    assert f"{DAY2} dept=sdwater feed=sfwater channel=phone category=complaint district=崇川区: closed " \
-           "rollup 2, audit trail 1 (+1)" in r.stdout, r.stdout
+    assert f"{DAY2} dept=sdwater total: closed rollup 2, audit trail 1 (+1)" in r.stdout, r.stdout
+    assert f"{DAY1} dept=sdwater district=崇川区: accepted rollup 0, audit trail 1 (-1)" in r.stdout, r.stdout
+    assert "2 counts of the rollup differ from the audit trail" in r.stdout, r.stdout
     r = env.stats("report", "--from", DAY1, "--to", DAY2, check=1)
     assert "DOES NOT BALANCE by -1" in r.stdout, r.stdout
     r = env.stats("rebuild", check=0)
