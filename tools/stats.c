@@ -199,7 +199,7 @@ int64_t stats_now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static double monotonic_ms(void)
+double stats_monotonic_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -352,14 +352,14 @@ static int live_once(struct stats_ctx *ctx)
 	redis_look(ctx, &redis);
 
 	struct live_board b = { 0 };
-	double t0 = monotonic_ms();
+	double t0 = stats_monotonic_ms();
 	const char *lv[STATS_LIVE_NPARAMS] = {
 		[STATS_LIVE_P_NOW_MS] = now_s, [STATS_LIVE_P_DUE_SOON_MS] = soon_s
 	};
 	PGresult *res = ctx->pg ? stats_exec(ctx, QUERY_STATS_LIVE, lv, "live") : NULL;
 	const char *iv[STATS_LIVE_INTAKE_NPARAMS] = { [STATS_LIVE_INTAKE_P_NOW_MS] = now_s };
 	PGresult *intake = res ? stats_exec(ctx, QUERY_STATS_LIVE_INTAKE, iv, "live intake") : NULL;
-	b.pg_ms = monotonic_ms() - t0;
+	b.pg_ms = stats_monotonic_ms() - t0;
 	bool pg_up = res && intake;
 	for (int r = 0; pg_up && r < PQntuples(res); r++) {
 		const char *dept = PQgetvalue(res, r, STATS_LIVE_C_DEPT_CODE);
@@ -643,7 +643,7 @@ static int cmd_rebuild(struct stats_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (stats_connect(ctx) != 0)
 		return 1;
-	double t0 = monotonic_ms();
+	double t0 = stats_monotonic_ms();
 	const char *del[STATS_REBUILD_DELETE_NPARAMS] = {
 		[STATS_REBUILD_DELETE_P_FROM_DAY] = from, [STATS_REBUILD_DELETE_P_TO_DAY] = to
 	};
@@ -666,7 +666,7 @@ static int cmd_rebuild(struct stats_ctx *ctx, int argc, char **argv)
 	}
 	printf("rebuild: %s rows of days %s .. %s replaced by %s recomputed from the audit trail "
 	       "(%.0f ms)\n",
-	       PQcmdTuples(d), from, to, PQcmdTuples(i), monotonic_ms() - t0);
+	       PQcmdTuples(d), from, to, PQcmdTuples(i), stats_monotonic_ms() - t0);
 	PQclear(d);
 	PQclear(i);
 	return 0;

@@ -69,6 +69,8 @@ void stats_format_hours(double seconds, char *buf, size_t len);
 
 /* The unix ms now (wall clock), or $HOTLINE_STATS_NOW (RFC 3339 or unix ms) for tests. */
 int64_t stats_now_ms(void);
+/* A monotonic clock in ms, for timing statements. */
+double stats_monotonic_ms(void);
 
 /* One row of a report: a dimension's value and its sums. */
 struct stats_group {
@@ -98,6 +100,7 @@ struct stats_report {
 	struct kpi_totals previous;
 	/* --html: volume per day and the departments */
 	struct stats_groups per_day, per_dept;
+	double query_ms; /* the time its statements took (JSON "query_ms") */
 };
 
 /* `report` and its --html (tools/stats_report.c). */

@@ -290,6 +290,7 @@ static void print_json(const struct stats_report *rep)
 	json_object_set_new(o, "by", json_string(rep->by));
 	json_object_set_new(o, "dept", json_string(rep->dept));
 	json_object_set_new(o, "source", json_string(rep->source));
+	json_object_set_new(o, "query_ms", json_real(rep->query_ms));
 	json_t *groups = json_array();
 	for (size_t i = 0; i < rep->groups.count; i++) {
 		json_t *g = totals_json(&rep->groups.rows[i].t);
@@ -403,6 +404,7 @@ int stats_cmd_report(struct stats_ctx *ctx, int argc, char **argv)
 	rep.dept = dept;
 	rep.source = audit ? "audit trail" : "rollup";
 	int rc = 1;
+	double t0 = stats_monotonic_ms();
 	if (fetch(ctx, rep.from, rep.to, by, dept, audit, &rep.groups) != 0)
 		goto out;
 	sum_groups(&rep.groups, &rep.total);
@@ -436,6 +438,7 @@ int stats_cmd_report(struct stats_ctx *ctx, int argc, char **argv)
 		if (fetch_total(ctx, rep.prev_from, rep.prev_to, dept, audit, &rep.previous) != 0)
 			goto out;
 	}
+	rep.query_ms = stats_monotonic_ms() - t0;
 	if (html) {
 		if (fetch(ctx, rep.from, rep.to, "day", dept, audit, &rep.per_day) != 0 ||
 		    fetch(ctx, rep.from, rep.to, "dept", dept, audit, &rep.per_dept) != 0)
