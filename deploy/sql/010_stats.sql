@@ -106,8 +106,9 @@ CREATE INDEX tickets_open_idx ON tickets (dept_code, state)
 CREATE INDEX tickets_closed_idx ON tickets (closed_at) INCLUDE (created_at)
     WHERE closed_at IS NOT NULL;
 
--- hotline-stats live: intake per feed in the last minute and hour.
-CREATE INDEX tickets_created_idx ON tickets (created_at);
+-- hotline-stats live: intake per feed in the last minute and hour; the
+-- reconciliation: tickets created before an instant and closed after it.
+CREATE INDEX tickets_created_idx ON tickets (created_at) INCLUDE (closed_at);
 
 -- The rollup's rows for the local days from_day..to_day recomputed from the audit
 -- trail alone (each ticket's dimensions from tickets, which never change them):
