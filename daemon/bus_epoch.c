@@ -4,14 +4,14 @@
  * Owns: verifying that Redis's hotline:epoch equals the epoch PostgreSQL's
  * bus_epoch row recorded (006_bus_epoch), and when it is missing (a restart
  * without persistence, FLUSHALL) or differs (an old snapshot, a rebuild never
- * announced): claiming the rebuild in PostgreSQL together with a 'rebuild'
- * outbox row for every DISPATCHED ticket and REPLIED callback, in one
- * transaction, and only then setting the new epoch in Redis and giving Redis the
- * rule set back; the crash points between those steps (fault_point:
- * rebuild_seen, rebuild_claimed, rebuild_announced). The relay publishes the rows
- * once more (the marker hashes that made re-publishing a no-op were lost with the
- * rest, so each ticket lands in its stream once). Consumers re-create their group
- * (NOGROUP) by themselves.
+ * announced): claiming the rebuild in PostgreSQL together with an outbox row
+ * (due at once) for every DISPATCHED ticket and REPLIED callback, in one
+ * transaction (queries/rebuild.sql), and only then setting the new epoch in
+ * Redis and giving Redis the rule set back; the crash points between those
+ * steps (fault_point: rebuild_seen, rebuild_claimed, rebuild_announced). The
+ * relay publishes the rows once more (the marker hashes that made re-publishing
+ * a no-op were lost with the rest, so each ticket lands in its stream once).
+ * Consumers re-create their group (NOGROUP) by themselves.
  * Never: lets the bus become ready before the epoch is verified or announced, or
  * announces an epoch whose rebuild has not committed (a daemon killed between the
  * two leaves the rebuild owed, never skipped).

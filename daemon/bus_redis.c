@@ -185,15 +185,23 @@ void bus_become_ready(struct bus *bus)
 		bus->ready_cbs[i].fn(bus->ready_cbs[i].arg);
 }
 
-static void on_cmd_connect(const redisAsyncContext *ctx, int status)
+/* The bus of a context that finished connecting; NULL when it failed (handled) or the bus is gone.
+ */
+static struct bus *connected(const redisAsyncContext *ctx, int status)
 {
 	struct bus *bus = ctx->data;
+	if (bus && status != REDIS_OK) {
+		bus_context_gone(bus, ctx, ctx->errstr);
+		return NULL;
+	}
+	return bus;
+}
+
+static void on_cmd_connect(const redisAsyncContext *ctx, int status)
+{
+	struct bus *bus = connected(ctx, status);
 	if (!bus)
 		return;
-	if (status != REDIS_OK) {
-		bus_context_gone(bus, ctx, ctx->errstr);
-		return;
-	}
 	bus->cmd_up = true;
 	bus->scripts_loaded = 0;
 	for (int i = 0; i < SCRIPT_COUNT; i++)
@@ -203,13 +211,9 @@ static void on_cmd_connect(const redisAsyncContext *ctx, int status)
 
 static void on_sub_connect(const redisAsyncContext *ctx, int status)
 {
-	struct bus *bus = ctx->data;
+	struct bus *bus = connected(ctx, status);
 	if (!bus)
 		return;
-	if (status != REDIS_OK) {
-		bus_context_gone(bus, ctx, ctx->errstr);
-		return;
-	}
 	bus->sub_up = true;
 	bus_rules_subscribe(bus);
 }

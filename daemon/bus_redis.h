@@ -184,4 +184,16 @@ void bus_callback_release(struct bus *bus, const char *entry_id);
  * they are taken over after the timeout rather than lost. */
 void bus_callback_forget(struct bus *bus, const char *consumer);
 
+/*
+ * For /metrics: the length of each of streams[0..n) and how many of its entries
+ * its group (groups[i]) holds unacknowledged. done(arg, values) runs once, later:
+ * values[2i] the length, values[2i + 1] the pending count, or values NULL when
+ * Redis failed. Returns -1 (done never runs) when not connected, n is 0 or more
+ * than BUS_DEPTHS_MAX, or out of memory. Same lifetime rule as the callback queue's.
+ */
+#define BUS_DEPTHS_MAX 1024
+typedef void (*bus_depths_fn)(void *arg, const long long *values);
+int bus_stream_depths(struct bus *bus, const char *const *streams, const char *const *groups,
+		      size_t n, bus_depths_fn done, void *arg) __attribute__((warn_unused_result));
+
 #endif

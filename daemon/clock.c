@@ -4,6 +4,8 @@
  */
 #include "clock.h"
 
+#include <time.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,13 @@ int clock_init(struct event_base *base, char *err, size_t errlen)
 int64_t clock_now_ms(void)
 {
 	return system_ms() + clock_offset;
+}
+
+int64_t clock_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int64_t clock_offset_ms(void)

@@ -12,7 +12,7 @@
  * clock start at that instant and run at real speed from there.
  * Never: jumps (the offset is fixed at start) or is read by lib/ (lib/ takes now
  * as a parameter). PostgreSQL's own clock still times internal bookkeeping that
- * no ticket shows (an outbox row's age).
+ * no ticket shows (when an outbox row was written and when it is due).
  * Callers: every daemon/ module that needs the time.
  */
 #ifndef HOTLINE_CLOCK_H
@@ -33,6 +33,12 @@ int clock_init(struct event_base *base, char *err, size_t errlen)
 
 /* Unix milliseconds now (the loop pass's cached time, plus the offset). */
 int64_t clock_now_ms(void);
+
+/*
+ * A monotonic reading in microseconds, for measuring how long something took
+ * (the metrics' latencies): never a time written anywhere.
+ */
+int64_t clock_mono_us(void);
 
 /* The offset from the system clock in ms (0 unless CLOCK_ENV is set). */
 int64_t clock_offset_ms(void);

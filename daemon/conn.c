@@ -240,7 +240,7 @@ static void conn_frame_refused(struct conn *c, const Hotline__V1__Frame *frame, 
 		 status == PBWIRE_NUL ? "%s holds a NUL byte: strings must not contain NUL"
 				      : "malformed frame at %s",
 		 where[0] ? where : "?");
-	server_stats_mut(c->server)->invalid++;
+	conn_count_invalid(c);
 	if (status != PBWIRE_NUL || c->state == CONN_HELLO ||
 	    frame->msg_case == HOTLINE__V1__FRAME__MSG_HELLO) {
 		conn_fail(c,
@@ -419,7 +419,7 @@ static void conn_json_line(struct conn *c, const char *line, size_t len)
 	struct intake *in = NULL;
 	char external_id[INTAKE_MAX_EXTERNAL_ID + 1];
 	if (json_parse_intake(line, len, &in, external_id, err, sizeof(err)) != 0) {
-		server_stats_mut(c->server)->invalid++;
+		conn_count_invalid(c);
 		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, err, external_id);
 		return;
 	}
@@ -542,8 +542,6 @@ void conn_close(struct conn *c)
 	c->state = CONN_CLOSED;
 	if (c->role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT)
 		conn_dept_closed(c);
-	else if (c->role == HOTLINE__V1__ROLE__ROLE_AGENT)
-		conn_agent_closed(c);
 	if (c->bev) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;

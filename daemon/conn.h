@@ -1,16 +1,18 @@
 /*
  * conn.h - one client connection of hotlined, in either wire format.
  *
- * Owns: a connection's state machine (HELLO -> ACTIVE -> DRAINING -> CLOSED,
- * driven by conn_on_readable() and the bufferevent callbacks), decoding its
- * frames or JSON lines, Hello authentication for every role, handing intake
- * records to the store and writing each one's IntakeAck or Error once the
- * store answers, and delivering TicketUpdates to feeds. The department and
- * agent roles' own work is in conn_dept.c and conn_agent.c.
+ * Owns: struct conn and a connection's state machine (HELLO -> ACTIVE ->
+ * DRAINING/LINGER -> CLOSED, driven by conn_on_readable() and the bufferevent
+ * callbacks), and the calls between the files that serve a connection: conn.c
+ * (its life, decoding frames or JSON lines, routing them, writing replies),
+ * conn_hello.c (Hello authentication for every role), conn_feed.c (handing
+ * intake records to the store and writing each one's IntakeAck or Error once the
+ * store answers; delivering TicketUpdates to feeds), conn_dept.c and conn_agent.c
+ * (the department and agent roles' own work).
  * Never: frees itself (the server reaps CLOSED connections after the loop
  * pass, once no record of theirs is in flight), or reads past the limits the
  * server sets (back-pressure).
- * Callers: daemon/server.c.
+ * Callers: daemon/server.c, and the conn*.c files among themselves.
  */
 #ifndef HOTLINE_CONN_H
 #define HOTLINE_CONN_H
@@ -87,7 +89,7 @@ struct conn {
 	/* actions run one at a time, in arrival order (conn_dept.c) */
 	struct action *actions_head, *actions_tail;
 	size_t nactions;
-	/* feed connections: TicketUpdates (conn_updates in conn.c) */
+	/* feed connections: TicketUpdates (conn_feed.c) */
 	struct idset updates_sent; /* sent on this connection, not acknowledged yet */
 	/* sent here and acknowledged on another connection of the feed first: an Ack
 	 * of one here is taken, and does nothing (at most update_window kept) */
@@ -147,6 +149,8 @@ void conn_maybe_finish(struct conn *c);
 void conn_hello(struct conn *c, int role, const char *id, const char *token, uint32_t version);
 
 /* conn_feed.c: the feed role (intake, TicketUpdates) */
+/* A record or frame refused as invalid: the server's and the feed's counters. */
+void conn_count_invalid(struct conn *c);
 /* Validates in and hands it to the store; takes ownership of in. */
 void conn_intake(struct conn *c, struct intake *in);
 /* Ack{update_id} (or a JSON ack_update) from a feed connection. */
@@ -173,13 +177,12 @@ void conn_dept_closed(struct conn *c);
  * role AGENT: 0 (c is now an agent connection storing Intake under the agents'
  * feed; the caller welcomes it), or -1 after it has sent the Error and begun to
  * drain. conn_agent_frame() takes the frames of an agent connection that are
- * not Intake: true when it handled frame, false for an Intake (conn.c's intake
- * path stores it).
+ * not Intake: true when it handled frame, false for an Intake (conn_feed.c's
+ * intake path stores it).
  */
 int conn_agent_hello(struct conn *c, const char *id, const char *token)
 	__attribute__((warn_unused_result));
 bool conn_agent_frame(struct conn *c, Hotline__V1__Frame *frame);
-void conn_agent_closed(struct conn *c);
 /* True while the connection's claims and results fill their queue: the server
  * stops reading it until one is answered (answers stay in the order sent). */
 bool conn_agent_full(const struct conn *c);

@@ -10,7 +10,8 @@
  * transition.c, and answered with ActionAck once committed.
  * Never: shows one department another's ticket (NOT_FOUND, the same answer as
  * for a ticket that does not exist), or answers before the change committed.
- * Callers: daemon/conn.c.
+ * Callers: daemon/conn.c (frames, close), daemon/conn_hello.c (the Hello),
+ * daemon/server.c (conn_action_window).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "hotline.pb-c.h"
 #include "keyindex.h"
 #include "log.h"
+#include "prom.h"
 #include "server.h"
 #include "store_pg.h"
 #include "ticket_state.h"
@@ -97,7 +99,7 @@ static void action_start(struct action *a)
 	req.actor = actor;
 	if (transition_start(server_transitions(c->server), &req, on_action_done, a) != 0) {
 		struct transition_result oom = { TRANSITION_FAILED, "out of memory; try again",
-						 TICKET_RECEIVED, NULL };
+						 TICKET_RECEIVED, NULL, false };
 		on_action_done(a, &oom); /* answered here, in order: the head of the queue */
 	}
 }
@@ -257,6 +259,13 @@ static void on_deliver(void *arg, const char *entry_id, const char *ticket_no, c
 	(void)keyindex_add(&c->by_ticket, d->ticket_no, (uint32_t)i);
 	(void)keyindex_add(&c->by_entry, d->entry_id, (uint32_t)i);
 	conn_send_ticket_bytes(c, (const uint8_t *)bytes, len);
+	/* An entry id is "MS-SEQ", MS Redis's clock when it was added. */
+	char *end;
+	long long added_ms = strtoll(entry_id, &end, 10);
+	long long waited_ms = clock_now_ms() - clock_offset_ms() - added_ms;
+	if (end != entry_id && *end == '-' && added_ms > 0)
+		prom_histogram_observe(server_delivery_latency(c->server),
+				       (double)(waited_ms > 0 ? waited_ms : 0) / 1e3);
 }
 
 static void dept_ack(struct conn *c, const char *ticket_no)

@@ -9,7 +9,8 @@
  * Never: acknowledges a record before its commit, or takes an Ack for an update
  * not sent on this very connection.
  * Callers: daemon/conn.c (the frames and lines of a feed or agent connection),
- * daemon/server.c (pulls, updates acknowledged elsewhere).
+ * daemon/conn_hello.c (the first pull), daemon/server.c (pulls, updates
+ * acknowledged elsewhere).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "intake.h"
 #include "json_codec.h"
 #include "log.h"
+#include "tally.h"
 #include "mask.h"
 #include "pgtext.h"
 #include "server.h"
@@ -167,12 +169,31 @@ void conn_update_acked(struct conn *c, uint64_t update_id)
 
 /* ---- intake ---------------------------------------------------------------- */
 
+/* This connection's feed's counters (NULL before its Hello, or when full). */
+static struct feed_tally *feed_tally_of(struct conn *c)
+{
+	return c->feed_code[0] ? tally_feed(server_tally(c->server), c->feed_code) : NULL;
+}
+
+void conn_count_invalid(struct conn *c)
+{
+	server_stats_mut(c->server)->invalid++;
+	struct feed_tally *t = feed_tally_of(c);
+	if (t)
+		t->invalid++;
+}
+
 static void conn_intake_done(struct store_intake *rec, const struct store_result *result)
 {
 	struct conn *c = rec->owner;
 	struct server_stats *stats = server_stats_mut(c->server);
+	struct feed_tally *tally = feed_tally_of(c);
 	if (result->outcome == STORE_COMMITTED) {
 		stats->acked++;
+		if (tally) {
+			tally->acked++;
+			tally->duplicates += result->duplicate;
+		}
 		if (!result->duplicate && rec->state == TICKET_CLOSED)
 			stats->direct_closed++;
 		if (!result->duplicate && rec->state == TICKET_LINKED)
@@ -199,6 +220,8 @@ static void conn_intake_done(struct store_intake *rec, const struct store_result
 		}
 	} else {
 		stats->failed++;
+		if (tally)
+			tally->failed++;
 		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL,
 				"the record could not be stored; resend later",
 				rec->intake->external_id);
@@ -223,7 +246,7 @@ void conn_intake(struct conn *c, struct intake *in)
 		conn_log_safe(safe_id, sizeof(safe_id), in->external_id);
 		log_info("conn=%llu feed=%s record '%s' refused: %s", (unsigned long long)c->id,
 			 c->feed_code, safe_id, err);
-		server_stats_mut(server)->invalid++;
+		conn_count_invalid(c);
 		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, err, in->external_id);
 		intake_free(in);
 		return;
@@ -239,7 +262,7 @@ void conn_intake(struct conn *c, struct intake *in)
 				 "it "
 				 "([feed.%s] allow_resolved_on_call)",
 				 c->feed_code, c->feed_code);
-			server_stats_mut(server)->invalid++;
+			conn_count_invalid(c);
 			conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INVALID, msg,
 					in->external_id);
 			intake_free(in);
@@ -268,5 +291,8 @@ void conn_intake(struct conn *c, struct intake *in)
 	}
 	conn_work_begin(c);
 	server_stats_mut(server)->records++;
+	struct feed_tally *tally = feed_tally_of(c);
+	if (tally)
+		tally->records++;
 	store_pg_submit(server_store(server), rec);
 }

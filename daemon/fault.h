@@ -8,7 +8,8 @@
  * in between (the Redis rebuild: claimed in PostgreSQL, announced in Redis).
  * Points (docs/durability.md): rebuild_seen, rebuild_claimed, rebuild_announced.
  * Never: does anything in a daemon started without HOTLINED_FAULT.
- * Callers: daemon/bus_redis.c; daemon/main.c reads the variable once.
+ * Callers: daemon/bus_epoch.c (the rebuild's points); daemon/main.c reads the
+ * variable once (fault_init).
  */
 #ifndef HOTLINE_FAULT_H
 #define HOTLINE_FAULT_H

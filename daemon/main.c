@@ -28,7 +28,9 @@
 #include "dates.h"
 #include "fault.h"
 #include "horizon.h"
+#include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "relay.h"
 #include "router.h"
 #include "server.h"
@@ -48,6 +50,8 @@ struct daemon {
 	struct bus *bus;
 	struct relay *relay;
 	struct transitions *transitions;
+	struct http *http;
+	struct metrics *metrics;
 	struct watcher *watcher;
 	struct horizon *horizon;
 	const struct calendar *calendar; /* NULL: no files, weekdays only */
@@ -172,13 +176,14 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 		return;
 	struct server_stats ss;
 	server_get_stats(d->server, &ss);
-	if (ss.connections == 0 && store_pg_pending(d->store) == 0) {
+	if (ss.connections == 0 && store_pg_pending(d->store) == 0 && http_pending(d->http) == 0) {
 		log_info("shutdown: every record read was committed and acknowledged");
 		event_base_loopexit(d->base, NULL);
 	} else if (now >= d->stop_deadline_ms) {
-		log_warn("shutdown: shutdown_timeout_ms passed with %zu connections open and "
-			 "%zu records uncommitted (not acknowledged; feeds resend them)",
-			 ss.connections, store_pg_pending(d->store));
+		log_warn("shutdown: shutdown_timeout_ms passed with %zu connections open, "
+			 "%zu records uncommitted (not acknowledged; feeds resend them) and %zu "
+			 "HTTP requests unanswered",
+			 ss.connections, store_pg_pending(d->store), http_pending(d->http));
 		event_base_loopexit(d->base, NULL);
 	}
 }
@@ -235,10 +240,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	d->stop_deadline_ms = clock_now_ms() + d->cfg.shutdown_timeout_ms;
 	log_info("%s: stopping; finishing in-flight records", strsignal((int)sig));
 	server_begin_shutdown(d->server);
+	http_stop(d->http);
 }
 
 int main(int argc, char **argv)
 {
+	/* A reload asked for before the handlers exist (a supervisor's SIGHUP to a
+	 * daemon still starting) must not kill it: the config is being read anyway. */
+	signal(SIGHUP, SIG_IGN);
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
 	bool check_only = false;
@@ -342,16 +351,26 @@ int main(int argc, char **argv)
 	if (!d.server)
 		fatal("cannot start listening (see above)");
 	server_set_transitions(d.server, d.transitions);
+	struct http_deps http_deps = { d.store, d.transitions, d.bus, d.server };
+	d.http = http_new(d.base, &d.cfg, &http_deps);
+	if (!d.http)
+		fatal("cannot start the HTTP API (see above)");
 	d.watcher = watcher_new(d.base, &d.cfg, d.store, d.bus);
 	d.horizon = d.watcher ? horizon_new(d.base, &d.cfg, &d.calendar, d.bus) : NULL;
 	if (!d.horizon)
 		fatal("cannot create the deadline watcher: out of memory");
+	struct metrics_deps metrics_deps = { d.server,	d.store, d.relay,  d.bus,      d.watcher,
+					     d.horizon, d.http,	 d.router, &d.stopping };
+	d.metrics = metrics_new(d.base, &d.cfg, &metrics_deps);
+	if (!d.metrics)
+		fatal("cannot start the operations listener (see above)");
 	store_pg_start(d.store);
 	router_start(d.router);
 	bus_start(d.bus);
 	relay_start(d.relay);
 	watcher_start(d.watcher);
 	horizon_start(d.horizon);
+	metrics_start(d.metrics);
 
 	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	for (int i = 0; i < 3; i++) {
@@ -370,11 +389,14 @@ int main(int argc, char **argv)
 	event_base_dispatch(d.base);
 
 	log_stats(&d, "exit");
+	metrics_stop(d.metrics);
+	http_free(d.http);
 	server_free(d.server);
 	watcher_free(d.watcher);
 	horizon_free(d.horizon);
 	relay_stop(d.relay);
 	bus_free(d.bus); /* runs outstanding publish callbacks: the relay must still exist */
+	metrics_free(d.metrics); /* ... and stream-depth ones: the metrics too */
 	relay_free(d.relay);
 	router_free(d.router);
 	transitions_free(d.transitions);

@@ -3,12 +3,13 @@
  *
  * Owns: a small pool of non-blocking libpq connections in pipeline mode, each
  * with at most one transaction in flight; connecting and reconnecting with
- * backoff; preparing every statement of queries/ (queries.h) once per connection
- * and executing them by name; the FIFO of statements other modules run
- * (pgpool_query: each its own transaction); sharing the connections between those
- * statements and the intake path's batches (never two statements in a row while a
- * batch waits); sorting failures into "try again" (the connection is dropped and
- * the work handed back) and "refused" (reported); the query timeout.
+ * backoff; preparing every statement of queries/ that hotlined runs (queries.h)
+ * once per connection and executing them by name; the FIFO of statements other
+ * modules run (pgpool_query: each its own transaction); sharing the connections
+ * between those statements and the intake path's batches (never two statements
+ * in a row while a batch waits); sorting failures into "try again" (the
+ * connection is dropped and the work handed back) and "refused" (reported); the
+ * query timeout.
  * Never: decides what a statement means, or acknowledges anything: the caller
  * hears the outcome only when the transaction's Sync arrived (it committed).
  * Callers: daemon/store_pg.c (which owns the pool and is its intake source);

@@ -19,7 +19,9 @@
 #include <sys/queue.h>
 
 #include "hotline.pb-c.h"
+#include "clock.h"
 #include "log.h"
+#include "prom.h"
 #include "timer.h"
 #include "mask.h"
 #include "pgarray.h"
@@ -55,6 +57,7 @@ struct relay_item {
 	char ticket_no[STORE_TICKET_NO_MAX];
 	size_t len;
 	uint8_t *payload;
+	int64_t committed_us; /* fast path: clock_mono_us() right after the commit; else 0 */
 };
 TAILQ_HEAD(item_list, relay_item);
 
@@ -80,6 +83,7 @@ struct relay {
 	struct event *ev_timer;
 	struct event *ev_kick;
 	struct relay_stats stats;
+	struct prom_histogram publish_latency; /* fast path: commit -> in its stream, seconds */
 };
 
 static void relay_next(struct relay *relay);
@@ -287,6 +291,10 @@ static void round_finish(struct relay *relay)
 		TAILQ_REMOVE(&relay->round, item, link);
 		if (item->ok)
 			ok++;
+		if (item->ok && item->committed_us)
+			prom_histogram_observe(&relay->publish_latency,
+					       (double)(clock_mono_us() - item->committed_us) /
+						       1e6);
 		item_free(item, item->ok);
 	}
 	relay->stats.published += ok;
@@ -422,6 +430,7 @@ void relay_dispatched(void *arg, const struct store_intake *rec)
 		row->items++;
 		return;
 	}
+	item->committed_us = clock_mono_us();
 	enqueue(relay, item);
 	event_active(relay->ev_kick, EV_TIMEOUT, 0);
 }
@@ -574,6 +583,7 @@ struct relay *relay_new(struct event_base *base, const struct hotline_config *cf
 		return NULL;
 	relay->base = base;
 	relay->cfg = cfg;
+	prom_histogram_init(&relay->publish_latency, prom_latency_bounds, prom_latency_nbounds);
 	relay->bus = bus;
 	relay->store = store;
 	TAILQ_INIT(&relay->queue);
@@ -620,6 +630,11 @@ void relay_free(struct relay *relay)
 		event_free(relay->ev_kick);
 	pgarray_free(&relay->done);
 	free(relay);
+}
+
+const struct prom_histogram *relay_publish_latency(const struct relay *relay)
+{
+	return &relay->publish_latency;
 }
 
 void relay_get_stats(const struct relay *relay, struct relay_stats *out)

@@ -4,13 +4,16 @@
  * Owns: publishing every outbox row to its department's stream and deleting
  * the row once Redis has it. Fast path: a ticket dispatched by this daemon is
  * published from memory right after its intake commit. Sweeper: every
- * relay_interval_ms it publishes rows nobody has (another daemon crashed, Redis
- * was down, the fast-path queue was full) and 'rebuild' rows at once.
+ * relay_interval_ms (and when the bus becomes ready) it publishes the rows whose
+ * relay_after has passed: an intake batch's row the fast path did not finish
+ * (another daemon crashed, Redis was down, the fast-path queue was full), and the
+ * rows of transitions and rebuilds, which have no fast path.
  * Re-publishing is harmless (bus_publish is idempotent per dispatch and per
  * callback, whichever outbox row carries it).
  * Never: acknowledges anything to feeds, or holds more than max_inflight
  * tickets in memory (beyond that the sweeper takes over).
- * Callers: daemon/main.c (wiring, store hook).
+ * Callers: daemon/main.c (wiring: relay_dispatched as the store's hook, called by
+ * daemon/store_pg.c; relay_kick as a bus ready callback, called by bus_redis.c).
  */
 #ifndef HOTLINE_RELAY_H
 #define HOTLINE_RELAY_H
@@ -44,6 +47,11 @@ void relay_dispatched(void *relay, const struct store_intake *rec);
 void relay_kick(void *relay);
 
 void relay_get_stats(const struct relay *relay, struct relay_stats *out);
+
+struct prom_histogram;
+/* Seconds from commit to the ticket in its stream, for tickets published from memory
+ * right after their commit (the fast path). Borrowed. */
+const struct prom_histogram *relay_publish_latency(const struct relay *relay);
 
 /*
  * Packs the Ticket a department receives (caller phone masked). Returns a new

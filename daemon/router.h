@@ -7,9 +7,10 @@
  * through the state machine, with the deadline of a dispatched ticket),
  * and remembering every new version in PostgreSQL (routing_rules) so a Redis
  * that lost its data can be given the rules back.
- * Never: talks to Redis itself (bus_redis.c offers versions) or writes a
+ * Never: talks to Redis itself (bus_rules.c offers versions) or writes a
  * ticket (the store does, with the state the router decided).
- * Callers: daemon/main.c (wiring), daemon/store_pg.c (hooks), daemon/bus_redis.c.
+ * Callers: daemon/main.c (wiring), daemon/store_pg.c (hooks), daemon/bus_rules.c
+ * (rule sets read from Redis), daemon/bus_redis.c (the version, for the stats).
  */
 #ifndef HOTLINE_ROUTER_H
 #define HOTLINE_ROUTER_H

@@ -29,6 +29,8 @@
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
+#include "prom.h"
+#include "tally.h"
 #include "timer.h"
 
 TAILQ_HEAD(conn_list, conn);
@@ -106,6 +108,8 @@ struct server {
 	bool delete_busy;
 	int64_t next_pull_ms;
 	struct server_stats stats;
+	struct tally tally;			/* per-feed intake counters */
+	struct prom_histogram delivery_latency; /* stream entry -> department socket, s */
 };
 
 struct event_base *server_base(struct server *server)
@@ -443,6 +447,8 @@ struct server *server_new(struct event_base *base, struct hotline_config *cfg,
 	server->cfg = cfg;
 	server->store = store;
 	server->bus = bus;
+	tally_init(&server->tally);
+	prom_histogram_init(&server->delivery_latency, prom_latency_bounds, prom_latency_nbounds);
 	TAILQ_INIT(&server->open);
 	TAILQ_INIT(&server->closed);
 	TAILQ_INIT(&server->dead);
@@ -494,6 +500,7 @@ void server_free(struct server *server)
 		event_free(server->ev_accept);
 	idset_free(&server->acked);
 	idset_free(&server->deleting);
+	tally_free(&server->tally);
 	free(server);
 }
 
@@ -619,4 +626,25 @@ void server_begin_shutdown(struct server *server)
 void server_get_stats(const struct server *server, struct server_stats *out)
 {
 	*out = server->stats;
+}
+
+struct tally *server_tally(struct server *server)
+{
+	return &server->tally;
+}
+
+struct prom_histogram *server_delivery_latency(struct server *server)
+{
+	return &server->delivery_latency;
+}
+
+void server_count_roles(const struct server *server, size_t counts[SERVER_ROLES])
+{
+	memset(counts, 0, SERVER_ROLES * sizeof(counts[0]));
+	const struct conn *c;
+	TAILQ_FOREACH(c, &server->open, link)
+	{
+		int role = c->state == CONN_HELLO ? 0 : (int)c->role;
+		counts[role >= 0 && role < SERVER_ROLES ? role : 0]++;
+	}
 }

@@ -4,10 +4,13 @@
  * Owns: the binary and JSON-lines listeners, the list of open connections,
  * the global count of records in flight and the rule for when a connection
  * may read (its own window, the global window, its unread replies), resuming
- * paused connections, reaping closed ones after the loop pass, hello timeouts
- * and the graceful drain on shutdown.
- * Never: parses a frame (conn.c) or talks to PostgreSQL (store_pg.c).
- * Callers: daemon/main.c; daemon/conn.c for the accounting calls.
+ * paused connections, reaping closed ones after the loop pass, hello timeouts,
+ * the graceful drain on shutdown, the feed connections' periodic TicketUpdate
+ * pulls (update_poll_ms) and the TicketUpdates acknowledged and not yet deleted.
+ * Never: parses a frame (conn*.c), or runs any statement except the batched
+ * delete of acknowledged TicketUpdates (through store_pg_query).
+ * Callers: daemon/main.c; daemon/conn*.c for the accounting calls, the
+ * acknowledged updates and the pulls after a transition.
  */
 #ifndef HOTLINE_SERVER_H
 #define HOTLINE_SERVER_H
@@ -66,7 +69,18 @@ void server_begin_shutdown(struct server *server);
 
 void server_get_stats(const struct server *server, struct server_stats *out);
 
-/* ---- for conn.c ---- */
+/* For /metrics (borrowed, alive as long as the server): the per-feed intake
+ * counters; seconds from a ticket's stream entry (Redis's clock) to its frame
+ * going out to the department (the system clock); and the open connections by
+ * role: [0] not authenticated yet, then Hotline__V1__Role FEED, DEPARTMENT, AGENT. */
+#define SERVER_ROLES 4
+struct tally;
+struct prom_histogram;
+struct tally *server_tally(struct server *server);
+struct prom_histogram *server_delivery_latency(struct server *server);
+void server_count_roles(const struct server *server, size_t counts[SERVER_ROLES]);
+
+/* ---- for conn*.c ---- */
 struct event_base *server_base(struct server *server);
 struct hotline_config *server_config(struct server *server);
 struct store_pg *server_store(struct server *server);

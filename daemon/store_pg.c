@@ -31,6 +31,7 @@
 #include "keyset.h"
 #include "log.h"
 #include "pgarray.h"
+#include "prom.h"
 #include "pgtext.h"
 #include "ticket_state.h"
 
@@ -74,7 +75,11 @@ struct store_pg {
 	size_t nflying, flying_cap;
 	size_t inflight;
 	struct store_pg_stats stats;
+	struct prom_histogram batch_size;     /* records per intake transaction */
+	struct prom_histogram commit_latency; /* submit -> committed, seconds */
 };
+
+static const double batch_bounds[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000 };
 
 /* ---- ticket ids ----------------------------------------------------------- */
 
@@ -311,6 +316,8 @@ static void record_finish(struct store_pg *store, struct store_intake *rec,
 	store->inflight--;
 	if (result->outcome == STORE_COMMITTED) {
 		store->stats.committed++;
+		prom_histogram_observe(&store->commit_latency,
+				       (double)(clock_mono_us() - rec->submitted_us) / 1e6);
 		if (result->duplicate)
 			store->stats.duplicates++;
 	} else {
@@ -340,9 +347,9 @@ static uint32_t binary_oid(int param)
 	}
 }
 
-/* $1..$21 are arrays, and $28; the rest scalars */
-#define INTAKE_ARRAYS (INTAKE_P_ANSWER + 1)
-_Static_assert(INTAKE_P_COUNTERS == INTAKE_NPARAMS - 2, "intake.sql: $28 is the last array");
+/* $1..$22 are arrays, and $29; the rest scalars */
+#define INTAKE_ARRAYS (INTAKE_P_ACTOR + 1)
+_Static_assert(INTAKE_P_COUNTERS == INTAKE_NPARAMS - 2, "intake.sql: $29 is the last array");
 
 static void put_text(struct pgarray *a, const char *s)
 {
@@ -391,6 +398,7 @@ static int send_intake(struct store_pg *store, struct batch *b, PGconn *pg)
 		put_text(&a[INTAKE_P_ROUTE_EVENT], ticket_event_name(rec->route_event));
 		pgarray_int8(&a[INTAKE_P_DEADLINE_MS], rec->deadline_at_ms);
 		put_text(&a[INTAKE_P_ANSWER], rec->state == TICKET_CLOSED ? in->answer : "");
+		put_text(&a[INTAKE_P_ACTOR], rec->actor);
 		pgarray_int8(&counters, rec->counters);
 	}
 	const char *values[INTAKE_NPARAMS];
@@ -482,6 +490,7 @@ static void *source_take(void *owner)
 	}
 	flying_add(store, b);
 	store->stats.batches++;
+	prom_histogram_observe(&store->batch_size, (double)b->count);
 	if (b->count > store->stats.batch_records_max)
 		store->stats.batch_records_max = b->count;
 	return b;
@@ -578,6 +587,9 @@ struct store_pg *store_pg_new(struct event_base *base, const struct hotline_conf
 	store->base = base;
 	store->cfg = cfg;
 	TAILQ_INIT(&store->queue);
+	prom_histogram_init(&store->batch_size, batch_bounds,
+			    sizeof(batch_bounds) / sizeof(batch_bounds[0]));
+	prom_histogram_init(&store->commit_latency, prom_latency_bounds, prom_latency_nbounds);
 	struct pgpool_source source = { store,	     source_take, source_send,	   source_result,
 					source_done, source_lost, source_connected };
 	store->pool = pgpool_new(base, cfg, &source);
@@ -648,6 +660,7 @@ void store_pg_submit(struct store_pg *store, struct store_intake *rec)
 	rec->solo = false;
 	rec->retries = 0;
 	rec->ticket_no[0] = '\0';
+	rec->submitted_us = clock_mono_us();
 	TAILQ_INSERT_TAIL(&store->queue, rec, link);
 	store->queued++;
 	pgpool_kick(store->pool);
@@ -666,6 +679,13 @@ void store_pg_kick(struct store_pg *store)
 void store_pg_config_changed(struct store_pg *store)
 {
 	sync_feeds(store);
+}
+
+void store_pg_histograms(const struct store_pg *store, const struct prom_histogram **batch_size,
+			 const struct prom_histogram **commit_latency)
+{
+	*batch_size = &store->batch_size;
+	*commit_latency = &store->commit_latency;
 }
 
 void store_pg_get_stats(const struct store_pg *store, struct store_pg_stats *out)

@@ -10,8 +10,8 @@
  * other modules (store_pg_query), are daemon/pgpool.c's.
  * Never: talks to clients, decides admission (the server bounds what it
  * submits), or acknowledges anything itself.
- * Callers: daemon/conn.c (submit), daemon/main.c (lifecycle, reload), every module
- * that runs a statement (store_pg_query).
+ * Callers: daemon/conn_feed.c (submit), daemon/main.c (lifecycle, reload), every
+ * module that runs a statement (store_pg_query).
  */
 #ifndef HOTLINE_STORE_PG_H
 #define HOTLINE_STORE_PG_H
@@ -56,10 +56,11 @@ typedef void (*store_done_fn)(struct store_intake *rec, const struct store_resul
 struct store_intake {
 	TAILQ_ENTRY(store_intake) link; /* store's queue / batch; owned by the store */
 	char feed_code[65];
+	char actor[80];	       /* the audit rows' actor; "" = feed:FEED_CODE */
 	struct intake *intake; /* the record; owned by whoever owns rec */
 	store_done_fn done;
 	void *owner;
-	int64_t submitted_us; /* for the commit-latency metric */
+	int64_t submitted_us; /* clock_mono_us() at submit, for the commit-latency metric */
 	/* the instant its batch was built (clock.h): the ticket's created_at, the
 	 * time of its routing (dispatch, close), its audit rows and the start of
 	 * its deadline, one clock for the whole event */
@@ -150,5 +151,11 @@ void store_pg_kick(struct store_pg *store);
 void store_pg_config_changed(struct store_pg *store);
 
 void store_pg_get_stats(const struct store_pg *store, struct store_pg_stats *out);
+
+struct prom_histogram;
+/* The intake histograms (for /metrics): records per transaction, and seconds from
+ * submit to commit. Borrowed; they live as long as the store. */
+void store_pg_histograms(const struct store_pg *store, const struct prom_histogram **batch_size,
+			 const struct prom_histogram **commit_latency);
 
 #endif

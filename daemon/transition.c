@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "kpi.h"
@@ -26,6 +28,7 @@
 
 struct transitions {
 	struct event_base *base;
+	int64_t next_write_key; /* the next job's key (011_write_key), from a random start */
 	const struct hotline_config *cfg;
 	struct store_pg *store;
 	const struct calendar **calendar;
@@ -41,6 +44,8 @@ struct job {
 	int64_t deadline_at_ms;
 	char dept_code[CODE_MAX + 1];
 	char actor[96];
+	char parent_no[32];
+	int64_t write_key; /* this job's writes carry it: found on a re-read, ours committed */
 	int attempts;
 	enum ticket_state before, after;
 	transition_fn done;
@@ -52,7 +57,15 @@ static void job_read(struct job *job);
 static void job_finish(struct job *job, enum transition_outcome outcome, const char *message,
 		       enum ticket_state state, const char *feed_code)
 {
-	struct transition_result result = { outcome, message, state, feed_code };
+	struct transition_result result = { outcome, message, state, feed_code, false };
+	job->done(job->arg, &result);
+	free(job->text);
+	free(job);
+}
+
+static void job_invalid(struct job *job, const char *message, enum ticket_state state)
+{
+	struct transition_result result = { TRANSITION_REFUSED, message, state, NULL, true };
 	job->done(job->arg, &result);
 	free(job->text);
 	free(job);
@@ -131,6 +144,7 @@ static bool read_status(struct job *job, const PGresult *res, struct ticket_stat
 		return false;
 	}
 	cur->state = (enum ticket_state)state;
+	cur->ruled = strcmp(PQgetvalue(res, 0, TICKET_READ_C_RULED), "t") == 0;
 	cur->rating = rating > 0 ? (enum ticket_rating)rating : TICKET_RATING_NONE;
 	snprintf(cur->dept_code, sizeof(cur->dept_code), "%s",
 		 PQgetvalue(res, 0, TICKET_READ_C_DEPT_CODE));
@@ -152,9 +166,7 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 			   TICKET_RECEIVED, NULL);
 		return;
 	}
-	if (PQntuples(res) == 0 ||
-	    (job->has_owner &&
-	     strcmp(PQgetvalue(res, 0, TICKET_READ_C_DEPT_CODE), job->owner_dept) != 0)) {
+	if (PQntuples(res) == 0) {
 		job_finish(job, TRANSITION_NOT_FOUND, "no such ticket", TICKET_RECEIVED, NULL);
 		return;
 	}
@@ -165,6 +177,23 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	int64_t dispatched_ms;
 	if (!read_status(job, res, &cur, &ticket_id, &version, &priority, &dispatched_ms))
 		return;
+	if (job->attempts > 0) {
+		int64_t last_write = 0;
+		if (pgtext_int64(PQgetvalue(res, 0, TICKET_READ_C_LAST_WRITE), &last_write) == 0 &&
+		    last_write == job->write_key) {
+			/* Our earlier send committed; only its confirmation was lost. */
+			log_info("ticket %s: %s by %s committed before its confirmation was lost",
+				 job->ticket_no, ticket_event_name(job->kind), job->actor);
+			job_finish(job, TRANSITION_DONE, NULL, cur.state,
+				   PQgetvalue(res, 0, TICKET_READ_C_FEED_CODE));
+			return;
+		}
+	}
+	if (job->has_owner && strcmp(cur.dept_code, job->owner_dept) != 0) {
+		/* Not this department's: the same answer as for no ticket at all. */
+		job_finish(job, TRANSITION_NOT_FOUND, "no such ticket", TICKET_RECEIVED, NULL);
+		return;
+	}
 	job->before = cur.state;
 
 	struct ticket_event ev = { 0 };
@@ -185,7 +214,12 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	struct ticket_status next;
 	struct ticket_effects fx;
 	char err[256];
-	if (ticket_transition(&cur, &ev, &limits, &next, &fx, err, sizeof(err)) != TICKET_OK) {
+	int rc = ticket_transition(&cur, &ev, &limits, &next, &fx, err, sizeof(err));
+	if (rc == TICKET_EINVAL) {
+		job_invalid(job, err, cur.state);
+		return;
+	}
+	if (rc != TICKET_OK) {
 		job_finish(job, TRANSITION_REFUSED, err, cur.state, NULL);
 		return;
 	}
@@ -221,7 +255,8 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		on_time = kpi_reply_on_time(cur.deadline_at_ms, ev.at_ms);
 
 	char id[24], ver[16], deadline[24], ret[16], reopen[16], extend[16], attempts[16], at[24],
-		delay[24], counters[16], child_counters[16];
+		delay[24], write_key[24], counters[16], child_counters[16];
+	snprintf(write_key, sizeof(write_key), "%lld", (long long)job->write_key);
 	snprintf(counters, sizeof(counters), "%u", fx.counters);
 	snprintf(child_counters, sizeof(child_counters), "%u", children ? child_fx.counters : 0);
 	snprintf(id, sizeof(id), "%lld", (long long)ticket_id);
@@ -248,7 +283,12 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		[TICKET_WRITE_P_CALLBACK_ATTEMPTS] = attempts,
 		[TICKET_WRITE_P_RATING] =
 			next.rating == TICKET_RATING_NONE ? "" : ticket_rating_name(next.rating),
-		[TICKET_WRITE_P_REPLY] = job->kind == TICKET_EV_REPLY ? job->text : NULL,
+		/* the caller hears the reply, or why the ticket was closed without one */
+		[TICKET_WRITE_P_REPLY] = job->kind == TICKET_EV_REPLY ||
+							 job->kind == TICKET_EV_RULING_CLOSE ||
+							 job->kind == TICKET_EV_DESK_CLOSE
+						 ? job->text
+						 : NULL,
 		[TICKET_WRITE_P_EVENT] = ticket_event_name(job->kind),
 		[TICKET_WRITE_P_FROM_STATE] = ticket_state_name(cur.state),
 		[TICKET_WRITE_P_ACTOR] = job->actor,
@@ -267,6 +307,9 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 			yes(children && fx.children == TICKET_EV_PARENT_REPLIED),
 		[TICKET_WRITE_P_CHILD_CLOSED] = yes(children && child_fx.set_closed),
 		[TICKET_WRITE_P_QUIET_FEED] = t->cfg->agents_feed,
+		[TICKET_WRITE_P_RULED] = yes(next.ruled),
+		[TICKET_WRITE_P_PARENT_NO] = job->parent_no,
+		[TICKET_WRITE_P_WRITE_KEY] = write_key,
 		[TICKET_WRITE_P_COUNTERS] = counters,
 		[TICKET_WRITE_P_CHILD_COUNTERS] = child_counters,
 		[TICKET_WRITE_P_ON_TIME] = on_time < 0 ? NULL : yes(on_time == 1),
@@ -277,10 +320,53 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	store_pg_query(t->store, QUERY_TICKET_WRITE, values, on_written, job);
 }
 
-static void job_read(struct job *job)
+static void read_ticket(struct job *job)
 {
 	const char *values[TICKET_READ_NPARAMS] = { [TICKET_READ_P_TICKET_NO] = job->ticket_no };
 	store_pg_query(job->t->store, QUERY_TICKET_READ, values, on_read, job);
+}
+
+/* DESK_DUPLICATE: the ticket it duplicates must be open and not a duplicate itself. */
+static void on_parent_read(void *arg, const PGresult *res, const char *error)
+{
+	struct job *job = arg;
+	char msg[160];
+	if (error) {
+		job_finish(job, TRANSITION_FAILED, "the ticket could not be read; try again",
+			   TICKET_RECEIVED, NULL);
+		return;
+	}
+	if (PQntuples(res) == 0) {
+		snprintf(msg, sizeof(msg), "there is no ticket %s to join", job->parent_no);
+		job_invalid(job, msg, TICKET_RECEIVED);
+		return;
+	}
+	const char *state = PQgetvalue(res, 0, TICKET_READ_C_STATE);
+	if (strcmp(state, "CLOSED") == 0) {
+		snprintf(msg, sizeof(msg),
+			 "ticket %s is closed: close this one with a reason that names it",
+			 job->parent_no);
+		job_finish(job, TRANSITION_REFUSED, msg, TICKET_RECEIVED, NULL);
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, TICKET_READ_C_PARENT_TICKET_ID), "0") != 0) {
+		snprintf(msg, sizeof(msg),
+			 "ticket %s is itself a duplicate: join the ticket it follows",
+			 job->parent_no);
+		job_finish(job, TRANSITION_REFUSED, msg, TICKET_RECEIVED, NULL);
+		return;
+	}
+	read_ticket(job);
+}
+
+static void job_read(struct job *job)
+{
+	if (job->parent_no[0] == '\0') {
+		read_ticket(job);
+		return;
+	}
+	const char *values[TICKET_READ_NPARAMS] = { [TICKET_READ_P_TICKET_NO] = job->parent_no };
+	store_pg_query(job->t->store, QUERY_TICKET_READ, values, on_parent_read, job);
 }
 
 int transition_start(struct transitions *t, const struct transition_request *req,
@@ -292,6 +378,7 @@ int transition_start(struct transitions *t, const struct transition_request *req
 		return -1;
 	}
 	job->t = t;
+	job->write_key = t->next_write_key++;
 	snprintf(job->ticket_no, sizeof(job->ticket_no), "%s", req->ticket_no);
 	if (req->owner_dept) {
 		job->has_owner = true;
@@ -302,6 +389,8 @@ int transition_start(struct transitions *t, const struct transition_request *req
 	if (req->dept_code)
 		snprintf(job->dept_code, sizeof(job->dept_code), "%s", req->dept_code);
 	snprintf(job->actor, sizeof(job->actor), "%s", req->actor ? req->actor : "system");
+	if (req->parent_no)
+		snprintf(job->parent_no, sizeof(job->parent_no), "%s", req->parent_no);
 	job->done = done;
 	job->arg = arg;
 	job_read(job);
@@ -318,6 +407,11 @@ struct transitions *transitions_new(struct event_base *base, const struct hotlin
 	t->cfg = cfg;
 	t->store = store;
 	t->calendar = calendar;
+	/* 62 random bits: keys of this process never meet another's on one ticket. */
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = ((uint64_t)getpid() << 32) ^ (uint64_t)clock_now_ms();
+	t->next_write_key = (int64_t)(seed >> 2) + 1;
 	return t;
 }
 

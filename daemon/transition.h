@@ -10,7 +10,8 @@
  * read and decide again (a few times, then TRANSITION_BUSY).
  * Never: decides a move itself (the state machine does), or reports success
  * before the write committed.
- * Callers: daemon/conn_dept.c, daemon/conn_agent.c.
+ * Callers: daemon/conn_dept.c, daemon/callbacks.c, daemon/http_desk.c; daemon/main.c
+ * (lifecycle).
  */
 #ifndef HOTLINE_TRANSITION_H
 #define HOTLINE_TRANSITION_H
@@ -35,11 +36,13 @@ struct transition_request {
 	int64_t deadline_at_ms; /* EXTEND: the new deadline */
 	const char *dept_code;	/* MANUAL_DISPATCH, RULING_DISPATCH: the department */
 	const char *actor;	/* audit: "dept:water", "agent:li", ... */
+	const char *parent_no;	/* DESK_DUPLICATE: the ticket it duplicates */
 };
 
 enum transition_outcome {
 	TRANSITION_DONE,      /* committed */
-	TRANSITION_REFUSED,   /* the state machine forbids it (message says why) */
+	TRANSITION_REFUSED,   /* the state machine forbids it (message says why; invalid
+			       * tells a wrong request from a state that does not allow it) */
 	TRANSITION_NOT_FOUND, /* no such ticket, or not the owner's */
 	TRANSITION_BUSY,      /* kept changing under us: try again */
 	TRANSITION_FAILED     /* storage error: try again later */
@@ -50,6 +53,8 @@ struct transition_result {
 	const char *message;	 /* for anything but DONE */
 	enum ticket_state state; /* after (DONE), or as found (REFUSED) */
 	const char *feed_code;	 /* DONE: the feed owed a TicketUpdate */
+	bool invalid;		 /* REFUSED: the request is wrong (a missing reason, an
+				  * unknown ticket to join), not the ticket's state */
 };
 
 typedef void (*transition_fn)(void *arg, const struct transition_result *result);

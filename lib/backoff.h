@@ -5,8 +5,9 @@
  * and the delay to wait is the step spread by jitter, so that many clients or
  * daemons do not come back in lockstep. Never: reads a clock or draws its own
  * randomness (the caller passes a random number), so it is unit-tested exactly.
- * Callers: daemon/store_pg.c, daemon/bus_redis.c, tools/cli_conn.c,
- * tools/loadgen.c, tests/unit/test_backoff.c.
+ * Callers: daemon/pgpool.c, daemon/bus_redis.c (bus_next_backoff, also for the
+ * department consumers), tools/cli_conn.c, tools/dept.c, tools/loadgen.c,
+ * tests/unit/test_backoff.c.
  */
 #ifndef HOTLINE_BACKOFF_H
 #define HOTLINE_BACKOFF_H

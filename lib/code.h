@@ -5,7 +5,8 @@
  * departments (and routing rules): they go into SQL, Redis keys
  * ("hotline:dept:CODE"), logs and file formats, so they stay plain ASCII.
  * Never: knows which codes exist (config and the database do). Pure.
- * Callers: lib/rules.c, lib/ticket_state.c; config.c may adopt it.
+ * Callers: lib/config.c, lib/rules.c, lib/ticket_state.c, daemon/conn_agent.c
+ * (agent ids), tools/cli_client.c, tests.
  */
 #ifndef HOTLINE_CODE_H
 #define HOTLINE_CODE_H

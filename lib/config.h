@@ -84,6 +84,12 @@ struct hotline_config {
 	/* [callbacks] */
 	long callback_max_attempts;
 	long callback_claim_timeout_ms;
+	/* [http] */
+	char *http_listen;
+	char *http_ops_listen;
+	long http_max_body;
+	long http_max_headers;
+	long http_request_timeout_ms;
 	/* [calendar] */
 	char *calendar_dir;
 	long utc_offset_minutes;

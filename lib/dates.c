@@ -130,6 +130,22 @@ size_t dates_format_iso(int64_t ms, int utc_offset_min, char *buf, size_t len)
 	return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }
 
+size_t dates_format_utc(int64_t ms, char *buf, size_t len)
+{
+	struct dates_local t;
+
+	if (buf != NULL && len > 0)
+		buf[0] = '\0';
+	if (buf == NULL || len < DATES_UTC_LEN)
+		return 0;
+	dates_from_ms(ms, 0, &t);
+	if (t.year < 0 || t.year > 9999)
+		return 0;
+	int n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.year, t.month, t.day,
+			 t.hour, t.minute, t.second, t.millisecond);
+	return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
 static int digits(const char *s, size_t n)
 {
 	int v = 0;

@@ -84,6 +84,15 @@ int64_t dates_to_ms(const struct dates_local *local, int utc_offset_min);
 size_t dates_format_iso(int64_t ms, int utc_offset_min, char *buf, size_t len);
 
 /*
+ * Writes the instant ms as the HTTP API writes times: RFC 3339 in UTC, always
+ * with milliseconds, "2021-02-20T02:00:00.000Z" (as SQL's api_time()). Returns
+ * the length, or 0 (buf "" when len > 0) when len < DATES_UTC_LEN or the year is
+ * outside 0-9999.
+ */
+#define DATES_UTC_LEN 25
+size_t dates_format_utc(int64_t ms, char *buf, size_t len);
+
+/*
  * Parses exactly "YYYY-MM-DD" (four, two and two ASCII digits; s[0..len), no
  * terminator needed) into the three ints. Returns 0; -1 when the form is wrong;
  * -2 when the form is right but the day does not exist (2021-02-29), with the

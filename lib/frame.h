@@ -4,8 +4,9 @@
  * Owns: splitting a byte stream into frames (4-byte big-endian length + body),
  * refusing frames above a limit, packing/unpacking hotline.v1.Frame, and
  * framing a serialized Ticket as it is once its wire format is checked.
- * Never: touches a socket, a clock or a global. Callers: daemon/conn_*.c,
- * tools (loadgen, dept, agent), tests/unit, tests/fuzz.
+ * Never: touches a socket, a clock or a global. Callers: daemon/conn.c,
+ * daemon/conn_dept.c, tools/cli_conn.c (hotline-dept, hotline-agent),
+ * tools/loadgen.c, tests/unit, tests/fuzz.
  */
 #ifndef HOTLINE_FRAME_H
 #define HOTLINE_FRAME_H

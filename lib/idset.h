@@ -5,8 +5,9 @@
  * lookup (linear: the sets it serves hold a window's worth, about a hundred),
  * and writing one or several sets as one int8[] literal "{1,2,3}" for a
  * statement parameter. Never: does I/O.
- * Callers: daemon/conn.c (TicketUpdates sent on a connection), daemon/server.c
- * (TicketUpdates acknowledged, waiting to be deleted), tests/unit/test_idset.c.
+ * Callers: daemon/conn_feed.c (TicketUpdates sent on a connection; conn.c frees
+ * the sets), daemon/server.c (TicketUpdates acknowledged, waiting to be deleted),
+ * tests/unit/test_idset.c.
  */
 #ifndef HOTLINE_IDSET_H
 #define HOTLINE_IDSET_H

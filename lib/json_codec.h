@@ -3,7 +3,8 @@
  *
  * Owns: parsing one line into a hello or an intake record (same field names as
  * the protobuf Intake), and formatting the reply lines. Pure: no I/O.
- * Callers: daemon/conn (JSON listener), tools/hotline-loadgen, tests, fuzzers.
+ * Callers: daemon/conn.c, conn_hello.c and conn_feed.c (the JSON listener),
+ * tools/loadgen.c, tests, fuzzers.
  *
  * Lines the server writes (one JSON object each, '\n'-terminated):
  *   {"type":"welcome","version":1,"server":"...","max_line":N,"window":N}

@@ -2,8 +2,8 @@
  * mask.h - masking of caller phone numbers (personal data).
  *
  * Owns: the one rule for how a phone number may be shown outside the ticket
- * store: to departments, in logs, in tools. Pure. Callers: daemon logging and
- * the department feed, tools, tests.
+ * store: to departments, in logs, in tools. Pure. Callers: daemon/conn_feed.c
+ * (logs), daemon/relay.c (the Ticket a department receives), tests, fuzzers.
  */
 #ifndef HOTLINE_MASK_H
 #define HOTLINE_MASK_H

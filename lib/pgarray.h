@@ -6,8 +6,8 @@
  * for fixed-width numbers (int8, int2, float8: no printing here, no parsing there,
  * and a double arrives bit for bit). One growable buffer per array. Never: does
  * I/O, or knows what the arrays mean.
- * Callers: daemon/store_pg.c (intake batches, the feeds mirror), daemon/relay.c,
- * daemon/server.c (id lists), tests/unit/test_pgarray.c.
+ * Callers: daemon/store_pg.c (intake batches, the feeds mirror), daemon/relay.c
+ * (outbox ids), tests/unit/test_pgarray.c.
  */
 #ifndef HOTLINE_PGARRAY_H
 #define HOTLINE_PGARRAY_H

@@ -74,6 +74,12 @@ static const struct {
 				       STATE_BIT(TICKET_LINKED) },
 	[TICKET_EV_PARENT_CLOSED] = { "PARENT_CLOSED", "close with its parent",
 				      STATE_BIT(TICKET_LINKED) },
+	[TICKET_EV_DESK_CLOSE] = { "DESK_CLOSE", "close from the desk",
+				   STATE_BIT(TICKET_PENDING_DISPATCH) |
+					   STATE_BIT(TICKET_ESCALATED) },
+	[TICKET_EV_DESK_DUPLICATE] = { "DESK_DUPLICATE", "close as a duplicate",
+				       STATE_BIT(TICKET_PENDING_DISPATCH) |
+					       STATE_BIT(TICKET_ESCALATED) },
 };
 
 static const char *const rating_names[] = {
@@ -269,6 +275,7 @@ static int apply(struct ticket_status *st, const struct ticket_event *ev,
 		if ((rc = check_dept(ev, err, errlen)) != TICKET_OK)
 			return rc;
 		dispatch_to(st, ev->dept_code, ev->deadline_at_ms);
+		st->ruled = ev->kind == TICKET_EV_RULING_DISPATCH;
 		return TICKET_OK;
 	case TICKET_EV_ROUTE_NONE:
 		release(st, TICKET_PENDING_DISPATCH);
@@ -294,6 +301,19 @@ static int apply(struct ticket_status *st, const struct ticket_event *ev,
 		    TICKET_OK)
 			return rc;
 		st->state = TICKET_CLOSED;
+		return TICKET_OK;
+	case TICKET_EV_DESK_CLOSE:
+		if ((rc = check_text(ev, "a close from the desk needs a reason", err, errlen)) !=
+		    TICKET_OK)
+			return rc;
+		release(st, TICKET_CLOSED);
+		return TICKET_OK;
+	case TICKET_EV_DESK_DUPLICATE:
+		if ((rc = check_text(ev, "closing a duplicate needs a reason", err, errlen)) !=
+		    TICKET_OK)
+			return rc;
+		/* It follows the original from now on, like a repeat complaint. */
+		release(st, TICKET_LINKED);
 		return TICKET_OK;
 	case TICKET_EV_REPLY:
 		if ((rc = check_text(ev, "a reply needs non-empty content", err, errlen)) !=
@@ -449,9 +469,13 @@ static void effects_of(const struct ticket_status *cur, const struct ticket_even
 			fx->outbox_later = true;
 		}
 		break;
+	case TICKET_EV_DESK_DUPLICATE:
+		fx->counters = BIT(LINKED);
+		break;
 	case TICKET_EV_MANUAL_DISPATCH:
 	case TICKET_EV_RULING_DISPATCH:
 	case TICKET_EV_RULING_CLOSE:
+	case TICKET_EV_DESK_CLOSE:
 	case TICKET_EV_PARENT_REPLIED:
 	case TICKET_EV_PARENT_CLOSED:
 	case TICKET_EV_COUNT:
@@ -473,8 +497,10 @@ static void effects_of(const struct ticket_status *cur, const struct ticket_even
 	bool quiet = ev->kind == TICKET_EV_EXTEND ||
 		     (ev->kind == TICKET_EV_CALLBACK_UNREACHABLE && !closes);
 	fx->feed_update = !intake && !quiet;
+	/* A duplicate carries the reply of the ticket it joins, when that has one. */
 	fx->update_reply =
-		fx->feed_update && (next->state == TICKET_REPLIED || next->state == TICKET_CLOSED);
+		fx->feed_update && (next->state == TICKET_REPLIED || next->state == TICKET_CLOSED ||
+				    ev->kind == TICKET_EV_DESK_DUPLICATE);
 }
 
 #undef BIT
@@ -504,6 +530,10 @@ int ticket_transition(const struct ticket_status *cur, const struct ticket_event
 					events[ev->kind].verb, state_names[cur->state],
 					events[ev->kind].name, states);
 	}
+	if (ev->kind == TICKET_EV_RETURN && cur->ruled)
+		return errbuf_fail_code(TICKET_ESTATE, err, errlen,
+					"cannot return a ticket a supervisor's ruling sent to this "
+					"department (RULING_DISPATCH); extend or reply instead");
 
 	if (ev->at_ms <= 0)
 		return errbuf_fail_code(TICKET_EINVAL, err, errlen,

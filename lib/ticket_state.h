@@ -18,7 +18,8 @@
  *   RECEIVED --DIRECT_CLOSE--> CLOSED                  (agent answered on the call)
  *   DISPATCHED|ACCEPTED --RETURN--> PENDING_DISPATCH   (return_count + 1)
  *                       --RETURN--> ESCALATED          (when return_count reaches max_returns)
- *   ESCALATED --RULING_DISPATCH--> DISPATCHED, --RULING_CLOSE--> CLOSED (supervisor)
+ *   ESCALATED --RULING_DISPATCH--> DISPATCHED (ruled: no RETURN), --RULING_CLOSE--> CLOSED
+ *   PENDING_DISPATCH|ESCALATED --DESK_CLOSE--> CLOSED, --DESK_DUPLICATE--> LINKED (supervisor)
  *   DISPATCHED|ACCEPTED --EXTEND--> same state, later deadline
  *   REPLIED --CALLBACK_SATISFIED|CALLBACK_BASICALLY_SATISFIED--> CLOSED
  *   REPLIED --CALLBACK_UNSATISFIED--> DISPATCHED       (same department, reopen_count + 1)
@@ -69,6 +70,8 @@ enum ticket_event_kind {
 	TICKET_EV_LINK,				/* a repeat complaint joins its open parent */
 	TICKET_EV_PARENT_REPLIED,		/* the parent was replied to: the reply is shared */
 	TICKET_EV_PARENT_CLOSED,		/* the parent was closed: so is the child */
+	TICKET_EV_DESK_CLOSE,			/* supervisor: junk, closed from the desk */
+	TICKET_EV_DESK_DUPLICATE, /* supervisor: a duplicate, linked to the original */
 	TICKET_EV_COUNT
 };
 
@@ -104,6 +107,7 @@ struct ticket_status {
 	uint32_t extend_count;	      /* accepted EXTENDs */
 	uint32_t callback_attempts;   /* callback calls for the current reply; REPLY resets */
 	enum ticket_rating rating;    /* last callback verdict */
+	bool ruled;		      /* dispatched by a supervisor's ruling: RETURN is refused */
 };
 
 struct ticket_limits {
@@ -123,7 +127,8 @@ struct ticket_limits {
  *                   the new deadline (the caller's calendar computes it), 0 = none,
  *                   otherwise > at_ms. EXTEND: the new deadline, required, later than
  *                   both the current deadline and at_ms. Ignored by the rest.
- *   text            REPLY content, RETURN / EXTEND / RULING_CLOSE reason, DIRECT_CLOSE
+ *   text            REPLY content, RETURN / EXTEND / RULING_CLOSE / DESK_CLOSE /
+ *                   DESK_DUPLICATE reason, DIRECT_CLOSE
  *                   answer, PARENT_REPLIED reply: required, not blank. Optional (a note) for the
  * rest. When given it must be valid UTF-8. Stored by the caller in the audit row. at_ms every
  * event: when it happens (the caller's cached now), > 0.

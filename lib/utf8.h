@@ -1,8 +1,10 @@
 /*
  * utf8.h - strict UTF-8 validation (RFC 3629: no overlongs, no surrogates,
  * nothing above U+10FFFF), and the one repair of text that fails it.
- * Pure. Callers: intake validation, the JSON codec, the reference clients'
- * JSON lines (tools/cli_json.c).
+ * Pure. Callers: intake validation, the JSON codec, lib/linefile.c, shown.c,
+ * deadline.c and ticket_state.c (texts they check or show), daemon/conn.c,
+ * conn_dept.c and conn_agent.c (ids and texts of actions and results), the
+ * reference clients (tools/cli_json.c's JSON lines, tools/agent.c's options).
  */
 #ifndef HOTLINE_UTF8_H
 #define HOTLINE_UTF8_H

@@ -7,19 +7,22 @@
 -- this batch) is inserting the same (feed, external_id) concurrently; the record is
 -- then retried and finds the committed original. outbox_id is set for a new
 -- DISPATCHED ticket: the one outbox row of every ticket the batch dispatched, due
--- for the sweeper only after the relay's fast path had its chance ($27).
+-- for the sweeper only after the relay's fast path had its chance ($28).
 -- The routing columns were decided in C (lib/route.c, lib/ticket_state.c); this
 -- statement records both moves (INTAKE, then the routing event) in the audit table.
 -- A repeat complaint (same caller and category as an open ticket in the window) is
 -- linked to the oldest such ticket: only the database knows the parent, so the
--- statement applies the state machine's RECEIVED --LINK--> decision ($23, $25)
--- where it finds one. Every time it writes is the batch's one instant ($26).
+-- statement applies the state machine's RECEIVED --LINK--> decision ($24, $26)
+-- where it finds one, and moves the parent's version so that a move of the parent
+-- racing this statement (its close) decides again and takes the child along. Every
+-- time it writes is the batch's one instant ($27).
 -- The statistics' rollup (stats_daily, 010_stats) gets each new ticket's counters
--- ($28, decided in C with the routing; $29 for a ticket linked here), summed per
+-- ($29, decided in C with the routing; $30 for a ticket linked here), summed per
 -- row (the department's total and its feed, channel, category and district: five
 -- rows a ticket) and added in key order (two batches never wait in a cycle).
 -- Indexes: tickets_feed_external_key (ON CONFLICT, and a resend's lookup),
--- tickets_repeat_idx (the parent lookup), stats_daily_pkey.
+-- tickets_repeat_idx (the parent lookup), tickets' primary key (the parent's version),
+-- stats_daily_pkey.
 --
 -- $1 ticket_id      int8[]    drawn from ticket_seq (binary array)
 -- $2 feed_code      text[]
@@ -42,20 +45,42 @@
 -- $19 route_event   text[]    ROUTE_MATCHED, ROUTE_NONE or DIRECT_CLOSE
 -- $20 deadline_ms   int8[]    0 = none (binary array)
 -- $21 answer        text[]    the reply of a ticket closed on the call, else ''
--- $22 timezone      text      the ticket number's date is taken there
--- $23 linked_state  text      what RECEIVED --LINK--> gives (LINKED)
--- $24 window_hours  int       repeat-complaint window; 0 = never link
--- $25 link_event    text      LINK
--- $26 at_ms         int8      the batch's instant (unix ms, daemon/clock.h)
--- $27 fast_path_ms  int8      the outbox row waits this long for the relay's fast path
--- $28 counters      int8[]    the routing move's ticket_counter bits (binary array)
--- $29 link_counters int8      the bits of RECEIVED --LINK--> (a ticket linked here)
+-- $22 actor         text[]    who took it, for the audit rows ('' = feed:FEED_CODE)
+-- $23 timezone      text      the ticket number's date is taken there
+-- $24 linked_state  text      what RECEIVED --LINK--> gives (LINKED)
+-- $25 window_hours  int       repeat-complaint window; 0 = never link
+-- $26 link_event    text      LINK
+-- $27 at_ms         int8      the batch's instant (unix ms, daemon/clock.h)
+-- $28 fast_path_ms  int8      the outbox row waits this long for the relay's fast path
+-- $29 counters      int8[]    the routing move's ticket_counter bits (binary array)
+-- $30 link_counters int8      the bits of RECEIVED --LINK--> (a ticket linked here)
 -- > ord        int8    the record's place in the batch, from 1
 -- > ticket_no  text    NULL: retry the record (a concurrent insert of its key)
 -- > duplicate  bool    the key was stored before: ticket_no is the original's
 -- > outbox_id  int8    new DISPATCHED tickets: the batch's outbox row
 -- > state      text    the state stored (LINKED is decided here)
-WITH ins AS (
+WITH cand AS (
+  -- each record's would-be parent: the oldest open ticket of its caller and category
+  SELECT n.ticket_id, (SELECT p.ticket_id FROM tickets p
+      WHERE p.caller_phone = n.caller_phone AND p.category = n.category
+        AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL
+        AND p.caller_phone IS NOT NULL
+        AND p.created_at > to_timestamp($27::float8 / 1000) - make_interval(hours => $25::int)
+      ORDER BY p.created_at LIMIT 1) AS parent_id
+  FROM unnest($1::int8[], $6::text[], $8::text[], $19::text[])
+    AS n(ticket_id, caller_phone, category, route_event)
+  WHERE $25::int > 0 AND n.caller_phone <> '' AND n.category <> ''
+    AND n.route_event <> 'DIRECT_CLOSE'
+), bump AS (
+  -- The parents move on one version. A parent's concurrent move (its close, its
+  -- reply) then finds its version changed, reads again and sees the new child; a
+  -- parent that closed meanwhile is not bumped (the row is re-checked after the
+  -- close's lock) and its would-be child is not linked: it is routed as it is.
+  UPDATE tickets t SET version = t.version + 1
+  WHERE t.ticket_id IN (SELECT parent_id FROM cand WHERE parent_id IS NOT NULL)
+    AND t.state <> 'CLOSED' AND t.parent_ticket_id IS NULL
+  RETURNING t.ticket_id, t.reply
+), ins AS (
   INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,
     channel, caller_phone, caller_name, category, content, district, address, lat,
     lon, priority, origin_number, state, dept_code, route_rule, dispatched_at,
@@ -68,13 +93,16 @@ WITH ins AS (
     NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),
     NULLIF(n.category, ''), n.content, NULLIF(n.district, ''),
     NULLIF(n.address, ''), n.lat, n.lon, n.priority, NULLIF(n.origin_number, ''),
-    CASE WHEN l.parent_id IS NULL THEN n.state ELSE $23 END,
+    CASE WHEN l.parent_id IS NULL THEN n.state ELSE $24 END,
     CASE WHEN l.parent_id IS NULL THEN NULLIF(n.dept_code, '') END,
     CASE WHEN l.parent_id IS NULL THEN NULLIF(n.route_rule, '') END,
     CASE WHEN n.state = 'DISPATCHED' AND l.parent_id IS NULL THEN c.at END,
     CASE WHEN n.deadline_ms > 0 AND l.parent_id IS NULL
       THEN to_timestamp(n.deadline_ms::float8 / 1000) END,
-    NULLIF(n.answer, ''), CASE WHEN n.state = 'CLOSED' THEN c.at END,
+    -- a repeat of a ticket already replied to carries that reply (PARENT_REPLIED
+    -- will not come again for it)
+    COALESCE(NULLIF(n.answer, ''), l.parent_reply),
+    CASE WHEN n.state = 'CLOSED' THEN c.at END,
     n.route_event = 'DIRECT_CLOSE', l.parent_id, c.at, c.at
   FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[],
     $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[],
@@ -84,44 +112,37 @@ WITH ins AS (
     caller_name, category, content, district, address, lat, lon, priority,
     origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer)
   -- the batch's one instant: every time this event writes
-  CROSS JOIN (SELECT to_timestamp($26::float8 / 1000) AS at) c
-  -- OFFSET 0 keeps the lookup a subquery evaluated once per record (inlined, it
-  -- would run once per reference above)
-  CROSS JOIN LATERAL (SELECT CASE WHEN $24::int > 0 AND n.caller_phone <> ''
-        AND n.category <> '' AND n.route_event <> 'DIRECT_CLOSE' THEN
-      (SELECT p.ticket_id FROM tickets p
-        WHERE p.caller_phone = n.caller_phone AND p.category = n.category
-          AND p.state <> 'CLOSED' AND p.parent_ticket_id IS NULL
-          AND p.caller_phone IS NOT NULL
-          AND p.created_at > c.at - make_interval(hours => $24::int)
-        ORDER BY p.created_at LIMIT 1) END AS parent_id OFFSET 0) l,
-    LATERAL (SELECT to_char(c.at AT TIME ZONE $22::text, 'YYYYMMDD') AS day) d
+  CROSS JOIN (SELECT to_timestamp($27::float8 / 1000) AS at) c
+  LEFT JOIN (SELECT cand.ticket_id, cand.parent_id, bump.reply AS parent_reply FROM cand
+    JOIN bump ON bump.ticket_id = cand.parent_id) l USING (ticket_id)
+  CROSS JOIN LATERAL (SELECT to_char(c.at AT TIME ZONE $23::text, 'YYYYMMDD') AS day) d
   ON CONFLICT (feed_code, external_id) DO NOTHING
   RETURNING ticket_id, ticket_no, feed_code, state, dept_code, route_rule, reply,
     parent_ticket_id, created_at, channel, category, district
+), who AS (
+  SELECT ins.ticket_id, COALESCE(NULLIF(a.actor, ''), 'feed:' || ins.feed_code) AS actor
+  FROM ins JOIN unnest($1::int8[], $22::text[]) AS a(ticket_id, actor) USING (ticket_id)
 ), ev AS (
   INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at,
     dept_code)
-  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', 'feed:' || feed_code, NULL, created_at,
-    dept_code
-  FROM ins
+  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', who.actor, NULL, created_at, dept_code
+  FROM ins JOIN who USING (ticket_id)
   UNION ALL
   SELECT ins.ticket_id,
-    CASE WHEN ins.parent_ticket_id IS NULL THEN e.route_event ELSE $25 END,
+    CASE WHEN ins.parent_ticket_id IS NULL THEN e.route_event ELSE $26 END,
     'RECEIVED', ins.state,
-    CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN 'feed:' || ins.feed_code
-      ELSE 'router' END,
+    CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN who.actor ELSE 'router' END,
     COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply),
     ins.created_at, ins.dept_code
   FROM ins JOIN unnest($1::int8[], $19::text[]) AS e(ticket_id, route_event)
-    USING (ticket_id)
+    USING (ticket_id) JOIN who USING (ticket_id)
 ), moved AS (
-  SELECT (ins.created_at AT TIME ZONE $22::text)::date AS day,
+  SELECT (ins.created_at AT TIME ZONE $23::text)::date AS day,
     COALESCE(ins.dept_code, '') AS dept_code, ins.feed_code,
     COALESCE(ins.channel, '') AS channel, COALESCE(ins.category, '') AS category,
     COALESCE(ins.district, '') AS district,
-    (CASE WHEN ins.parent_ticket_id IS NULL THEN m.counters ELSE $29::int8 END)::int4 AS c
-  FROM ins JOIN unnest($1::int8[], $28::int8[]) AS m(ticket_id, counters)
+    (CASE WHEN ins.parent_ticket_id IS NULL THEN m.counters ELSE $30::int8 END)::int4 AS c
+  FROM ins JOIN unnest($1::int8[], $29::int8[]) AS m(ticket_id, counters)
     USING (ticket_id)
 ), st AS (
   -- bits: lib/ticket_state.h enum ticket_counter
@@ -143,7 +164,7 @@ WITH ins AS (
 ), ob AS (
   -- one outbox row for every ticket this batch dispatched (005_batch_outbox)
   INSERT INTO outbox (ticket_ids, kind, relay_after)
-  SELECT array_agg(ticket_id), 'dispatch', now() + make_interval(secs => $27::float8 / 1000)
+  SELECT array_agg(ticket_id), 'dispatch', now() + make_interval(secs => $28::float8 / 1000)
   FROM ins WHERE state = 'DISPATCHED'
   HAVING count(*) > 0
   RETURNING outbox_id

@@ -2,8 +2,11 @@
 -- the fast path, or they never had one), one result row per ticket, grouped by
 -- outbox row. kind 'dispatch' goes to the department's stream (a batch row's
 -- tickets each to the department it has now), 'callback' to hotline:callbacks. A
--- ticket that has moved on (returned before it was published, say) is stale: not
--- published, and its row goes all the same. At most $1 outbox rows, and only as
+-- dispatch still goes out when its department already acted on the ticket (a
+-- department may accept a reopened ticket it knows before the reopen reaches it):
+-- every dispatch is delivered at least once. A ticket that has moved on (returned
+-- before it was published, closed, called back) is stale: not published, and its
+-- row goes all the same. At most $1 outbox rows, and only as
 -- many of them as keep the tickets under $1 (the first row always: a batch row may
 -- hold more), after row $2: a sweep cut short by the limit goes on after its last
 -- row the next time, so rows that keep failing never hold back the rest.
@@ -39,7 +42,7 @@ SELECT o.outbox_id, COALESCE(o.dept_code, t.dept_code, '') AS dept_code, t.ticke
   (extract(epoch FROM t.received_at) * 1000)::int8 AS received_ms,
   COALESCE((extract(epoch FROM t.deadline_at) * 1000)::int8, 0) AS deadline_ms,
   t.reopen_count, t.state, t.lat, t.lon, o.kind, t.return_count, t.callback_attempts,
-  (o.kind = 'dispatch' AND t.state = 'DISPATCHED'
+  (o.kind = 'dispatch' AND t.state IN ('DISPATCHED', 'ACCEPTED', 'REPLIED')
     AND COALESCE(o.dept_code, t.dept_code) = t.dept_code)
    OR (o.kind = 'callback' AND t.state = 'REPLIED') AS current,
   t.ticket_id, o.ticket_ids IS NOT NULL AS batch

@@ -2,10 +2,10 @@
 -- transaction. The claim moves bus_epoch from the epoch read ($2) to a new one
 -- ($1); only when it did (another daemon may have claimed meanwhile: then nothing
 -- is written and the caller starts over) are the rows for what Redis lost written,
--- due at once: every open dispatch and callback, except one a pending row will
--- publish anyway (a row for the same callback, or for a dispatch to the department
--- the ticket has now; an intake batch's row publishes each ticket to the department
--- it has). A duplicate would be harmless (the publish markers), only wasted.
+-- due at once: every open dispatch and callback. Even one a pending outbox row
+-- would publish anyway: that row may be one the relay already published, into the
+-- Redis that was lost, and is about to delete (the relay's DELETE commits after
+-- this). Publishing twice is harmless: the second finds the first's publish marker.
 -- Indexes: bus_epoch's key; a scan of tickets by state (rare: after a data loss).
 --
 -- $1 new_epoch  text
@@ -26,11 +26,6 @@ WITH claim AS (
   FROM tickets t
   WHERE EXISTS (SELECT 1 FROM claim)
     AND ((t.state = 'DISPATCHED' AND t.dept_code IS NOT NULL) OR t.state = 'REPLIED')
-    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.ticket_id
-      AND ((t.state = 'REPLIED' AND o.kind = 'callback')
-        OR (t.state = 'DISPATCHED' AND o.kind = 'dispatch' AND o.dept_code = t.dept_code)))
-    AND (t.state = 'REPLIED' OR t.ticket_id NOT IN
-      (SELECT unnest(o.ticket_ids) FROM outbox o WHERE o.ticket_ids IS NOT NULL))
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM claim) AS claimed, (SELECT count(*) FROM r) AS queued

@@ -16,10 +16,15 @@
 -- > version            int4
 -- > category           text
 -- > priority           int2
+-- > ruled              bool
+-- > parent_ticket_id   int8  0 = none
+-- > last_write         int8  the key of the write that last moved it (0 = none)
+-- > feed_code          text
 -- > dispatched_ms      int8  0 = never dispatched
 SELECT ticket_id, state, COALESCE(dept_code, '') AS dept_code,
   COALESCE((extract(epoch FROM deadline_at) * 1000)::int8, 0) AS deadline_ms, return_count,
   reopen_count, extend_count, callback_attempts, COALESCE(rating, '') AS rating, version,
-  COALESCE(category, '') AS category, priority,
-  COALESCE((extract(epoch FROM dispatched_at) * 1000)::int8, 0) AS dispatched_ms
+  COALESCE(category, '') AS category, priority, ruled,
+  COALESCE(parent_ticket_id, 0) AS parent_ticket_id, COALESCE(last_write, 0) AS last_write,
+  feed_code, COALESCE((extract(epoch FROM dispatched_at) * 1000)::int8, 0) AS dispatched_ms
 FROM tickets WHERE ticket_no = $1

@@ -2,16 +2,19 @@
 -- (lib/ticket_state.h: the next status and struct ticket_effects): the ticket's new
 -- status, its audit row, the TicketUpdate owed to its feed, the outbox row the new
 -- state needs (a dispatch for a department, a callback for an agent), and the same
--- move of its linked repeat complaints. The UPDATE carries "AND version = $2", so
--- nothing is written when someone changed the ticket since it was read (the caller
--- reads and decides again); every other part selects from its RETURNING. This
--- statement decides nothing: each effect is a parameter. Every time it writes is
--- the move's instant ($16). The statistics' rollup (stats_daily, 010_stats) gets the
--- move's counters ($29, the state machine's) on the ticket's rows (its department's
--- total and its feed, channel, category and district) and its linked tickets' ($30)
--- on theirs, in key order; the audit rows carry the department the
--- move is counted to ($32) and the timeliness verdict ($31).
--- Indexes: tickets' primary key, tickets_parent_idx, stats_daily_pkey.
+-- move of its linked repeat complaints (and, for a duplicate closed from the desk,
+-- links it to the ticket it duplicates, which it then follows). The UPDATE carries
+-- "AND version = $2", so nothing is written when someone changed the ticket since
+-- it was read (the caller reads and decides again); every other part selects from
+-- its RETURNING. This statement decides nothing: each effect is a parameter. Every
+-- time it writes is the move's instant ($16). The statistics' rollup (stats_daily, 010_stats) gets the
+-- move's counters ($32, the state machine's) on the ticket's rows (its department's
+-- total and its feed, channel, category and district) and its linked tickets' ($33)
+-- on theirs, in key order; the audit rows carry the department the move is counted
+-- to ($35) and the timeliness verdict ($34). A write that committed but whose
+-- confirmation was lost changes nothing when sent again (its version moved on) and
+-- the re-read finds its key ($31): a move is never counted twice. Indexes: tickets'
+-- primary key and ticket_no key, tickets_parent_idx, stats_daily_pkey.
 --
 -- $1 ticket_id          int8
 -- $2 version            int4    as read
@@ -41,32 +44,47 @@
 -- $26 child_reply       bool    ... sharing the reply
 -- $27 child_closed      bool    ... closed at the instant
 -- $28 quiet_feed        text    the feed owed no TicketUpdates (the agents')
--- $29 counters          int4    the move's ticket_counter bits (lib/ticket_state.h)
--- $30 child_counters    int4    ... and its linked tickets' move's
--- $31 on_time           bool    ACCEPT / REPLY: in time (lib/kpi.h); NULL: no verdict
--- $32 stats_dept        text    the department the move is counted to ('' = none)
--- $33 timezone          text    the rollup's day is the local date there
--- $34 hist_bounds       float8[] handling-time histogram bounds, seconds (lib/kpi.h)
+-- $29 ruled             bool    dispatched by a ruling: no RETURN
+-- $30 parent_no         text    DESK_DUPLICATE: the ticket it joins ('' = none); it must
+--                               still be open and not linked itself, else nothing is
+--                               written; its version moves, so a concurrent move of it
+--                               decides again and takes this new child along
+-- $31 write_key         int8    this write's key, unique per transition: found on a
+--                               re-read, it says the write committed (011_write_key)
+-- $32 counters          int4    the move's ticket_counter bits (lib/ticket_state.h)
+-- $33 child_counters    int4    ... and its linked tickets' move's
+-- $34 on_time           bool    ACCEPT / REPLY: in time (lib/kpi.h); NULL: no verdict
+-- $35 stats_dept        text    the department the move is counted to ('' = none)
+-- $36 timezone          text    the rollup's day is the local date there
+-- $37 hist_bounds       float8[] handling-time histogram bounds, seconds (lib/kpi.h)
 -- > feed_code  text  the feed the ticket came from; no row: the version changed
-WITH u AS (
+WITH p AS (
+  UPDATE tickets SET version = version + 1
+  WHERE $30 <> '' AND ticket_no = $30 AND state NOT IN ('CLOSED', 'LINKED')
+    AND parent_ticket_id IS NULL AND ticket_id <> $1
+  RETURNING ticket_id, reply
+), u AS (
   UPDATE tickets SET state = $3, dept_code = NULLIF($4, ''),
     deadline_at = CASE WHEN $5::int8 = 0 THEN NULL
       ELSE to_timestamp($5::int8::float8 / 1000) END,
     return_count = $6, reopen_count = $7, extend_count = $8, callback_attempts = $9,
-    rating = NULLIF($10, ''), reply = COALESCE($11, reply),
+    rating = NULLIF($10, ''), reply = COALESCE($11, (SELECT reply FROM p), reply),
+    ruled = $29, last_write = $31,
+    parent_ticket_id = CASE WHEN $30 <> '' THEN (SELECT ticket_id FROM p)
+      ELSE parent_ticket_id END,
     closed_at = CASE WHEN $19 THEN to_timestamp($16::float8 / 1000) ELSE closed_at END,
     dispatched_at = CASE WHEN $18 THEN to_timestamp($16::float8 / 1000)
       ELSE dispatched_at END,
     due_soon_at = CASE WHEN $17 THEN NULL ELSE due_soon_at END,
     overdue_at = CASE WHEN $17 THEN NULL ELSE overdue_at END,
     version = version + 1, updated_at = to_timestamp($16::float8 / 1000)
-  WHERE ticket_id = $1 AND version = $2
+  WHERE ticket_id = $1 AND version = $2 AND ($30 = '' OR EXISTS (SELECT 1 FROM p))
   RETURNING ticket_id, ticket_no, feed_code, external_id, state, reply, dept_code,
     updated_at, created_at, channel, category, district
 ), e AS (
   INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at,
     dept_code, on_time)
-  SELECT ticket_id, $12, $13, state, $14, $15, updated_at, NULLIF($32, ''), $31 FROM u
+  SELECT ticket_id, $12, $13, state, $14, $15, updated_at, NULLIF($35, ''), $34 FROM u
 ), f AS (
   INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply, at)
   SELECT feed_code, ticket_id, ticket_no, external_id, state,
@@ -94,21 +112,21 @@ WITH u AS (
   SELECT feed_code, ticket_id, ticket_no, external_id, state, reply, updated_at FROM k
   WHERE feed_code <> $28
 ), moved AS (
-  SELECT (updated_at AT TIME ZONE $33::text)::date AS day, $32::text AS dept_code,
-    feed_code, channel, category, district, $29::int4 AS c, $31::bool AS on_time,
+  SELECT (updated_at AT TIME ZONE $36::text)::date AS day, $35::text AS dept_code,
+    feed_code, channel, category, district, $32::int4 AS c, $34::bool AS on_time,
     updated_at - created_at AS took
   FROM u
   UNION ALL
-  SELECT (updated_at AT TIME ZONE $33::text)::date, '', feed_code, channel, category,
-    district, $30::int4, NULL, updated_at - created_at
-  FROM k WHERE $30::int4 <> 0
+  SELECT (updated_at AT TIME ZONE $36::text)::date, '', feed_code, channel, category,
+    district, $33::int4, NULL, updated_at - created_at
+  FROM k WHERE $33::int4 <> 0
 ), md AS (
   -- a close other than on the call: its handling time and histogram bucket
   SELECT day, dept_code, feed_code, COALESCE(channel, '') AS channel,
     COALESCE(category, '') AS category, COALESCE(district, '') AS district, c,
     on_time, (c >> 16) & 1 = 1 AND (c >> 3) & 1 = 0 AS handled,
     floor(extract(epoch FROM took))::int8 AS seconds,
-    width_bucket(floor(extract(epoch FROM took))::float8, $34::float8[]) AS bucket
+    width_bucket(floor(extract(epoch FROM took))::float8, $37::float8[]) AS bucket
   FROM moved
 ), st AS (
   -- bits: lib/ticket_state.h enum ticket_counter; columns: 010_stats

@@ -604,26 +604,26 @@ static void usage(FILE *out)
 enum { OPT_AUTO = CLI_OPT_OWN, OPT_NOTE, OPT_POLL_MS };
 
 /* cli_client: an option of the agent's own. */
-static bool option(void *arg, int opt, char *optarg)
+static bool option(void *arg, int opt, char *value)
 {
 	struct options *o = &((struct agent *)arg)->opt;
 	switch (opt) {
 	case OPT_AUTO:
-		o->auto_outcome = outcome_from_word(optarg);
+		o->auto_outcome = outcome_from_word(value);
 		if (o->auto_outcome == 0)
 			cli_usage_error(PROG,
 					"--auto takes satisfied, basic, unsatisfied or "
 					"unreachable, not '%s'",
-					optarg);
+					value);
 		return true;
 	case OPT_NOTE:
-		if (!utf8_valid(optarg, strlen(optarg)) || strlen(optarg) > 8192)
+		if (!utf8_valid(value, strlen(value)) || strlen(value) > 8192)
 			cli_usage_error(PROG, "%s",
 					"--note must be valid UTF-8 of at most 8192 bytes");
-		o->note = optarg;
+		o->note = value;
 		return true;
 	case OPT_POLL_MS:
-		o->poll_ms = (unsigned)cli_parse_uint(PROG, optarg, "--poll-ms", 10, 3600000);
+		o->poll_ms = (unsigned)cli_parse_uint(PROG, value, "--poll-ms", 10, 3600000);
 		return true;
 	}
 	return false;

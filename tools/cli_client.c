@@ -292,27 +292,27 @@ void cli_client_init(struct cli_client *c, const struct cli_client_config *cfg,
 }
 
 /* One common option; anything else goes to the client, or is a usage error. */
-static void parse_option(struct cli_client *c, int opt, char *optarg)
+static void parse_option(struct cli_client *c, int opt, char *value)
 {
 	const char *prog = c->cfg->prog;
 	switch (opt) {
 	case CLI_OPT_HOST:
-		c->opt.host = optarg;
+		c->opt.host = value;
 		break;
 	case CLI_OPT_PORT:
-		c->opt.port = (int)cli_parse_uint(prog, optarg, "--port", 1, 65535);
+		c->opt.port = (int)cli_parse_uint(prog, value, "--port", 1, 65535);
 		break;
 	case CLI_OPT_ID:
-		c->opt.id = optarg;
+		c->opt.id = value;
 		break;
 	case CLI_OPT_TOKEN:
-		c->opt.token = optarg;
+		c->opt.token = value;
 		break;
 	case CLI_OPT_COUNT:
-		c->opt.count = cli_parse_uint(prog, optarg, "--count", 1, UINT64_MAX);
+		c->opt.count = cli_parse_uint(prog, value, "--count", 1, UINT64_MAX);
 		break;
 	case CLI_OPT_TIMEOUT:
-		c->opt.timeout_s = cli_parse_timeout(prog, optarg);
+		c->opt.timeout_s = cli_parse_timeout(prog, value);
 		break;
 	case 'h':
 		c->cfg->usage(stdout);
@@ -321,7 +321,7 @@ static void parse_option(struct cli_client *c, int opt, char *optarg)
 		printf("%s %s\n", prog, HOTLINE_VERSION);
 		exit(0);
 	default:
-		if (opt >= CLI_OPT_OWN && c->ops->option(c->arg, opt, optarg))
+		if (opt >= CLI_OPT_OWN && c->ops->option(c->arg, opt, value))
 			break;
 		c->cfg->usage(stderr);
 		exit(2);

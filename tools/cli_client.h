@@ -81,7 +81,7 @@ struct cli_client_options {
  */
 struct cli_client_ops {
 	/* One of the client's options (opt >= CLI_OPT_OWN); false: not one of them. */
-	bool (*option)(void *arg, int opt, char *optarg);
+	bool (*option)(void *arg, int opt, char *value);
 	/* A frame other than Welcome (in CLI_CONN_HELLO, only an Error). */
 	void (*on_frame)(void *arg, const Hotline__V1__Frame *frame);
 	/* Optional: members of the welcome line after "window", before the id. */

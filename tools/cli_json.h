@@ -5,6 +5,8 @@
  * Owns: turning protocol values into JSON members and writing one line.
  * Never: drops an event because a peer sent invalid UTF-8 (it becomes U+FFFD),
  * or keeps a jansson object past a call.
+ * Callers: tools/cli_client.c, tools/dept.c and tools/agent.c (the event lines),
+ * tools/cli_conn.c (cli_tv_ms), tests/unit/test_cli_json.c.
  */
 #ifndef HOTLINE_CLI_JSON_H
 #define HOTLINE_CLI_JSON_H

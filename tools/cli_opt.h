@@ -6,6 +6,7 @@
  * the numeric options both clients take.
  * Never: knows a client's options or prints its --help (tools/cli_client.c
  * parses the common options, each client its own and its --help).
+ * Callers: tools/cli_client.c, tools/dept.c, tools/agent.c.
  */
 #ifndef HOTLINE_CLI_OPT_H
 #define HOTLINE_CLI_OPT_H

@@ -9,6 +9,8 @@
  * Also splits a command line into words.
  * Never: runs a command (the client does), or buffers more than about
  * max_line bytes beyond what the client has taken (reading stops until then).
+ * Callers: tools/cli_client.c (reading lines), tools/dept.c and tools/agent.c
+ * (splitting their commands into words).
  */
 #ifndef HOTLINE_CLI_STDIN_H
 #define HOTLINE_CLI_STDIN_H

@@ -867,7 +867,7 @@ enum {
 };
 
 /* cli_client: an option of the department's own. */
-static bool option(void *arg, int opt, char *optarg)
+static bool option(void *arg, int opt, char *value)
 {
 	struct options *o = &((struct dept *)arg)->opt;
 	switch (opt) {
@@ -875,21 +875,21 @@ static bool option(void *arg, int opt, char *optarg)
 		o->no_ack = true;
 		return true;
 	case OPT_AUTO:
-		if (strcmp(optarg, "accept") == 0)
+		if (strcmp(value, "accept") == 0)
 			o->auto_mode = AUTO_ACCEPT;
-		else if (strcmp(optarg, "reply") == 0)
+		else if (strcmp(value, "reply") == 0)
 			o->auto_mode = AUTO_REPLY;
-		else if (strcmp(optarg, "return") == 0)
+		else if (strcmp(value, "return") == 0)
 			o->auto_mode = AUTO_RETURN;
 		else
 			cli_usage_error(PROG, "--auto takes accept, reply or return, not '%s'",
-					optarg);
+					value);
 		return true;
 	case OPT_REPLY_TEXT:
-		o->reply_text = optarg;
+		o->reply_text = value;
 		return true;
 	case OPT_REASON:
-		o->reason = optarg;
+		o->reason = value;
 		return true;
 	case OPT_RECONNECT:
 		o->reconnect = true;

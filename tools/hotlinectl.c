@@ -30,6 +30,7 @@
 #include "calendar_dir.h"
 #include "config.h"
 #include "dates.h"
+#include "ctl.h"
 #include "migrations.h"
 #include "queries.h"
 #include "route.h"
@@ -47,17 +48,6 @@
 #define DEFAULT_REDIS_ADDRESS "127.0.0.1:6379"
 #define REDIS_CONNECT_TIMEOUT_S 5
 #define REDIS_COMMAND_TIMEOUT_S 30
-
-struct ctl {
-	const char *config_path;
-	const char *dsn;
-	const char *redis_opt; /* --redis, overrides the config's [redis] address */
-	char redis_addr[512];  /* the address in use, once resolved */
-	char redis_user[256];  /* AUTH credentials, with redis_addr; "" = none */
-	char redis_pass[512];
-	PGconn *pg;
-	redisContext *redis;
-};
 
 static void usage(FILE *out)
 {
@@ -94,6 +84,12 @@ static void usage(FILE *out)
 	      "                       the years the working-day calendar knows and when it\n"
 	      "                       ends; warns from N (60) days before; --check exits 1\n"
 	      "                       on a warning (for cron and monitoring)\n"
+	      "  user add NAME --role agent|supervisor\n"
+	      "                       a new account of the HTTP API; prints its bearer token\n"
+	      "                       once (only a hash is kept)\n"
+	      "  user rotate NAME     a new token for NAME; the old one stops working at once\n"
+	      "  user disable NAME    refuse NAME's token from the next request on\n"
+	      "  user list            every account, its role and whether it is disabled\n"
 	      "\n"
 	      "Without -c or --dsn, libpq's environment (PGHOST, PGDATABASE, ...) is used.\n"
 	      "Exit status: 0 done, 1 failed (bad rule or calendar file, unreachable server,\n"
@@ -102,7 +98,7 @@ static void usage(FILE *out)
 }
 
 /* Connects using --dsn, else the config's conninfo, else libpq defaults. */
-static int ctl_connect(struct ctl *ctl)
+int ctl_connect(struct ctl *ctl)
 {
 	char *conninfo = NULL;
 	if (ctl->dsn) {
@@ -140,7 +136,7 @@ static int ctl_connect(struct ctl *ctl)
  * values, the statement q of queries/ alone. Returns 0 when it succeeded, else
  * prints what of `what` failed.
  */
-static int exec_text(PGconn *pg, const char *text, const char *what)
+int exec_text(PGconn *pg, const char *text, const char *what)
 {
 	PGresult *res = PQexec(pg, text);
 	ExecStatusType st = PQresultStatus(res);
@@ -1099,6 +1095,7 @@ static const struct command commands[] = {
 	{ "migrate", cmd_migrate, "apply schema migrations" },
 	{ "route", cmd_route, "publish, show and try the routing rules" },
 	{ "calendar", cmd_calendar, "how far ahead the working-day calendar reaches" },
+	{ "user", cmd_user, "the accounts of agents and supervisors (HTTP API)" },
 };
 
 int main(int argc, char **argv)

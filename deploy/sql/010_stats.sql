@@ -130,7 +130,7 @@ RETURNS SETOF stats_daily LANGUAGE sql STABLE AS $$
       count(*) FILTER (WHERE d.dispatches) AS dispatched,
       count(*) FILTER (WHERE e.kind = 'ROUTE_NONE') AS pending,
       count(*) FILTER (WHERE e.kind = 'DIRECT_CLOSE') AS direct_closed,
-      count(*) FILTER (WHERE e.kind = 'LINK') AS linked,
+      count(*) FILTER (WHERE e.kind IN ('LINK', 'DESK_DUPLICATE')) AS linked,
       count(*) FILTER (WHERE e.kind = 'ACCEPT') AS accepted,
       count(*) FILTER (WHERE e.kind = 'RETURN') AS returned,
       count(*) FILTER (WHERE e.kind = 'RETURN' AND e.to_state = 'ESCALATED') AS escalated,

@@ -182,6 +182,19 @@ def main():
           varint(32 << 3 | 5) + b'abcd')
     write('fuzz_ticket', 'wrong_wire_type', field_bytes(1, 'T-1') + field_varint(12, 1))
 
+    # fuzz_httpreq: one input is read as a path after /api/v1/, as an
+    # Authorization header and as a JSON body
+    write('fuzz_httpreq', 'path_ticket', 'tickets/20261207-00000042/dispatch'.encode())
+    write('fuzz_httpreq', 'path_phone_escaped', 'callers/%2B8613800138000/tickets'.encode())
+    write('fuzz_httpreq', 'path_nul_escape', 'tickets/a%00b'.encode())
+    write('fuzz_httpreq', 'path_bad_utf8', 'kb/%ff%fe'.encode())
+    write('fuzz_httpreq', 'bearer', 'Bearer hl1.7.Jd5aB-c_dEfGhIjKlMnOpQrStUvWxYz0123456789ab'.encode())
+    write('fuzz_httpreq', 'bearer_junk', 'Bearer hl1.07..'.encode())
+    write('fuzz_httpreq', 'body_ruling', '{"decision":"dispatch","dept_code":"water","reason":"属于你单位职责"}'.encode())
+    write('fuzz_httpreq', 'body_unknown', '{"decision":"close","reason":"x","extra":1}'.encode())
+    write('fuzz_httpreq', 'body_nul', '{"decision":"close","reason":"a\\u0000b"}'.encode())
+    write('fuzz_httpreq', 'body_types', '{"decision":1,"flag":"yes","n":1.5}'.encode())
+
     # fuzz_pbwire: Frame bodies, clean and with a NUL in a string field, and
     # inputs for the unit tests' recursive schema (pbwire_test.proto: Node)
     action_reply = dept_action_reply()

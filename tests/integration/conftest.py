@@ -306,7 +306,7 @@ class Daemon:
         self.binaries = binaries
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.binary_port, self.json_port = free_ports(2)
+        self.binary_port, self.json_port, self.http_port, self.ops_port = free_ports(4)
         self.conf_path = self.workdir / "hotlined.conf"
         self.log_path = self.workdir / "hotlined.log"
         self.config = self._make_config(conninfo, redis_address, overrides or {})
@@ -326,6 +326,8 @@ class Daemon:
         cfg.read(EXAMPLE_CONF)
         cfg["hotlined"]["listen_binary"] = f"127.0.0.1:{self.binary_port}"
         cfg["hotlined"]["listen_json"] = f"127.0.0.1:{self.json_port}"
+        cfg["http"]["listen"] = f"127.0.0.1:{self.http_port}"
+        cfg["http"]["ops_listen"] = f"127.0.0.1:{self.ops_port}"
         cfg["hotlined"]["shutdown_timeout_ms"] = "10000"
         cfg["postgres"]["conninfo"] = conninfo
         cfg["postgres"]["reconnect_max_ms"] = "1000"
@@ -361,7 +363,10 @@ class Daemon:
         )
         log.close()
         deadline = time.monotonic() + ready_timeout
-        for port in (self.binary_port, self.json_port):
+        ports = [self.binary_port, self.json_port]
+        if self.config["http"]["listen"]:
+            ports.append(self.http_port)
+        for port in ports:
             while True:
                 if self.proc.poll() is not None:
                     self.start_failed = True

@@ -108,6 +108,24 @@ def test_repeat_is_linked_not_dispatched_and_reply_fans_out(setup, db, rds):
     assert "linked=1 " in daemon.log_text(), "the repeat complaint is counted in the stats line"
 
 
+def test_repeat_of_a_replied_ticket_carries_its_reply(setup, db):
+    """A repeat arriving after the parent's reply gets no PARENT_REPLIED (that move
+    is past): it is linked carrying the reply, so its CLOSED update has it too."""
+    daemon, dept, keyword = setup
+    phone = new_phone()
+    parent = send(daemon, "water", keyword, phone)
+    d = dept_client(daemon, dept)
+    d.next_frame(lambda f: f.WhichOneof("msg") == "ticket" and f.ticket.ticket_no == parent, what="the parent")
+    d.send_frame(frame_ack(parent))
+    for action, text in (("accept", ""), ("reply", "已协调物业处理")):
+        d.send_frame(frame_action(parent, action, text))
+        assert d.next_frame(lambda f: f.WhichOneof("msg") == "action_ack", what=action).action_ack.ok
+    d.close()
+    child = send(daemon, "power", keyword, phone)
+    c = row(db, child)
+    assert (c["state"], c["parent"], c["reply"]) == ("LINKED", parent, "已协调物业处理")
+
+
 def test_not_linked_other_category_or_other_caller(setup, db):
     daemon, dept, keyword = setup
     phone = new_phone()
@@ -159,6 +177,66 @@ def test_repeats_in_one_burst_link_to_the_first(setup, db):
     for ext, parent in ((exts[3], first), (exts[4], first_other), (exts[5], first)):
         r = row(db, acks[ext].ticket_no)
         assert (r["state"], r["parent"]) == ("LINKED", parent), ext
+
+
+def test_repeat_linked_while_its_parent_closes_is_closed_with_it(setup, db, rds):
+    """Found by tests/faults/soak. The intake statement looks for the parent in its
+    snapshot, and the parent's close updates the LINKED children it can see: a repeat
+    whose intake began before the close committed, and committed after it, was linked
+    to a CLOSED parent and stayed LINKED for ever (its feed never heard CLOSED). Now
+    the intake moves the parent's version: the close waits for it and decides again
+    with the child in sight. Made deterministic here: an open transaction holding the
+    record's (feed, external_id) makes the intake statement wait after its snapshot,
+    while an agent closes the parent."""
+    import psycopg
+    import hotline_client as hc
+    daemon, dept, keyword = setup
+    [epoch] = db.query("SELECT epoch FROM bus_epoch")
+    if epoch["epoch"]:
+        rds.set("hotline:epoch", epoch["epoch"], nx=True)  # no rebuild of others' callbacks
+    db.query("DELETE FROM outbox WHERE kind = 'callback'")
+    rds.delete("hotline:callbacks")
+    phone = new_phone()
+    parent = send(daemon, "water", keyword, phone)
+    d = dept_client(daemon, dept)
+    d.next_frame(lambda f: f.WhichOneof("msg") == "ticket" and f.ticket.ticket_no == parent, what="the parent")
+    d.send_frame(frame_ack(parent))
+    for action in ("accept", "reply"):
+        d.send_frame(frame_action(parent, action, "已处理"))
+        assert d.next_frame(lambda f: f.WhichOneof("msg") == "action_ack", what=action).action_ack.ok
+    d.close()
+    agent = FrameInbox("127.0.0.1", daemon.binary_port)
+    assert agent.hello(new_code("ag"), "agent-terminal-secret", role=3).WhichOneof("msg") == "welcome"
+
+    def task():
+        agent.send_frame(hc.pb.Frame(callback_claim=hc.pb.CallbackClaim()))
+        return agent.next_frame(lambda f: f.WhichOneof("msg") == "callback_task").callback_task.ticket_no
+
+    assert wait_until(task, 20, interval=0.3, message="the parent's callback") == parent
+
+    ext = f"rep-{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(db.conninfo) as blocker:  # holds (water, ext): the intake waits
+        blocker.execute("INSERT INTO tickets (ticket_id, ticket_no, feed_code, external_id, received_at,"
+                        " content) VALUES (-1, 'blocker', 'water', %s, now(), 'x')", (ext,))
+        child_feed = daemon.feed("power")
+        feed = daemon.feed("water")
+        feed.send_intake(external_id=ext, content=f"噪音扰民 {keyword}", category="complaint", caller_phone=phone)
+        time.sleep(1.0)  # the intake statement has its snapshot (parent REPLIED) and waits
+        agent.send_frame(hc.pb.Frame(callback_result=hc.pb.CallbackResult(
+            ticket_no=parent, outcome=hc.pb.CALLBACK_OUTCOME_SATISFIED)))
+        # The close may wait for the intake (which moved the parent's version) or go
+        # first; either way the record's key is released only now.
+        time.sleep(1.0)
+        blocker.rollback()
+        ack = agent.next_frame(lambda f: f.WhichOneof("msg") == "action_ack", 20, what="the result").action_ack
+        assert (ack.ok, hc_state(ack.state)) == (True, "TICKET_STATE_CLOSED"), ack
+    child = read_acks(feed, 1)[ext].ticket_no
+    feed.close()
+    child_feed.close()
+    agent.close()
+    c = row(db, child)
+    assert c["parent"] is None or c["state"] == "CLOSED", \
+        f"{child} is {c['state']}, linked to {c['parent']}, which is {row(db, parent)['state']}"
 
 
 def read_acks(c, n):

@@ -59,6 +59,8 @@ static const int expected[TICKET_EV_COUNT][NSTATES] = {
 	[TICKET_EV_LINK]                         = { X, L, X, X, X, X, X, X, X },
 	[TICKET_EV_PARENT_REPLIED]               = { X, X, X, X, X, X, X, X, L },
 	[TICKET_EV_PARENT_CLOSED]                = { X, X, X, X, X, X, X, X, C },
+	[TICKET_EV_DESK_CLOSE]                   = { X, X, C, X, X, X, X, C, X },
+	[TICKET_EV_DESK_DUPLICATE]               = { X, X, L, X, X, X, X, L, X },
 };
 /* clang-format on */
 
@@ -163,10 +165,10 @@ static void test_every_state_event_pair(void **state)
 			}
 		}
 	}
-	/* 19 allowed moves out of 8 * 17: R 4, P 1, D 3, A 3, Y 4, C 0, E 2, L 2 */
-	assert_int_equal(allowed, 19);
-	assert_int_equal(refused, 8 * TICKET_EV_COUNT - 19);
-	assert_int_equal(TICKET_EV_COUNT, 17);
+	/* 23 allowed moves out of 8 * 19: R 4, P 3, D 3, A 3, Y 4, C 0, E 4, L 2 */
+	assert_int_equal(allowed, 23);
+	assert_int_equal(refused, 8 * TICKET_EV_COUNT - 23);
+	assert_int_equal(TICKET_EV_COUNT, 19);
 }
 
 static void test_state_error_messages(void **state)
@@ -231,7 +233,7 @@ static void test_invalid_state_or_event(void **state)
 	ev.kind = TICKET_EV_COUNT;
 	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
-	assert_string_equal(err, "unknown event 17");
+	assert_string_equal(err, "unknown event 19");
 	ev.kind = (enum ticket_event_kind) - 1;
 	assert_int_equal(ticket_transition(&cur, &ev, &lim, &next, NULL, err, sizeof(err)),
 			 TICKET_EINVAL);
@@ -420,18 +422,55 @@ static void test_return_limit_escalates(void **state)
 	assert_string_equal(st.dept_code, "housing");
 	assert_int_equal(st.deadline_at_ms, T0 + 5 * HOUR);
 
-	/* past the limit every further return goes back to the supervisor */
-	ev = event_of(TICKET_EV_RETURN);
-	must_apply(&st, ev);
-	assert_int_equal(st.state, TICKET_ESCALATED);
-	assert_int_equal(st.return_count, 4);
+	assert_true(st.ruled);
 
+	/* ruled: the department may not return it (a state refusal, nothing changes) */
+	char err[256];
+	struct ticket_status before = st;
+	ev = event_of(TICKET_EV_RETURN);
+	assert_int_equal(apply(&st, ev, err, sizeof(err)), TICKET_ESTATE);
+	assert_memory_equal(&st, &before, sizeof(st));
+	assert_non_null(strstr(err, "ruling"));
+	/* ... but may still extend and reply */
+	ev = event_of(TICKET_EV_EXTEND);
+	ev.deadline_at_ms = T0 + 9 * HOUR;
+	must_apply(&st, ev);
+	assert_true(st.ruled);
+
+	/* an escalated ticket closed by ruling instead */
+	st.state = TICKET_ESCALATED;
+	st.dept_code[0] = '\0';
+	st.deadline_at_ms = 0;
+	st.ruled = false;
 	ev = event_of(TICKET_EV_RULING_CLOSE);
 	ev.text = "诉求不属于政府职能范围，已向市民解释";
 	must_apply(&st, ev);
 	assert_int_equal(st.state, TICKET_CLOSED);
 	assert_int_equal(st.rating, TICKET_RATING_NONE);
-	assert_int_equal(st.return_count, 4);
+	assert_int_equal(st.return_count, 3);
+}
+
+static void test_desk_close_and_duplicate(void **state)
+{
+	struct ticket_status st = status_in(TICKET_PENDING_DISPATCH);
+	struct ticket_event ev = event_of(TICKET_EV_DESK_CLOSE);
+	ev.text = "\xe3\x80\x80 "; /* only white space (U+3000) */
+	expect_einval(&st, ev, "a close from the desk needs a reason");
+	ev.text = "测试来电";
+	must_apply(&st, ev);
+	assert_int_equal(st.state, TICKET_CLOSED);
+	assert_string_equal(st.dept_code, "");
+
+	st = status_in(TICKET_ESCALATED);
+	st.return_count = 3;
+	ev = event_of(TICKET_EV_DESK_DUPLICATE);
+	ev.text = NULL;
+	expect_einval(&st, ev, "closing a duplicate needs a reason");
+	ev.text = "同一问题重复来电";
+	must_apply(&st, ev);
+	assert_int_equal(st.state, TICKET_LINKED);
+	assert_int_equal(st.return_count, 3);
+	assert_int_equal(st.deadline_at_ms, 0);
 }
 
 static void test_return_limit_parameter(void **state)
@@ -788,6 +827,8 @@ static void test_event_names(void **state)
 		"LINK",
 		"PARENT_REPLIED",
 		"PARENT_CLOSED",
+		"DESK_CLOSE",
+		"DESK_DUPLICATE",
 	};
 
 	for (int k = 0; k < TICKET_EV_COUNT; k++) {
@@ -887,6 +928,10 @@ static const struct effects_case effects_cases[] = {
 	  TICKET_OUTBOX_DISPATCH, false, true, false, true, true, false, NONE, C(DISPATCHED) },
 	{ TICKET_ESCALATED, TICKET_EV_RULING_CLOSE, 3, 0, TICKET_CLOSED, TICKET_OUTBOX_NONE, false,
 	  true, true, false, false, true, TICKET_EV_PARENT_CLOSED, C(CLOSED) },
+	{ TICKET_PENDING_DISPATCH, TICKET_EV_DESK_CLOSE, 0, 0, TICKET_CLOSED, TICKET_OUTBOX_NONE,
+	  false, true, true, false, false, true, TICKET_EV_PARENT_CLOSED, C(CLOSED) },
+	{ TICKET_ESCALATED, TICKET_EV_DESK_DUPLICATE, 3, 0, TICKET_LINKED, TICKET_OUTBOX_NONE,
+	  false, true, true, false, false, false, NONE, C(LINKED) },
 	/* departments */
 	{ TICKET_DISPATCHED, TICKET_EV_ACCEPT, 0, 0, TICKET_ACCEPTED, TICKET_OUTBOX_NONE, false,
 	  true, false, false, false, false, NONE, C(ACCEPTED) },
@@ -995,6 +1040,7 @@ int main(void)
 		cmocka_unit_test(test_route_none_and_manual_dispatch),
 		cmocka_unit_test(test_direct_close),
 		cmocka_unit_test(test_return_limit_escalates),
+		cmocka_unit_test(test_desk_close_and_duplicate),
 		cmocka_unit_test(test_return_limit_parameter),
 		cmocka_unit_test(test_return_needs_reason),
 		cmocka_unit_test(test_ruling_validation),

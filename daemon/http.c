@@ -1,0 +1,609 @@
+/*
+ * http.c - the HTTP listener, routing, authentication and JSON answers.
+ *
+ * A request's life: evhttp has read it whole (within max_headers and max_body:
+ * beyond them it answers 400/413 itself); on_request() finds its route (404,
+ * 405), decodes a POST body as one JSON object (400, 413, 415), and, unless the
+ * route is public, checks the bearer token against the users table (401) and the
+ * route's role (403); then the handler runs. Every database step is a statement
+ * of the pool (http_call_pg), so nothing blocks; a request not answered within
+ * request_timeout_ms gets 503, and what its handler still had in flight is
+ * dropped when it comes back. PostgreSQL down: 503 at once.
+ *
+ * A call is freed when it has been answered and none of its steps is in flight.
+ * evhttp keeps the request whose client went away until it is answered (it then
+ * frees it), so an answer is always sent.
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/listener.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "http_routes.h"
+#include "httpreq.h"
+#include "log.h"
+#include "pgtext.h"
+#include "queries.h"
+#include "shown.h"
+#include "timer.h"
+
+#define ACCEPT_PAUSE_MS 1000
+
+struct http {
+	struct event_base *base;
+	struct evconnlistener *listener;
+	struct event *ev_resume; /* re-enables the listener after running out of fds */
+	const struct hotline_config *cfg;
+	struct http_deps deps;
+	struct evhttp *evhttp;
+	bool stopping;
+	size_t pending;
+	uint64_t answered[HTTP_ROUTES_MAX + 1][HTTP_STATUS_KINDS];
+};
+
+const int http_statuses[HTTP_STATUS_KINDS] = { 200, 201, 204, 400, 401, 403, 404,
+					       405, 409, 413, 415, 503, 0 };
+
+/* What http.c keeps besides the handlers' view of a call. */
+struct call_private {
+	struct http_call call; /* first: a struct http_call * is a struct call_private * */
+	struct evhttp_request *req;
+	struct evkeyvalq query;
+	bool query_parsed;
+	char *path_copy;
+	const struct http_route *route;
+	struct event *ev_timeout;
+	int ops;       /* steps in flight */
+	bool answered; /* the reply went out */
+	char secret[HTTPREQ_SECRET_MAX + 1];
+	int64_t user_id;
+};
+
+static struct call_private *priv(struct http_call *call)
+{
+	return (struct call_private *)call;
+}
+
+static void call_free(struct call_private *cp)
+{
+	struct http *http = cp->call.http;
+	if (cp->call.free_state && cp->call.state)
+		cp->call.free_state(cp->call.state);
+	json_decref(cp->call.body);
+	if (cp->query_parsed)
+		evhttp_clear_headers(&cp->query);
+	if (cp->ev_timeout)
+		event_free(cp->ev_timeout);
+	free(cp->path_copy);
+	sodium_memzero(cp->secret, sizeof(cp->secret));
+	free(cp);
+	http->pending--;
+}
+
+static void call_release(struct call_private *cp)
+{
+	if (cp->answered && cp->ops == 0)
+		call_free(cp);
+}
+
+/* ---- answering ----------------------------------------------------------- */
+
+static const char *status_reason(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return status < 500 ? "Client Error" : "Server Error";
+	}
+}
+
+/* Sends text (a JSON document, len bytes; NULL: no body) as the answer. */
+static void send_text(struct call_private *cp, int status, const char *text, size_t len)
+{
+	struct http *http = cp->call.http;
+	if (cp->answered)
+		return;
+	cp->answered = true;
+	if (cp->ev_timeout)
+		event_del(cp->ev_timeout);
+	size_t kind = 0;
+	while (http_statuses[kind] != 0 && http_statuses[kind] != status)
+		kind++;
+	size_t route = cp->route ? (size_t)(cp->route - http_route_at(0)) + 1 : 0;
+	http->answered[route <= HTTP_ROUTES_MAX ? route : 0][kind]++;
+	struct evbuffer *buf = evbuffer_new();
+	if (buf && text && status != 204) {
+		evbuffer_add(buf, text, len);
+		evbuffer_add(buf, "\n", 1);
+	}
+	struct evkeyvalq *headers = evhttp_request_get_output_headers(cp->req);
+	if (status != 204) {
+		evhttp_add_header(headers, "Content-Type", "application/json; charset=utf-8");
+	}
+	evhttp_add_header(headers, "Cache-Control", "no-store");
+	if (http->stopping)
+		evhttp_add_header(headers, "Connection", "close");
+	evhttp_send_reply(cp->req, status, status_reason(status), status == 204 ? NULL : buf);
+	if (buf)
+		evbuffer_free(buf);
+}
+
+static void send_json(struct call_private *cp, int status, json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	send_text(cp, status, text, text ? strlen(text) : 0);
+	free(text);
+}
+
+void http_reply_text(struct http_call *call, int status, const char *json, size_t len)
+{
+	struct call_private *cp = priv(call);
+	send_text(cp, status, json, len);
+	call_release(cp);
+}
+
+void http_reply(struct http_call *call, int status, json_t *obj)
+{
+	struct call_private *cp = priv(call);
+	send_json(cp, status, obj);
+	call_release(cp);
+}
+
+void http_reply_document(struct http_call *call, const PGresult *res, const char *error,
+			 const char *what, const char *missing)
+{
+	if (!error && PQntuples(res) == 0 && missing) {
+		http_error(call, 404, "not_found", "%s", missing);
+		return;
+	}
+	if (error || PQntuples(res) != 1 || PQnfields(res) < 1) {
+		http_unavailable(call, what);
+		return;
+	}
+	http_reply_text(call, 200, PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+}
+
+static json_t *error_object(const char *code, const char *message)
+{
+	return json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+}
+
+void http_error(struct http_call *call, int status, const char *code, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	http_reply(call, status, error_object(code, message));
+}
+
+void http_unavailable(struct http_call *call, const char *what)
+{
+	http_error(call, 503, "unavailable", "%s; try again later", what);
+}
+
+bool http_store_up(const struct http_call *call)
+{
+	struct store_pg_stats st;
+	store_pg_get_stats(call->deps->store, &st);
+	return st.connections_ready > 0;
+}
+
+const char *http_query(struct http_call *call, const char *name)
+{
+	struct call_private *cp = priv(call);
+	if (!cp->query_parsed)
+		return "";
+	const char *v = evhttp_find_header(&cp->query, name);
+	return v ? v : "";
+}
+
+bool http_body_fields(struct http_call *call, const struct httpreq_field *fields, size_t n)
+{
+	char err[256];
+	if (httpreq_fields(call->body, fields, n, err, sizeof(err)) == 0)
+		return true;
+	http_error(call, 400, "invalid", "%s", err);
+	return false;
+}
+
+const char *http_ticket_no(struct http_call *call, int i)
+{
+	const char *no = i < call->nsegments ? call->segments[i] : "";
+	size_t len = strlen(no);
+	if (len == 0 || len >= HTTP_TICKET_NO_MAX) {
+		http_error(call, 404, "not_found", "no such ticket");
+		return NULL;
+	}
+	return no;
+}
+
+/* ---- steps in flight ------------------------------------------------------ */
+
+struct pg_step {
+	struct call_private *cp;
+	http_pg_fn cb;
+};
+
+static void on_pg_step(void *arg, const PGresult *res, const char *error)
+{
+	struct pg_step *step = arg;
+	struct call_private *cp = step->cp;
+	http_pg_fn cb = step->cb;
+	free(step);
+	cp->ops--;
+	if (cp->answered) {
+		call_release(cp); /* timed out meanwhile: the result has no one to go to */
+		return;
+	}
+	cb(&cp->call, res, error);
+}
+
+void http_call_pg(struct http_call *call, enum query q, const char *const *values, http_pg_fn cb)
+{
+	struct call_private *cp = priv(call);
+	struct pg_step *step = malloc(sizeof(*step));
+	if (!step) {
+		http_error(call, 500, "internal", "out of memory");
+		return;
+	}
+	*step = (struct pg_step){ cp, cb };
+	cp->ops++;
+	store_pg_query(call->deps->store, q, values, on_pg_step, step);
+}
+
+bool http_call_open(const struct http_call *call)
+{
+	return !((const struct call_private *)call)->answered;
+}
+
+void http_step_begin(struct http_call *call)
+{
+	priv(call)->ops++;
+}
+
+bool http_step_end(struct http_call *call)
+{
+	struct call_private *cp = priv(call);
+	cp->ops--;
+	if (!cp->answered)
+		return true;
+	call_release(cp);
+	return false;
+}
+
+/* ---- authentication ----------------------------------------------------- */
+
+/* hex of bytea's text form "\x..." into out[32]: 0 or -1. */
+static int bytea_hash(const char *text, unsigned char out[crypto_hash_sha256_BYTES])
+{
+	if (strncmp(text, "\\x", 2) != 0 || strlen(text) != 2 + 2 * crypto_hash_sha256_BYTES)
+		return -1;
+	size_t len;
+	if (sodium_hex2bin(out, crypto_hash_sha256_BYTES, text + 2, 2 * crypto_hash_sha256_BYTES,
+			   NULL, &len, NULL) != 0 ||
+	    len != crypto_hash_sha256_BYTES)
+		return -1;
+	return 0;
+}
+
+static void on_user(struct http_call *call, const PGresult *res, const char *error)
+{
+	struct call_private *cp = priv(call);
+	if (error) {
+		http_unavailable(call, "the accounts could not be read");
+		return;
+	}
+	unsigned char want[crypto_hash_sha256_BYTES], got[crypto_hash_sha256_BYTES];
+	bool disabled = true;
+	bool ok = PQntuples(res) == 1 &&
+		  bytea_hash(PQgetvalue(res, 0, USERS_AUTH_C_TOKEN_HASH), want) == 0 &&
+		  pgtext_bool(PQgetvalue(res, 0, USERS_AUTH_C_DISABLED), &disabled) == 0;
+	crypto_hash_sha256(got, (const unsigned char *)cp->secret, strlen(cp->secret));
+	sodium_memzero(cp->secret, sizeof(cp->secret));
+	/* Compared whatever the lookup found, so the answer takes as long either way. */
+	bool match = sodium_memcmp(got, want, sizeof(got)) == 0;
+	if (!ok || !match || disabled) {
+		http_error(call, 401, "unauthenticated",
+			   disabled && ok && match ? "this account is disabled"
+						   : "the token is not valid");
+		return;
+	}
+	const char *role = PQgetvalue(res, 0, USERS_AUTH_C_ROLE);
+	snprintf(call->user, sizeof(call->user), "%s", PQgetvalue(res, 0, USERS_AUTH_C_NAME));
+	snprintf(call->actor, sizeof(call->actor), "user:%s", call->user);
+	call->role = strcmp(role, "supervisor") == 0 ? HTTP_ROLE_SUPERVISOR : HTTP_ROLE_AGENT;
+	if (call->role < cp->route->role) {
+		http_error(call, 403, "forbidden", "this needs the %s role", "supervisor");
+		return;
+	}
+	cp->route->handler(call);
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct call_private *cp = arg;
+	http_error(&cp->call, 503, "timeout", "no answer within request_timeout_ms = %ld",
+		   cp->call.cfg->http_request_timeout_ms);
+}
+
+/* Splits the path after /api/v1/ into segments; false when it is not one of ours. */
+static bool split_path(struct call_private *cp)
+{
+	struct http_call *call = &cp->call;
+	size_t len = strlen(call->path) + 1;
+	if (!(cp->path_copy = malloc(len)))
+		return false;
+	int n = httpreq_split_path(call->path, cp->path_copy, len, call->segments);
+	if (n < 0)
+		return false;
+	call->nsegments = n;
+	return true;
+}
+
+/* The POST body as one JSON object: 0, or -1 after answering why not. */
+static int decode_body(struct call_private *cp)
+{
+	struct http_call *call = &cp->call;
+	struct evbuffer *in = evhttp_request_get_input_buffer(cp->req);
+	size_t len = evbuffer_get_length(in);
+	if (len > (size_t)call->cfg->http_max_body) {
+		http_error(call, 413, "too_large", "the body is longer than max_body = %ld bytes",
+			   call->cfg->http_max_body);
+		return -1;
+	}
+	const char *type =
+		evhttp_find_header(evhttp_request_get_input_headers(cp->req), "Content-Type");
+	if (len > 0 && (!type || strncmp(type, "application/json", 16) != 0)) {
+		http_error(call, 415, "unsupported_media_type",
+			   "the body must be application/json");
+		return -1;
+	}
+	const char *data = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "{}";
+	call->body_raw = data;
+	call->body_len = len ? len : 2;
+	json_error_t jerr;
+	call->body = json_loadb(data, len ? len : 2, JSON_REJECT_DUPLICATES, &jerr);
+	if (!call->body || !json_is_object(call->body)) {
+		http_error(call, 400, "invalid", "the body is not a JSON object%s%s",
+			   call->body ? "" : ": ", call->body ? "" : jerr.text);
+		return -1;
+	}
+	return 0;
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct http *http = arg;
+	struct call_private *cp = calloc(1, sizeof(*cp));
+	if (!cp) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	http->pending++;
+	cp->req = req;
+	struct http_call *call = &cp->call;
+	call->http = http;
+	call->deps = &http->deps;
+	call->cfg = http->cfg;
+	call->method = (int)evhttp_request_get_command(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	call->path = uri ? evhttp_uri_get_path(uri) : NULL;
+	if (!call->path) {
+		http_error(call, 400, "invalid", "no path");
+		return;
+	}
+	const char *query = evhttp_uri_get_query(uri);
+	if (query) {
+		if (evhttp_parse_query_str(query, &cp->query) != 0) {
+			http_error(call, 400, "invalid", "the query string cannot be decoded");
+			return;
+		}
+		cp->query_parsed = true;
+	}
+	if (http->stopping) {
+		http_error(call, 503, "unavailable", "the server is stopping");
+		return;
+	}
+	if (!split_path(cp)) {
+		http_error(call, 404, "not_found", "no such resource (the API is under /api/v1/)");
+		return;
+	}
+	bool path_known = false;
+	cp->route = http_route_find(call->method, call->segments, call->nsegments, &path_known);
+	if (!cp->route) {
+		if (path_known)
+			http_error(call, 405, "method_not_allowed",
+				   "this resource does not take that method");
+		else
+			http_error(call, 404, "not_found", "no such resource");
+		return;
+	}
+	if (call->method == EVHTTP_REQ_POST && decode_body(cp) != 0)
+		return;
+	cp->ev_timeout = event_new(http->base, -1, 0, on_timeout, cp);
+	if (!cp->ev_timeout) {
+		http_error(call, 500, "internal", "out of memory");
+		return;
+	}
+	timer_arm(cp->ev_timeout, call->cfg->http_request_timeout_ms);
+	if (!http_store_up(call)) {
+		http_unavailable(call, "PostgreSQL is unreachable");
+		return;
+	}
+	if (cp->route->role == HTTP_ROLE_ANY) {
+		cp->route->handler(call);
+		return;
+	}
+	const char *auth =
+		evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	if (httpreq_bearer(auth, &cp->user_id, cp->secret, sizeof(cp->secret)) != 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+				  "Bearer");
+		http_error(call, 401, "unauthenticated",
+			   auth ? "the token is not valid"
+				: "an Authorization: Bearer token is needed");
+		return;
+	}
+	char id[24];
+	snprintf(id, sizeof(id), "%lld", (long long)cp->user_id);
+	const char *values[USERS_AUTH_NPARAMS] = { [USERS_AUTH_P_USER_ID] = id };
+	http_call_pg(call, QUERY_USERS_AUTH, values, on_user);
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *http = arg;
+	if (!http->stopping)
+		evconnlistener_enable(http->listener);
+}
+
+/*
+ * The listener's error callback gets evhttp's argument, not ours: the one HTTP
+ * listener of the process is found here.
+ */
+static struct http *listening;
+
+/* accept() failed: out of descriptors pauses the listener a second instead of spinning. */
+static void on_accept_error(struct evconnlistener *listener, void *arg)
+{
+	(void)arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return;
+	if (!listening || listening->listener != listener)
+		return;
+	evconnlistener_disable(listener);
+	timer_arm(listening->ev_resume, ACCEPT_PAUSE_MS);
+	log_warn("http: accept failed (%s): not accepting for %d ms", strerror(err),
+		 ACCEPT_PAUSE_MS);
+}
+
+struct http *http_new(struct event_base *base, const struct hotline_config *cfg,
+		      const struct http_deps *deps)
+{
+	struct http *http = calloc(1, sizeof(*http));
+	if (!http)
+		return NULL;
+	http->base = base;
+	http->cfg = cfg;
+	http->deps = *deps;
+	_Static_assert(HTTP_ROUTES_MAX >= 16, "room for the routes");
+	if (http_route_count() > HTTP_ROUTES_MAX)
+		fatal("http: %zu routes, more than HTTP_ROUTES_MAX", http_route_count());
+	if (cfg->http_listen[0] == '\0')
+		return http;
+	if (sodium_init() < 0) {
+		log_error("http: libsodium cannot start");
+		free(http);
+		return NULL;
+	}
+	char host[256];
+	int port;
+	if (config_parse_hostport(cfg->http_listen, host, sizeof(host), &port) != 0) {
+		log_error("http: listen '%s' is not host:port", cfg->http_listen);
+		free(http);
+		return NULL;
+	}
+	http->evhttp = evhttp_new(base);
+	struct evhttp_bound_socket *bound =
+		http->evhttp ? evhttp_bind_socket_with_handle(http->evhttp, host, (uint16_t)port)
+			     : NULL;
+	if (!bound) {
+		log_error("http: cannot listen on %s", cfg->http_listen);
+		http_free(http);
+		return NULL;
+	}
+	http->listener = evhttp_bound_socket_get_listener(bound);
+	http->ev_resume = event_new(base, -1, 0, on_resume, http);
+	if (!http->ev_resume) {
+		http_free(http);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(http->listener, on_accept_error);
+	listening = http;
+	evhttp_set_max_headers_size(http->evhttp, cfg->http_max_headers);
+	/* Past this evhttp answers 413 itself, before reading the body, with a body
+	 * of its own (not JSON); below it decode_body() gives the JSON 413. Up to
+	 * four times max_body is read to be able to say so in JSON. */
+	evhttp_set_max_body_size(http->evhttp, (ev_ssize_t)cfg->http_max_body * 4 + 1);
+	struct timeval tv = { cfg->http_request_timeout_ms / 1000,
+			      (cfg->http_request_timeout_ms % 1000) * 1000 };
+	evhttp_set_timeout_tv(http->evhttp, &tv);
+	/* Every method reaches on_request, so that a wrong one gets a JSON 405. */
+	evhttp_set_allowed_methods(
+		http->evhttp, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+				      EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(http->evhttp, on_request, http);
+	log_info("listening on %s (http)", cfg->http_listen);
+	return http;
+}
+
+void http_stop(struct http *http)
+{
+	http->stopping = true;
+	if (http->listener)
+		evconnlistener_disable(http->listener);
+}
+
+size_t http_pending(const struct http *http)
+{
+	return http->pending;
+}
+
+uint64_t http_answered(const struct http *http, size_t route, size_t status_kind)
+{
+	return route <= HTTP_ROUTES_MAX && status_kind < HTTP_STATUS_KINDS
+		       ? http->answered[route][status_kind]
+		       : 0;
+}
+
+void http_free(struct http *http)
+{
+	if (!http)
+		return;
+	if (listening == http)
+		listening = NULL;
+	http_callbacks_free();
+	if (http->evhttp)
+		evhttp_free(http->evhttp);
+	if (http->ev_resume)
+		event_free(http->ev_resume);
+	free(http);
+}
