@@ -547,6 +547,18 @@ static int cmd_live(struct stats_ctx *ctx, int argc, char **argv)
 
 /* ---- check and rebuild ---------------------------------------------------- */
 
+/* A CSV field in quotes, its quotes doubled (district names are free text). */
+static void print_csv_quoted(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
 /* --from DATE --to DATE (either optional: all days on that side). */
 static int day_range(const char *cmd, int argc, char **argv, const char **from, const char **to)
 {
@@ -585,6 +597,9 @@ static int cmd_check(struct stats_ctx *ctx, int argc, char **argv)
 	PGresult *res = stats_exec(ctx, QUERY_STATS_CHECK, values, "check");
 	if (!res)
 		return 1;
+	json_t *found = json_array(); /* --format json: the differences */
+	if (ctx->format == STATS_CSV)
+		printf("day,dept_code,dim,value,column,rollup,audit_trail\n");
 	long differences = 0;
 	for (int r = 0; r < PQntuples(res); r++) {
 		json_t *sides[2] = { NULL, NULL };
@@ -592,6 +607,10 @@ static int cmd_check(struct stats_ctx *ctx, int argc, char **argv)
 		for (int s = 0; s < 2; s++)
 			if (!PQgetisnull(res, r, cols[s]))
 				sides[s] = json_loads(PQgetvalue(res, r, cols[s]), 0, NULL);
+		const char *day = PQgetvalue(res, r, STATS_CHECK_C_DAY);
+		const char *dept = PQgetvalue(res, r, STATS_CHECK_C_DEPT_CODE);
+		const char *dim = PQgetvalue(res, r, STATS_CHECK_C_DIM);
+		const char *value = PQgetvalue(res, r, STATS_CHECK_C_VALUE);
 		for (int c = 0; c < KPI_COL_COUNT; c++) {
 			const char *name = kpi_column_name((enum kpi_column)c);
 			long long v[2] = { 0, 0 };
@@ -601,25 +620,47 @@ static int cmd_check(struct stats_ctx *ctx, int argc, char **argv)
 			if (v[0] == v[1])
 				continue;
 			differences++;
-			const char *dim = PQgetvalue(res, r, STATS_CHECK_C_DIM);
-			printf("%s dept=%s %s%s%s: %s rollup %lld, audit trail %lld (%+lld)\n",
-			       PQgetvalue(res, r, STATS_CHECK_C_DAY),
-			       PQgetvalue(res, r, STATS_CHECK_C_DEPT_CODE), dim[0] ? dim : "total",
-			       dim[0] ? "=" : "",
-			       dim[0] ? PQgetvalue(res, r, STATS_CHECK_C_VALUE) : "", name, v[0],
-			       v[1], v[0] - v[1]);
+			if (ctx->format == STATS_JSON) {
+				json_array_append_new(
+					found, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "day",
+							 day, "dept_code", dept, "dim", dim, "value",
+							 value, "column", name, "rollup",
+							 (json_int_t)v[0], "audit_trail",
+							 (json_int_t)v[1]));
+			} else if (ctx->format == STATS_CSV) {
+				printf("%s,%s,%s,", day, dept, dim);
+				print_csv_quoted(value);
+				printf(",%s,%lld,%lld\n", name, v[0], v[1]);
+			} else {
+				printf("%s dept=%s %s%s%s: %s rollup %lld, audit trail %lld (%+lld)\n",
+				       day, dept, dim[0] ? dim : "total", dim[0] ? "=" : "",
+				       dim[0] ? value : "", name, v[0], v[1], v[0] - v[1]);
+			}
 		}
 		json_decref(sides[0]);
 		json_decref(sides[1]);
 	}
 	PQclear(res);
+	if (ctx->format == STATS_JSON) {
+		json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:o}", "from", from, "to", to, "matches",
+				      differences == 0, "differences_count",
+				      (json_int_t)differences, "differences", found);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(o);
+	} else {
+		json_decref(found);
+	}
+	/* the verdict: on stdout for a person, on stderr beside CSV and JSON */
+	FILE *say = ctx->format == STATS_TABLE ? stdout : stderr;
 	if (differences) {
-		printf("check: %ld counts of the rollup differ from the audit trail (days %s .. "
-		       "%s); `hotline-stats rebuild` recomputes them\n",
-		       differences, from, to);
+		fprintf(say,
+			"check: %ld counts of the rollup differ from the audit trail (days %s .. "
+			"%s); `hotline-stats rebuild` recomputes them\n",
+			differences, from, to);
 		return 1;
 	}
-	printf("check: the rollup matches the audit trail (days %s .. %s)\n", from, to);
+	fprintf(say, "check: the rollup matches the audit trail (days %s .. %s)\n", from, to);
 	return 0;
 }
 
@@ -664,9 +705,18 @@ static int cmd_rebuild(struct stats_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "hotline-stats: rebuild failed; the rollup is as it was\n");
 		return 1;
 	}
-	printf("rebuild: %s rows of days %s .. %s replaced by %s recomputed from the audit trail "
-	       "(%.0f ms)\n",
-	       PQcmdTuples(d), from, to, PQcmdTuples(i), stats_monotonic_ms() - t0);
+	double took_ms = stats_monotonic_ms() - t0;
+	if (ctx->format == STATS_JSON)
+		printf("{\n  \"from\": \"%s\",\n  \"to\": \"%s\",\n  \"deleted\": %s,\n"
+		       "  \"inserted\": %s,\n  \"ms\": %.0f\n}\n",
+		       from, to, PQcmdTuples(d), PQcmdTuples(i), took_ms);
+	else if (ctx->format == STATS_CSV)
+		printf("from,to,deleted,inserted,ms\n%s,%s,%s,%s,%.0f\n", from, to, PQcmdTuples(d),
+		       PQcmdTuples(i), took_ms);
+	else
+		printf("rebuild: %s rows of days %s .. %s replaced by %s recomputed from the "
+		       "audit trail (%.0f ms)\n",
+		       PQcmdTuples(d), from, to, PQcmdTuples(i), took_ms);
 	PQclear(d);
 	PQclear(i);
 	return 0;

@@ -204,6 +204,38 @@ static void print_reconciliation(FILE *out, const struct stats_report *rep)
 			(long long)rep->imbalance);
 }
 
+/* One CSV row: the key (quoted, quotes doubled: keys come from feed, category, ...
+ * codes), every rollup column, every rate, then the per-ticket figures. */
+static void print_csv_row(const char *key, const struct kpi_totals *t)
+{
+	putchar('"');
+	for (const char *p = key; *p; p++) {
+		if (*p == '"')
+			putchar('"');
+		putchar(*p);
+	}
+	putchar('"');
+	for (int c = 0; c < KPI_COL_COUNT; c++)
+		printf(",%lld", (long long)t->v[c]);
+	for (int k = 0; k < KPI_RATE_COUNT; k++) {
+		double v = kpi_rate_value(kpi_rate_of(t, (enum kpi_rate_kind)k));
+		if (isnan(v))
+			printf(",");
+		else
+			printf(",%.6f", v);
+	}
+	double more[4] = { kpi_returns_per_ticket(t), kpi_handling_mean_s(t),
+			   kpi_handling_quantile_s(t, 0.5), kpi_handling_quantile_s(t, 0.9) };
+	for (int m = 0; m < 4; m++) {
+		if (isnan(more[m]))
+			printf(",");
+		else
+			printf(",%.3f", more[m]);
+	}
+	printf("\n");
+}
+
+/* The groups, "(total)", and with --compare-previous "(previous FROM..TO)". */
 static void print_csv(const struct stats_report *rep)
 {
 	printf("key");
@@ -212,37 +244,13 @@ static void print_csv(const struct stats_report *rep)
 	for (int k = 0; k < KPI_RATE_COUNT; k++)
 		printf(",%s", kpi_rate_name((enum kpi_rate_kind)k));
 	printf(",returns_per_ticket,handling_mean_s,handling_p50_s,handling_p90_s\n");
-	for (size_t i = 0; i <= rep->groups.count; i++) {
-		const struct kpi_totals *t =
-			i < rep->groups.count ? &rep->groups.rows[i].t : &rep->total;
-		const char *key = i < rep->groups.count ? rep->groups.rows[i].key : "(total)";
-		/* keys come from feed, category, ... codes: quote them, doubling quotes */
-		putchar('"');
-		for (const char *p = key; *p; p++) {
-			if (*p == '"')
-				putchar('"');
-			putchar(*p);
-		}
-		putchar('"');
-		for (int c = 0; c < KPI_COL_COUNT; c++)
-			printf(",%lld", (long long)t->v[c]);
-		for (int k = 0; k < KPI_RATE_COUNT; k++) {
-			double v = kpi_rate_value(kpi_rate_of(t, (enum kpi_rate_kind)k));
-			if (isnan(v))
-				printf(",");
-			else
-				printf(",%.6f", v);
-		}
-		double more[4] = { kpi_returns_per_ticket(t), kpi_handling_mean_s(t),
-				   kpi_handling_quantile_s(t, 0.5),
-				   kpi_handling_quantile_s(t, 0.9) };
-		for (int m = 0; m < 4; m++) {
-			if (isnan(more[m]))
-				printf(",");
-			else
-				printf(",%.3f", more[m]);
-		}
-		printf("\n");
+	for (size_t i = 0; i < rep->groups.count; i++)
+		print_csv_row(rep->groups.rows[i].key, &rep->groups.rows[i].t);
+	print_csv_row("(total)", &rep->total);
+	if (rep->has_previous) {
+		char key[64];
+		snprintf(key, sizeof(key), "(previous %s..%s)", rep->prev_from, rep->prev_to);
+		print_csv_row(key, &rep->previous);
 	}
 }
 

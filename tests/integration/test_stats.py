@@ -14,6 +14,7 @@ keeps in the transactions that write the events, and the tool that reads it.
 - The HTML report opened in headless Chromium: a screenshot is taken, and its
   charts have the bars they should (one per day, one per department).
 - `live` shows what is open, per department.
+- `check`, `rebuild` and `report --compare-previous` in CSV and JSON too.
 
 Isolation: the module has a database and a Redis of its own (on the session's
 PostgreSQL cluster), so its reports cover exactly its tickets; daemons run on fixed
@@ -248,6 +249,14 @@ def test_corrupted_rollup_is_detected_and_rebuilt(env):
                  " AND dept_code = 'sdwater'", (DAY2,))
     env.db.query("UPDATE stats_daily SET accepted = accepted - 1 WHERE dim = 'district' AND day = %s"
                  " AND dept_code = 'sdwater' AND value = '崇川区'", (DAY1,))
+    r = env.stats("--format", "json", "check", check=1)
+    found = json.loads(r.stdout)
+    assert not found["matches"] and found["differences_count"] == 2, found
+    assert {"day": DAY2, "dept_code": "sdwater", "dim": "", "value": "", "column": "closed", "rollup": 2,
+            "audit_trail": 1} in found["differences"], found
+    r = env.stats("--format", "csv", "check", check=1)
+    assert r.stdout.splitlines()[0] == "day,dept_code,dim,value,column,rollup,audit_trail"
+    assert f'{DAY1},sdwater,district,"崇川区",accepted,0,1' in r.stdout.splitlines(), r.stdout
     r = env.stats("check", check=1)
     assert f"{DAY2} dept=sdwater total: closed rollup 2, audit trail 1 (+1)" in r.stdout, r.stdout
     assert f"{DAY1} dept=sdwater district=崇川区: accepted rollup 0, audit trail 1 (-1)" in r.stdout, r.stdout
@@ -256,6 +265,11 @@ def test_corrupted_rollup_is_detected_and_rebuilt(env):
     assert "DOES NOT BALANCE by -1" in r.stdout, r.stdout
     r = env.stats("rebuild", check=0)
     assert "recomputed from the audit trail" in r.stdout
+    r = env.stats("--format", "json", "check", check=0)
+    assert json.loads(r.stdout)["matches"] is True
+    r = env.stats("--format", "json", "rebuild", "--from", DAY1, "--to", DAY2, check=0)
+    rebuilt = json.loads(r.stdout)
+    assert rebuilt["deleted"] == rebuilt["inserted"] > 0, rebuilt
     env.stats("check", check=0)
     assert_balanced(env.report(DAY1, DAY2))
 
@@ -356,6 +370,11 @@ def test_rollup_and_audit_trail_reports_are_equal(env):
     header = r.stdout.splitlines()[0].split(",")
     assert header[:3] == ["key", "received", "dispatched"] and "satisfaction" in header
     assert "reconciliation" in r.stderr and "balanced" in r.stderr
+    r = env.stats("--format", "csv", "report", "--from", DAY2, "--to", DAY3, "--compare-previous", check=0)
+    lines = r.stdout.splitlines()
+    assert lines[-2].startswith('"(total)",') and lines[-1].startswith(f'"(previous 2026-03-09..{DAY1})",')
+    previous = env.report(DAY2, DAY3, "--compare-previous")["previous"]["total"]["counts"]
+    assert lines[-1].split(",")[1] == str(previous["received"])
 
 
 class SvgBars(HTMLParser):
