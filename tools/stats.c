@@ -4,7 +4,8 @@
  * Owns: the command line (a name -> handler table like hotlinectl's), the
  * connection and the settings taken from the hotlined config, and the commands
  * that are not the report: `live` (the board: open tickets per department from
- * one index-only scan, intake per feed, PostgreSQL and Redis reachability),
+ * one index-only scan, intake per feed, PostgreSQL and Redis reachability, each
+ * daemon's /healthz through tools/stats_health.c),
  * `check` (the rollup against the audit trail, row by row, saying where they
  * differ) and `rebuild` (the rollup recomputed from the audit trail, under a lock
  * that makes it exact while daemons run). `report` is tools/stats_report.c.
@@ -33,6 +34,7 @@
 
 #define REDIS_CALLBACKS "hotline:callbacks"
 #define REDIS_CALLBACK_GROUP "agents"
+#define HEALTH_TIMEOUT_MS 1000 /* a daemon's /healthz, the whole exchange */
 
 static void usage(FILE *out)
 {
@@ -52,11 +54,14 @@ static void usage(FILE *out)
 	      "      --version        print the version\n"
 	      "\n"
 	      "commands:\n"
-	      "  live [--watch N]     the board now: per department tickets waiting, in hand,\n"
+	      "  live [--watch N] [--daemon HOST:PORT]...\n"
+	      "                       the board now: per department tickets waiting, in hand,\n"
 	      "                       overdue, due soon and the oldest waiting; the manual desk,\n"
 	      "                       escalations, callbacks waiting (and claimed, from Redis);\n"
 	      "                       intake per feed in the last minute and hour; PostgreSQL\n"
-	      "                       and Redis reachability. --watch N: again every N seconds\n"
+	      "                       and Redis reachability; each daemon's /healthz (--daemon:\n"
+	      "                       its [http] ops_listen; default: the config's). --watch N:\n"
+	      "                       again every N seconds\n"
 	      "  report --from DATE --to DATE [--by feed|channel|category|dept|district|day|\n"
 	      "         month] [--dept CODE] [--compare-previous] [--source rollup|audit]\n"
 	      "         [--html FILE]\n"
@@ -222,6 +227,8 @@ static int load_settings(struct stats_ctx *ctx)
 	snprintf(ctx->timezone, sizeof(ctx->timezone), "%s", cfg.pg_timezone);
 	ctx->due_soon_ms = cfg.due_soon_ms;
 	ctx->utc_offset_min = (int)cfg.utc_offset_minutes;
+	if (ctx->config_path && cfg.http_ops_listen)
+		snprintf(ctx->ops_listen, sizeof(ctx->ops_listen), "%s", cfg.http_ops_listen);
 	if (ctx->redis_opt || ctx->config_path) {
 		snprintf(ctx->redis_addr, sizeof(ctx->redis_addr), "%s",
 			 ctx->redis_opt ? ctx->redis_opt : cfg.redis_address);
@@ -350,6 +357,14 @@ static int live_once(struct stats_ctx *ctx)
 	snprintf(soon_s, sizeof(soon_s), "%ld", ctx->due_soon_ms);
 	struct redis_view redis;
 	redis_look(ctx, &redis);
+	struct stats_daemon_health health[STATS_DAEMONS_MAX];
+	int nhealth = ctx->ndaemons > 0 ? ctx->ndaemons : ctx->ops_listen[0] ? 1 : 0;
+	bool daemons_ok = true;
+	for (int i = 0; i < nhealth; i++) {
+		stats_health_probe(ctx->ndaemons > 0 ? ctx->daemons[i] : ctx->ops_listen,
+				   HEALTH_TIMEOUT_MS, &health[i]);
+		daemons_ok = daemons_ok && health[i].ok;
+	}
 
 	struct live_board b = { 0 };
 	double t0 = stats_monotonic_ms();
@@ -414,6 +429,24 @@ static int live_once(struct stats_ctx *ctx)
 			json_object_set_new(rd, "error", json_string(redis.error));
 		}
 		json_object_set_new(o, "redis", rd);
+		json_t *daemons = json_array();
+		for (int i = 0; i < nhealth; i++) {
+			const struct stats_daemon_health *h = &health[i];
+			json_t *j = json_object();
+			json_object_set_new(j, "address", json_string(h->address));
+			json_object_set_new(j, "reachable", json_boolean(h->reachable));
+			json_object_set_new(j, "ok", json_boolean(h->ok));
+			if (h->postgres >= 0)
+				json_object_set_new(j, "postgres", json_boolean(h->postgres));
+			if (h->redis >= 0)
+				json_object_set_new(j, "redis", json_boolean(h->redis));
+			if (h->loop_lag_ms >= 0)
+				json_object_set_new(j, "loop_lag_ms", json_integer(h->loop_lag_ms));
+			if (!h->ok)
+				json_object_set_new(j, "error", json_string(h->error));
+			json_array_append_new(daemons, j);
+		}
+		json_object_set_new(o, "daemons", daemons);
 		json_t *depts = json_array();
 		for (size_t i = 0; i < b.ndepts; i++) {
 			struct live_dept *d = &b.depts[i];
@@ -463,11 +496,23 @@ static int live_once(struct stats_ctx *ctx)
 		       (long long)b.escalated_oldest_ms);
 		printf("(callbacks),%lld,0,0,0,0\n", b.replied);
 	} else {
-		printf("hotline-stats live at %s  PostgreSQL %s (%.0f ms)  Redis %s\n\n", at,
+		printf("hotline-stats live at %s  PostgreSQL %s (%.0f ms)  Redis %s\n", at,
 		       pg_up ? "ok" : "UNREACHABLE", b.pg_ms,
 		       !redis.asked ? "not asked (-c or --redis)"
 		       : redis.up   ? "ok"
 				    : redis.error);
+		for (int i = 0; i < nhealth; i++) {
+			const struct stats_daemon_health *h = &health[i];
+			if (h->ok)
+				printf("hotlined %-22s ok (event loop lag %lld ms)\n", h->address,
+				       h->loop_lag_ms);
+			else
+				printf("hotlined %-22s %s: %s\n", h->address,
+				       h->reachable ? "UNHEALTHY" : "UNREACHABLE", h->error);
+		}
+		if (nhealth == 0)
+			printf("hotlined: not asked (-c or --daemon)\n");
+		printf("\n");
 		printf("%-20s %8s %8s %8s %8s  %s\n", "department", "waiting", "in hand", "overdue",
 		       "due soon", "oldest waiting (dispatched)");
 		for (size_t i = 0; i < b.ndepts; i++) {
@@ -508,7 +553,7 @@ static int live_once(struct stats_ctx *ctx)
 	free(b.depts);
 	PQclear(res);
 	PQclear(intake);
-	return pg_up && (!redis.asked || redis.up) ? 0 : 1;
+	return pg_up && (!redis.asked || redis.up) && daemons_ok ? 0 : 1;
 }
 
 static int cmd_live(struct stats_ctx *ctx, int argc, char **argv)
@@ -523,6 +568,13 @@ static int cmd_live(struct stats_ctx *ctx, int argc, char **argv)
 					"hotline-stats live: --watch takes 1..86400 seconds\n");
 				return 2;
 			}
+		} else if (strcmp(argv[i], "--daemon") == 0 && i + 1 < argc) {
+			if (ctx->ndaemons == STATS_DAEMONS_MAX) {
+				fprintf(stderr, "hotline-stats live: at most %d --daemon\n",
+					STATS_DAEMONS_MAX);
+				return 2;
+			}
+			ctx->daemons[ctx->ndaemons++] = argv[++i];
 		} else {
 			fprintf(stderr, "hotline-stats live: unknown argument '%s'\n", argv[i]);
 			return 2;

@@ -8,7 +8,7 @@
  * Never: computes a rate (lib/kpi.c does), or writes anything but the rollup
  * (rebuild).
  * Callers: tools/stats.c (main, live, check, rebuild), tools/stats_report.c,
- * tools/stats_html.c.
+ * tools/stats_html.c, tools/stats_health.c.
  */
 #ifndef HOTLINE_STATS_H
 #define HOTLINE_STATS_H
@@ -24,6 +24,8 @@
 
 enum stats_format { STATS_TABLE, STATS_CSV, STATS_JSON };
 
+#define STATS_DAEMONS_MAX 32 /* live --daemon ADDR, at most this many */
+
 struct stats_ctx {
 	const char *config_path; /* -c FILE */
 	const char *dsn;	 /* --dsn */
@@ -35,6 +37,11 @@ struct stats_ctx {
 	char redis_addr[512]; /* [redis] address, or --redis; "" = not asked for */
 	char redis_user[256];
 	char redis_pass[512];
+	/* live: the daemons' operations listeners, --daemon ADDR..., else the config's
+	 * [http] ops_listen (none without -c) */
+	const char *daemons[STATS_DAEMONS_MAX];
+	int ndaemons;
+	char ops_listen[256];
 	PGconn *pg;
 };
 
@@ -102,6 +109,24 @@ struct stats_report {
 	struct stats_groups per_day, per_dept;
 	double query_ms; /* the time its statements took (JSON "query_ms") */
 };
+
+/* One daemon's /healthz (daemon/metrics.c), as live shows it. */
+struct stats_daemon_health {
+	char address[256];
+	bool reachable;	      /* it answered HTTP */
+	bool ok;	      /* 200 with status "ok" */
+	int http_status;      /* 0: no answer */
+	int postgres, redis;  /* 1 reachable, 0 not, -1 not said */
+	long long loop_lag_ms; /* -1: not said */
+	char error[160];      /* why it is not ok ("" when ok) */
+};
+
+/*
+ * GET http://ADDRESS/healthz (ADDRESS host:port or [v6]:port) within timeout_ms
+ * for the whole exchange, into *out (always filled; out->error says why when not
+ * out->ok). Blocks at most timeout_ms.
+ */
+void stats_health_probe(const char *address, int timeout_ms, struct stats_daemon_health *out);
 
 /* `report` and its --html (tools/stats_report.c). */
 int stats_cmd_report(struct stats_ctx *ctx, int argc, char **argv);

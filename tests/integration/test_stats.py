@@ -13,7 +13,7 @@ keeps in the transactions that write the events, and the tool that reads it.
   grouping; `check` finds nothing.
 - The HTML report opened in headless Chromium: a screenshot is taken, and its
   charts have the bars they should (one per day, one per department).
-- `live` shows what is open, per department.
+- `live` shows what is open, per department, and each daemon's own /healthz.
 - `check`, `rebuild` and `report --compare-previous` in CSV and JSON too.
 
 Isolation: the module has a database and a Redis of its own (on the session's
@@ -35,7 +35,7 @@ import psycopg
 import pytest
 
 import hotline_client as hc
-from conftest import Daemon, Db, RedisServer, SANITIZER_MARKS, run
+from conftest import Daemon, Db, RedisServer, SANITIZER_MARKS, free_ports, run
 from routing_helpers import DeptClient, FeedClient, load_rules, new_code, new_phone, redis_client, wait_until
 from test_callbacks import AGENT_TOKEN, AgentClient
 
@@ -459,3 +459,29 @@ def test_live_board(env):
     assert sum(d["overdue"] for d in board["departments"]) == sum(w + h for w, h in want.values())
     r = env.stats("live", check=0, env=now)
     assert "manual desk (PENDING_DISPATCH)" in r.stdout and "PostgreSQL ok" in r.stdout
+
+
+def test_live_asks_each_daemon(env):
+    """Each daemon's /healthz on its operations listener: one up, one not there."""
+    d = env.start(clock(DAY3, "18:00:00"))
+    up = f"127.0.0.1:{d.ops_port}"
+    (gone_port,) = free_ports(1)
+    gone = f"127.0.0.1:{gone_port}"
+    r = env.stats("--format", "json", "live", "--daemon", up, "--daemon", gone, check=1)
+    daemons = {x["address"]: x for x in json.loads(r.stdout)["daemons"]}
+    assert daemons[up]["ok"] and daemons[up]["postgres"] and daemons[up]["redis"], daemons
+    assert daemons[up]["loop_lag_ms"] >= 0
+    assert not daemons[gone]["reachable"] and daemons[gone]["error"], daemons
+    r = env.stats("live", "--daemon", up, "--daemon", gone, check=1)
+    assert f"hotlined {up}" in r.stdout and "ok (event loop lag" in r.stdout, r.stdout
+    assert f"hotlined {gone}" in r.stdout and "UNREACHABLE" in r.stdout, r.stdout
+    env.stats("live", "--daemon", up, check=0)
+    # from the config, as an operator runs it: the config's [http] ops_listen
+    r = subprocess.run([str(env.stats_bin), "-c", str(d.conf_path), "--format", "json", "live"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    board = json.loads(r.stdout)
+    assert [x["address"] for x in board["daemons"]] == [up] and board["redis"]["up"]
+    env.stop()
+    r = env.stats("--format", "json", "live", "--daemon", up, check=1)
+    assert not json.loads(r.stdout)["daemons"][0]["reachable"]
