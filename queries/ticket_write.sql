@@ -121,12 +121,13 @@ WITH p AS (
     district, $33::int4, NULL, updated_at - created_at
   FROM k WHERE $33::int4 <> 0
 ), md AS (
-  -- a close other than on the call: its handling time and histogram bucket
+  -- a close other than on the call: its handling time and histogram bucket (never
+  -- below 0: a daemon whose clock is behind the one that took the ticket counts 0)
   SELECT day, dept_code, feed_code, COALESCE(channel, '') AS channel,
     COALESCE(category, '') AS category, COALESCE(district, '') AS district, c,
     on_time, (c >> 16) & 1 = 1 AND (c >> 3) & 1 = 0 AS handled,
-    floor(extract(epoch FROM took))::int8 AS seconds,
-    width_bucket(floor(extract(epoch FROM took))::float8, $37::float8[]) AS bucket
+    GREATEST(floor(extract(epoch FROM took)), 0)::int8 AS seconds,
+    width_bucket(GREATEST(floor(extract(epoch FROM took)), 0)::float8, $37::float8[]) AS bucket
   FROM moved
 ), st AS (
   -- bits: lib/ticket_state.h enum ticket_counter; columns: 010_stats

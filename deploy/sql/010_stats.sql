@@ -177,8 +177,9 @@ RETURNS SETOF stats_daily LANGUAGE sql STABLE AS $$
         e.to_state = 'CLOSED' AND e.from_state IS DISTINCT FROM 'CLOSED' AS closes,
         e.to_state = 'CLOSED' AND e.from_state IS DISTINCT FROM 'CLOSED'
           AND e.kind <> 'DIRECT_CLOSE' AS handled,
-        floor(extract(epoch FROM e.at - t.created_at))::int8 AS seconds,
-        width_bucket(floor(extract(epoch FROM e.at - t.created_at))::float8, bounds) AS bucket
+        GREATEST(floor(extract(epoch FROM e.at - t.created_at)), 0)::int8 AS seconds,
+        width_bucket(GREATEST(floor(extract(epoch FROM e.at - t.created_at)), 0)::float8,
+          bounds) AS bucket
     ) d
     WHERE d.day BETWEEN from_day AND to_day
     GROUP BY 1, 2, 3, 4, 5, 6

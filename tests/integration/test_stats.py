@@ -8,9 +8,10 @@ keeps in the transactions that write the events, and the tool that reads it.
   column, and exits 1; `report` no longer balances (exit 1); `rebuild` repairs it.
 - A randomized history over three days (intake, routing to the manual desk,
   direct resolution, repeat complaints, accepts, returns, escalation, extensions,
-  replies, callbacks of every outcome, overdue and due-soon marks): the report from
-  the rollup and the report recomputed from the audit trail are equal, for every
-  grouping; `check` finds nothing.
+  replies, callbacks of every outcome, overdue and due-soon marks, and the desk's
+  moves over HTTP: dispatches, rulings, junk closed, duplicates joined to their
+  original): the report from the rollup and the report recomputed from the audit
+  trail are equal, for every grouping; `check` finds nothing.
 - The HTML report opened in headless Chromium: a screenshot is taken, and its
   charts have the bars they should (one per day, one per department).
 - `live` shows what is open, per department, and each daemon's own /healthz.
@@ -36,6 +37,7 @@ import pytest
 
 import hotline_client as hc
 from conftest import Daemon, Db, RedisServer, SANITIZER_MARKS, free_ports, run
+from http_helpers import Api, add_user
 from routing_helpers import DeptClient, FeedClient, load_rules, new_code, new_phone, redis_client, wait_until
 from test_callbacks import AGENT_TOKEN, AgentClient
 
@@ -73,6 +75,8 @@ class Env:
         self.desk_feed = "sfdesk"
         self.daemon = None
         self.n = 0
+        self.sup_token = add_user(binaries, self.dsn, "stats-sup", "supervisor")
+        self.desk_turn = 0
         load_rules(binaries, self.redis, self.db, self.rds, tmp / "empty.rules", "")
 
     def overrides(self):
@@ -306,15 +310,18 @@ def random_history(env, rnd):
             feed = rnd.choice(list(env.feeds))
             no = feeds[feed].intake(new_id(), **fields)
             tickets[no] = (env.feeds[feed], "new")
-        rows = env.db.query("SELECT ticket_no, state, COALESCE(dept_code, '') AS dept FROM tickets")
-        state = {r["ticket_no"]: (r["state"], r["dept"]) for r in rows}
-        for no, (_, _) in list(tickets.items()):
-            st, dept = state[no]
+        desk_moves(env, d, rnd)
+        rows = env.db.query("SELECT ticket_no, state, COALESCE(dept_code, '') AS dept, ruled, return_count"
+                            " FROM tickets")
+        state = {r["ticket_no"]: (r["state"], r["dept"], r["ruled"], r["return_count"]) for r in rows}
+        for no in list(tickets):
+            st, dept, ruled, returns = state[no]
             if not dept or st not in ("DISPATCHED", "ACCEPTED"):
                 continue
             conn = depts[dept]
             move = rnd.random()
-            if st == "DISPATCHED" and move < 0.15:
+            # returned once and dispatched from the desk: often returned again (escalated)
+            if st == "DISPATCHED" and move < (0.8 if returns else 0.15) and not ruled:
                 ok(conn.return_ticket(no, "不属于本部门"))
             elif st == "DISPATCHED" and move < 0.9:
                 ok(conn.accept(no))
@@ -346,14 +353,58 @@ def random_history(env, rnd):
     return tickets
 
 
+def desk_moves(env, d, rnd):
+    """A supervisor works the desk over HTTP: an escalated ticket is ruled (to a
+    department or closed); a returned one is dispatched again; a new one is, in turn,
+    closed as junk, joined to an open original as its duplicate, dispatched, or left
+    (in turn, so that each happens even in a short history)."""
+    sup = Api(d, env.sup_token)
+    waiting = env.db.query("SELECT ticket_no, state, return_count FROM tickets"
+                           " WHERE state IN ('PENDING_DISPATCH', 'ESCALATED') ORDER BY ticket_no")
+    for row in waiting:
+        no = row["ticket_no"]
+        originals = [r["ticket_no"] for r in env.db.query(
+            "SELECT ticket_no FROM tickets WHERE state IN ('DISPATCHED', 'ACCEPTED')"
+            " AND parent_ticket_id IS NULL AND ticket_no <> %s", (no,))]
+        dispatch = {"dept_code": rnd.choice(env.depts), "note": "人工派单"}
+        if row["state"] == "ESCALATED":
+            body = ({"decision": "dispatch", "dept_code": rnd.choice(env.depts), "reason": "属于你单位职责"}
+                    if rnd.random() < 0.6 else {"decision": "close", "reason": "已向市民解释"})
+            status, reply = sup.post(f"/api/v1/tickets/{no}/ruling", body)
+        elif row["return_count"]:
+            status, reply = sup.post(f"/api/v1/tickets/{no}/dispatch", dispatch)
+        else:
+            turn = env.desk_turn % 4
+            env.desk_turn += 1
+            if turn == 0:
+                status, reply = sup.post(f"/api/v1/tickets/{no}/close", {"reason": "测试来电"})
+            elif turn == 1 and originals:
+                status, reply = sup.post(f"/api/v1/tickets/{no}/close",
+                                         {"reason": "重复来电", "duplicate_of": rnd.choice(originals)})
+            elif turn == 2:
+                status, reply = sup.post(f"/api/v1/tickets/{no}/dispatch", dispatch)
+            else:
+                continue
+        assert status == 200, (no, row["state"], reply)
+    sup.close()
+
+
 def test_rollup_and_audit_trail_reports_are_equal(env):
     rnd = random.Random(12345)
     random_history(env, rnd)
     env.stats("check", check=0)
     counts = totals(env.report(DAY1, DAY3))
-    for name in ("received", "dispatched", "pending", "direct_closed", "accepted", "returned", "replied",
-                 "callback_calls", "closed", "overdue", "due_soon"):
+    for name in ("received", "dispatched", "pending", "direct_closed", "linked", "accepted", "returned",
+                 "escalated", "replied", "callback_calls", "closed", "overdue", "due_soon"):
         assert counts[name] > 0, (name, counts)
+    # the desk's moves are in the history (counted like the rest: check found nothing)
+    kinds = {r["kind"] for r in env.db.query("SELECT DISTINCT kind FROM ticket_events")}
+    assert {"MANUAL_DISPATCH", "DESK_CLOSE", "DESK_DUPLICATE"} <= kinds, kinds
+    assert kinds & {"RULING_DISPATCH", "RULING_CLOSE"}, kinds
+    # the first test's daemon took tickets on day 1 at 10:00, this history's closes some
+    # of them on day 1 from 09:00: a handling time never counts below 0
+    assert env.db.query("SELECT count(*) AS n FROM tickets WHERE closed_at < created_at")[0]["n"] > 0
+    assert env.db.query("SELECT min(handled_seconds) AS s FROM stats_daily")[0]["s"] >= 0
     for by in ("", "feed", "channel", "category", "dept", "district", "day", "month"):
         more = ("--by", by) if by else ()
         for frm, to in ((DAY1, DAY3), (DAY2, DAY2), (DAY1, DAY1)):
