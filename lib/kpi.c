@@ -22,24 +22,9 @@ const int64_t kpi_hist_bounds_s[KPI_HIST_BOUNDS] = {
 _Static_assert(KPI_COL_CLOSED + 1 == KPI_COL_ACCEPTED_ON_TIME,
 	       "the counters' columns come first, in enum ticket_counter's order");
 
+/* The columns after the state machine's counters (those are named by
+ * ticket_counter_name(), the rollup's column for each). */
 static const char *const column_names[KPI_COL_COUNT] = {
-	[TICKET_COUNT_RECEIVED] = "received",
-	[TICKET_COUNT_DISPATCHED] = "dispatched",
-	[TICKET_COUNT_PENDING] = "pending",
-	[TICKET_COUNT_DIRECT_CLOSED] = "direct_closed",
-	[TICKET_COUNT_LINKED] = "linked",
-	[TICKET_COUNT_ACCEPTED] = "accepted",
-	[TICKET_COUNT_RETURNED] = "returned",
-	[TICKET_COUNT_ESCALATED] = "escalated",
-	[TICKET_COUNT_REPLIED] = "replied",
-	[TICKET_COUNT_EXTENDED] = "extended",
-	[TICKET_COUNT_REOPENED] = "reopened",
-	[TICKET_COUNT_CALLBACK_CALLS] = "callback_calls",
-	[TICKET_COUNT_SATISFIED] = "satisfied",
-	[TICKET_COUNT_BASICALLY] = "basically_satisfied",
-	[TICKET_COUNT_UNSATISFIED] = "unsatisfied",
-	[TICKET_COUNT_UNRATED] = "unrated",
-	[TICKET_COUNT_CLOSED] = "closed",
 	[KPI_COL_ACCEPTED_ON_TIME] = "accepted_on_time",
 	[KPI_COL_ACCEPTED_LATE] = "accepted_late",
 	[KPI_COL_REPLIED_ON_TIME] = "replied_on_time",
@@ -69,6 +54,8 @@ static const char *const column_names[KPI_COL_COUNT] = {
 const char *kpi_column_name(enum kpi_column col)
 {
 	int c = (int)col;
+	if (c >= 0 && c < TICKET_COUNTER_COUNT)
+		return ticket_counter_name((enum ticket_counter)c);
 	return c >= 0 && c < KPI_COL_COUNT && column_names[c] ? column_names[c] : "INVALID";
 }
 

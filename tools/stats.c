@@ -31,9 +31,11 @@
 #include "dates.h"
 #include "pgtext.h"
 #include "stats.h"
+#include "tool_conn.h"
 
 #define REDIS_CALLBACKS "hotline:callbacks"
 #define REDIS_CALLBACK_GROUP "agents"
+#define REDIS_TIMEOUT_S 2      /* live: connecting to Redis, and each command */
 #define HEALTH_TIMEOUT_MS 1000 /* a daemon's /healthz, the whole exchange */
 
 static void usage(FILE *out)
@@ -85,37 +87,9 @@ static void usage(FILE *out)
 
 int stats_connect(struct stats_ctx *ctx)
 {
-	if (ctx->pg)
-		return 0;
-	char *conninfo = NULL;
-	if (ctx->dsn) {
-		conninfo = strdup(ctx->dsn);
-	} else if (ctx->config_path) {
-		struct hotline_config cfg;
-		char err[1024];
-		if (config_load(ctx->config_path, &cfg, err, sizeof(err)) != 0) {
-			fprintf(stderr, "hotline-stats: %s\n", err);
-			return -1;
-		}
-		conninfo = strdup(cfg.pg_conninfo);
-		config_free(&cfg);
-	} else {
-		conninfo = strdup("");
-	}
-	if (!conninfo) {
-		fprintf(stderr, "hotline-stats: out of memory\n");
-		return -1;
-	}
-	ctx->pg = PQconnectdb(conninfo);
-	free(conninfo);
-	if (PQstatus(ctx->pg) != CONNECTION_OK) {
-		fprintf(stderr, "hotline-stats: cannot connect to PostgreSQL: %s",
-			PQerrorMessage(ctx->pg));
-		return -1;
-	}
-	PGresult *res = PQexec(ctx->pg, queries[QUERY_SESSION_QUIET].text);
-	PQclear(res);
-	return 0;
+	if (!ctx->pg)
+		ctx->pg = tool_pg_connect("hotline-stats", ctx->dsn, ctx->config_path);
+	return ctx->pg ? 0 : -1;
 }
 
 PGresult *stats_exec(struct stats_ctx *ctx, enum query q, const char *const *values,
@@ -255,40 +229,12 @@ static void redis_look(const struct stats_ctx *ctx, struct redis_view *view)
 	if (ctx->redis_addr[0] == '\0')
 		return;
 	view->asked = true;
-	struct timeval tv = { .tv_sec = 2 };
-	redisContext *rc;
-	if (ctx->redis_addr[0] == '/') {
-		rc = redisConnectUnixWithTimeout(ctx->redis_addr, tv);
-	} else {
-		char host[256];
-		int port;
-		if (config_parse_hostport(ctx->redis_addr, host, sizeof(host), &port) != 0) {
-			snprintf(view->error, sizeof(view->error), "bad address %.200s",
-				 ctx->redis_addr);
-			return;
-		}
-		rc = redisConnectWithTimeout(host, port, tv);
-	}
-	if (!rc || rc->err) {
-		snprintf(view->error, sizeof(view->error), "%s", rc ? rc->errstr : "out of memory");
-		if (rc)
-			redisFree(rc);
+	redisContext *rc = tool_redis_connect(ctx->redis_addr, ctx->redis_user, ctx->redis_pass,
+					      REDIS_TIMEOUT_S, REDIS_TIMEOUT_S, view->error,
+					      sizeof(view->error));
+	if (!rc)
 		return;
-	}
-	redisSetTimeout(rc, tv);
 	redisReply *r;
-	if (ctx->redis_pass[0]) {
-		r = ctx->redis_user[0]
-			    ? redisCommand(rc, "AUTH %s %s", ctx->redis_user, ctx->redis_pass)
-			    : redisCommand(rc, "AUTH %s", ctx->redis_pass);
-		bool ok = r && r->type != REDIS_REPLY_ERROR;
-		freeReplyObject(r);
-		if (!ok) {
-			snprintf(view->error, sizeof(view->error), "AUTH refused");
-			redisFree(rc);
-			return;
-		}
-	}
 	r = redisCommand(rc, "XLEN %s", REDIS_CALLBACKS);
 	if (!r || r->type != REDIS_REPLY_INTEGER) {
 		snprintf(view->error, sizeof(view->error), "%s",
@@ -674,17 +620,18 @@ static int cmd_check(struct stats_ctx *ctx, int argc, char **argv)
 			differences++;
 			if (ctx->format == STATS_JSON) {
 				json_array_append_new(
-					found, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "day",
-							 day, "dept_code", dept, "dim", dim, "value",
-							 value, "column", name, "rollup",
-							 (json_int_t)v[0], "audit_trail",
-							 (json_int_t)v[1]));
+					found,
+					json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "day", day,
+						  "dept_code", dept, "dim", dim, "value", value,
+						  "column", name, "rollup", (json_int_t)v[0],
+						  "audit_trail", (json_int_t)v[1]));
 			} else if (ctx->format == STATS_CSV) {
 				printf("%s,%s,%s,", day, dept, dim);
 				print_csv_quoted(value);
 				printf(",%s,%lld,%lld\n", name, v[0], v[1]);
 			} else {
-				printf("%s dept=%s %s%s%s: %s rollup %lld, audit trail %lld (%+lld)\n",
+				printf("%s dept=%s %s%s%s: %s rollup %lld, audit trail %lld "
+				       "(%+lld)\n",
 				       day, dept, dim[0] ? dim : "total", dim[0] ? "=" : "",
 				       dim[0] ? value : "", name, v[0], v[1], v[0] - v[1]);
 			}
@@ -694,8 +641,8 @@ static int cmd_check(struct stats_ctx *ctx, int argc, char **argv)
 	}
 	PQclear(res);
 	if (ctx->format == STATS_JSON) {
-		json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:o}", "from", from, "to", to, "matches",
-				      differences == 0, "differences_count",
+		json_t *o = json_pack("{s:s, s:s, s:b, s:I, s:o}", "from", from, "to", to,
+				      "matches", differences == 0, "differences_count",
 				      (json_int_t)differences, "differences", found);
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);

@@ -113,12 +113,12 @@ struct stats_report {
 /* One daemon's /healthz (daemon/metrics.c), as live shows it. */
 struct stats_daemon_health {
 	char address[256];
-	bool reachable;	      /* it answered HTTP */
-	bool ok;	      /* 200 with status "ok" */
-	int http_status;      /* 0: no answer */
-	int postgres, redis;  /* 1 reachable, 0 not, -1 not said */
+	bool reachable;	       /* it answered HTTP */
+	bool ok;	       /* 200 with status "ok" */
+	int http_status;       /* 0: no answer */
+	int postgres, redis;   /* 1 reachable, 0 not, -1 not said */
 	long long loop_lag_ms; /* -1: not said */
-	char error[160];      /* why it is not ok ("" when ok) */
+	char error[160];       /* why it is not ok ("" when ok) */
 };
 
 /*

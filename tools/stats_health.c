@@ -183,7 +183,8 @@ void stats_health_probe(const char *address, int timeout_ms, struct stats_daemon
 	json_t *o = json_loadb(body, (size_t)(buf + len - body), 0, NULL);
 	if (!json_is_object(o)) {
 		json_decref(o);
-		snprintf(out->error, sizeof(out->error), "HTTP %d, no health in the answer", status);
+		snprintf(out->error, sizeof(out->error), "HTTP %d, no health in the answer",
+			 status);
 		return;
 	}
 	out->postgres = flag(o, "postgres");
