@@ -5,7 +5,9 @@
  * running config when the new one fails), wiring store and server to one
  * libevent loop, and the graceful stop (SIGTERM/SIGINT: stop accepting and
  * reading, commit and acknowledge what was read, exit 0; a second signal or
- * shutdown_timeout_ms exits at once, acknowledging nothing uncommitted).
+ * shutdown_timeout_ms exits at once, acknowledging nothing uncommitted); when
+ * each of these happens it tells systemd (notify.c), and the janitor pings
+ * systemd's watchdog.
  * Never: exits because PostgreSQL or Redis is unavailable at run time.
  */
 #include <event2/event.h>
@@ -31,6 +33,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "relay.h"
 #include "router.h"
 #include "server.h"
@@ -115,6 +118,18 @@ static int ensure_fd_limit(const struct hotline_config *cfg, char *err, size_t e
 	return 0;
 }
 
+/*
+ * A start-up failure: "hotlined: reason" as a command's error on a terminal, an
+ * error line (its priority for journalctl -p err) when stderr is the journal.
+ */
+static void startup_failed(const char *err)
+{
+	if (log_get_journal())
+		log_error("%s", err);
+	else
+		fprintf(stderr, "hotlined: %s\n", err);
+}
+
 static void usage(FILE *out)
 {
 	fputs("usage: hotlined -c FILE [--check-config]\n"
@@ -167,6 +182,7 @@ static void on_janitor(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	int64_t now = clock_now_ms();
+	notify_watchdog();
 	server_janitor(d->server, now);
 	if (now >= d->next_stats_ms) {
 		d->next_stats_ms = now + STATS_INTERVAL_MS;
@@ -200,13 +216,14 @@ static void install_calendar(struct daemon *d, struct calendar *cal)
 			 d->cfg.calendar_dir);
 }
 
-static void reload(struct daemon *d)
+/* Returns whether the file was taken (false: invalid, the running config kept). */
+static bool reload(struct daemon *d)
 {
 	struct hotline_config fresh;
 	char err[1024], note[512];
 	if (config_load(d->config_path, &fresh, err, sizeof(err)) != 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
-		return;
+		return false;
 	}
 	int kept = config_apply_reload(&d->cfg, &fresh, note, sizeof(note));
 	config_free(&fresh);
@@ -222,13 +239,17 @@ static void reload(struct daemon *d)
 		horizon_recheck(d->horizon);
 	}
 	log_info("reloaded %s (%zu feeds)", d->config_path, d->cfg.nfeeds);
+	return true;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 	if (sig == SIGHUP) {
-		reload(d);
+		notify_reloading();
+		notify_ready(reload(d) ? "running; configuration reloaded"
+				       : "running; the last reload failed (see the log), the "
+					 "running configuration kept");
 		return;
 	}
 	if (d->stopping) {
@@ -237,6 +258,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	d->stopping = true;
+	notify_stopping("stopping: finishing in-flight records");
 	d->stop_deadline_ms = clock_now_ms() + d->cfg.shutdown_timeout_ms;
 	log_info("%s: stopping; finishing in-flight records", strsignal((int)sig));
 	server_begin_shutdown(d->server);
@@ -283,23 +305,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_ident("hotlined");
+	log_detect_journal();
 	char err[1024];
 	if (config_load(d.config_path, &d.cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "hotlined: %s\n", err);
+		startup_failed(err);
 		return 1;
 	}
 	struct calendar *cal = NULL;
 	if (calendar_dir_load(d.cfg.calendar_dir, &cal, err, sizeof(err)) != 0) {
 		if (check_only || errno != ENOENT) {
-			fprintf(stderr, "hotlined: %s\n", err);
+			startup_failed(err);
 			config_free(&d.cfg);
 			return 1;
 		}
 		cal = NULL; /* a missing directory: warned about below */
 	}
 	if (check_only) {
-		printf("%s: configuration is valid (%zu feeds, %zu departments, calendar %d..%d)\n",
-		       d.config_path, d.cfg.nfeeds, d.cfg.ndepts,
+		printf("%s: configuration is valid (%zu feeds, %zu departments, %zu Open311 "
+		       "services, calendar %d..%d)\n",
+		       d.config_path, d.cfg.nfeeds, d.cfg.ndepts, d.cfg.nservices,
 		       cal ? calendar_first_year(cal) : 0, cal ? calendar_last_year(cal) : 0);
 		calendar_free(cal);
 		config_free(&d.cfg);
@@ -307,7 +331,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(log_level_parse(d.cfg.log_level));
 	if (ensure_fd_limit(&d.cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "hotlined: %s\n", err);
+		startup_failed(err);
 		calendar_free(cal);
 		config_free(&d.cfg);
 		return 1;
@@ -320,7 +344,7 @@ int main(int argc, char **argv)
 		fatal("cannot create the event loop");
 	fault_init();
 	if (clock_init(d.base, err, sizeof(err)) != 0) {
-		fprintf(stderr, "hotlined: %s\n", err);
+		startup_failed(err);
 		calendar_free(cal);
 		config_free(&d.cfg);
 		event_base_free(d.base);
@@ -385,6 +409,10 @@ int main(int argc, char **argv)
 	d.next_stats_ms = clock_now_ms() + STATS_INTERVAL_MS;
 	log_info("hotlined %s started (pid %d, %zu feeds)", HOTLINE_VERSION, (int)getpid(),
 		 d.cfg.nfeeds);
+	/* Ready once listening: PostgreSQL and Redis are waited for inside (notify.h). */
+	notify_init(JANITOR_INTERVAL_MS);
+	notify_ready("running");
+	notify_watchdog();
 
 	event_base_dispatch(d.base);
 

@@ -57,12 +57,17 @@ SANITIZER_MARKS = (
 def _example_feeds():
     cfg = configparser.ConfigParser(interpolation=None, comment_prefixes=(";", "#"))
     cfg.read(EXAMPLE_CONF)
-    return {name[len("feed.") :]: cfg[name]["token"] for name in cfg.sections() if name.startswith("feed.")}
+    return {
+        name[len("feed.") :]: cfg[name]["token"]
+        for name in cfg.sections()
+        if name.startswith("feed.") and "token" in cfg[name]
+    }
 
 
 # {feed code: token} of deploy/hotlined.conf.example, which every test config keeps
 # (the tests use water and power). Tokens are distinct per role and per id:
-# CODE-feed-secret, CODE-dept-secret, agent-terminal-secret.
+# CODE-feed-secret, CODE-dept-secret, agent-terminal-secret. An Open311 client's feed
+# has an open311_key instead of a token, and is not listed here.
 FEEDS = _example_feeds()
 
 
@@ -181,6 +186,20 @@ def pg(tmp_path_factory):
     server.start()
     yield server
     server.destroy()
+
+
+@pytest.fixture
+def proxy(pg):
+    """A pg_proxy.PgProxy in front of the session's cluster (its .conninfo for the
+    daemon): loses commit confirmations or holds statements back on demand."""
+    from pg_proxy import PgProxy
+
+    parts = dict(kv.split("=", 1) for kv in pg.conninfo.split())
+    p = PgProxy(f"{parts['host']}/.s.PGSQL.{parts['port']}")
+    p.conninfo = (f"host=127.0.0.1 port={p.port} user={parts['user']} dbname={parts['dbname']}"
+                  " sslmode=disable gssencmode=disable")
+    yield p
+    p.stop()
 
 
 @pytest.fixture
@@ -342,13 +361,22 @@ class Daemon:
     def setting(self, section, key):
         return self.config[section][key]
 
-    def start(self, ready_timeout=30.0, wait_redis=True):
+    def start(self, ready_timeout=30.0, wait_redis=True, env=None, journal_stream=False):
         """Starts the process; returns once both ports accept and (wait_redis) the
         daemon says Redis is ready (its data verified: it publishes and serves
-        callbacks from then on)."""
+        callbacks from then on). env: variables added to the daemon's environment
+        (NOTIFY_SOCKET, WATCHDOG_USEC, ...); journal_stream: set JOURNAL_STREAM to the
+        log file's device and inode, as systemd does when stderr is the journal."""
         log = open(self.log_path, "wb")
+        extra_env = env or {}
         env = dict(os.environ)
         env.pop("HOTLINED_CLOCK_START", None)
+        for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"):
+            env.pop(name, None)  # only what the test gives: the suite may run under systemd
+        env.update(extra_env)
+        if journal_stream:
+            st = os.fstat(log.fileno())
+            env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
         if self.clock:
             env["HOTLINED_CLOCK_START"] = str(self.clock)
             self.clock_offset_ms = hotline_client.clock_start_ms(self.clock) - int(time.time() * 1000)
@@ -461,19 +489,19 @@ class Daemon:
 @pytest.fixture
 def start_hotlined(request, binaries, schema, redis_server, tmp_path):
     """Factory: start_hotlined(overrides={section: {key: value}}, clock=None,
-    wait_redis=True) -> a running Daemon (clock: see Daemon; wait_redis: see
-    Daemon.start).
+    wait_redis=True, env=None, journal_stream=False) -> a running Daemon (clock: see
+    Daemon; wait_redis, env, journal_stream: see Daemon.start).
 
     Teardown stops every daemon it started (SIGTERM) and asserts exit code 0 and no
     sanitizer report in its stderr.
     """
     daemons = []
 
-    def start(overrides=None, clock=None, wait_redis=True):
+    def start(overrides=None, clock=None, wait_redis=True, env=None, journal_stream=False):
         d = Daemon(binaries, tmp_path / f"hotlined{len(daemons)}", schema, redis_server.address, overrides,
                    clock=clock)
         daemons.append(d)
-        return d.start(wait_redis=wait_redis)
+        return d.start(wait_redis=wait_redis, env=env, journal_stream=journal_stream)
 
     yield start
 
@@ -508,6 +536,19 @@ def rds(redis_server):
     client = redis_client(redis_server.address)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def empty_rules(binaries, redis_server, db, rds, tmp_path_factory):
+    """An empty rule set in force for the whole module, and after it: no rule set of
+    another module routes its tickets (a merged feed's wait on the desk; sub-centre
+    feeds send theirs to their own department). Modules that want it:
+    pytestmark = pytest.mark.usefixtures("empty_rules")."""
+    from routing_helpers import load_rules
+    path = tmp_path_factory.mktemp("rules") / "empty.rules"
+    load_rules(binaries, redis_server, db, rds, path, "")
+    yield
+    load_rules(binaries, redis_server, db, rds, path, "")
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,9 @@
  *
  * Owns: the exact shape of a log line (UTC time with milliseconds, level,
  * ident, message), level filtering, one line per message whatever it holds,
- * and fatal()'s exit status. Never: depends on the wall clock's value, only on
- * its format. Run by `meson test --suite unit`.
+ * fatal()'s exit status, and the journal mode: when $JOURNAL_STREAM names
+ * stderr, "<N>level: message" lines. Never: depends on the wall clock's value,
+ * only on its format. Run by `meson test --suite unit`.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,6 +209,96 @@ static void test_fatal_exits_1(void **state)
 	assert_int_equal(WEXITSTATUS(status), 1);
 }
 
+static void test_journal_stream_matches(void **state)
+{
+	assert_true(log_journal_stream_matches("64769:1234567", 64769, 1234567));
+	assert_true(log_journal_stream_matches("0:0", 0, 0));
+	assert_true(
+		log_journal_stream_matches("18446744073709551615:1", 18446744073709551615ULL, 1));
+	assert_false(log_journal_stream_matches(NULL, 64769, 1234567));
+	assert_false(log_journal_stream_matches("", 0, 0));
+	assert_false(log_journal_stream_matches("64769:1234568", 64769, 1234567)); /* ino */
+	assert_false(log_journal_stream_matches("64768:1234567", 64769, 1234567)); /* dev */
+	assert_false(log_journal_stream_matches("64769", 64769, 0));
+	assert_false(log_journal_stream_matches("64769:", 64769, 0));
+	assert_false(log_journal_stream_matches(":1234567", 0, 1234567));
+	assert_false(log_journal_stream_matches("64769:1234567 ", 64769, 1234567));
+	assert_false(log_journal_stream_matches(" 64769:1234567", 64769, 1234567));
+	assert_false(log_journal_stream_matches("+64769:1234567", 64769, 1234567));
+	assert_false(log_journal_stream_matches("64769:-1234567", 64769, 1234567));
+	assert_false(log_journal_stream_matches("0x10:1", 16, 1));
+	assert_false(log_journal_stream_matches("64769:1234567:1", 64769, 1234567));
+	assert_false(log_journal_stream_matches("18446744073709551616:1", 18446744073709551615ULL,
+						1)); /* overflow */
+}
+
+static void test_journal_format(void **state)
+{
+	char *text;
+
+	log_set_ident("hotlined");
+	log_set_level(LOG_DEBUG);
+	log_set_journal(true);
+	assert_true(log_get_journal());
+	capture_start();
+	log_debug("d");
+	log_info("listening on %s", "127.0.0.1:12345");
+	log_warn("w\nforged");
+	log_error("e");
+	text = capture_end();
+	log_set_journal(false);
+	log_set_level(LOG_INFO);
+	assert_string_equal(text, "<7>debug: d\n"
+				  "<6>info: listening on 127.0.0.1:12345\n"
+				  "<4>warn: w?forged\n"
+				  "<3>error: e\n");
+	free(text);
+	capture_start();
+	log_info("plain again");
+	text = capture_end();
+	assert_matches(text, TS_RE "info hotlined: plain again\n$");
+	free(text);
+}
+
+/* log_detect_journal() with $JOURNAL_STREAM set to value (NULL: unset), stderr captured. */
+static bool detect_with(const char *value)
+{
+	bool journal;
+
+	if (value)
+		assert_int_equal(setenv("JOURNAL_STREAM", value, 1), 0);
+	else
+		assert_int_equal(unsetenv("JOURNAL_STREAM"), 0);
+	journal = log_detect_journal();
+	assert_int_equal(log_get_journal(), journal);
+	return journal;
+}
+
+static void test_journal_detect(void **state)
+{
+	struct stat st;
+	char stream[64], *text;
+
+	log_set_ident("hotlined");
+	capture_start();
+	assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+	snprintf(stream, sizeof(stream), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	assert_true(detect_with(stream));
+	log_error("to the journal");
+	snprintf(stream, sizeof(stream), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + 1);
+	assert_false(detect_with(stream)); /* another stream: a child writing elsewhere */
+	log_error("to a file");
+	assert_false(detect_with(NULL));
+	log_error("to a file");
+	text = capture_end();
+	assert_matches(text, "^<3>error: to the journal\n"
+			     "[0-9TZ:.-]{24} error hotlined: to a file\n"
+			     "[0-9TZ:.-]{24} error hotlined: to a file\n$");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +310,9 @@ int main(void)
 		cmocka_unit_test(test_errno_preserved),
 		cmocka_unit_test(test_level_parse),
 		cmocka_unit_test(test_fatal_exits_1),
+		cmocka_unit_test(test_journal_stream_matches),
+		cmocka_unit_test(test_journal_format),
+		cmocka_unit_test(test_journal_detect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
