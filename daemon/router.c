@@ -249,24 +249,26 @@ void router_route(void *arg, struct store_intake *rec)
 	}
 
 	struct ticket_status cur, next;
+	struct ticket_effects fx;
 	struct ticket_limits limits;
 	char err[256];
 	ticket_status_init(&cur);
 	ticket_limits_default(&limits);
 	limits.max_returns = (uint32_t)router->cfg->max_returns;
-	if (ticket_transition(&cur, &ev, &limits, &next, NULL, err, sizeof(err)) != TICKET_OK) {
+	if (ticket_transition(&cur, &ev, &limits, &next, &fx, err, sizeof(err)) != TICKET_OK) {
 		/* Only a broken rule set gets here: the desk is always a safe place. */
 		log_error("router: %s; ticket goes to the manual desk", err);
 		ev.kind = TICKET_EV_ROUTE_NONE;
 		ev.dept_code = NULL;
 		rule_label = "";
-		if (ticket_transition(&cur, &ev, &limits, &next, NULL, err, sizeof(err)) !=
+		if (ticket_transition(&cur, &ev, &limits, &next, &fx, err, sizeof(err)) !=
 		    TICKET_OK)
 			fatal("router: the state machine refuses RECEIVED -> ROUTE_NONE: %s", err);
 	}
 	rec->state = next.state;
 	rec->route_event = ev.kind;
 	rec->deadline_at_ms = next.deadline_at_ms;
+	rec->counters = fx.counters;
 	snprintf(rec->dept_code, sizeof(rec->dept_code), "%s", next.dept_code);
 	snprintf(rec->route_rule, sizeof(rec->route_rule), "%s", rule_label);
 }

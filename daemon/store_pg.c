@@ -64,6 +64,7 @@ struct store_pg {
 	size_t queued;
 	struct store_hooks hooks;
 	const char *linked_state; /* what the state machine makes of RECEIVED + LINK */
+	char link_counters[16];	  /* ... and the counters that move moves (decimal) */
 	/* Ticket ids drawn from ticket_seq ahead of need: ids[ids_head..ids_count). */
 	int64_t *ids;
 	size_t ids_head, ids_count, ids_cap;
@@ -334,6 +335,7 @@ static uint32_t binary_oid(int param)
 	case INTAKE_P_TICKET_ID:
 	case INTAKE_P_RECEIVED_MS:
 	case INTAKE_P_DEADLINE_MS:
+	case INTAKE_P_COUNTERS:
 		return PGARRAY_INT8;
 	case INTAKE_P_LAT:
 	case INTAKE_P_LON:
@@ -345,7 +347,9 @@ static uint32_t binary_oid(int param)
 	}
 }
 
-#define INTAKE_ARRAYS (INTAKE_P_ACTOR + 1) /* $1..$22 are arrays; the rest scalars */
+/* $1..$22 are arrays, and $29; the rest scalars */
+#define INTAKE_ARRAYS (INTAKE_P_ACTOR + 1)
+_Static_assert(INTAKE_P_COUNTERS == INTAKE_NPARAMS - 2, "intake.sql: $29 is the last array");
 
 static void put_text(struct pgarray *a, const char *s)
 {
@@ -354,14 +358,16 @@ static void put_text(struct pgarray *a, const char *s)
 
 static int send_intake(struct store_pg *store, struct batch *b, PGconn *pg)
 {
-	struct pgarray a[INTAKE_ARRAYS];
+	struct pgarray a[INTAKE_ARRAYS], counters;
 	memset(a, 0, sizeof(a));
+	memset(&counters, 0, sizeof(counters));
 	for (int i = 0; i < INTAKE_ARRAYS; i++) {
 		if (binary_oid(i))
 			pgarray_begin_binary(&a[i], binary_oid(i));
 		else
 			pgarray_begin_text(&a[i]);
 	}
+	pgarray_begin_binary(&counters, binary_oid(INTAKE_P_COUNTERS));
 	struct store_intake *rec;
 	TAILQ_FOREACH(rec, &b->records, link)
 	{
@@ -393,6 +399,7 @@ static int send_intake(struct store_pg *store, struct batch *b, PGconn *pg)
 		pgarray_int8(&a[INTAKE_P_DEADLINE_MS], rec->deadline_at_ms);
 		put_text(&a[INTAKE_P_ANSWER], rec->state == TICKET_CLOSED ? in->answer : "");
 		put_text(&a[INTAKE_P_ACTOR], rec->actor);
+		pgarray_int8(&counters, rec->counters);
 	}
 	const char *values[INTAKE_NPARAMS];
 	int lengths[INTAKE_NPARAMS] = { 0 };
@@ -405,6 +412,11 @@ static int send_intake(struct store_pg *store, struct batch *b, PGconn *pg)
 		lengths[i] = (int)a[i].len;
 		formats[i] = a[i].binary;
 	}
+	if (pgarray_end(&counters) != 0)
+		rc = -1;
+	values[INTAKE_P_COUNTERS] = counters.data;
+	lengths[INTAKE_P_COUNTERS] = (int)counters.len;
+	formats[INTAKE_P_COUNTERS] = counters.binary;
 	char window[32], at[32], fast_path[32];
 	snprintf(window, sizeof(window), "%ld", store->cfg->repeat_window_hours);
 	snprintf(at, sizeof(at), "%lld", (long long)b->at_ms);
@@ -415,12 +427,14 @@ static int send_intake(struct store_pg *store, struct batch *b, PGconn *pg)
 	values[INTAKE_P_LINK_EVENT] = ticket_event_name(TICKET_EV_LINK);
 	values[INTAKE_P_AT_MS] = at;
 	values[INTAKE_P_FAST_PATH_MS] = fast_path;
+	values[INTAKE_P_LINK_COUNTERS] = store->link_counters;
 	if (rc == 0)
 		rc = pgpool_send_prepared(pg, QUERY_INTAKE, values, lengths, formats);
 	else
 		log_error("store: out of memory building a batch of %zu records", b->count);
 	for (int i = 0; i < INTAKE_ARRAYS; i++)
 		pgarray_free(&a[i]);
+	pgarray_free(&counters);
 	return rc;
 }
 
@@ -590,14 +604,16 @@ struct store_pg *store_pg_new(struct event_base *base, const struct hotline_conf
 	/* Repeat complaints are linked in SQL (only the database knows the parent);
 	 * the move itself is the state machine's, decided once here. */
 	struct ticket_status cur, next;
+	struct ticket_effects fx;
 	struct ticket_limits limits;
 	struct ticket_event link = { TICKET_EV_LINK, 1, NULL, 0, NULL };
 	char err[128];
 	ticket_status_init(&cur);
 	ticket_limits_default(&limits);
-	if (ticket_transition(&cur, &link, &limits, &next, NULL, err, sizeof(err)) != TICKET_OK)
+	if (ticket_transition(&cur, &link, &limits, &next, &fx, err, sizeof(err)) != TICKET_OK)
 		fatal("the state machine refuses RECEIVED -> LINK: %s", err);
 	store->linked_state = ticket_state_name(next.state);
+	snprintf(store->link_counters, sizeof(store->link_counters), "%u", fx.counters);
 	return store;
 }
 

@@ -71,6 +71,7 @@ struct store_intake {
 	char dept_code[CODE_MAX + 1];
 	char route_rule[STORE_RULE_NAME_MAX];
 	int64_t deadline_at_ms; /* 0 = none */
+	uint32_t counters;	/* the routing move's ticket_counter bits (the rollup's) */
 	/* store-private */
 	bool solo;	   /* batch alone: a batch it was in failed on data */
 	int64_t ticket_id; /* drawn for the batch it is in now */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "kpi.h"
 #include "log.h"
 #include "pgarray.h"
 #include "pgtext.h"
@@ -114,7 +115,7 @@ static int64_t dispatch_deadline(struct transitions *t, const char *category, in
 
 /* Reads the stored status; false (and the job finished) when a value is not one. */
 static bool read_status(struct job *job, const PGresult *res, struct ticket_status *cur,
-			int64_t *ticket_id, int32_t *version, int *priority)
+			int64_t *ticket_id, int32_t *version, int *priority, int64_t *dispatched_ms)
 {
 	ticket_status_init(cur);
 	int state = ticket_state_from_name(PQgetvalue(res, 0, TICKET_READ_C_STATE));
@@ -134,7 +135,8 @@ static bool read_status(struct job *job, const PGresult *res, struct ticket_stat
 		pgtext_uint32(PQgetvalue(res, 0, TICKET_READ_C_CALLBACK_ATTEMPTS),
 			      &cur->callback_attempts) == 0 &&
 		pgtext_int32(PQgetvalue(res, 0, TICKET_READ_C_VERSION), version) == 0 &&
-		pgtext_int32(PQgetvalue(res, 0, TICKET_READ_C_PRIORITY), &prio) == 0;
+		pgtext_int32(PQgetvalue(res, 0, TICKET_READ_C_PRIORITY), &prio) == 0 &&
+		pgtext_int64(PQgetvalue(res, 0, TICKET_READ_C_DISPATCHED_MS), dispatched_ms) == 0;
 	if (!ok) {
 		log_error("transition: ticket %s as stored cannot be read (state '%s')",
 			  job->ticket_no, PQgetvalue(res, 0, TICKET_READ_C_STATE));
@@ -173,7 +175,8 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	int64_t ticket_id;
 	int32_t version;
 	int priority;
-	if (!read_status(job, res, &cur, &ticket_id, &version, &priority))
+	int64_t dispatched_ms;
+	if (!read_status(job, res, &cur, &ticket_id, &version, &priority, &dispatched_ms))
 		return;
 	if (job->attempts > 0) {
 		int64_t last_write = 0;
@@ -240,9 +243,23 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 				 ticket_event_name(job->kind), job->ticket_no, err);
 	}
 
+	/* The statistics: the move is counted to the department that held the ticket,
+	 * else to the one it goes to; an accept and a reply carry a timeliness verdict
+	 * (lib/kpi.h), recorded in the audit row and the rollup alike. */
+	const char *stats_dept = cur.dept_code[0] ? cur.dept_code : next.dept_code;
+	int on_time = -1;
+	if (job->kind == TICKET_EV_ACCEPT)
+		on_time = kpi_sign_for_on_time(&t->cfg->sign_for, t->calendar ? *t->calendar : NULL,
+					       (int)t->cfg->utc_offset_minutes, dispatched_ms,
+					       ev.at_ms);
+	else if (job->kind == TICKET_EV_REPLY)
+		on_time = kpi_reply_on_time(cur.deadline_at_ms, ev.at_ms);
+
 	char id[24], ver[16], deadline[24], ret[16], reopen[16], extend[16], attempts[16], at[24],
-		delay[24], write_key[24];
+		delay[24], write_key[24], counters[16], child_counters[16];
 	snprintf(write_key, sizeof(write_key), "%lld", (long long)job->write_key);
+	snprintf(counters, sizeof(counters), "%u", fx.counters);
+	snprintf(child_counters, sizeof(child_counters), "%u", children ? child_fx.counters : 0);
 	snprintf(id, sizeof(id), "%lld", (long long)ticket_id);
 	snprintf(ver, sizeof(ver), "%d", (int)version);
 	snprintf(deadline, sizeof(deadline), "%lld", (long long)next.deadline_at_ms);
@@ -307,6 +324,12 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		[TICKET_WRITE_P_RULED] = yes(next.ruled),
 		[TICKET_WRITE_P_PARENT_NO] = job->parent_no,
 		[TICKET_WRITE_P_WRITE_KEY] = write_key,
+		[TICKET_WRITE_P_COUNTERS] = counters,
+		[TICKET_WRITE_P_CHILD_COUNTERS] = child_counters,
+		[TICKET_WRITE_P_ON_TIME] = on_time < 0 ? NULL : yes(on_time == 1),
+		[TICKET_WRITE_P_STATS_DEPT] = stats_dept,
+		[TICKET_WRITE_P_TIMEZONE] = t->cfg->pg_timezone,
+		[TICKET_WRITE_P_HIST_BOUNDS] = kpi_hist_bounds_literal(),
 	};
 	store_pg_query(t->store, QUERY_TICKET_WRITE, values, on_written, job);
 	pgarray_free(&quiet); /* store_pg_query copied the values */

@@ -105,6 +105,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	const char *overdue_values[ESCALATE_OVERDUE_NPARAMS] = {
 		[ESCALATE_OVERDUE_P_BATCH] = batch,
 		[ESCALATE_OVERDUE_P_AT_MS] = now,
+		[ESCALATE_OVERDUE_P_TIMEZONE] = w->cfg->pg_timezone,
 	};
 	store_pg_query(w->store, QUERY_ESCALATE_OVERDUE, overdue_values, on_overdue, w);
 	if (w->cfg->due_soon_ms > 0) {
@@ -113,6 +114,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 			[ESCALATE_DUE_SOON_P_DUE_SOON_MS] = soon,
 			[ESCALATE_DUE_SOON_P_BATCH] = batch,
 			[ESCALATE_DUE_SOON_P_AT_MS] = now,
+			[ESCALATE_DUE_SOON_P_TIMEZONE] = w->cfg->pg_timezone,
 		};
 		store_pg_query(w->store, QUERY_ESCALATE_DUE_SOON, soon_values, on_due_soon, w);
 	}

@@ -141,6 +141,9 @@ static const struct config_option options[] = {
 	OPT_I("repeats", "window_hours", repeat_window_hours, "72", true, 0, 8760,
 	      "an intake from the same phone in the same category within this many hours of "
 	      "an open ticket is linked to it (0: never)"),
+	OPT_S("stats", "sign_for", stats_sign_for, "1wd", true,
+	      "an accept within this of the dispatch counts as timely (签收及时): Nh hours "
+	      "on the clock or Nwd working days"),
 	OPT_S("open311", "jurisdiction_id", open311_jurisdiction_id, "", true,
 	      "the Open311 jurisdiction_id this endpoint serves; a request naming another gets "
 	      "404 (empty: jurisdiction_id is accepted and ignored)"),
@@ -855,6 +858,10 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	char why[400];
+	if (deadline_parse_limit(cfg->stats_sign_for, &cfg->sign_for, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "[stats] sign_for: %s", why);
+		return -1;
+	}
 	if (zoneinfo_check(cfg->pg_timezone, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "[postgres] timezone: %s", why);
 		return -1;

@@ -120,6 +120,9 @@ struct hotline_config {
 	long escalation_batch;
 	/* [repeats] */
 	long repeat_window_hours;
+	/* [stats] sign_for: an accept within this of the dispatch is timely (签收及时) */
+	char *stats_sign_for;
+	struct deadline_limit sign_for; /* stats_sign_for, parsed by the loader */
 	/* [open311] */
 	char *open311_jurisdiction_id; /* "" = any jurisdiction_id is accepted and ignored */
 	/* [deadlines]: default, normal, urgent, critical, category.NAME = 2h | 13wd */

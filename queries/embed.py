@@ -13,7 +13,8 @@ does (and, for SQL, which indexes it relies on), then declares, in order:
         -- ARGV[N] name  meaning       one line per fixed argument ("ARGV[N..]" for a
                                        variable tail)
 
-A line `-- for: hotlinectl` marks a statement hotlined does not prepare (the tool's).
+A line `-- for: hotlinectl` (or `-- for: hotline-stats`) marks a statement hotlined
+does not prepare (the tool's).
 
 The generator checks what it can without a server: parameters numbered 1..n with
 no gap, every $N of the body declared and every declared one used, names unique and
@@ -33,6 +34,7 @@ import re
 import sys
 
 IDENT = re.compile(r'^[a-z][a-z0-9_]*$')
+TOOLS = ('for: hotlinectl', 'for: hotline-stats')  # statements hotlined does not prepare
 
 
 def fail(path, msg):
@@ -97,7 +99,7 @@ def sql_body_params(text):
 def parse_sql(path, text):
     params, columns = [], []
     for line in header_lines(text):
-        if line == 'for: hotlinectl':
+        if line in TOOLS:
             continue
         m = re.match(r'^\$(\d+)\s+([a-z][a-z0-9_]*)\s+(\S+)\s*(.*)$', line)
         if m:
@@ -155,7 +157,7 @@ def main():
             fail(path, 'must open with a comment saying what it does')
         if ext == '.sql':
             params, columns = parse_sql(path, text)
-            daemon = 'for: hotlinectl' not in header_lines(text)
+            daemon = not any(t in header_lines(text) for t in TOOLS)
             queries.append((stem, text, params, columns, daemon))
         elif ext == '.lua':
             keys, args, tail = parse_lua(path, text)

@@ -1,9 +1,11 @@
 -- escalate_overdue: 督办: marks open tickets past their deadline, once per
--- deadline, like escalate_due_soon (a ticket overdue is due soon too).
--- Indexes: tickets_deadline_idx.
+-- deadline, like escalate_due_soon (a ticket overdue is due soon too). The
+-- statistics' rollup (stats_daily) counts the marks in the same statement.
+-- Indexes: tickets_deadline_idx, stats_daily_pkey.
 --
 -- $1 batch  int   most tickets per check
 -- $2 at_ms  int8  now (daemon/clock.h)
+-- $3 timezone text  the rollup's day is the local date there
 -- > ticket_no    text
 -- > dept_code    text
 -- > state        text
@@ -17,11 +19,24 @@ WITH c AS (
   UPDATE tickets t SET overdue_at = to_timestamp($2::float8 / 1000),
     due_soon_at = COALESCE(t.due_soon_at, to_timestamp($2::float8 / 1000))
   FROM c WHERE t.ticket_id = c.ticket_id AND t.overdue_at IS NULL
-  RETURNING t.ticket_id, t.ticket_no, t.dept_code, t.state, t.deadline_at, t.overdue_at
+  RETURNING t.ticket_id, t.ticket_no, t.dept_code, t.state, t.deadline_at, t.overdue_at,
+    t.feed_code, t.channel, t.category, t.district
 ), e AS (
-  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)
-  SELECT ticket_id, 'OVERDUE', state, state, 'watcher', deadline_at::text, overdue_at
+  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at,
+    dept_code)
+  SELECT ticket_id, 'OVERDUE', state, state, 'watcher', deadline_at::text, overdue_at, dept_code
   FROM u
+), st AS (
+  -- the statistics' rollup (010_stats), in key order
+  INSERT INTO stats_daily AS r (dim, day, dept_code, value, overdue)
+  SELECT x.dim, (overdue_at AT TIME ZONE $3::text)::date, COALESCE(dept_code, ''), x.value,
+    count(*)
+  FROM u CROSS JOIN LATERAL (VALUES ('', ''), ('feed', feed_code),
+    ('channel', COALESCE(channel, '')), ('category', COALESCE(category, '')),
+    ('district', COALESCE(district, ''))) x(dim, value)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (dim, day, dept_code, value) DO UPDATE SET
+    overdue = r.overdue + EXCLUDED.overdue
 )
 SELECT ticket_no, COALESCE(dept_code, '') AS dept_code, state,
   (extract(epoch FROM deadline_at) * 1000)::int8 AS deadline_ms

@@ -14,9 +14,15 @@
 -- linked to the oldest such ticket: only the database knows the parent, so the
 -- statement applies the state machine's RECEIVED --LINK--> decision ($24, $26)
 -- where it finds one, and moves the parent's version so that a move of the parent
--- racing this statement (its close) decides again and takes the child along. Every time it writes is the batch's one instant ($27).
+-- racing this statement (its close) decides again and takes the child along. Every
+-- time it writes is the batch's one instant ($27).
+-- The statistics' rollup (stats_daily, 010_stats) gets each new ticket's counters
+-- ($29, decided in C with the routing; $30 for a ticket linked here), summed per
+-- row (the department's total and its feed, channel, category and district: five
+-- rows a ticket) and added in key order (two batches never wait in a cycle).
 -- Indexes: tickets_feed_external_key (ON CONFLICT, and a resend's lookup),
--- tickets_repeat_idx (the parent lookup), tickets' primary key (the parent's version).
+-- tickets_repeat_idx (the parent lookup), tickets' primary key (the parent's version),
+-- stats_daily_pkey.
 --
 -- $1 ticket_id      int8[]    drawn from ticket_seq (binary array)
 -- $2 feed_code      text[]
@@ -46,6 +52,8 @@
 -- $26 link_event    text      LINK
 -- $27 at_ms         int8      the batch's instant (unix ms, daemon/clock.h)
 -- $28 fast_path_ms  int8      the outbox row waits this long for the relay's fast path
+-- $29 counters      int8[]    the routing move's ticket_counter bits (binary array)
+-- $30 link_counters int8      the bits of RECEIVED --LINK--> (a ticket linked here)
 -- > ord        int8    the record's place in the batch, from 1
 -- > ticket_no  text    NULL: retry the record (a concurrent insert of its key)
 -- > duplicate  bool    the key was stored before: ticket_no is the original's
@@ -110,13 +118,14 @@ WITH cand AS (
   CROSS JOIN LATERAL (SELECT to_char(c.at AT TIME ZONE $23::text, 'YYYYMMDD') AS day) d
   ON CONFLICT (feed_code, external_id) DO NOTHING
   RETURNING ticket_id, ticket_no, feed_code, state, dept_code, route_rule, reply,
-    parent_ticket_id, created_at
+    parent_ticket_id, created_at, channel, category, district
 ), who AS (
   SELECT ins.ticket_id, COALESCE(NULLIF(a.actor, ''), 'feed:' || ins.feed_code) AS actor
   FROM ins JOIN unnest($1::int8[], $22::text[]) AS a(ticket_id, actor) USING (ticket_id)
 ), ev AS (
-  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at)
-  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', who.actor, NULL, created_at
+  INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at,
+    dept_code)
+  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', who.actor, NULL, created_at, dept_code
   FROM ins JOIN who USING (ticket_id)
   UNION ALL
   SELECT ins.ticket_id,
@@ -124,9 +133,34 @@ WITH cand AS (
     'RECEIVED', ins.state,
     CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN who.actor ELSE 'router' END,
     COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply),
-    ins.created_at
+    ins.created_at, ins.dept_code
   FROM ins JOIN unnest($1::int8[], $19::text[]) AS e(ticket_id, route_event)
     USING (ticket_id) JOIN who USING (ticket_id)
+), moved AS (
+  SELECT (ins.created_at AT TIME ZONE $23::text)::date AS day,
+    COALESCE(ins.dept_code, '') AS dept_code, ins.feed_code,
+    COALESCE(ins.channel, '') AS channel, COALESCE(ins.category, '') AS category,
+    COALESCE(ins.district, '') AS district,
+    (CASE WHEN ins.parent_ticket_id IS NULL THEN m.counters ELSE $30::int8 END)::int4 AS c
+  FROM ins JOIN unnest($1::int8[], $29::int8[]) AS m(ticket_id, counters)
+    USING (ticket_id)
+), st AS (
+  -- bits: lib/ticket_state.h enum ticket_counter
+  INSERT INTO stats_daily AS r (dim, day, dept_code, value,
+    received, dispatched, pending, direct_closed, linked, closed)
+  SELECT x.dim, day, dept_code, x.value,
+    sum(c & 1), sum((c >> 1) & 1), sum((c >> 2) & 1), sum((c >> 3) & 1),
+    sum((c >> 4) & 1), sum((c >> 16) & 1)
+  FROM moved CROSS JOIN LATERAL (VALUES ('', ''), ('feed', feed_code),
+    ('channel', channel), ('category', category), ('district', district)) x(dim, value)
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (dim, day, dept_code, value) DO UPDATE SET
+    received = r.received + EXCLUDED.received,
+    dispatched = r.dispatched + EXCLUDED.dispatched,
+    pending = r.pending + EXCLUDED.pending,
+    direct_closed = r.direct_closed + EXCLUDED.direct_closed,
+    linked = r.linked + EXCLUDED.linked,
+    closed = r.closed + EXCLUDED.closed
 ), ob AS (
   -- one outbox row for every ticket this batch dispatched (005_batch_outbox)
   INSERT INTO outbox (ticket_ids, kind, relay_after)

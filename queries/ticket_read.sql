@@ -1,6 +1,7 @@
 -- ticket_read: what the state machine needs to decide a move on a stored ticket
 -- (lib/ticket_state.h struct ticket_status), its version for the guarded write,
--- and what a new deadline is computed from. Indexes: tickets' ticket_no key.
+-- what a new deadline is computed from, and when it was dispatched (the sign-for
+-- verdict of an ACCEPT, lib/kpi.h). Indexes: tickets' ticket_no key.
 --
 -- $1 ticket_no  text
 -- > ticket_id          int8
@@ -19,10 +20,11 @@
 -- > parent_ticket_id   int8  0 = none
 -- > last_write         int8  the key of the write that last moved it (0 = none)
 -- > feed_code          text
+-- > dispatched_ms      int8  0 = never dispatched
 SELECT ticket_id, state, COALESCE(dept_code, '') AS dept_code,
   COALESCE((extract(epoch FROM deadline_at) * 1000)::int8, 0) AS deadline_ms, return_count,
   reopen_count, extend_count, callback_attempts, COALESCE(rating, '') AS rating, version,
   COALESCE(category, '') AS category, priority, ruled,
   COALESCE(parent_ticket_id, 0) AS parent_ticket_id, COALESCE(last_write, 0) AS last_write,
-  feed_code
+  feed_code, COALESCE((extract(epoch FROM dispatched_at) * 1000)::int8, 0) AS dispatched_ms
 FROM tickets WHERE ticket_no = $1

@@ -36,6 +36,7 @@
 #include "queries.h"
 #include "route.h"
 #include "rules.h"
+#include "tool_conn.h"
 
 /*
  * The rule-set contract in Redis, shared with hotlined (README "hotlinectl"):
@@ -107,35 +108,8 @@ static void usage(FILE *out)
 /* Connects using --dsn, else the config's conninfo, else libpq defaults. */
 int ctl_connect(struct ctl *ctl)
 {
-	char *conninfo = NULL;
-	if (ctl->dsn) {
-		conninfo = strdup(ctl->dsn);
-	} else if (ctl->config_path) {
-		struct hotline_config cfg;
-		char err[1024];
-		if (config_load(ctl->config_path, &cfg, err, sizeof(err)) != 0) {
-			fprintf(stderr, "hotlinectl: %s\n", err);
-			return -1;
-		}
-		conninfo = strdup(cfg.pg_conninfo);
-		config_free(&cfg);
-	} else {
-		conninfo = strdup("");
-	}
-	if (!conninfo) {
-		fprintf(stderr, "hotlinectl: out of memory\n");
-		return -1;
-	}
-	ctl->pg = PQconnectdb(conninfo);
-	free(conninfo);
-	if (PQstatus(ctl->pg) != CONNECTION_OK) {
-		fprintf(stderr, "hotlinectl: cannot connect to PostgreSQL: %s",
-			PQerrorMessage(ctl->pg));
-		return -1;
-	}
-	PGresult *res = PQexec(ctl->pg, queries[QUERY_SESSION_QUIET].text);
-	PQclear(res);
-	return 0;
+	ctl->pg = tool_pg_connect("hotlinectl", ctl->dsn, ctl->config_path);
+	return ctl->pg ? 0 : -1;
 }
 
 /*
@@ -309,54 +283,13 @@ static int ctl_redis(struct ctl *ctl)
 		return 0;
 	if (redis_address(ctl) != 0)
 		return -1;
-	const char *addr = ctl->redis_addr;
-	struct timeval connect_tv = { .tv_sec = REDIS_CONNECT_TIMEOUT_S };
-	redisContext *rc;
-	if (addr[0] == '/') {
-		rc = redisConnectUnixWithTimeout(addr, connect_tv);
-	} else {
-		char host[256];
-		int port;
-		if (config_parse_hostport(addr, host, sizeof(host), &port) != 0) {
-			fprintf(stderr,
-				"hotlinectl: invalid Redis address '%s' (host:port or "
-				"/path/to/socket)\n",
-				addr);
-			return -1;
-		}
-		rc = redisConnectWithTimeout(host, port, connect_tv);
-	}
-	if (rc == NULL) {
-		fprintf(stderr, "hotlinectl: out of memory connecting to Redis\n");
+	char err[1024];
+	redisContext *rc = tool_redis_connect(ctl->redis_addr, ctl->redis_user, ctl->redis_pass,
+					      REDIS_CONNECT_TIMEOUT_S, REDIS_COMMAND_TIMEOUT_S, err,
+					      sizeof(err));
+	if (!rc) {
+		fprintf(stderr, "hotlinectl: %s\n", err);
 		return -1;
-	}
-	if (rc->err) {
-		fprintf(stderr, "hotlinectl: cannot connect to Redis at %s: %s\n", addr,
-			rc->errstr);
-		redisFree(rc);
-		return -1;
-	}
-	struct timeval command_tv = { .tv_sec = REDIS_COMMAND_TIMEOUT_S };
-	if (redisSetTimeout(rc, command_tv) != REDIS_OK) {
-		fprintf(stderr, "hotlinectl: cannot set the Redis timeout: %s\n", rc->errstr);
-		redisFree(rc);
-		return -1;
-	}
-	if (ctl->redis_pass[0]) {
-		redisReply *reply =
-			ctl->redis_user[0]
-				? redisCommand(rc, "AUTH %s %s", ctl->redis_user, ctl->redis_pass)
-				: redisCommand(rc, "AUTH %s", ctl->redis_pass);
-		bool ok = reply && reply->type != REDIS_REPLY_ERROR;
-		if (!ok)
-			fprintf(stderr, "hotlinectl: Redis at %s refused AUTH: %s\n", addr,
-				reply ? reply->str : rc->errstr);
-		if (reply)
-			freeReplyObject(reply);
-		if (!ok) {
-			redisFree(rc);
-			return -1;
-		}
 	}
 	ctl->redis = rc;
 	return 0;

@@ -87,6 +87,7 @@ struct options {
 	bool json_summary;
 	size_t content_bytes;
 	bool phones;
+	uint64_t seed;
 	unsigned dry_run;
 };
 
@@ -1118,6 +1119,9 @@ static void usage(FILE *out)
 		"      --content-bytes N    content bytes per record, Chinese+ASCII (default %d)\n"
 		"      --phones             send random, realistic 11-digit mobile numbers\n"
 		"                           (default: no caller_phone)\n"
+		"      --seed N             vary the records (callers, categories, contents, ...)\n"
+		"                           from those of another run: runs side by side give\n"
+		"                           each a seed of its own (default 0)\n"
 		"      --duration SEC       stop sending new records after SEC seconds, then wait\n"
 		"                           for the outstanding acks\n"
 		"      --idle               open the connections, say hello, then hold them idle\n"
@@ -1232,6 +1236,7 @@ enum {
 	OPT_JSON_SUMMARY,
 	OPT_CONTENT_BYTES,
 	OPT_PHONES,
+	OPT_SEED,
 	OPT_LOG_LEVEL,
 	OPT_DRY_RUN,
 	OPT_HELP,
@@ -1258,6 +1263,7 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 		{ "json-summary", no_argument, NULL, OPT_JSON_SUMMARY },
 		{ "content-bytes", required_argument, NULL, OPT_CONTENT_BYTES },
 		{ "phones", no_argument, NULL, OPT_PHONES },
+		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "dry-run", required_argument, NULL, OPT_DRY_RUN },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -1345,6 +1351,9 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 			break;
 		case OPT_PHONES:
 			o->phones = true;
+			break;
+		case OPT_SEED:
+			o->seed = parse_uint(optarg, "--seed", 0, UINT32_MAX);
 			break;
 		case OPT_LOG_LEVEL: {
 			int level = log_level_parse(optarg);
@@ -1460,6 +1469,7 @@ int main(int argc, char **argv)
 	parse_options(lg, argc, argv);
 	if (record_gen_init(&lg->gen, lg->opt.content_bytes, lg->opt.phones) != 0)
 		fatal("out of memory");
+	lg->gen.seed = lg->opt.seed;
 	if (lg->opt.dry_run > 0) {
 		int rc = dry_run(lg);
 		record_gen_free(&lg->gen);

@@ -146,6 +146,10 @@ int record_generate(struct record_gen *gen, const char *prefix, unsigned conn, u
 
 	uint64_t state = ((uint64_t)conn << 40) ^ index ^ 0x12345ull;
 	(void)next_random(&state);
+	if (gen->seed) { /* another run's callers, contents, ...: not the same again */
+		state ^= gen->seed * 0xbf58476d1ce4e5b9ull;
+		(void)next_random(&state);
+	}
 
 	out->received_at_ms = received_at_ms;
 	out->category = categories[pick(&state, ARRAY_LEN(categories))];

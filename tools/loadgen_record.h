@@ -38,6 +38,7 @@ struct gen_record {
 struct record_gen {
 	size_t content_bytes;
 	bool realistic_phones;
+	uint64_t seed; /* mixed into every record's choices (--seed); 0 by default */
 	char *content; /* content_bytes + 1, owned */
 	char phone[16];
 	char name[32];
@@ -57,7 +58,7 @@ void record_gen_free(struct record_gen *gen);
 /*
  * Fills *out with record number index of connection conn. external_id is
  * "<prefix>-<conn>-<index>"; everything but received_at depends only on
- * (conn, index). Returns 0, or -1 when the external_id would be too long.
+ * (gen->seed, conn, index). Returns 0, or -1 when the external_id would be too long.
  */
 int record_generate(struct record_gen *gen, const char *prefix, unsigned conn, uint64_t index,
 		    int64_t received_at_ms, struct gen_record *out)

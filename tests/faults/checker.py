@@ -15,14 +15,19 @@ the run, and judging:
               to_state is the ticket's state; every LINKED ticket's parent is still open;
   once        each due-soon and overdue mark at most once per ticket per deadline; no
               department action or callback result applied more often than it was sent;
-  outbox      empty at the end.
+  outbox      empty at the end;
+  rollup      the statistics' rollup (stats_daily) equals its recomputation from the
+              audit trail, every day, department, dimension and count (`hotline-stats
+              check`): no move counted twice or lost, whatever the faults did.
 Never: changes the database.
 Callers: suite.py (run and soak), with a drained run whose daemons have stopped.
 """
 
 import collections
 import glob
+import json
 import os
+import subprocess
 
 import psycopg
 
@@ -75,10 +80,12 @@ class Result:
         return not self.failures
 
 
-def check(conninfo, records_dir, rule_depts, agents_feed, received, python_depts, result=None):
+def check(conninfo, records_dir, rule_depts, agents_feed, received, python_depts, result=None,
+          stats_tool=None):
     """Judges a finished run. received: {dept: {(ticket_no, reopen_count)}};
     rule_depts: {route_rule or 'subcenter:FEED': dept}; python_depts: departments whose
-    every action was sent by a recording client. Returns a Result."""
+    every action was sent by a recording client; stats_tool: hotline-stats, for the
+    rollup's check (None: not checked). Returns a Result."""
     r = result or Result()
     with psycopg.connect(conninfo, autocommit=True) as db:
         tickets = {}
@@ -215,7 +222,26 @@ def check(conninfo, records_dir, rule_depts, agents_feed, received, python_depts
 
     r.counts["outbox rows left"] = outbox
     r.fail("outbox rows never published", [f"{outbox} rows"] if outbox else [])
+
+    if stats_tool:
+        rollup(r, stats_tool, conninfo)
     return r
+
+
+def rollup(r, stats_tool, conninfo):
+    """`hotline-stats check` over every day: the rollup against the audit trail."""
+    out = subprocess.run([str(stats_tool), "--dsn", conninfo, "--format", "json", "check"],
+                         capture_output=True, text=True, timeout=600)
+    try:
+        found = json.loads(out.stdout)
+    except ValueError:
+        r.fail("hotline-stats check did not answer", [f"exit {out.returncode}: {out.stderr.strip()[:300]}"])
+        return
+    r.counts["rollup counts differing from the audit trail"] = found["differences_count"]
+    r.fail("rollup counts that differ from the audit trail (counted twice or lost)",
+           [f"{d['day']} dept={d['dept_code']} {d['dim'] or 'total'}{'=' + d['value'] if d['dim'] else ''}:"
+            f" {d['column']} rollup {d['rollup']}, audit trail {d['audit_trail']}"
+            for d in found["differences"]])
 
 
 def deliveries_owed(db, rule_depts):

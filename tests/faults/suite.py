@@ -126,7 +126,8 @@ class Context:
 
 def bins(build):
     out = {name: build / sub / name for sub, name in
-           (("daemon", "hotlined"), ("tools", "hotlinectl"), ("tools", "hotline-dept"))}
+           (("daemon", "hotlined"), ("tools", "hotlinectl"), ("tools", "hotline-dept"),
+            ("tools", "hotline-stats"))}
     for path in out.values():
         if not os.access(path, os.X_OK):
             sys.exit(f"faults: {path} is missing: build first (meson setup {build} && ninja -C {build})")
@@ -436,7 +437,7 @@ def run_suite(args, fault_seconds, make_injector, reporter=None):
         stop_all(ctx)
         ctx.log("checking the records against PostgreSQL")
         result = checker.check(ctx.pg.conninfo, ctx.records.dir, RULE_DEPTS, AGENTS_FEED, received,
-                               PYTHON_DEPTS)
+                               PYTHON_DEPTS, stats_tool=b["hotline-stats"])
         ok = summary(ctx, result, drained, args, extra)
     except KeyboardInterrupt:
         ctx.log("interrupted")

@@ -23,9 +23,13 @@ def embed_module():
     return module
 
 
-# BEGIN and COMMIT (hotlinectl's migration transaction) cannot be prepared and
-# declare nothing; every other statement is checked.
-TRANSACTION_CONTROL = {"migrate_begin": "BEGIN", "migrate_commit": "COMMIT"}
+# BEGIN and COMMIT (hotlinectl's migration transaction) and LOCK (hotline-stats
+# rebuild's) cannot be prepared and declare nothing; every other statement is checked.
+TRANSACTION_CONTROL = {
+    "migrate_begin": "BEGIN",
+    "migrate_commit": "COMMIT",
+    "stats_rebuild_lock": "LOCK TABLE stats_daily IN EXCLUSIVE MODE",
+}
 SQL_FILES = sorted(p for p in QUERIES.glob("*.sql") if p.stem not in TRANSACTION_CONTROL)
 
 

@@ -90,6 +90,9 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.pg_work_mem, "64MB");
 	assert_int_equal(cfg.pg_connections, 2);
 	assert_string_equal(cfg.pg_timezone, "Asia/Shanghai");
+	/* 签收及时: one working day unless configured */
+	assert_int_equal(cfg.sign_for.unit, DEADLINE_WORKDAYS);
+	assert_int_equal(cfg.sign_for.count, 1);
 	assert_int_equal(cfg.max_unauthenticated, 256);
 	assert_int_equal(cfg.max_unauthenticated_per_address, 16);
 	assert_int_equal(cfg.extend_max_days, 365);
@@ -155,6 +158,8 @@ static void test_errors_name_line_and_reason(void **state)
 		     "[postgres] work_mem: 'lots' is not like 64MB");
 	expect_error("[hotlined]\nlisten_binary = nowhere\n", "is not host:port");
 	expect_error("[hotlined]\nlog_level = loud\n", "log_level");
+	expect_error("[stats]\nsign_for = 2 days\n", "[stats] sign_for: bad deadline limit");
+	expect_error("[stats]\nsign_for = 0h\n", "[stats] sign_for:");
 	expect_error("[hotlined]\nmax_inflight = 10\nmax_conn_inflight = 20\n",
 		     "exceeds max_inflight");
 	struct hotline_config cfg;
