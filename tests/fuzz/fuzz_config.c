@@ -6,7 +6,8 @@
  * free (LeakSanitizer sees to that), a file with a NUL byte is refused, the string
  * variant agrees with the buffer variant, and an accepted config keeps the rules
  * validation promises (tokens present and distinct, the agents' feed present,
- * max_unauthenticated_per_address <= max_unauthenticated <= max_connections) and
+ * max_unauthenticated_per_address <= max_unauthenticated <= max_connections,
+ * sentinels with a valid master name and a password of their own) and
  * survives a reload into the defaults. Never: opens anything but the zone file a
  * valid [postgres] timezone names. Run as in README.md.
  */
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "redis_ha.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,6 +44,19 @@ static void check_accepted(const struct hotline_config *cfg)
 	}
 	if (cfg->agents_token[0] && !config_find_feed(cfg, cfg->agents_feed))
 		abort();
+	/* Sentinels come with a valid master name, and their password is a secret of
+	 * its own. */
+	if (cfg->redis_sentinels[0] && !redis_ha_name_valid(cfg->redis_master_name))
+		abort();
+	if (!cfg->redis_sentinels[0] &&
+	    (cfg->redis_master_name[0] || cfg->redis_sentinel_password[0]))
+		abort();
+	const char *sp = cfg->redis_sentinel_password;
+	if (sp[0] && cfg->redis_password[0] && config_token_equal(sp, cfg->redis_password))
+		abort();
+	for (size_t i = 0; sp[0] && i < cfg->nfeeds; i++)
+		if (config_token_equal(sp, cfg->feeds[i].token))
+			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
