@@ -62,6 +62,7 @@ struct bus_stats {
 	unsigned long long acked;
 	unsigned long long rebuilds;
 	unsigned long long reconnects;
+	unsigned long long failovers; /* new primaries the sentinels named */
 	long long rules_version;
 };
 
