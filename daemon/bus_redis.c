@@ -411,6 +411,11 @@ bool bus_connected(const struct bus *bus)
 	return bus->ready && bus->cmd_up;
 }
 
+const char *bus_epoch(const struct bus *bus)
+{
+	return bus_connected(bus) ? bus->epoch : "";
+}
+
 void bus_get_stats(const struct bus *bus, struct bus_stats *out)
 {
 	*out = bus->stats;

@@ -30,8 +30,8 @@ import psycopg
 import pytest
 import redis
 
-from conftest import SANITIZER_MARKS, Daemon, Db, free_ports, run, write_private
-from routing_helpers import new_code, routing_overrides, wait_until
+from conftest import SANITIZER_MARKS, Daemon, Db, RedisServer, free_ports, run, write_private
+from routing_helpers import FeedClient, new_code, routing_overrides, wait_until
 
 MASTER = "hotline-ha"
 REDIS_PASSWORD = "redis-data-" + uuid.uuid4().hex[:12]
@@ -337,3 +337,54 @@ def test_failover_with_the_old_primary_alive(binaries, sentinel_redis, own_db, t
     finally:
         stop_all(daemon, load, department)
 
+
+def test_publishes_into_a_cut_off_old_primary_are_published_again(binaries, own_db, tmp_path):
+    """Split brain, as when a failover leaves the old primary running, cut off from
+    its replicas but not from some daemons: daemon B publishes into Redis Y (the old
+    primary, its dataset) while daemon A, on Redis X (the new one), has claimed a
+    rebuild in PostgreSQL. B's publishes into Y are lost once Y is demoted, so B must
+    not delete their outbox rows: PostgreSQL's bus_epoch no longer names Y's
+    dataset. A's sweeper publishes them into X, and A's department gets them all."""
+    servers = []
+    daemons = []
+    department = None
+    try:
+        for name in ("x", "y"):
+            server = RedisServer(tmp_path / f"redis-{name}")
+            server.start()
+            servers.append(server)
+        x, y = servers
+        dept, feed = new_code("split"), new_code("splitf")
+        rules = tmp_path / "all.rules"
+        rules.write_text(f"rule all -> {dept}\n")
+        for server in servers:
+            r = run([binaries.hotlinectl, "--redis", server.address, "route", "load", rules])
+            assert r.returncode == 0, r.stderr
+        overrides = routing_overrides(depts=[dept], feeds=[feed], routing={"relay_interval_ms": 200})
+        b = Daemon(binaries, tmp_path / "b", own_db, y.address, overrides)
+        daemons.append(b)
+        b.start()
+        a = Daemon(binaries, tmp_path / "a", own_db, x.address, overrides)
+        daemons.append(a)
+        a.start()  # rebuilds X: PostgreSQL's bus_epoch names X's dataset from now on
+        db = Db(own_db)
+        epoch = db.query("SELECT epoch FROM bus_epoch")[0]["epoch"]
+        assert redis.Redis(unix_socket_path=x.address).get("hotline:epoch").decode() == epoch
+        assert redis.Redis(unix_socket_path=y.address).get("hotline:epoch").decode() != epoch
+
+        department = Department(binaries, a, dept, tmp_path / "dept.jsonl")
+        f = FeedClient(b, feed)
+        tickets = [f.intake(f"split-{i}-{uuid.uuid4().hex[:8]}", content=f"裂脑 {i}") for i in range(20)]
+        f.close()
+        yd = redis.Redis(unix_socket_path=y.address)
+        wait_until(lambda: yd.xlen(f"hotline:dept:{dept}") >= len(tickets), 10,
+                   message="B publishing into Y")
+        wait_delivered(db, department, tickets, timeout=30)
+        db.close()
+    finally:
+        if department is not None:
+            department.stop()
+        for d in daemons:
+            stop_all(d)
+        for server in servers:
+            server.destroy()
