@@ -231,12 +231,38 @@ static void conn_intake_done(struct store_intake *rec, const struct store_result
 	conn_work_end(c);
 }
 
+/*
+ * [feed.CODE] max_rate: true when the record may go on. Over the rate it is refused
+ * with Error{UNAVAILABLE} naming the limit (nothing stored, nothing acknowledged: the
+ * feed resends it later), so a runaway line costs the daemon a parse and a reply
+ * per record, never a share of the group commit the other feeds wait on. Its
+ * connection stays open and is still read, so its Acks of TicketUpdates flow.
+ */
+static bool within_rate(struct conn *c, const struct hotline_config *cfg, const char *external_id)
+{
+	const struct feed_config *feed = config_find_feed(cfg, c->feed_code);
+	long burst;
+	if (!feed || server_feed_within_rate(c->server, feed, &burst))
+		return true;
+	char msg[256];
+	snprintf(msg, sizeof(msg),
+		 "feed %s is over its rate limit ([feed.%s] max_rate %ld records/s, burst %ld): "
+		 "not stored; resend it later",
+		 c->feed_code, c->feed_code, feed->max_rate, burst);
+	conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE, msg, external_id);
+	return false;
+}
+
 /* Validates in and hands it to the store; takes ownership of in. */
 void conn_intake(struct conn *c, struct intake *in)
 {
 	struct server *server = c->server;
 	const struct hotline_config *cfg = server_config(server);
 	int64_t now = clock_now_ms();
+	if (!within_rate(c, cfg, in->external_id)) {
+		intake_free(in);
+		return;
+	}
 	struct intake_limits limits;
 	intake_limits_default(&limits);
 	limits.max_content = (size_t)cfg->max_content;

@@ -55,6 +55,32 @@ static void conn_send_welcome(struct conn *c)
 	conn_send_frame(c, &frame);
 }
 
+/*
+ * [hotlined] max_connections_per_id: false (the Hello refused with Error{UNAVAILABLE}
+ * and the connection closed) when code already holds that many. One authenticated
+ * runaway (a feed reconnecting in a loop without closing) then cannot fill
+ * max_connections and keep every other feed and department out.
+ */
+static bool conn_room_for(struct conn *c, int role, const char *code)
+{
+	long max = server_config(c->server)->max_connections_per_id;
+	size_t held = server_count_id(c->server, role, code);
+	if ((long)held < max)
+		return true;
+	const char *what = role == HOTLINE__V1__ROLE__ROLE_DEPARTMENT ? "department" : "feed";
+	log_warn("conn=%llu peer=%s hello refused: %s %s already holds %zu connections "
+		 "(max_connections_per_id)",
+		 (unsigned long long)c->id, c->peer, what, code, held);
+	char msg[192];
+	snprintf(msg, sizeof(msg),
+		 "%s %s already holds %zu connections on this daemon "
+		 "(max_connections_per_id = %ld): close one first",
+		 what, code, held, max);
+	conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE, msg, NULL);
+	conn_refuse(c);
+	return false;
+}
+
 void conn_hello(struct conn *c, int role, const char *id, const char *token, uint32_t version)
 {
 	char safe_id[65];
@@ -80,6 +106,8 @@ void conn_hello(struct conn *c, int role, const char *id, const char *token, uin
 			conn_refuse(c);
 			return;
 		}
+		if (!conn_room_for(c, role, dept->code))
+			return;
 		c->role = role;
 		snprintf(c->dept_code, sizeof(c->dept_code), "%s", dept->code);
 		conn_authenticated(c);
@@ -104,15 +132,22 @@ void conn_hello(struct conn *c, int role, const char *id, const char *token, uin
 		return;
 	}
 	const struct feed_config *feed = config_find_feed(cfg, id);
-	if (!feed || !config_token_equal(feed->token, token ? token : "")) {
+	/* An Open311 client's feed has no token: it never says Hello. */
+	if (!feed || !feed->token || !config_token_equal(feed->token, token ? token : "")) {
 		server_stats_mut(c->server)->auth_failed++;
 		log_warn("conn=%llu peer=%s hello refused: %s '%s'", (unsigned long long)c->id,
-			 c->peer, feed ? "wrong token for feed" : "unknown feed", safe_id);
+			 c->peer,
+			 !feed		? "unknown feed"
+			 : !feed->token ? "no Hello for the Open311 client feed"
+					: "wrong token for feed",
+			 safe_id);
 		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH,
 				"unknown feed or wrong token", NULL);
 		conn_refuse(c);
 		return;
 	}
+	if (!conn_room_for(c, role, feed->code))
+		return;
 	c->role = role;
 	snprintf(c->feed_code, sizeof(c->feed_code), "%s", feed->code);
 	conn_authenticated(c);

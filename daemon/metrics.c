@@ -222,6 +222,9 @@ static void write_intake(struct prom *p, struct metrics *m)
 		  offsetof(struct feed_tally, invalid) },
 		{ "hotline_intake_failed_total", "Records the store could not take, by feed.",
 		  offsetof(struct feed_tally, failed) },
+		{ "hotline_intake_rate_limited_total",
+		  "Records refused because the feed was over its max_rate, by feed.",
+		  offsetof(struct feed_tally, limited) },
 	};
 	const struct tally *t = server_tally(m->deps.server);
 	for (size_t k = 0; k < sizeof(per_feed) / sizeof(per_feed[0]); k++) {

@@ -1,13 +1,15 @@
 /*
- * tally.h - the per-feed intake counters /metrics reports.
+ * tally.h - the per-feed intake counters /metrics reports, and each feed's rate bucket.
  *
- * Owns: one row of counters per feed code seen (records submitted, acknowledged,
- * duplicates, refused as invalid, failed in the store), found by code, made on
+ * Owns: one row per feed code seen (records submitted, acknowledged, duplicates,
+ * refused as invalid, refused over the feed's max_rate, failed in the store; the
+ * token bucket of [feed.CODE] max_rate, lib/ratelimit.h), found by code, made on
  * first use, at most TALLY_MAX_FEEDS rows (codes come from authenticated
  * connections, so from the configuration; the bound only guards a bug).
  * Never: forgets a row (counters are monotonic for Prometheus), or does I/O.
- * Callers: daemon/server.c (owns one), daemon/conn_feed.c, daemon/conn.c and
- * daemon/http_tickets.c (count), daemon/metrics.c (reports), tests/unit/test_tally.c.
+ * Callers: daemon/server.c (owns one; the rate bucket), daemon/conn_feed.c,
+ * daemon/conn.c and daemon/http_open311.c (count), daemon/metrics.c (reports),
+ * tests/unit/test_tally.c.
  */
 #ifndef HOTLINE_TALLY_H
 #define HOTLINE_TALLY_H
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "code.h"
+#include "ratelimit.h"
 
 #define TALLY_MAX_FEEDS 4096
 
@@ -26,6 +29,10 @@ struct feed_tally {
 	uint64_t duplicates; /* ... of which duplicates */
 	uint64_t invalid;    /* refused by validation */
 	uint64_t failed;     /* refused by the store */
+	uint64_t limited;    /* refused over [feed.CODE] max_rate */
+	struct rate_bucket bucket;
+	int64_t limited_logged_ms; /* when the last "over its rate" warning was logged */
+	uint64_t limited_logged;   /* limited at that time */
 };
 
 struct tally {

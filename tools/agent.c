@@ -1,5 +1,7 @@
 /*
  * agent.c - hotline-agent: the call-centre agent terminal on the command line.
+ * A command line that names a command of the HTTP API (show, create, desk, ...)
+ * is tools/agent_http.c's; without one, this file's binary-port terminal runs.
  *
  * Owns: one agent connection to hotlined's binary port on one libevent loop:
  * Hello as ROLE_AGENT; callbacks (回访: CallbackClaim -> CallbackTask, then
@@ -38,6 +40,7 @@
 #include <jansson.h>
 
 #include "hotline.pb-c.h"
+#include "agent_http.h"
 #include "cli_client.h"
 #include "cli_json.h"
 #include "cli_opt.h"
@@ -552,7 +555,9 @@ static void summary_members(void *arg, json_t *line)
 
 static void usage(FILE *out)
 {
-	fputs("usage: hotline-agent --id AGENT_ID [--token TOKEN] [--host H] [--port P]\n"
+	agent_http_usage(out);
+	fputs("\nWithout a COMMAND, the agent terminal of hotline12345's binary port:\n\n"
+	      "usage: hotline-agent --id AGENT_ID [--token TOKEN] [--host H] [--port P]\n"
 	      "                     [--auto satisfied|basic|unsatisfied|unreachable] [--note "
 	      "TEXT]\n"
 	      "                     [--count N] [--timeout SEC] [--poll-ms MS]\n"
@@ -678,6 +683,8 @@ static const struct cli_client_ops agent_ops = {
 int main(int argc, char **argv)
 {
 	log_set_ident(PROG);
+	if (agent_http_wanted(argc, argv))
+		return agent_http_main(argc, argv);
 	struct agent *a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		fatal("out of memory");

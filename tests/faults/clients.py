@@ -3,7 +3,8 @@
 Owns: client threads that keep talking to whichever daemons run, reconnecting after
 every loss, and record what they were told in tab-separated files under the run's
 records/ directory (what the checker later holds PostgreSQL to):
-  acks-*.tsv      feed, external_id, ticket_no, duplicate    every IntakeAck (feeds, agents)
+  acks-*.tsv      feed, external_id, ticket_no, duplicate    every IntakeAck (feeds, agents,
+                                                             the HTTP desk's 200/201)
   sent-*.tsv      feed, external_id                          every record first sent
   updates-*.tsv   feed, update_id, ticket_no, state          every TicketUpdate received
   recv-*.tsv      dept, consumer, ticket_no, reopen_count     every Ticket a department took
@@ -11,13 +12,14 @@ records/ directory (what the checker later holds PostgreSQL to):
   half-*.tsv      feed, external_id                          records cut mid-frame (never stored)
 Feeds resend every record not acknowledged after each reconnect, as the protocol
 says; departments record a Ticket before they acknowledge it; agents claim callbacks
-and record results; HotlineDept runs the reference hotline-dept binary (--reconnect).
+and record results; HttpDesk is a supervisor on the HTTP API; HotlineDept runs the reference hotline-dept binary (--reconnect).
 Never: imports anything from the daemon's build; decides what counts as a loss (the
 checker does).
 Callers: suite.py, injector.py (the hostile peers).
 """
 
 import collections
+import http.client
 import json
 import os
 import random
@@ -908,3 +910,113 @@ def garbage(ctx, rng, json_lines=False):
         return True
     except OSError:
         return False
+
+
+# ------------------------------------------------------------------ the HTTP desk
+
+
+class HttpDesk(Client):
+    """A supervisor's browser on the HTTP API of whichever daemon runs: now and then a
+    ticket taken on the phone (POST /api/v1/tickets, idempotent by external_id: resent
+    after a lost connection or a 503 until a 200/201 names its ticket, so it is checked
+    like a feed's record), and reads: that ticket back (a 404 for an acknowledged
+    ticket is a problem), the caller's history, the desk, /me. Records request
+    latencies for the soak's minute lines."""
+
+    def __init__(self, ctx, token, feed_code, seed):
+        super().__init__(name="http-desk", daemon=True)
+        self.ctx, self.token, self.feed_code = ctx, token, feed_code
+        self.rng = random.Random(seed)
+        self.generating = True
+        self.satisfied_only = False  # set by the drain like an Agent's; nothing to do
+        self.pending = collections.OrderedDict()  # external_id -> body
+        self.recent = collections.deque(maxlen=200)  # (ticket_no, phone)
+        self.seq = 0
+        self.acks = ctx.records.open("acks-http.tsv")
+        self.sent = ctx.records.open("sent-http.tsv")
+        self.stats = collections.Counter()
+        self.latencies = []
+        self.lock = threading.Lock()
+
+    def unacked(self):
+        return len(self.pending)
+
+    def take_latencies(self):
+        with self.lock:
+            out, self.latencies = self.latencies, []
+        return out
+
+    def _request(self, method, path, body=None):
+        """(status, parsed JSON or None), or None when no daemon answered."""
+        port = self.ctx.daemons.random_port(self.rng, "http")
+        if port is None:
+            return None
+        headers = {"Authorization": f"Bearer {self.token}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+        started = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            status = resp.status
+        except (OSError, http.client.HTTPException):
+            self.stats["http_lost"] += 1
+            return None
+        finally:
+            conn.close()
+        with self.lock:
+            self.latencies.append(time.monotonic() - started)
+        self.stats[f"http_{status}"] += 1
+        try:
+            return status, (json.loads(raw) if raw else None)
+        except ValueError:
+            self.ctx.problem(f"HTTP {method} {path}: {status} with a body that is not JSON: {raw[:200]!r}")
+            return status, None
+
+    def _create(self, ext, body):
+        got = self._request("POST", "/api/v1/tickets", body)
+        if got is None or got[0] == 503:
+            return
+        status, answer = got
+        if status in (200, 201) and answer and answer.get("ticket_no"):
+            self.acks.write(f"{self.feed_code}\t{ext}\t{answer['ticket_no']}\t{int(bool(answer.get('duplicate')))}\n")
+            self.pending.pop(ext, None)
+            self.recent.append((answer["ticket_no"], body["caller_phone"]))
+            self.stats["acks"] += 1
+        else:
+            self.ctx.problem(f"HTTP create {ext}: {status} {answer}")
+            self.pending.pop(ext, None)
+
+    def _read(self):
+        pick = self.rng.random()
+        if self.recent and pick < 0.4:
+            ticket_no, phone = self.rng.choice(self.recent)
+            got = self._request("GET", f"/api/v1/tickets/{ticket_no}")
+            if got and got[0] == 404:
+                self.ctx.problem(f"HTTP: acknowledged ticket {ticket_no} answered 404")
+            if self.rng.random() < 0.5:
+                self._request("GET", f"/api/v1/callers/{phone}/tickets?limit=5")
+        elif pick < 0.7:
+            self._request("GET", "/api/v1/desk")
+        else:
+            self._request("GET", "/api/v1/me")
+
+    def loop(self):
+        next_create = time.monotonic() + 1
+        while not self.ctx.stopping:
+            now = time.monotonic()
+            if self.generating and now >= next_create:
+                next_create = now + self.rng.uniform(1.0, 3.0)
+                self.seq += 1
+                ext = f"{self.ctx.tag}-http-{self.seq}"
+                body = json_record(make_record(self.rng, ext, "merged"))
+                self.pending[ext] = body
+                self.sent.write(f"{self.feed_code}\t{ext}\n")
+            for ext, body in list(self.pending.items())[:4]:
+                self._create(ext, body)
+            self._read()
+            time.sleep(self.rng.uniform(0.1, 0.4))

@@ -267,8 +267,11 @@ class Injector:
                      f"{noise} peers sending random bytes")
 
     def _reload(self, rng):
-        """SIGHUP to every daemon under load (the config is unchanged: a no-op reload)."""
+        """SIGHUP to every daemon under load (the config is unchanged: a no-op reload),
+        once it has started (servers.Slot.handles_signals)."""
         for slot in self.ctx.daemons.running():
+            if not slot.handles_signals():
+                continue
             try:
                 slot.proc.send_signal(signal.SIGHUP)
                 self.ctx.count("SIGHUP reload under load")

@@ -184,6 +184,19 @@ class Slot:
             self.starts += 1
             return self.proc.pid
 
+    def handles_signals(self):
+        """True once this run logged "started (pid N ...)": its signal handlers are in
+        place. Before that a SIGHUP can arrive before main() even runs (a sanitizer
+        build spends tens of ms loading) and kill it, which no supervisor does:
+        systemd holds a reload until the daemon said READY."""
+        if not self.running():
+            return False
+        try:
+            text = self.log_path.read_bytes()[-4_000_000:].decode(errors="replace")
+        except FileNotFoundError:
+            return False
+        return f"started (pid {self.proc.pid}," in text
+
     def kill9(self):
         """kill -9 and reap; returns the pid killed, or None when it was not running."""
         with self.lock:
@@ -286,7 +299,8 @@ class Daemons:
 
     def live_ports(self, kind="binary", slots=None):
         chosen = [s for s in self.running() if slots is None or s.index in slots]
-        return [s.binary_port if kind == "binary" else s.json_port for s in chosen]
+        attr = {"binary": "binary_port", "json": "json_port", "http": "http_port"}[kind]
+        return [getattr(s, attr) for s in chosen]
 
     def random_port(self, rng, kind="binary", slots=None):
         ports = self.live_ports(kind, slots)

@@ -89,6 +89,7 @@ class Context:
         self.feed_tokens = {code: f"{code}-feed-{seed}" for code in list(FEEDS) + [AGENTS_FEED]}
         self.dept_tokens = {code: f"{code}-dept-{seed}" for code in ("da", "db", "dc", "ds")}
         self.agent_token = f"agent-terminal-{seed}"
+        self.desk_token = None  # a supervisor's HTTP token, made by setup()
         self.pg = self.redis = self.proxy = self.daemons = None
 
     def log(self, msg):
@@ -186,6 +187,8 @@ def setup(ctx, b):
     ctx.redis = servers.RedisServer(ctx.workdir / "redis")
     ctx.redis.start()
     servers.run([b["hotlinectl"], "--dsn", ctx.pg.conninfo, "migrate"])
+    ctx.desk_token = servers.run([b["hotlinectl"], "--dsn", ctx.pg.conninfo, "user", "add",
+                                  f"desk-{ctx.seed}", "--role", "supervisor"]).strip()
     rules = ctx.workdir / "suite.rules"
     rules.write_text(RULES, encoding="utf-8")
     servers.run([b["hotlinectl"], "--redis", ctx.redis.address, "route", "load", rules])
@@ -220,6 +223,7 @@ def start_clients(ctx, b):
         clients.HotlineDept(ctx, b["hotline-dept"], "dc", ctx.dept_tokens["dc"], slots[1], "reply", "dc"),
     ]
     ctx.agents = [clients.Agent(ctx, f"ag{i}", ctx.agent_token, AGENTS_FEED, seed + 200 + i) for i in (1, 2, 3, 4)]
+    ctx.agents.append(clients.HttpDesk(ctx, ctx.desk_token, AGENTS_FEED, seed + 300))
     for t in ctx.feeds + ctx.consumers + ctx.agents:
         t.start()
     for d in ctx.hotline_depts:
@@ -335,6 +339,12 @@ def summary(ctx, result, drained, args, extra_lines=()):
     print("counts:")
     for name, value in result.counts.items():
         print(f"  {name:58} {value}")
+    http = collections.Counter()
+    for a in ctx.agents:
+        if isinstance(a, clients.HttpDesk):
+            http.update({k[5:]: v for k, v in a.stats.items() if k.startswith("http_")})
+    print(f"  {'HTTP desk requests, by answer':58} "
+          + (", ".join(f"{k} {v}" for k, v in sorted(http.items())) or "none"))
     print(f"  {'drain time (s)':58} {'did not drain' if drained is None else f'{drained:.1f}'}")
     print(f"  {'max RSS (bound ' + str(args.max_rss_mb) + ' MB)':58} {max_rss_mb:.1f} MB ({rss_report(ctx)})")
     print(f"  {'daemon crashes (exits the suite did not cause)':58} {len(ctx.daemons.crashes)}")

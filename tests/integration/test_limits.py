@@ -210,3 +210,155 @@ def test_silent_connections_never_lock_feeds_out(start_hotlined):
     assert len([l for l in log.splitlines() if "has not said Hello" in l]) <= 3
     for s in crowd + same:
         s.close()
+
+
+def test_a_runaway_feed_is_held_to_its_rate_and_never_starves_the_others(start_hotlined, db):
+    """[feed.water] max_rate = 50, burst = 50: a feed firing 600 records at once gets
+    the burst plus about 50 a second acknowledged and Error{UNAVAILABLE} naming the
+    limit for the rest (none of those stored); another feed sending meanwhile is
+    answered as fast as ever; a refused record resent a second later is taken; the
+    refusals are counted on /metrics and logged once, not 550 times."""
+    import http.client
+    import threading
+    import uuid
+
+    daemon = start_hotlined({"feed.water": {"max_rate": "50", "burst": "50"}})
+    tag = uuid.uuid4().hex[:8]
+    ids = [f"run-{tag}-{i}" for i in range(600)]
+    runaway = daemon.feed("water")
+    other = daemon.feed("power")
+
+    latencies = []
+
+    def other_feed():
+        for i in range(20):
+            t0 = time.monotonic()
+            ext = f"calm-{tag}-{i}"
+            other.send_intake(external_id=ext, content="路灯不亮", caller_phone="13800000000")
+            f = other.read_frame(timeout=10)
+            assert f.WhichOneof("msg") == "intake_ack" and f.intake_ack.external_id == ext, f
+            latencies.append(time.monotonic() - t0)
+
+    calm = threading.Thread(target=other_feed)
+    started = time.monotonic()
+    runaway.send_raw(b"".join(hc.intake_frame(external_id=e, content="水管爆裂", caller_phone="13900000000")
+                              for e in ids))
+    calm.start()
+    acked, refused = set(), {}
+    while len(acked) + len(refused) < len(ids):
+        f = runaway.read_frame(timeout=20)
+        kind = f.WhichOneof("msg")
+        if kind == "intake_ack":
+            acked.add(f.intake_ack.external_id)
+        elif kind == "error":
+            refused[f.error.external_id] = f.error
+    elapsed = time.monotonic() - started
+    calm.join(30)
+    assert len(latencies) == 20, "the other feed was not answered"
+    assert max(latencies) < 2.0, f"the other feed waited {max(latencies):.2f} s"
+
+    assert 50 <= len(acked) <= 50 + 50 * elapsed + 5, (len(acked), elapsed)
+    assert len(refused) >= 600 - (50 + 50 * elapsed + 5)
+    for err in refused.values():
+        assert hc.error_name(err.code) == "ERROR_UNAVAILABLE"
+        assert "over its rate limit" in err.message and "max_rate 50" in err.message
+    stored = db.query("SELECT external_id FROM tickets WHERE feed_code = 'water' AND external_id LIKE %s",
+                      (f"run-{tag}-%",))
+    assert {r["external_id"] for r in stored} == acked, "refused records must not be stored"
+
+    # Resent a second later (the bucket refilled), a refused record is taken.
+    time.sleep(1.2)
+    again = sorted(refused)[0]
+    runaway.send_intake(external_id=again, content="水管爆裂", caller_phone="13900000000")
+    f = runaway.read_frame(timeout=10)
+    assert f.WhichOneof("msg") == "intake_ack" and f.intake_ack.external_id == again, f
+
+    conn = http.client.HTTPConnection("127.0.0.1", daemon.ops_port, timeout=10)
+    conn.request("GET", "/metrics")
+    page = conn.getresponse().read().decode()
+    conn.close()
+    line = [x for x in page.splitlines() if x.startswith('hotline_intake_rate_limited_total{feed="water"}')]
+    assert line and float(line[0].split()[-1]) == len(refused), line
+    assert daemon.log_text().count("over its max_rate") <= 2
+
+
+def test_a_silent_or_half_hello_is_closed_at_hello_timeout_ms(start_hotlined):
+    """A connection that says nothing, or half a Hello, is closed once
+    hello_timeout_ms passes; a feed past its Hello is not (it may be idle for hours)."""
+    daemon = start_hotlined({"hotlined": {"hello_timeout_ms": 400}})
+    silent_conn = socket.create_connection(("127.0.0.1", daemon.binary_port), timeout=10)
+    half = socket.create_connection(("127.0.0.1", daemon.binary_port), timeout=10)
+    hello = hc.encode_frame(pb().Frame(hello=pb().Hello(version=1, role=pb().ROLE_FEED, id="water",
+                                                        token="water-feed-secret")))
+    half.sendall(hello[: len(hello) // 2])
+    feed = daemon.feed("water")
+    started = time.monotonic()
+    for s in (silent_conn, half):
+        s.settimeout(5)
+        try:
+            rest = s.recv(65536)
+        except ConnectionResetError:
+            rest = b""
+        assert rest == b"", "closed without a reply"
+    waited = time.monotonic() - started
+    assert 0.2 <= waited < 3.0, waited
+    time.sleep(0.6)  # well past the timeout: the feed that said Hello stays
+    feed.send_intake(external_id=f"after-{time.time_ns()}", content="路灯不亮", caller_phone="13800000000")
+    assert feed.read_frame(timeout=10).WhichOneof("msg") == "intake_ack"
+    feed.close()
+
+
+def test_http_request_over_request_timeout_ms_gets_503(start_hotlined, proxy, binaries, schema):
+    """A request whose PostgreSQL work is held back past [http] request_timeout_ms is
+    answered 503 {"error": {"code": "timeout"}} on time; the late result is dropped
+    without harm and the next request is served."""
+    from http_helpers import Api, add_user, new_user
+
+    daemon = start_hotlined({"postgres": {"conninfo": proxy.conninfo},
+                             "http": {"request_timeout_ms": 500}})
+    name = new_user("slow")
+    token = add_user(binaries, schema, name, "agent")
+    api = Api(daemon, token)
+    status, body = api.get("/api/v1/me")
+    assert status == 200, body
+    proxy.delay_on[b"ticket_show\x00"] = 3.0
+    started = time.monotonic()
+    status, body = api.get("/api/v1/tickets/99999999")
+    took = time.monotonic() - started
+    assert status == 503 and body["error"]["code"] == "timeout", (status, body)
+    assert took < 2.5, took
+    proxy.delay_on.clear()
+    time.sleep(3.0)  # the held statement comes back to a request already answered
+    api.close()  # idle past evhttp's keep-alive timeout: a new connection
+    status, body = Api(daemon, token).get("/api/v1/tickets/99999999")
+    assert status == 404, (status, body)
+
+
+def test_one_feed_or_department_holds_at_most_max_connections_per_id(start_hotlined):
+    """Past max_connections_per_id a Hello gets Error{UNAVAILABLE} naming the limit
+    and is closed; other codes still get in; closing one makes room again."""
+    daemon = start_hotlined({"hotlined": {"max_connections_per_id": 3}})
+    held = [daemon.feed("water") for _ in range(3)]
+    extra = daemon.binary()
+    reply = extra.hello("water", "water-feed-secret")
+    assert reply.WhichOneof("msg") == "error", reply
+    assert hc.error_name(reply.error.code) == "ERROR_UNAVAILABLE"
+    assert "feed water already holds 3 connections" in reply.error.message
+    assert "max_connections_per_id = 3" in reply.error.message
+    with pytest.raises((hc.Closed, ConnectionResetError)):
+        extra.read_frame(timeout=5)
+    other = daemon.feed("power")  # another feed is not counted against water
+    held.pop().close()
+    time.sleep(0.5)  # the daemon sees the close
+    held.append(daemon.feed("water"))  # room again (asserts the Welcome)
+    depts = []
+    for _ in range(3):
+        d = daemon.binary()
+        assert d.hello("water", "water-dept-secret", role=pb().ROLE_DEPARTMENT).WhichOneof("msg") == "welcome"
+        depts.append(d)
+    d = daemon.binary()
+    reply = d.hello("water", "water-dept-secret", role=pb().ROLE_DEPARTMENT)
+    assert reply.WhichOneof("msg") == "error" and "department water" in reply.error.message
+    for c in held + depts + [other]:
+        c.close()
+    assert "max_connections_per_id" in daemon.log_text()

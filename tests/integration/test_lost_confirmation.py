@@ -51,16 +51,6 @@ def new_id():
 
 
 @pytest.fixture
-def proxy(pg):
-    parts = dict(kv.split("=", 1) for kv in pg.conninfo.split())
-    p = PgProxy(f"{parts['host']}/.s.PGSQL.{parts['port']}")
-    p.conninfo = (f"host=127.0.0.1 port={p.port} user={parts['user']} dbname={parts['dbname']}"
-                  " sslmode=disable gssencmode=disable")
-    yield p
-    p.stop()
-
-
-@pytest.fixture
 def sub_centre(proxy, start_hotlined, db, rds):
     """A daemon behind the proxy with a sub-centre feed and its department of the
     test's own (its tickets need no rule); no other test's callbacks in the queue.
