@@ -12,7 +12,9 @@
  * command connection. When a connection ends, its unacknowledged entries are
  * XCLAIMed to the "orphans" consumer with a huge idle time, so the next
  * XAUTOCLAIM takes them at once. A missing group (NOGROUP: new, or Redis
- * lost its data) is created.
+ * lost its data) is created. After a failover (the bus names a new primary, or
+ * this connection is answered READONLY: its server was demoted) the connection
+ * is dropped and made again to the primary.
  * Never: frees itself inside a hiredis callback: a consumer that ends is marked
  * dying and freed from a deferred event once hiredis has freed its context
  * (STYLE #6); keeps a reply past its callback (deliver's bytes are valid only
@@ -41,6 +43,7 @@ struct bus_consumer {
 	bus_deliver_fn deliver;
 	void *arg;
 	redisAsyncContext *ctx;
+	unsigned primary_gen; /* the bus's primary_gen this connection was made with */
 	bool connected;
 	bool reading; /* a command is in flight */
 	bool dying;
@@ -160,6 +163,14 @@ static bool consumer_reply_usable(struct bus_consumer *c, const redisAsyncContex
 		create_group(c);
 		return false;
 	}
+	if (bus_is_readonly(reply)) {
+		/* Its server is a replica now. If the bus still takes it for the
+		 * primary, the bus must follow too. */
+		if (c->primary_gen == c->bus->primary_gen)
+			bus_failover(c->bus, reply->str);
+		consumer_lost(c, "the server is a replica now");
+		return false;
+	}
 	if (reply->type == REDIS_REPLY_ERROR) {
 		c->reading = false;
 		log_warn("bus: %s on %s: %s", command, c->stream, reply->str);
@@ -225,7 +236,13 @@ static void consumer_read(struct bus_consumer *c)
  */
 static void consumer_next(struct bus_consumer *c)
 {
-	if (c->dying || !c->connected || c->reading || c->room == 0)
+	if (c->dying || !c->connected || c->reading)
+		return;
+	if (c->primary_gen != c->bus->primary_gen) {
+		consumer_lost(c, "the primary moved");
+		return;
+	}
+	if (c->room == 0)
 		return;
 	c->reading = true;
 	int64_t now = clock_now_ms();
@@ -260,7 +277,8 @@ static void on_consumer_connect(const redisAsyncContext *ctx, int status)
 
 static void consumer_connect(struct bus_consumer *c)
 {
-	c->ctx = bus_open_context(c->bus->base, c->bus->cfg);
+	c->ctx = bus_open_context(c->bus);
+	c->primary_gen = c->bus->primary_gen;
 	if (!c->ctx) {
 		timer_arm(c->ev_timer, bus_next_backoff(&c->backoff_ms, c->bus->cfg));
 		return;

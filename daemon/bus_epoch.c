@@ -2,9 +2,13 @@
  * bus_epoch.c - noticing that Redis lost its data, and the rebuild.
  *
  * Owns: verifying that Redis's hotline:epoch equals the epoch PostgreSQL's
- * bus_epoch row recorded (006_bus_epoch), and when it is missing (a restart
- * without persistence, FLUSHALL) or differs (an old snapshot, a rebuild never
- * announced): claiming the rebuild in PostgreSQL together with an outbox row
+ * bus_epoch row recorded (006_bus_epoch) and was made on the server process now
+ * connected (the epoch carries its run_id: lib/redis_ha.h), and when it is missing
+ * (a restart without persistence, FLUSHALL), differs (an old snapshot, a rebuild
+ * never announced) or was made on another process (a replica promoted by a
+ * failover, a restart from a snapshot or an append-only file: either may lack the
+ * last writes the old process acknowledged): claiming the rebuild in PostgreSQL
+ * together with an outbox row
  * (due at once) for every DISPATCHED ticket and REPLIED callback, in one
  * transaction (queries/rebuild.sql), and only then setting the new epoch in
  * Redis and giving Redis the rule set back; the crash points between those
@@ -35,8 +39,17 @@
 
 /*
  * Knowing that Redis has its data (bus_epoch_check): Redis's hotline:epoch must
- * equal the epoch PostgreSQL's bus_epoch row records. Once it did, a later GET
- * returning the same value needs no PostgreSQL (the dataset is the one verified).
+ * equal the epoch PostgreSQL's bus_epoch row records, and name the run_id of the
+ * server connected (INFO, read by bus_redis.c on every new connection). Once it did,
+ * a later GET returning the same value on the same server needs no PostgreSQL (the
+ * dataset is the one verified). A Redis whose epoch names another run_id holds data
+ * another process wrote: a replica promoted by a failover (replication is
+ * asynchronous: what the old primary acknowledged last may never have reached it),
+ * or the same server restarted from its snapshot or append-only file (which may
+ * lag too). Its streams may lack entries the relay saw published and deleted
+ * from the outbox, so it is rebuilt like a Redis that lost everything: departments
+ * receive their open tickets once more, and the publish markers that did survive
+ * keep what the new primary has from being published twice within their hour.
  * Otherwise (missing: a restart without persistence or FLUSHALL; different: a
  * restore of an old snapshot, another daemon's rebuild not yet announced, or a
  * daemon that died before announcing its own) a rebuild is owed: it is claimed in
@@ -103,17 +116,25 @@ static void on_rebuild_done(void *arg, const PGresult *res, const char *error)
 	redisAsyncCommand(bus->cmd, on_epoch_set, bus, "SET %s %s", KEY_EPOCH, bus->new_epoch);
 }
 
-/* Fills buf with a fresh random epoch (hex of 16 bytes from getrandom, else random()). */
-static void new_epoch(char *buf, size_t len)
+/* Fills buf with a fresh epoch of this server: 16 random bytes (getrandom, else
+ * random()) and the run_id (lib/redis_ha.h); without the run_id if it does not fit. */
+static void new_epoch(char *buf, size_t len, const char *run_id)
 {
 	unsigned char bytes[16];
 	ssize_t got = getrandom(bytes, sizeof(bytes), 0);
 	for (size_t i = 0; i < sizeof(bytes); i++)
 		if (got != (ssize_t)sizeof(bytes))
 			bytes[i] = (unsigned char)random();
-	size_t at = 0;
-	for (size_t i = 0; i < sizeof(bytes) && at + 3 <= len; i++)
-		at += (size_t)snprintf(buf + at, len - at, "%02x", bytes[i]);
+	if (redis_ha_epoch_make(buf, len, bytes, sizeof(bytes), run_id) != 0 &&
+	    redis_ha_epoch_make(buf, len, bytes, sizeof(bytes), "") != 0)
+		buf[0] = '\0';
+}
+
+/* True when Redis's epoch, as read, is the one recorded and was made on this server. */
+static bool epoch_whole(const struct bus *bus, const char *recorded)
+{
+	return bus->seen_epoch[0] && recorded && strcmp(bus->seen_epoch, recorded) == 0 &&
+	       redis_ha_epoch_of_server(bus->seen_epoch, bus->run_id);
 }
 
 static void on_pg_epoch(void *arg, const PGresult *res, const char *error)
@@ -128,7 +149,7 @@ static void on_pg_epoch(void *arg, const PGresult *res, const char *error)
 	}
 	bool have = PQntuples(res) == 1 && !PQgetisnull(res, 0, BUS_EPOCH_C_EPOCH);
 	const char *recorded = have ? PQgetvalue(res, 0, BUS_EPOCH_C_EPOCH) : NULL;
-	if (bus->seen_epoch[0] && recorded && strcmp(bus->seen_epoch, recorded) == 0) {
+	if (epoch_whole(bus, recorded)) {
 		bus->verifying = false;
 		snprintf(bus->epoch, sizeof(bus->epoch), "%s", recorded);
 		bus_rules_fetch(bus);
@@ -136,7 +157,14 @@ static void on_pg_epoch(void *arg, const PGresult *res, const char *error)
 		return;
 	}
 	fault_point("rebuild_seen");
-	if (bus->seen_epoch[0])
+	if (bus->seen_epoch[0] && recorded && strcmp(bus->seen_epoch, recorded) == 0) {
+		const char *was = redis_ha_epoch_server(bus->seen_epoch);
+		log_warn("bus: Redis's data was written by another server process (run_id %s; "
+			 "this is %s): a replica promoted by a failover, or a restart from a "
+			 "snapshot, may lack what the old one acknowledged last; rebuilding "
+			 "department streams from PostgreSQL",
+			 was[0] ? was : "not recorded", bus->run_id);
+	} else if (bus->seen_epoch[0])
 		log_warn("bus: Redis's %s (%s) is not the epoch PostgreSQL rebuilt (%s): Redis may "
 			 "lack data (an old snapshot, or a rebuild never announced); rebuilding "
 			 "department streams from PostgreSQL",
@@ -144,7 +172,7 @@ static void on_pg_epoch(void *arg, const PGresult *res, const char *error)
 	else
 		log_warn("bus: Redis has no hotline data (new, restarted without persistence, or "
 			 "flushed): rebuilding department streams from PostgreSQL");
-	new_epoch(bus->new_epoch, sizeof(bus->new_epoch));
+	new_epoch(bus->new_epoch, sizeof(bus->new_epoch), bus->run_id);
 	char now[32], who[64];
 	snprintf(now, sizeof(now), "%lld", (long long)clock_now_ms());
 	snprintf(who, sizeof(who), "hotlined pid %d", (int)getpid());
@@ -164,7 +192,8 @@ static void on_epoch(redisAsyncContext *ctx, void *r, void *privdata)
 	if (!reply || !ctx->data || !verify_current(bus))
 		return;
 	if (reply->type == REDIS_REPLY_STRING && bus->epoch[0] &&
-	    strcmp(bus->epoch, reply->str) == 0) {
+	    strcmp(bus->epoch, reply->str) == 0 &&
+	    redis_ha_epoch_of_server(reply->str, bus->run_id)) {
 		bus->verifying = false; /* the dataset verified before */
 		bus_become_ready(bus);
 		return;
@@ -189,7 +218,8 @@ static void on_epoch(redisAsyncContext *ctx, void *r, void *privdata)
 
 void bus_epoch_check(struct bus *bus)
 {
-	if (!bus->cmd_up || bus->verifying)
+	/* Not before INFO named the server and the scripts are loaded (bus_redis.c). */
+	if (!bus->cmd_up || bus->verifying || bus->scripts_loaded < SCRIPT_COUNT)
 		return;
 	bus->verifying = true;
 	bus->verify_gen = bus->gen;

@@ -4,11 +4,12 @@
  * Owns: struct bus (the shared connections' state, which bus_redis.c keeps, and
  * the data-loss check's, which bus_epoch.c keeps), the names two or more of the
  * files use, and the calls between them: the transport's helpers (bus_redis.c),
- * following the rule set (bus_rules.c), checking for lost data (bus_epoch.c).
+ * following the rule set (bus_rules.c), checking for lost data (bus_epoch.c),
+ * finding the primary through Redis Sentinel (bus_sentinel.c).
  * Never: included outside daemon/bus_*.c (every other module includes
  * bus_redis.h, the bus's one public header), or holds a definition.
  * Callers: daemon/bus_redis.c, bus_rules.c, bus_epoch.c, bus_publish.c,
- *          bus_consumer.c, bus_callback.c.
+ *          bus_consumer.c, bus_callback.c, bus_sentinel.c.
  */
 #ifndef HOTLINE_BUS_PRIVATE_H
 #define HOTLINE_BUS_PRIVATE_H
@@ -21,12 +22,16 @@
 
 #include "bus_redis.h"
 #include "config.h"
+#include "redis_ha.h"
 #include "router.h"
 #include "store_pg.h"
 
 /* The consumer that holds entries handed back for anyone to take at once. */
 #define BUS_ORPHANS "orphans"
-#define BUS_EPOCH_MAX 64 /* bytes of an epoch, with its NUL */
+#define BUS_EPOCH_MAX REDIS_HA_EPOCH_MAX /* bytes of an epoch, with its NUL */
+#define BUS_ADDRESS_MAX 512		 /* bytes of "host:port" or a socket path, with its NUL */
+
+struct bus_sentinel;
 
 struct bus_ready_cb {
 	void (*fn)(void *);
@@ -38,6 +43,14 @@ struct bus {
 	const struct hotline_config *cfg;
 	struct router *router;
 	struct store_pg *store;
+	/* Where the primary is: [redis] address, or what the sentinels said last;
+	 * primary_gen counts its changes, so that consumers follow (bus_consumer.c). */
+	char primary[BUS_ADDRESS_MAX];
+	unsigned primary_gen;
+	struct bus_sentinel *sentinel; /* NULL without [redis] sentinels */
+	/* The connected server's INFO run_id ("" when INFO is refused): an epoch made on
+	 * another server process means data may be missing (bus_epoch.c). */
+	char run_id[REDIS_HA_RUN_ID_MAX];
 	redisAsyncContext *cmd;
 	redisAsyncContext *sub;
 	bool cmd_up, sub_up;
@@ -62,9 +75,25 @@ struct bus {
 
 /* ---- the transport (bus_redis.c) ------------------------------------------ */
 
-/* Opens a connection to cfg's Redis, attached to base; AUTH, when configured,
- * is its first command. NULL (logged) when it cannot even start connecting. */
-redisAsyncContext *bus_open_context(struct event_base *base, const struct hotline_config *cfg);
+/* Opens a connection to the primary as bus->primary names it, attached to the
+ * loop; AUTH, when configured, is its first command. NULL (logged) when it cannot
+ * even start connecting, or the primary is not known yet. */
+redisAsyncContext *bus_open_context(struct bus *bus);
+
+/* True for a READONLY error: the server is a replica now (it was demoted by a
+ * failover): the caller's connection must go to the new primary. */
+bool bus_is_readonly(const redisReply *reply);
+
+/* The server the shared connections reach is not (or no longer) the primary: a
+ * failover (READONLY, INFO's role, Sentinel's +switch-master). Drops both shared
+ * connections; the reconnect asks the sentinels again (or retries the address). */
+void bus_failover(struct bus *bus, const char *why);
+
+/* Sets the primary's address (from the sentinels) and connects to it. */
+void bus_primary_found(struct bus *bus, const char *host, int port);
+
+/* No sentinel answered: the reconnect is retried with backoff. */
+void bus_primary_unknown(struct bus *bus, const char *why);
 
 /* The next reconnect delay after *backoff (which it advances): the same
  * schedule as PostgreSQL's, +0..25% jitter. */
@@ -88,6 +117,20 @@ int bus_entries_done(struct bus *bus, const char *stream, const char *group, con
  * after the usual timeout. */
 void bus_entries_orphan(struct bus *bus, const char *stream, const char *group,
 			const char *const *ids, size_t n);
+
+/* ---- finding the primary through Sentinel (bus_sentinel.c) ----------------- */
+
+/* With cfg's [redis] sentinels: the sentinel client of bus (NULL without). */
+struct bus_sentinel *bus_sentinel_new(struct bus *bus) __attribute__((warn_unused_result));
+void bus_sentinel_free(struct bus_sentinel *sentinel);
+
+/* Subscribes to +switch-master on one of the sentinels (reconnected with backoff). */
+void bus_sentinel_watch(struct bus_sentinel *sentinel);
+
+/* Asks the sentinels, one at a time, for the primary's address; ends with
+ * bus_primary_found or bus_primary_unknown (later, from the loop). No-op while an
+ * ask is in flight. */
+void bus_sentinel_ask(struct bus_sentinel *sentinel);
 
 /* ---- following the rule set (bus_rules.c) --------------------------------- */
 

@@ -53,8 +53,12 @@ static void on_published(redisAsyncContext *ctx, void *r, void *privdata)
 				 "%s: %s)",
 				 nrefused, req->n, req->items[first].stream,
 				 reply->element[first]->str);
+		if (nrefused > 0 && ctx->data && bus_is_readonly(reply->element[first]))
+			bus_failover(req->bus, reply->element[first]->str);
 	} else if (reply && reply->type == REDIS_REPLY_ERROR) {
 		log_warn("bus: publish failed: %s", reply->str);
+		if (ctx->data && bus_is_readonly(reply))
+			bus_failover(req->bus, reply->str);
 	} else if (reply) {
 		log_warn("bus: publish: unexpected reply (type %d)", reply->type);
 	}

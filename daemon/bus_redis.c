@@ -2,10 +2,13 @@
  * bus_redis.c - the bus's transport: hotlined's shared Redis connections.
  *
  * Owns: the two shared connections, `cmd` (commands, publishing, acks) and
- * `sub` (the rules' SUBSCRIBE): AUTH, loading the Lua scripts of queries/
- * (queries.h scripts[], run later with EVALSHA by the SHA1 the build computed),
- * dropping both when either drops and reopening them together with exponential
- * backoff, the bus timer (reconnect while down; the periodic epoch and rule
+ * `sub` (the rules' SUBSCRIBE): AUTH, INFO (the server's run_id, for the epoch
+ * check, and its role: a replica is left at once), loading the Lua scripts of
+ * queries/ (queries.h scripts[], run later with EVALSHA by the SHA1 the build
+ * computed), dropping both when either drops and reopening them together with
+ * exponential backoff, at the primary's address (the configured one, or the
+ * sentinels' answer, asked again before every reconnect), following a failover
+ * (bus_failover), the bus timer (reconnect while down; the periodic epoch and rule
  * checks while up), readiness and its callbacks, the statistics, and the
  * fire-and-forget commands: bus_alert, bus_set_value, and finishing or handing
  * back stream entries for the consumers and the callback queue. Until Redis is
@@ -57,9 +60,12 @@ static void on_auth(redisAsyncContext *ctx, void *r, void *privdata)
 	redisAsyncDisconnect(ctx);
 }
 
-redisAsyncContext *bus_open_context(struct event_base *base, const struct hotline_config *cfg)
+redisAsyncContext *bus_open_context(struct bus *bus)
 {
-	const char *address = cfg->redis_address;
+	const struct hotline_config *cfg = bus->cfg;
+	const char *address = bus->primary;
+	if (address[0] == '\0')
+		return NULL; /* the sentinels have not said yet */
 	redisAsyncContext *ctx;
 	if (address[0] == '/') {
 		ctx = redisAsyncConnectUnix(address);
@@ -76,7 +82,7 @@ redisAsyncContext *bus_open_context(struct event_base *base, const struct hotlin
 		redisAsyncFree(ctx);
 		return NULL;
 	}
-	redisLibeventAttach(ctx, base);
+	redisLibeventAttach(ctx, bus->base);
 	/* Queued now, sent first once connected, ahead of anything the connect
 	 * callback sends. */
 	if (cfg->redis_password[0] && cfg->redis_username[0])
@@ -98,7 +104,14 @@ bool bus_is_nogroup(const redisReply *reply)
 	return reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOGROUP", 7) == 0;
 }
 
+bool bus_is_readonly(const redisReply *reply)
+{
+	return reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "READONLY", 8) == 0;
+}
+
 /* ---- shared connections -------------------------------------------------- */
+
+static void bus_connect(struct bus *bus);
 
 static void bus_down(struct bus *bus, const char *why)
 {
@@ -126,6 +139,47 @@ static void bus_down(struct bus *bus, const char *why)
 		bus->stats.reconnects++;
 		log_warn("bus: Redis connection lost (%s); retrying in %ld ms", why, delay);
 	}
+	timer_arm(bus->ev_timer, delay);
+}
+
+void bus_failover(struct bus *bus, const char *why)
+{
+	if (!bus->cmd && !bus->sub)
+		return; /* already reconnecting */
+	log_warn("bus: Redis at %s is not the primary now (%s)%s", bus->primary, why,
+		 bus->sentinel ? "; asking the sentinels" : "");
+	bus_down(bus, why);
+}
+
+void bus_primary_found(struct bus *bus, const char *host, int port)
+{
+	char address[BUS_ADDRESS_MAX];
+	snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	if (strcmp(address, bus->primary) != 0) {
+		if (bus->primary[0]) {
+			bus->stats.failovers++;
+			log_warn("bus: the sentinels name a new primary: %s (was %s)", address,
+				 bus->primary);
+		} else {
+			log_info("bus: the sentinels name the primary: %s", address);
+		}
+		snprintf(bus->primary, sizeof(bus->primary), "%s", address);
+		bus->primary_gen++;
+	}
+	if (bus->stopping || bus->cmd || bus->sub)
+		return;
+	bus_connect(bus);
+	if (bus->cmd)
+		timer_arm(bus->ev_timer, bus->cfg->redis_check_interval_ms);
+}
+
+void bus_primary_unknown(struct bus *bus, const char *why)
+{
+	if (bus->stopping || bus->cmd || bus->sub)
+		return;
+	long delay = bus_next_backoff(&bus->backoff_ms, bus->cfg);
+	log_warn("bus: no sentinel named the primary of '%s' (%s); asking again in %ld ms",
+		 bus->cfg->redis_master_name, why, delay);
 	timer_arm(bus->ev_timer, delay);
 }
 
@@ -180,7 +234,7 @@ void bus_become_ready(struct bus *bus)
 	if (bus->ready)
 		return;
 	bus->ready = true;
-	log_info("bus: Redis ready at %s", bus->cfg->redis_address);
+	log_info("bus: Redis ready at %s", bus->primary);
 	for (int i = 0; i < bus->nready_cbs; i++)
 		bus->ready_cbs[i].fn(bus->ready_cbs[i].arg);
 }
@@ -197,6 +251,53 @@ static struct bus *connected(const redisAsyncContext *ctx, int status)
 	return bus;
 }
 
+/*
+ * INFO, the first answer on a new command connection: a replica is left at once
+ * (hotlined writes only to the primary; a sentinel's answer may be stale, a
+ * configured address may be a demoted server); the run_id names the server process
+ * for the epoch check (bus_epoch.c). INFO refused (an ACL without +info): the
+ * run_id stays unknown and a failover to a replica goes unnoticed by the epoch
+ * check, which the log says once.
+ */
+static void on_info(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	static bool refusal_logged;
+	struct bus *bus = privdata;
+	redisReply *reply = r;
+	if (!reply || !ctx->data)
+		return;
+	bus->run_id[0] = '\0';
+	if (reply->type != REDIS_REPLY_STRING) {
+		if (!refusal_logged)
+			log_warn("bus: Redis refused INFO (%s): a failover to a replica that "
+				 "lacks recent writes cannot be noticed; allow +info",
+				 reply->type == REDIS_REPLY_ERROR ? reply->str
+								  : "unexpected reply");
+		refusal_logged = true;
+	} else {
+		char role[32];
+		if (redis_ha_info_field(reply->str, reply->len, "role", role, sizeof(role)) == 0 &&
+		    strcmp(role, "master") != 0) {
+			char why[BUS_ADDRESS_MAX + 64], host[REDIS_HA_HOST_MAX], port[16];
+			if (redis_ha_info_field(reply->str, reply->len, "master_host", host,
+						sizeof(host)) != 0 ||
+			    redis_ha_info_field(reply->str, reply->len, "master_port", port,
+						sizeof(port)) != 0)
+				snprintf(why, sizeof(why), "it is a %s", role);
+			else
+				snprintf(why, sizeof(why), "it is a replica of %s:%s", host, port);
+			bus_failover(bus, why);
+			return;
+		}
+		if (redis_ha_info_field(reply->str, reply->len, "run_id", bus->run_id,
+					sizeof(bus->run_id)) != 0)
+			bus->run_id[0] = '\0';
+	}
+	for (int i = 0; i < SCRIPT_COUNT; i++)
+		redisAsyncCommand(bus->cmd, on_script_loaded, bus, "SCRIPT LOAD %s",
+				  scripts[i].text);
+}
+
 static void on_cmd_connect(const redisAsyncContext *ctx, int status)
 {
 	struct bus *bus = connected(ctx, status);
@@ -204,9 +305,7 @@ static void on_cmd_connect(const redisAsyncContext *ctx, int status)
 		return;
 	bus->cmd_up = true;
 	bus->scripts_loaded = 0;
-	for (int i = 0; i < SCRIPT_COUNT; i++)
-		redisAsyncCommand(bus->cmd, on_script_loaded, bus, "SCRIPT LOAD %s",
-				  scripts[i].text);
+	redisAsyncCommand(bus->cmd, on_info, bus, "INFO");
 }
 
 static void on_sub_connect(const redisAsyncContext *ctx, int status)
@@ -220,8 +319,8 @@ static void on_sub_connect(const redisAsyncContext *ctx, int status)
 
 static void bus_connect(struct bus *bus)
 {
-	bus->cmd = bus_open_context(bus->base, bus->cfg);
-	bus->sub = bus->cmd ? bus_open_context(bus->base, bus->cfg) : NULL;
+	bus->cmd = bus_open_context(bus);
+	bus->sub = bus->cmd ? bus_open_context(bus) : NULL;
 	if (!bus->cmd || !bus->sub) {
 		if (bus->cmd) {
 			redisAsyncFree(bus->cmd);
@@ -241,6 +340,10 @@ static void bus_connect(struct bus *bus)
 static void on_bus_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct bus *bus = arg;
+	if (!bus->cmd && !bus->sub && bus->sentinel) {
+		bus_sentinel_ask(bus->sentinel); /* connects in bus_primary_found */
+		return;
+	}
 	if (!bus->cmd && !bus->sub) {
 		bus_connect(bus);
 		if (bus->cmd)
@@ -263,8 +366,15 @@ struct bus *bus_new(struct event_base *base, const struct hotline_config *cfg,
 	bus->cfg = cfg;
 	bus->router = router;
 	bus->store = store;
+	if (!cfg->redis_sentinels[0])
+		snprintf(bus->primary, sizeof(bus->primary), "%s", cfg->redis_address);
 	bus->ev_timer = event_new(base, -1, 0, on_bus_timer, bus);
 	if (!bus->ev_timer) {
+		free(bus);
+		return NULL;
+	}
+	if (cfg->redis_sentinels[0] && !(bus->sentinel = bus_sentinel_new(bus))) {
+		event_free(bus->ev_timer);
 		free(bus);
 		return NULL;
 	}
@@ -273,6 +383,8 @@ struct bus *bus_new(struct event_base *base, const struct hotline_config *cfg,
 
 void bus_start(struct bus *bus)
 {
+	if (bus->sentinel)
+		bus_sentinel_watch(bus->sentinel);
 	timer_arm(bus->ev_timer, 0);
 }
 
@@ -281,6 +393,7 @@ void bus_free(struct bus *bus)
 	if (!bus)
 		return;
 	bus->stopping = true;
+	bus_sentinel_free(bus->sentinel);
 	if (bus->cmd) {
 		bus->cmd->data = NULL;
 		redisAsyncFree(bus->cmd);
@@ -296,6 +409,11 @@ void bus_free(struct bus *bus)
 bool bus_connected(const struct bus *bus)
 {
 	return bus->ready && bus->cmd_up;
+}
+
+const char *bus_epoch(const struct bus *bus)
+{
+	return bus_connected(bus) ? bus->epoch : "";
 }
 
 void bus_get_stats(const struct bus *bus, struct bus_stats *out)

@@ -62,6 +62,7 @@ struct bus_stats {
 	unsigned long long acked;
 	unsigned long long rebuilds;
 	unsigned long long reconnects;
+	unsigned long long failovers; /* new primaries the sentinels named */
 	long long rules_version;
 };
 
@@ -72,6 +73,13 @@ void bus_free(struct bus *bus);
 void bus_start(struct bus *bus);
 bool bus_connected(const struct bus *bus);
 void bus_get_stats(const struct bus *bus, struct bus_stats *out);
+
+/*
+ * The epoch of the Redis dataset publishes go into now (daemon/bus_epoch.c): the
+ * one verified against PostgreSQL's bus_epoch; "" while not ready. The relay
+ * deletes what it published only while PostgreSQL still names it.
+ */
+const char *bus_epoch(const struct bus *bus);
 
 /* Runs fn(arg) whenever the command connection (re)becomes usable. */
 void bus_on_ready(struct bus *bus, void (*fn)(void *), void *arg);

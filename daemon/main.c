@@ -164,7 +164,8 @@ static void log_stats(struct daemon *d, const char *when)
 		 "invalid=%llu failed=%llu inflight=%zu paused=%zu batches=%llu "
 		 "batch_max=%llu repeat_waits=%llu pg_retried=%llu pg_ready=%d pg_reconnects=%llu "
 		 "redis=%s published=%llu republish_skipped=%llu "
-		 "swept=%llu relay_dropped=%llu dept_acked=%llu rebuilds=%llu rules_version=%lld "
+		 "swept=%llu relay_dropped=%llu dept_acked=%llu rebuilds=%llu redis_failovers=%llu "
+		 "rules_version=%lld "
 		 "due_soon=%llu overdue=%llu calendar_days_left=%lld",
 		 when, ss.connections, (unsigned long long)ss.records, (unsigned long long)ss.acked,
 		 (unsigned long long)ss.duplicates, (unsigned long long)ss.direct_closed,
@@ -174,8 +175,8 @@ static void log_stats(struct daemon *d, const char *when)
 		 (unsigned long long)ps.repeat_waits, (unsigned long long)ps.retried,
 		 ps.connections_ready, (unsigned long long)ps.reconnects,
 		 bs.connected ? "up" : "down", rs.published, bs.republish_skipped, rs.swept,
-		 rs.dropped, bs.acked, bs.rebuilds, bs.rules_version, ws.due_soon, ws.overdue,
-		 (long long)horizon_days_left(d->horizon));
+		 rs.dropped, bs.acked, bs.rebuilds, bs.failovers, bs.rules_version, ws.due_soon,
+		 ws.overdue, (long long)horizon_days_left(d->horizon));
 }
 
 static void on_janitor(evutil_socket_t fd, short what, void *arg)

@@ -336,6 +336,14 @@ static void write_health(struct prom *p, struct metrics *m)
 	      ps.connections_ready > 0);
 	gauge(p, "hotline_redis_up", "1 while Redis is connected and its data verified.",
 	      bus_connected(m->deps.bus));
+	struct bus_stats bs;
+	bus_get_stats(m->deps.bus, &bs);
+	counter(p, "hotline_redis_rebuilds_total",
+		"Rebuilds of Redis from PostgreSQL this daemon claimed (data lost, or another "
+		"server's).",
+		(double)bs.rebuilds);
+	counter(p, "hotline_redis_failovers_total",
+		"New primaries the sentinels named (failovers followed).", (double)bs.failovers);
 	gauge(p, "hotline_loop_lag_seconds",
 	      "The event loop's worst lateness over the last 30 seconds.",
 	      (double)loop_lag_ms(m) / 1e3);

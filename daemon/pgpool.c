@@ -374,6 +374,33 @@ static void pgconn_free_events(struct pgconn *pc)
 }
 
 /*
+ * Copies libpq's message why into buf (len bytes) as one line: its lines joined
+ * with "; ". A conninfo naming several hosts (a primary and its standbys) fails
+ * with one line per host tried, and the reason the standby was refused ("session
+ * is read-only") is on the last.
+ */
+static void one_line(char *buf, size_t len, const char *why)
+{
+	size_t at = 0;
+	bool pending_sep = false;
+	for (const char *p = why; *p && at + 1 < len; p++) {
+		if (*p == '\n' || *p == '\r' || (*p == '\t' && (p == why || p[-1] == '\n'))) {
+			pending_sep = at > 0;
+			continue;
+		}
+		if (pending_sep) {
+			int n = snprintf(buf + at, len - at, "; ");
+			at = n > 0 && (size_t)n < len - at ? at + (size_t)n : len - 1;
+			pending_sep = false;
+			if (at + 1 >= len)
+				break;
+		}
+		buf[at++] = *p;
+	}
+	buf[at] = '\0';
+}
+
+/*
  * Drops the connection: what is in flight goes back (without its Sync nobody
  * knows whether it committed; sending it again is safe: intake is idempotent on
  * (feed, external_id), statements are written to be).
@@ -381,9 +408,8 @@ static void pgconn_free_events(struct pgconn *pc)
 static void pgconn_drop(struct pgconn *pc, const char *why)
 {
 	struct pgpool *pool = pc->pool;
-	char reason[256];
-	snprintf(reason, sizeof(reason), "%s", why && why[0] ? why : "unknown error");
-	reason[strcspn(reason, "\n")] = '\0';
+	char reason[512];
+	one_line(reason, sizeof(reason), why && why[0] ? why : "unknown error");
 	if (pc->busy)
 		inflight_hand_back(pool, &pc->in);
 	pc->busy = false;

@@ -10,6 +10,11 @@
  * deleted from the outbox by one DELETE at a time, covering everything done
  * since the previous one, so PostgreSQL sees a few large statements rather than
  * one per round. A row with an item that failed stays for the sweeper.
+ * Deletes are fenced by the epoch of the Redis dataset the row's tickets went
+ * into (bus_epoch): PostgreSQL deletes only while its bus_epoch still names it,
+ * and a row whose tickets went into two datasets (a failover between rounds)
+ * stays for the sweeper; so a publish into an old primary cut off by a failover,
+ * which the new primary may never get, is published again, never dropped.
  */
 #include "relay.h"
 
@@ -26,6 +31,7 @@
 #include "mask.h"
 #include "pgarray.h"
 #include "pgtext.h"
+#include "redis_ha.h"
 #include "ticket_state.h"
 
 /*
@@ -41,6 +47,9 @@ struct relay_row {
 	bool failed;		/* an item could not be published (or not even queued) */
 	bool batch;		/* a batch row (ticket_ids), which can be narrowed */
 	bool whole;		/* keep it whole: not every ticket in it became an item */
+	bool published_once;	/* an item of it was in a round: epoch_gen says which */
+	bool epochs_mixed;	/* its items went into more than one dataset: keep it */
+	unsigned epoch_gen;	/* the relay's epoch_gen of its items' rounds */
 	long long *unpublished; /* ticket ids of the failed items */
 	size_t nunpublished, unpublished_cap;
 };
@@ -78,7 +87,11 @@ struct relay {
 	/* published rows waiting to be deleted (an int8[] being written); one DELETE
 	 * in flight */
 	struct pgarray done;
+	char done_epoch[REDIS_HA_EPOCH_MAX]; /* the dataset the rows of done went into */
 	bool deleting;
+	/* the dataset the current round publishes into, and a count of its changes */
+	char round_epoch[REDIS_HA_EPOCH_MAX];
+	unsigned epoch_gen;
 	bool stopping;
 	struct event *ev_timer;
 	struct event *ev_kick;
@@ -162,6 +175,7 @@ static void row_shrink(struct relay *relay, struct relay_row *row)
 		const char *values[OUTBOX_SHRINK_NPARAMS] = {
 			[OUTBOX_SHRINK_P_OUTBOX_ID] = id,
 			[OUTBOX_SHRINK_P_TICKET_IDS] = ids.data,
+			[OUTBOX_SHRINK_P_EPOCH] = relay->round_epoch,
 		};
 		store_pg_query(relay->store, QUERY_OUTBOX_SHRINK, values, on_shrunk, relay);
 	}
@@ -183,7 +197,7 @@ static void row_item_done(struct relay *relay, struct relay_row *row, long long 
 		row_unpublished(row, ticket_id);
 	if (--row->pending > 0)
 		return;
-	if (!relay->stopping) {
+	if (!relay->stopping && !row->epochs_mixed) {
 		if (!row->failed)
 			remember_published(relay, row->outbox_id);
 		else if (row->batch && !row->whole && row->nunpublished > 0 &&
@@ -263,6 +277,7 @@ static void flush_deletes(struct relay *relay)
 	} else {
 		const char *values[OUTBOX_DELETE_NPARAMS] = {
 			[OUTBOX_DELETE_P_OUTBOX_IDS] = relay->done.data,
+			[OUTBOX_DELETE_P_EPOCH] = relay->done_epoch,
 		};
 		relay->deleting = true;
 		store_pg_query(relay->store, QUERY_OUTBOX_DELETE, values, on_deleted, relay);
@@ -270,8 +285,13 @@ static void flush_deletes(struct relay *relay)
 	pgarray_begin_text(&relay->done);
 }
 
+/* outbox_id went into the current round's dataset. Rows gathered for another
+ * dataset (a failover since) are let go: they stay for the sweeper. */
 static void remember_published(struct relay *relay, long long outbox_id)
 {
+	if (relay->done.count > 0 && strcmp(relay->done_epoch, relay->round_epoch) != 0)
+		pgarray_begin_text(&relay->done);
+	snprintf(relay->done_epoch, sizeof(relay->done_epoch), "%s", relay->round_epoch);
 	pgarray_text_int64(&relay->done, outbox_id);
 }
 
@@ -348,6 +368,11 @@ static void relay_next(struct relay *relay)
 	}
 	if (!bus_connected(relay->bus))
 		return;
+	const char *epoch = bus_epoch(relay->bus);
+	if (strcmp(epoch, relay->round_epoch) != 0) {
+		snprintf(relay->round_epoch, sizeof(relay->round_epoch), "%s", epoch);
+		relay->epoch_gen++;
+	}
 	relay->busy = true;
 	size_t taken = 0;
 	struct relay_item *item;
@@ -357,6 +382,13 @@ static void relay_next(struct relay *relay)
 		relay->queued--;
 		TAILQ_INSERT_TAIL(&relay->round, item, link);
 		taken++;
+		struct relay_row *row = item->row;
+		if (row && row->published_once && row->epoch_gen != relay->epoch_gen)
+			row->epochs_mixed = true;
+		if (row) {
+			row->published_once = true;
+			row->epoch_gen = relay->epoch_gen;
+		}
 	}
 	relay->awaiting = 1; /* ours, so replies cannot finish the round early */
 	struct relay_chunk *chunk = NULL;

@@ -22,6 +22,7 @@
 #include "code.h"
 #include "ini.h"
 #include "log.h"
+#include "redis_ha.h"
 #include "utf8.h"
 #include "zoneinfo.h"
 
@@ -90,6 +91,15 @@ static const struct config_option options[] = {
 	      "ACL user to AUTH as (Redis 6+); empty: the default user"),
 	OPT_S("redis", "password", redis_password, "", false,
 	      "password sent with AUTH on every connection; empty: no AUTH"),
+	OPT_S("redis", "sentinels", redis_sentinels, "", false,
+	      "host:port,host:port,... of Redis Sentinels to ask for the primary's address "
+	      "(instead of address); empty: no Sentinel"),
+	OPT_S("redis", "master_name", redis_master_name, "", false,
+	      "with sentinels: the name the sentinels monitor the primary under"),
+	OPT_S("redis", "sentinel_username", redis_sentinel_username, "", false,
+	      "ACL user to AUTH to the sentinels as; empty: their default user"),
+	OPT_S("redis", "sentinel_password", redis_sentinel_password, "", false,
+	      "password sent with AUTH to the sentinels; empty: no AUTH"),
 	OPT_I("redis", "check_interval_ms", redis_check_interval_ms, "1000", true, 50, 600000,
 	      "how often Redis is checked for lost data and a rule set announced without us"),
 	OPT_I("routing", "max_returns", max_returns, "3", true, 1, 100,
@@ -389,6 +399,7 @@ struct load_state {
 	size_t index;		   /* of the current section's feed, department or service */
 	struct seen_list sections; /* every header read so far */
 	struct seen_list keys;	   /* the keys of the current section */
+	bool redis_address_given;  /* [redis] address is in the file (not the default) */
 };
 
 static struct feed_config *add_feed(struct hotline_config *cfg, const char *code)
@@ -674,6 +685,8 @@ static int on_value(void *user, int line, const char *key, const char *value, ch
 	case SECTION_DEADLINES:
 		return deadlines_key(st->cfg, key, value, err, errlen);
 	case SECTION_OPTIONS:
+		if (strcmp(st->section, "redis") == 0 && strcmp(key, "address") == 0)
+			st->redis_address_given = true;
 		return option_key(st->cfg, st->section, key, value, err, errlen);
 	case SECTION_NONE:
 		break;
@@ -694,7 +707,7 @@ struct secret {
  */
 static int check_secrets_distinct(const struct hotline_config *cfg, char *err, size_t errlen)
 {
-	size_t cap = 2 + 2 * cfg->nfeeds + cfg->ndepts, n = 0;
+	size_t cap = 3 + 2 * cfg->nfeeds + cfg->ndepts, n = 0;
 	struct secret *secrets = calloc(cap, sizeof(*secrets));
 	if (!secrets) {
 		snprintf(err, errlen, "out of memory");
@@ -703,6 +716,10 @@ static int check_secrets_distinct(const struct hotline_config *cfg, char *err, s
 	if (cfg->redis_password[0] != '\0') {
 		snprintf(secrets[n].where, sizeof(secrets[n].where), "[redis] password");
 		secrets[n++].value = cfg->redis_password;
+	}
+	if (cfg->redis_sentinel_password[0] != '\0') {
+		snprintf(secrets[n].where, sizeof(secrets[n].where), "[redis] sentinel_password");
+		secrets[n++].value = cfg->redis_sentinel_password;
 	}
 	if (cfg->agents_token[0] != '\0') {
 		snprintf(secrets[n].where, sizeof(secrets[n].where), "[agents] token");
@@ -740,6 +757,53 @@ static int check_secrets_distinct(const struct hotline_config *cfg, char *err, s
 	}
 	free(secrets);
 	return rc;
+}
+
+/*
+ * [redis] with Sentinel: a list of sentinels and the master's name, and then no
+ * address (it comes from the sentinels; one given too would be silently unused).
+ * The sentinel credentials and the name mean nothing without sentinels.
+ */
+static int validate_sentinels(const struct hotline_config *cfg, bool address_given, char *err,
+			      size_t errlen)
+{
+	if (cfg->redis_sentinels[0] == '\0') {
+		const char *alone = cfg->redis_master_name[0]	      ? "master_name"
+				    : cfg->redis_sentinel_username[0] ? "sentinel_username"
+				    : cfg->redis_sentinel_password[0] ? "sentinel_password"
+								      : NULL;
+		if (alone) {
+			snprintf(err, errlen, "[redis] %s is only for sentinels (none is set)",
+				 alone);
+			return -1;
+		}
+		return 0;
+	}
+	struct redis_ha_addr addrs[REDIS_HA_SENTINELS_MAX];
+	size_t n;
+	char why[300];
+	if (redis_ha_parse_addrs(cfg->redis_sentinels, addrs, REDIS_HA_SENTINELS_MAX, &n, why,
+				 sizeof(why)) != 0) {
+		snprintf(err, errlen, "[redis] sentinels: %s", why);
+		return -1;
+	}
+	if (cfg->redis_master_name[0] == '\0') {
+		snprintf(err, errlen, "[redis] master_name is required with sentinels");
+		return -1;
+	}
+	if (!redis_ha_name_valid(cfg->redis_master_name)) {
+		snprintf(err, errlen,
+			 "[redis] master_name: '%s' is not 1-64 letters, digits, '_', '-' or '.'",
+			 cfg->redis_master_name);
+		return -1;
+	}
+	if (address_given) {
+		snprintf(err, errlen,
+			 "[redis] address and sentinels are both set: with sentinels the "
+			 "primary's address comes from them; remove address");
+		return -1;
+	}
+	return 0;
 }
 
 /* A service's text: valid UTF-8 (it goes into JSON and XML answers), at most max bytes. */
@@ -800,7 +864,7 @@ static int validate_services(struct hotline_config *cfg, char *err, size_t errle
 	return 0;
 }
 
-static int validate(struct hotline_config *cfg, char *err, size_t errlen)
+static int validate(struct hotline_config *cfg, bool redis_address_given, char *err, size_t errlen)
 {
 	char host[256];
 	int port;
@@ -820,6 +884,8 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 			 cfg->redis_address);
 		return -1;
 	}
+	if (validate_sentinels(cfg, redis_address_given, err, errlen) != 0)
+		return -1;
 	if (log_level_parse(cfg->log_level) < 0) {
 		snprintf(err, errlen,
 			 "[hotlined] log_level: '%s' is not debug, info, warn or error",
@@ -952,7 +1018,7 @@ int config_load_buffer(const char *text, size_t len, const char *name, struct ho
 	seen_free(&st.keys);
 	if (rc != 0)
 		snprintf(err, errlen, "%s:%d: %s", name, line, reason);
-	else if ((rc = validate(cfg, reason, sizeof(reason))) != 0)
+	else if ((rc = validate(cfg, st.redis_address_given, reason, sizeof(reason))) != 0)
 		snprintf(err, errlen, "%s: %s", name, reason);
 	if (rc != 0)
 		config_free(cfg);
@@ -969,7 +1035,7 @@ int config_load_string(const char *text, const char *name, struct hotline_config
 static bool holds_secrets(const struct hotline_config *cfg)
 {
 	return cfg->nfeeds > 0 || cfg->ndepts > 0 || cfg->agents_token[0] != '\0' ||
-	       cfg->redis_password[0] != '\0';
+	       cfg->redis_password[0] != '\0' || cfg->redis_sentinel_password[0] != '\0';
 }
 
 /* Reads all of fd into a new buffer (*text, *len; the caller frees *text). */

@@ -89,6 +89,12 @@ struct hotline_config {
 	char *redis_address;
 	char *redis_username; /* "" = the default user (AUTH password) */
 	char *redis_password; /* "" = no AUTH */
+	/* Sentinel: with sentinels set, the primary's address comes from them
+	 * (redis_address is then not given) */
+	char *redis_sentinels;	       /* "host:port,..." (lib/redis_ha.h); "" = none */
+	char *redis_master_name;       /* the master's name in the sentinels' config */
+	char *redis_sentinel_username; /* "" = the sentinels' default user */
+	char *redis_sentinel_password; /* "" = no AUTH to the sentinels */
 	long redis_check_interval_ms;
 	/* [routing] */
 	long max_returns;

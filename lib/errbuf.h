@@ -6,7 +6,7 @@
  * at all when err is NULL or errlen is 0 (a caller that does not want the
  * reason). Pure. Never: allocates, logs, or reads errno.
  * Callers: lib/intake.c, lib/json_codec.c, lib/ticket_state.c, lib/deadline.c,
- * lib/linefile.c (the "file:line: " of rule and calendar files),
+ * lib/linefile.c (the "file:line: " of rule and calendar files), lib/redis_ha.c,
  * tests/unit/test_errbuf.c.
  */
 #ifndef HOTLINE_ERRBUF_H

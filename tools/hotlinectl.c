@@ -34,6 +34,7 @@
 #include "ctl.h"
 #include "migrations.h"
 #include "queries.h"
+#include "redis_ha.h"
 #include "route.h"
 #include "rules.h"
 #include "tool_conn.h"
@@ -58,9 +59,10 @@ static void usage(FILE *out)
 	      "Administers a hotline12345 installation.\n"
 	      "\n"
 	      "options:\n"
-	      "  -c, --config FILE    read [postgres] conninfo, [redis] address, username and\n"
-	      "                       password, and [calendar] dir and utc_offset_minutes\n"
-	      "                       from this hotlined config\n"
+	      "  -c, --config FILE    read [postgres] conninfo, [redis] address (or the primary\n"
+	      "                       its sentinels name), username and password, and\n"
+	      "                       [calendar] dir and utc_offset_minutes from this\n"
+	      "                       hotlined config\n"
 	      "      --dsn CONNINFO   libpq connection string (overrides --config)\n"
 	      "      --redis ADDR     Redis host:port or /unix/socket/path (overrides --config;\n"
 	      "                       default 127.0.0.1:6379); without --config, AUTH uses\n"
@@ -227,10 +229,72 @@ static int redis_address(struct ctl *ctl) __attribute__((warn_unused_result));
 static int ctl_redis(struct ctl *ctl) __attribute__((warn_unused_result));
 
 /*
- * Fills ctl->redis_addr from --redis, else the config's [redis] address, else the
- * default; and the AUTH credentials from the config's [redis] username and
- * password, else $HOTLINE_REDIS_USERNAME and $HOTLINE_REDIS_PASSWORD. Returns 0,
- * or -1 after printing why (a config that does not load).
+ * Asks cfg's [redis] sentinels, one after another, for the primary of master_name
+ * (SENTINEL get-master-addr-by-name) and writes "host:port" into addr. Returns 0, or
+ * -1 after printing what the last sentinel said.
+ */
+static int sentinel_primary(const struct hotline_config *cfg, char *addr, size_t len)
+{
+	struct redis_ha_addr sentinels[REDIS_HA_SENTINELS_MAX];
+	size_t n = 0;
+	char why[512] = "";
+	if (redis_ha_parse_addrs(cfg->redis_sentinels, sentinels, REDIS_HA_SENTINELS_MAX, &n, why,
+				 sizeof(why)) != 0) {
+		fprintf(stderr, "hotlinectl: [redis] sentinels: %s\n", why);
+		return -1;
+	}
+	struct timeval tv = { .tv_sec = 2 };
+	for (size_t i = 0; i < n; i++) {
+		const struct redis_ha_addr *s = &sentinels[i];
+		redisContext *rc = redisConnectWithTimeout(s->host, s->port, tv);
+		if (!rc || rc->err || redisSetTimeout(rc, tv) != REDIS_OK) {
+			snprintf(why, sizeof(why), "%.255s:%d: %.200s", s->host, s->port,
+				 rc ? rc->errstr : "out of memory");
+			redisFree(rc);
+			continue;
+		}
+		redisReply *reply = NULL;
+		if (cfg->redis_sentinel_password[0])
+			reply = cfg->redis_sentinel_username[0]
+					? redisCommand(rc, "AUTH %s %s",
+						       cfg->redis_sentinel_username,
+						       cfg->redis_sentinel_password)
+					: redisCommand(rc, "AUTH %s", cfg->redis_sentinel_password);
+		if (reply)
+			freeReplyObject(reply);
+		reply = redisCommand(rc, "SENTINEL get-master-addr-by-name %s",
+				     cfg->redis_master_name);
+		bool found = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+			     reply->element[0]->type == REDIS_REPLY_STRING &&
+			     reply->element[1]->type == REDIS_REPLY_STRING;
+		if (found) {
+			const char *host = reply->element[0]->str;
+			int w = snprintf(addr, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host,
+					 reply->element[1]->str);
+			found = w > 0 && (size_t)w < len;
+		} else {
+			snprintf(why, sizeof(why), "%.255s:%d: %.200s", s->host, s->port,
+				 !reply				    ? rc->errstr
+				 : reply->type == REDIS_REPLY_ERROR ? reply->str
+								    : "does not monitor that name");
+		}
+		if (reply)
+			freeReplyObject(reply);
+		redisFree(rc);
+		if (found)
+			return 0;
+	}
+	fprintf(stderr, "hotlinectl: no sentinel named the primary of '%s' (%s)\n",
+		cfg->redis_master_name, why);
+	return -1;
+}
+
+/*
+ * Fills ctl->redis_addr from --redis, else the config's [redis] address (or the
+ * primary its sentinels name), else the default; and the AUTH credentials from the
+ * config's [redis] username and password, else $HOTLINE_REDIS_USERNAME and
+ * $HOTLINE_REDIS_PASSWORD. Returns 0, or -1 after printing why (a config that does
+ * not load, no sentinel answering).
  */
 static int redis_address(struct ctl *ctl)
 {
@@ -254,6 +318,14 @@ static int redis_address(struct ctl *ctl)
 	}
 	if (ctl->redis_opt)
 		addr = ctl->redis_opt;
+	char primary[REDIS_HA_HOST_MAX + 16];
+	if (!ctl->redis_opt && have_cfg && cfg.redis_sentinels[0]) {
+		if (sentinel_primary(&cfg, primary, sizeof(primary)) != 0) {
+			config_free(&cfg);
+			return -1;
+		}
+		addr = primary;
+	}
 	int n = snprintf(ctl->redis_addr, sizeof(ctl->redis_addr), "%s", addr);
 	int nu = snprintf(ctl->redis_user, sizeof(ctl->redis_user), "%s", user ? user : "");
 	int np = snprintf(ctl->redis_pass, sizeof(ctl->redis_pass), "%s", pass ? pass : "");

@@ -8,7 +8,8 @@
  * validation promises (each feed has a token or is an Open311 client with an
  * open311_key, never both; secrets present and distinct; the agents' feed present
  * and not an Open311 client; each service has a name and a category of its own;
- * max_unauthenticated_per_address <= max_unauthenticated <= max_connections) and
+ * max_unauthenticated_per_address <= max_unauthenticated <= max_connections;
+ * sentinels with a valid master name and a password of their own) and
  * survives a reload into the defaults. Never: opens anything but the zone file a
  * valid [postgres] timezone names. Run as in README.md.
  */
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "redis_ha.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -67,6 +69,19 @@ static void check_accepted(const struct hotline_config *cfg)
 	const struct feed_config *agents = config_find_feed(cfg, cfg->agents_feed);
 	if (agents && agents->open311_key)
 		abort();
+	/* Sentinels come with a valid master name, and their password is a secret of
+	 * its own. */
+	if (cfg->redis_sentinels[0] && !redis_ha_name_valid(cfg->redis_master_name))
+		abort();
+	if (!cfg->redis_sentinels[0] &&
+	    (cfg->redis_master_name[0] || cfg->redis_sentinel_password[0]))
+		abort();
+	const char *sp = cfg->redis_sentinel_password;
+	if (sp[0] && cfg->redis_password[0] && config_token_equal(sp, cfg->redis_password))
+		abort();
+	for (size_t i = 0; sp[0] && i < cfg->nfeeds; i++)
+		if (cfg->feeds[i].token && config_token_equal(sp, cfg->feeds[i].token))
+			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -167,6 +167,13 @@ def main():
         'errors': ('[feed.a]\ntoken = same\n[dept.a]\ntoken = same\n[feed.a]\n'
                    'token = x\ntoken = y\nno equals\n[postgres]\ntimezone = ../x\n'),
         'long_line': '[postgres]\nconninfo = ' + 'x' * 300 + ' name=y\n',
+        'sentinels': ('[redis]\nsentinels = 10.0.0.11:26379, 10.0.0.12:26379,[::1]:26379\n'
+                      'master_name = hotline\nsentinel_username = hl\n'
+                      'sentinel_password = sentinel-secret\npassword = redis-password\n'
+                      '[feed.a]\ntoken = a-feed-secret\n'),
+        'sentinel_errors': ('[redis]\naddress = 127.0.0.1:6379\nsentinels = s:1,,s:1,t\n'
+                            'master_name = bad name\nsentinel_password = same\n'
+                            'password = same\n'),
     }
     for name, text in config_files.items():
         write('fuzz_config', name, text.encode())

@@ -320,6 +320,12 @@ static void test_every_secret_distinct(void **state)
 	expect_error("[redis]\npassword = same\n[agents]\ntoken = same\nfeed = a\n"
 		     "[feed.a]\ntoken = other\n",
 		     "[agents] token is the same as [redis] password");
+	expect_error("[redis]\nsentinels = s:26379\nmaster_name = m\npassword = same\n"
+		     "sentinel_password = same\n",
+		     "[redis] sentinel_password is the same as [redis] password");
+	expect_error("[redis]\nsentinels = s:26379\nmaster_name = m\nsentinel_password = same\n"
+		     "[dept.a]\ntoken = same\n",
+		     "[dept.a] token is the same as [redis] sentinel_password");
 	/* a prefix is not the same secret; empty agents token and password are no secrets */
 	struct hotline_config cfg;
 	load_ok("[redis]\npassword =\n[agents]\ntoken =\n[feed.a]\ntoken = abc\n"
@@ -576,6 +582,57 @@ static void load_file(const char *path, char *err, size_t errlen)
 		assert_true(err[0] != '\0');
 }
 
+/* [redis] sentinels: the list, the master's name, and no address beside them. */
+static void test_redis_sentinels(void **state)
+{
+	struct hotline_config cfg;
+	load_ok("[redis]\nsentinels = 10.0.0.1:26379, 10.0.0.2:26379,[::1]:26380\n"
+		"master_name = hotline\nsentinel_username = hl\nsentinel_password = sp\n"
+		"password = rp\n",
+		&cfg);
+	assert_string_equal(cfg.redis_sentinels, "10.0.0.1:26379, 10.0.0.2:26379,[::1]:26380");
+	assert_string_equal(cfg.redis_master_name, "hotline");
+	assert_string_equal(cfg.redis_sentinel_username, "hl");
+	assert_string_equal(cfg.redis_sentinel_password, "sp");
+	config_free(&cfg);
+	load_ok("[redis]\naddress = /run/redis.sock\n", &cfg);
+	assert_string_equal(cfg.redis_sentinels, "");
+	config_free(&cfg);
+
+	expect_error("[redis]\nsentinels = s1:26379\n",
+		     "t.conf: [redis] master_name is required with sentinels");
+	expect_error("[redis]\nsentinels = s1:26379\nmaster_name = has space\n",
+		     "[redis] master_name: 'has space' is not 1-64 letters, digits");
+	expect_error("[redis]\nsentinels = s1:26379,,s2:26379\nmaster_name = m\n",
+		     "[redis] sentinels: entry 2 is empty");
+	expect_error("[redis]\nsentinels = s1\nmaster_name = m\n",
+		     "[redis] sentinels: 's1' is not host:port");
+	expect_error("[redis]\nsentinels = s1:1,s1:1\nmaster_name = m\n",
+		     "[redis] sentinels: 's1:1' is listed twice");
+	expect_error("[redis]\nsentinels = a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1,j:1,k:1,l:1,m:1,"
+		     "n:1,o:1,p:1,q:1\nmaster_name = m\n",
+		     "[redis] sentinels: more than 16 addresses");
+	/* an address given beside sentinels would be silently unused */
+	expect_error("[redis]\naddress = 127.0.0.1:6379\nsentinels = s1:26379\nmaster_name = m\n",
+		     "[redis] address and sentinels are both set");
+	/* the sentinels' settings mean nothing without sentinels */
+	expect_error("[redis]\nmaster_name = m\n",
+		     "[redis] master_name is only for sentinels (none is set)");
+	expect_error("[redis]\nsentinel_username = u\n",
+		     "[redis] sentinel_username is only for sentinels");
+	expect_error("[redis]\nsentinel_password = p\n",
+		     "[redis] sentinel_password is only for sentinels");
+	/* a sentinel password alone is a secret: the file's mode matters */
+	char *path = temp_config("[redis]\nsentinels = s:1\nmaster_name = m\n"
+				 "sentinel_password = p\n",
+				 0640);
+	char err[1024] = "";
+	load_file(path, err, sizeof(err));
+	assert_non_null(strstr(err, "mode 0640 lets group or others read it"));
+	unlink(path);
+	free(path);
+}
+
 static void test_file_mode_and_owner(void **state)
 {
 	static const char secrets[] = "[feed.water]\ntoken = water-feed-secret\n";
@@ -749,6 +806,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_example_config_loads),
+		cmocka_unit_test(test_redis_sentinels),
 		cmocka_unit_test(test_errors_name_line_and_reason),
 		cmocka_unit_test(test_ini_syntax),
 		cmocka_unit_test(test_long_lines),
