@@ -27,6 +27,7 @@ static const struct http_route routes[] = {
 	  AGENT,
 	  http_callback_result },
 	{ "/api/v1/desk", GET, { "desk" }, AGENT, http_desk_list },
+	{ "/api/v1/departments", GET, { "departments" }, AGENT, http_departments },
 	{ "/api/v1/tickets/{ticket_no}/dispatch",
 	  POST,
 	  { "tickets", "*", "dispatch" },
