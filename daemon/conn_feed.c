@@ -231,9 +231,6 @@ static void conn_intake_done(struct store_intake *rec, const struct store_result
 	conn_work_end(c);
 }
 
-/* How often, at most, a feed over its max_rate is logged (with the count since). */
-#define RATE_LOG_INTERVAL_MS 10000
-
 /*
  * [feed.CODE] max_rate: true when the record may go on. Over the rate it is refused
  * with Error{UNAVAILABLE} naming the limit (nothing stored, nothing acknowledged: the
@@ -243,25 +240,10 @@ static void conn_intake_done(struct store_intake *rec, const struct store_result
  */
 static bool within_rate(struct conn *c, const struct hotline_config *cfg, const char *external_id)
 {
-	int64_t now = clock_mono_us() / 1000; /* a rate: immune to the wall clock's steps */
 	const struct feed_config *feed = config_find_feed(cfg, c->feed_code);
-	if (!feed || feed->max_rate <= 0)
+	long burst;
+	if (!feed || server_feed_within_rate(c->server, feed, &burst))
 		return true;
-	struct feed_tally *t = feed_tally_of(c);
-	if (!t)
-		return true;
-	long burst = feed->burst > 0 ? feed->burst : 2 * feed->max_rate;
-	if (rate_take(&t->bucket, feed->max_rate, burst, now))
-		return true;
-	t->limited++;
-	if (t->limited_logged == 0 || now - t->limited_logged_ms >= RATE_LOG_INTERVAL_MS) {
-		log_warn("feed=%s over its max_rate (%ld records/s, burst %ld): %llu records "
-			 "refused since the last warning (told to resend later)",
-			 c->feed_code, feed->max_rate, burst,
-			 (unsigned long long)(t->limited - t->limited_logged));
-		t->limited_logged_ms = now;
-		t->limited_logged = t->limited;
-	}
 	char msg[256];
 	snprintf(msg, sizeof(msg),
 		 "feed %s is over its rate limit ([feed.%s] max_rate %ld records/s, burst %ld): "

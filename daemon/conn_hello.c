@@ -132,10 +132,15 @@ void conn_hello(struct conn *c, int role, const char *id, const char *token, uin
 		return;
 	}
 	const struct feed_config *feed = config_find_feed(cfg, id);
-	if (!feed || !config_token_equal(feed->token, token ? token : "")) {
+	/* An Open311 client's feed has no token: it never says Hello. */
+	if (!feed || !feed->token || !config_token_equal(feed->token, token ? token : "")) {
 		server_stats_mut(c->server)->auth_failed++;
 		log_warn("conn=%llu peer=%s hello refused: %s '%s'", (unsigned long long)c->id,
-			 c->peer, feed ? "wrong token for feed" : "unknown feed", safe_id);
+			 c->peer,
+			 !feed		? "unknown feed"
+			 : !feed->token ? "no Hello for the Open311 client feed"
+					: "wrong token for feed",
+			 safe_id);
 		conn_send_error(c, HOTLINE__V1__ERROR_CODE__ERROR_AUTH,
 				"unknown feed or wrong token", NULL);
 		conn_refuse(c);

@@ -1,12 +1,14 @@
 /*
- * http.c - the HTTP listener, routing, authentication and JSON answers.
+ * http.c - the HTTP listener, routing, authentication and the answers.
  *
  * A request's life: evhttp has read it whole (within max_headers and max_body:
- * beyond them it answers 400/413 itself); on_request() finds its route (404,
- * 405), decodes a POST body as one JSON object (400, 413, 415), and, unless the
- * route is public, checks the bearer token against the users table (401) and the
- * route's role (403); then the handler runs. Every database step is a statement
- * of the pool (http_call_pg), so nothing blocks; a request not answered within
+ * beyond them it answers 400/413 itself); on_request() tells the API by the path's
+ * prefix (/api/v1/ or /open311/v2/, whose last segment names a format: .json or
+ * .xml), finds its route (404, 405), decodes a POST body (/api/v1: one JSON object;
+ * Open311: form-encoded, kept raw for its handler) (400, 413, 415), and, unless the
+ * route is public (every Open311 route is), checks the bearer token against the
+ * users table (401) and the route's role (403); then the handler runs. Every database step is a
+ * statement of the pool (http_call_pg), so nothing blocks; a request not answered within
  * request_timeout_ms gets 503, and what its handler still had in flight is
  * dropped when it comes back. PostgreSQL down: 503 at once.
  *
@@ -26,11 +28,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 #include "http_routes.h"
 #include "httpreq.h"
 #include "log.h"
+#include "open311.h"
 #include "pgtext.h"
 #include "queries.h"
 #include "shown.h"
@@ -131,6 +135,9 @@ static const char *status_reason(int status)
 	}
 }
 
+#define TYPE_JSON "application/json; charset=utf-8"
+#define TYPE_XML "text/xml; charset=utf-8"
+
 /* Marks cp answered and counts its status; false when it was answered already. */
 static bool begin_answer(struct call_private *cp, int status)
 {
@@ -148,8 +155,9 @@ static bool begin_answer(struct call_private *cp, int status)
 	return true;
 }
 
-/* Sends text (a JSON document, len bytes; NULL: no body) as the answer. */
-static void send_text(struct call_private *cp, int status, const char *text, size_t len)
+/* Sends text (a document of type, len bytes; NULL: no body) as the answer. */
+static void send_typed(struct call_private *cp, int status, const char *type, const char *text,
+		       size_t len)
 {
 	struct http *http = cp->call.http;
 	if (!begin_answer(cp, status))
@@ -161,7 +169,7 @@ static void send_text(struct call_private *cp, int status, const char *text, siz
 	}
 	struct evkeyvalq *headers = evhttp_request_get_output_headers(cp->req);
 	if (status != 204) {
-		evhttp_add_header(headers, "Content-Type", "application/json; charset=utf-8");
+		evhttp_add_header(headers, "Content-Type", type);
 	}
 	evhttp_add_header(headers, "Cache-Control", "no-store");
 	if (http->stopping)
@@ -169,6 +177,11 @@ static void send_text(struct call_private *cp, int status, const char *text, siz
 	evhttp_send_reply(cp->req, status, status_reason(status), status == 204 ? NULL : buf);
 	if (buf)
 		evbuffer_free(buf);
+}
+
+static void send_text(struct call_private *cp, int status, const char *text, size_t len)
+{
+	send_typed(cp, status, TYPE_JSON, text, len);
 }
 
 static void send_json(struct call_private *cp, int status, json_t *obj)
@@ -183,6 +196,51 @@ void http_reply_text(struct http_call *call, int status, const char *json, size_
 {
 	struct call_private *cp = priv(call);
 	send_text(cp, status, json, len);
+	call_release(cp);
+}
+
+/* The last resort of an Open311 answer that could not be written. */
+static const char open311_broken[] =
+	"[{\"code\":500,\"description\":\"the answer could not be written\"}]";
+
+/* Sends doc (taken) as an Open311 answer of status in the call's format. */
+static void send_open311(struct call_private *cp, int status, json_t *doc, enum open311_doc kind)
+{
+	int sent = open311_http_status(status);
+	char *text = NULL;
+	size_t len = 0;
+	if (doc && cp->call.format == OPEN311_XML) {
+		text = open311_xml(doc, kind, &len);
+	} else if (doc) {
+		text = json_dumps(doc, JSON_COMPACT);
+		len = text ? strlen(text) : 0;
+	}
+	json_decref(doc);
+	if (text)
+		send_typed(cp, sent, cp->call.format == OPEN311_XML ? TYPE_XML : TYPE_JSON, text,
+			   len);
+	else
+		send_typed(cp, 400, TYPE_JSON, open311_broken, sizeof(open311_broken) - 1);
+	free(text);
+}
+
+void http_reply_open311(struct http_call *call, int status, json_t *doc, enum open311_doc kind)
+{
+	struct call_private *cp = priv(call);
+	send_open311(cp, status, doc, kind);
+	call_release(cp);
+}
+
+void http_reply_open311_text(struct http_call *call, int status, const char *json, size_t len,
+			     enum open311_doc kind)
+{
+	struct call_private *cp = priv(call);
+	if (call->format == OPEN311_JSON) {
+		send_typed(cp, open311_http_status(status), TYPE_JSON, json, len);
+	} else {
+		json_t *doc = json_loadb(json, len, 0, NULL);
+		send_open311(cp, doc ? status : 500, doc, kind);
+	}
 	call_release(cp);
 }
 
@@ -215,11 +273,6 @@ void http_reply_file(struct http_call *call, int status, const char *content_typ
 			evbuffer_free(buf);
 	}
 	call_release(cp);
-}
-
-const char *http_header(struct http_call *call, const char *name)
-{
-	return evhttp_find_header(evhttp_request_get_input_headers(priv(call)->req), name);
 }
 
 void http_reply(struct http_call *call, int status, json_t *obj)
@@ -255,6 +308,12 @@ void http_error(struct http_call *call, int status, const char *code, const char
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	if (call->api == HTTP_API_OPEN311) {
+		http_reply_open311(call, status,
+				   json_pack("[{s:i,s:s}]", "code", status, "description", message),
+				   OPEN311_DOC_ERRORS);
+		return;
+	}
 	http_reply(call, status, error_object(code, message));
 }
 
@@ -268,6 +327,31 @@ bool http_store_up(const struct http_call *call)
 	struct store_pg_stats st;
 	store_pg_get_stats(call->deps->store, &st);
 	return st.connections_ready > 0;
+}
+
+const char *http_query_string(struct http_call *call)
+{
+	struct call_private *cp = priv(call);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(cp->req);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	return query ? query : "";
+}
+
+const char *http_header(struct http_call *call, const char *name, bool *repeated)
+{
+	const char *value = NULL;
+	struct evkeyval *header;
+	*repeated = false;
+	TAILQ_FOREACH(header, evhttp_request_get_input_headers(priv(call)->req), next)
+	{
+		if (strcasecmp(header->key, name) != 0)
+			continue;
+		if (value)
+			*repeated = true;
+		else
+			value = header->value;
+	}
+	return value;
 }
 
 const char *http_query(struct http_call *call, const char *name)
@@ -410,21 +494,46 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 		   cp->call.cfg->http_request_timeout_ms);
 }
 
-/* Splits the path after /api/v1/ into segments; false when it is not one of ours. */
+/*
+ * Splits the path after its API's prefix into segments; false when it is not one of
+ * ours. An Open311 path's last segment loses its format (call->format), which it must
+ * name.
+ */
 static bool split_path(struct call_private *cp)
 {
 	struct http_call *call = &cp->call;
 	size_t len = strlen(call->path) + 1;
 	if (!(cp->path_copy = malloc(len)))
 		return false;
-	int n = httpreq_split_path(call->path, cp->path_copy, len, call->segments);
+	const char *prefix = call->api == HTTP_API_OPEN311 ? OPEN311_PREFIX : HTTPREQ_PREFIX;
+	int n = httpreq_split_path_under(prefix, call->path, cp->path_copy, len, call->segments);
 	if (n < 0)
 		return false;
 	call->nsegments = n;
+	if (call->api == HTTP_API_OPEN311) {
+		/* the segments point into path_copy, which is ours to cut */
+		int format = n > 0 ? open311_cut_format((char *)call->segments[n - 1]) : -1;
+		if (format < 0)
+			return false;
+		call->format = (enum open311_format)format;
+	}
 	return true;
 }
 
-/* The POST body as one JSON object: 0, or -1 after answering why not. */
+/* The body's media type is want (parameters such as "; charset=utf-8" may follow). */
+static bool body_type(struct call_private *cp, const char *want)
+{
+	const char *type =
+		evhttp_find_header(evhttp_request_get_input_headers(cp->req), "Content-Type");
+	size_t n = strlen(want);
+	return type && strncasecmp(type, want, n) == 0 &&
+	       (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+/*
+ * The POST body: /api/v1, one JSON object; Open311, form-encoded text kept raw for
+ * the handler (lib/form.c reads it). 0, or -1 after answering why not.
+ */
 static int decode_body(struct call_private *cp)
 {
 	struct http_call *call = &cp->call;
@@ -434,6 +543,16 @@ static int decode_body(struct call_private *cp)
 		http_error(call, 413, "too_large", "the body is longer than max_body = %ld bytes",
 			   call->cfg->http_max_body);
 		return -1;
+	}
+	if (call->api == HTTP_API_OPEN311) {
+		if (!body_type(cp, "application/x-www-form-urlencoded")) {
+			http_error(call, 415, "unsupported_media_type",
+				   "the body must be application/x-www-form-urlencoded");
+			return -1;
+		}
+		call->body_raw = len ? (const char *)evbuffer_pullup(in, (ev_ssize_t)len) : "";
+		call->body_len = len;
+		return 0;
 	}
 	const char *type =
 		evhttp_find_header(evhttp_request_get_input_headers(cp->req), "Content-Type");
@@ -476,6 +595,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 		http_error(call, 400, "invalid", "no path");
 		return;
 	}
+	if (strncmp(call->path, OPEN311_PREFIX, strlen(OPEN311_PREFIX)) == 0)
+		call->api = HTTP_API_OPEN311;
 	const char *query = evhttp_uri_get_query(uri);
 	if (query) {
 		if (evhttp_parse_query_str(query, &cp->query) != 0) {
@@ -488,16 +609,22 @@ static void on_request(struct evhttp_request *req, void *arg)
 		http_error(call, 503, "unavailable", "the server is stopping");
 		return;
 	}
-	if (strncmp(call->path, "/api/", 5) != 0) {
+	if (call->api != HTTP_API_OPEN311 && strncmp(call->path, "/api/", 5) != 0) {
 		http_static_serve(call); /* no account, no database: the pages load anyway */
 		return;
 	}
 	if (!split_path(cp)) {
-		http_error(call, 404, "not_found", "no such resource (the API is under /api/v1/)");
+		if (call->api == HTTP_API_OPEN311)
+			http_error(call, 404, "not_found",
+				   "no such resource (its name ends in .json or .xml)");
+		else
+			http_error(call, 404, "not_found",
+				   "no such resource (the API is under /api/v1/)");
 		return;
 	}
 	bool path_known = false;
-	cp->route = http_route_find(call->method, call->segments, call->nsegments, &path_known);
+	cp->route = http_route_find(call->api, call->method, call->segments, call->nsegments,
+				    &path_known);
 	if (!cp->route) {
 		if (path_known)
 			http_error(call, 405, "method_not_allowed",
@@ -514,7 +641,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	timer_arm(cp->ev_timeout, call->cfg->http_request_timeout_ms);
-	if (!http_store_up(call)) {
+	if (!cp->route->config_only && !http_store_up(call)) {
 		http_unavailable(call, "PostgreSQL is unreachable");
 		return;
 	}

@@ -1,13 +1,16 @@
 /*
- * http.h - the agents' and supervisors' HTTP JSON API (/api/v1/...).
+ * http.h - the agents' and supervisors' HTTP JSON API (/api/v1/...), and the
+ * public Open311 GeoReport v2 API (/open311/v2/..., docs/http-api.md "Open311") beside it.
  *
  * Owns: the HTTP listener (libevent's evhttp, on the daemon's one loop), its
  * limits (body and header sizes, a read timeout, a per-request answer timeout),
- * routing a request to its handler by method and path, authenticating the person
- * behind it (a bearer token of an account in PostgreSQL: users, hashed with
- * SHA-256, compared in constant time) and the role a route needs, decoding a JSON
- * body, and writing every answer as JSON, errors as
- * {"error": {"code": "...", "message": "..."}} with the right status.
+ * routing a request to its handler by API, method and path, authenticating the
+ * person behind an /api/v1 request (a bearer token of an account in PostgreSQL:
+ * users, hashed with SHA-256, compared in constant time) and the role a route needs,
+ * decoding a JSON body, and writing every answer: /api/v1 as JSON, errors as
+ * {"error": {"code": "...", "message": "..."}} with the right status; Open311 in the
+ * format its path names (.json, .xml), errors as the spec's [{"code", "description"}]
+ * with 403, 404 or 400.
  * Never: blocks (every database step goes through the PostgreSQL pool), answers a
  * request twice, or logs a token or a caller's phone number.
  * Callers: daemon/main.c (lifecycle); the route handlers (daemon/http_*.c).
@@ -22,6 +25,7 @@
 #include "bus_redis.h"
 #include "config.h"
 #include "httpreq.h"
+#include "open311.h"
 #include "store_pg.h"
 
 struct http;
@@ -65,6 +69,9 @@ uint64_t http_answered(const struct http *http, size_t route, size_t status_kind
 
 enum http_role { HTTP_ROLE_ANY = 0, HTTP_ROLE_AGENT = 1, HTTP_ROLE_SUPERVISOR = 2 };
 
+/* Which API a path is under: it decides the routes and how errors are written. */
+enum http_api { HTTP_API_V1 = 0, HTTP_API_OPEN311 = 1 };
+
 /* One request being answered; owned by http.c, alive until it is answered. */
 struct http_call {
 	struct http *http;
@@ -72,9 +79,12 @@ struct http_call {
 	const struct hotline_config *cfg;
 	int method;				    /* EVHTTP_REQ_* */
 	const char *path;			    /* decoded, without the query */
-	const char *segments[HTTPREQ_MAX_SEGMENTS]; /* the path after /api/v1/, decoded */
+	enum http_api api;			    /* the API the path is under */
+	enum open311_format format;		    /* Open311: the format the path names */
+	const char *segments[HTTPREQ_MAX_SEGMENTS]; /* the path after the API's prefix, decoded
+						     * (Open311: the last without its format) */
 	int nsegments;
-	json_t *body;	      /* POST: the decoded object; else NULL */
+	json_t *body;	      /* POST /api/v1: the decoded object; else NULL */
 	const char *body_raw; /* POST: the body's bytes (body_len of them) */
 	size_t body_len;
 	char user[65];	     /* the account's name */
@@ -86,6 +96,13 @@ struct http_call {
 
 /* A query parameter of the call's URI ("" when absent). */
 const char *http_query(struct http_call *call, const char *name);
+/* The call's whole query string, still encoded ("" when the URI has none). */
+const char *http_query_string(struct http_call *call);
+/*
+ * A request header's value, or NULL when absent; *repeated tells whether it was sent
+ * more than once (the caller refuses that: a second value never silently wins).
+ */
+const char *http_header(struct http_call *call, const char *name, bool *repeated);
 
 /* Answers with status and obj (taking it); frees the call. */
 void http_reply(struct http_call *call, int status, json_t *obj);
@@ -106,11 +123,21 @@ void http_reply_document(struct http_call *call, const PGresult *res, const char
  */
 void http_reply_file(struct http_call *call, int status, const char *content_type, const char *etag,
 		     const void *data, size_t len);
-/* A request header's value, or NULL. */
-const char *http_header(struct http_call *call, const char *name);
-/* Answers {"error": {"code", "message"}} with status; frees the call. */
+/*
+ * Answers {"error": {"code", "message"}} with status; frees the call. An Open311
+ * call gets [{"code": status, "description": message}] in its format instead (code
+ * unused), sent with open311_http_status(status).
+ */
 void http_error(struct http_call *call, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/*
+ * Open311: answers status (open311_http_status) with doc (taken; NULL is an error) in
+ * the call's format: JSON as it is, XML as open311_xml(doc, kind); frees the call.
+ */
+void http_reply_open311(struct http_call *call, int status, json_t *doc, enum open311_doc kind);
+/* The same from a JSON document already written (a statement's json_agg), len bytes. */
+void http_reply_open311_text(struct http_call *call, int status, const char *json, size_t len,
+			     enum open311_doc kind);
 /* The answer to a store failure (PostgreSQL unreachable or refusing): 503. */
 void http_unavailable(struct http_call *call, const char *what);
 

@@ -1,8 +1,9 @@
 /*
- * http_routes.h - the HTTP API's routes and their handlers.
+ * http_routes.h - the HTTP APIs' routes and their handlers.
  *
- * Owns: the table of (method, path pattern, role, handler) that http.c looks a
- * request up in, and the handlers' declarations; docs/http-api.md describes each.
+ * Owns: the table of (API, method, path pattern, role, handler) that http.c looks a
+ * request up in, and the handlers' declarations; docs/http-api.md describes each
+ * /api/v1 route, its "Open311" section each Open311 one.
  * Callers: daemon/http.c (lookup), daemon/http_*.c (handlers).
  */
 #ifndef HOTLINE_HTTP_ROUTES_H
@@ -13,19 +14,23 @@
 typedef void (*http_handler_fn)(struct http_call *call);
 
 struct http_route {
-	const char *label;			   /* for /metrics: the path, {placeholders} */
+	/* for /metrics: the path, {placeholders}; where one path takes two methods, the
+	 * method first ("POST /open311/v2/requests.{format}"), so every label is one route */
+	const char *label;
+	enum http_api api;
 	int method;				   /* EVHTTP_REQ_GET or _POST */
 	const char *pattern[HTTPREQ_MAX_SEGMENTS]; /* "*" matches any one segment; NULL ends */
 	enum http_role role;			   /* the least role that may call it */
 	http_handler_fn handler;
+	bool config_only; /* answered from the config alone: served while PostgreSQL is down */
 };
 
 /*
- * The route for method and path segments; NULL when none, with *path_known
+ * The route of api for method and path segments; NULL when none, with *path_known
  * telling whether some other method has one (405 rather than 404).
  */
-const struct http_route *http_route_find(int method, const char *const *segments, int n,
-					 bool *path_known);
+const struct http_route *http_route_find(enum http_api api, int method, const char *const *segments,
+					 int n, bool *path_known);
 
 /* Every route, in table order: http_route_at(0 .. http_route_count() - 1). */
 size_t http_route_count(void);
@@ -42,7 +47,13 @@ void http_departments(struct http_call *call);
 void http_desk_dispatch(struct http_call *call);
 void http_desk_ruling(struct http_call *call);
 void http_desk_close(struct http_call *call);
-/* http_static.c: the pages of ui/, for any path outside /api/ */
+/* http_open311.c: Open311 GeoReport v2 */
+void http_open311_services(struct http_call *call);
+void http_open311_service(struct http_call *call);
+void http_open311_create(struct http_call *call);
+void http_open311_requests(struct http_call *call);
+void http_open311_request(struct http_call *call);
+/* http_static.c: the pages of ui/, for any path outside /api/ and /open311/v2/ */
 void http_static_serve(struct http_call *call);
 /* http_callbacks.c */
 void http_callback_claim(struct http_call *call);

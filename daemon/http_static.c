@@ -10,7 +10,7 @@
  * Never: touches the file system, PostgreSQL or an account (the pages hold no data;
  * everything they show comes from the API with the person's token), or serves a
  * content type other than the one the table fixed for the file.
- * Callers: daemon/http.c for every path outside /api/.
+ * Callers: daemon/http.c for every path outside /api/ and /open311/v2/.
  */
 #include <event2/http.h>
 #include <string.h>
@@ -59,7 +59,9 @@ void http_static_serve(struct http_call *call)
 		http_error(call, 405, "method_not_allowed", "a page takes GET or HEAD");
 		return;
 	}
-	if (not_modified(http_header(call, "If-None-Match"), f->etag)) {
+	bool repeated;
+	const char *if_none_match = http_header(call, "If-None-Match", &repeated);
+	if (!repeated && not_modified(if_none_match, f->etag)) {
 		http_reply_file(call, 304, f->content_type, f->etag, NULL, 0);
 		return;
 	}

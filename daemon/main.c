@@ -321,8 +321,9 @@ int main(int argc, char **argv)
 		cal = NULL; /* a missing directory: warned about below */
 	}
 	if (check_only) {
-		printf("%s: configuration is valid (%zu feeds, %zu departments, calendar %d..%d)\n",
-		       d.config_path, d.cfg.nfeeds, d.cfg.ndepts,
+		printf("%s: configuration is valid (%zu feeds, %zu departments, %zu Open311 "
+		       "services, calendar %d..%d)\n",
+		       d.config_path, d.cfg.nfeeds, d.cfg.ndepts, d.cfg.nservices,
 		       cal ? calendar_first_year(cal) : 0, cal ? calendar_last_year(cal) : 0);
 		calendar_free(cal);
 		config_free(&d.cfg);

@@ -633,6 +633,30 @@ struct tally *server_tally(struct server *server)
 	return &server->tally;
 }
 
+/* How often, at most, a feed over its max_rate is logged (with the count since). */
+#define RATE_LOG_INTERVAL_MS 10000
+
+bool server_feed_within_rate(struct server *server, const struct feed_config *feed, long *burst)
+{
+	int64_t now = clock_mono_us() / 1000; /* a rate: immune to the wall clock's steps */
+	*burst = feed->burst > 0 ? feed->burst : 2 * feed->max_rate;
+	if (feed->max_rate <= 0)
+		return true;
+	struct feed_tally *t = tally_feed(&server->tally, feed->code);
+	if (!t || rate_take(&t->bucket, feed->max_rate, *burst, now))
+		return true;
+	t->limited++;
+	if (t->limited_logged == 0 || now - t->limited_logged_ms >= RATE_LOG_INTERVAL_MS) {
+		log_warn("feed=%s over its max_rate (%ld records/s, burst %ld): %llu records "
+			 "refused since the last warning (told to try again later)",
+			 feed->code, feed->max_rate, *burst,
+			 (unsigned long long)(t->limited - t->limited_logged));
+		t->limited_logged_ms = now;
+		t->limited_logged = t->limited;
+	}
+	return false;
+}
+
 struct prom_histogram *server_delivery_latency(struct server *server)
 {
 	return &server->delivery_latency;

@@ -77,6 +77,15 @@ void server_get_stats(const struct server *server, struct server_stats *out);
 struct tally;
 struct prom_histogram;
 struct tally *server_tally(struct server *server);
+/*
+ * [feed.CODE] max_rate, for every way a feed's records arrive (its connections, an
+ * Open311 client's POSTs): takes one record from the feed's bucket, on the monotonic
+ * clock. false when the feed is over its rate: counted (the tally's limited) and, at
+ * most every 10 s, logged with the count since; the caller refuses the record ("try
+ * again later"), *burst being the burst in force for its message. Always true for a
+ * feed without max_rate.
+ */
+bool server_feed_within_rate(struct server *server, const struct feed_config *feed, long *burst);
 struct prom_histogram *server_delivery_latency(struct server *server);
 /* Open connections past their Hello with this role and feed or department code. */
 size_t server_count_id(const struct server *server, int role, const char *code);

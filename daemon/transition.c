@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "pgarray.h"
 #include "pgtext.h"
 
 #define MAX_ATTEMPTS 3
@@ -251,6 +252,19 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 	snprintf(attempts, sizeof(attempts), "%u", next.callback_attempts);
 	snprintf(at, sizeof(at), "%lld", (long long)ev.at_ms);
 	snprintf(delay, sizeof(delay), "%d", fx.outbox_later ? CALLBACK_RETRY_DELAY_MS : 0);
+	/* Feeds no connection takes TicketUpdates for: the agents' and the Open311
+	 * clients' (they read a request's status with GET requests). */
+	struct pgarray quiet = { 0 };
+	pgarray_begin_text(&quiet);
+	pgarray_text(&quiet, t->cfg->agents_feed, strlen(t->cfg->agents_feed));
+	for (size_t i = 0; i < t->cfg->nfeeds; i++)
+		if (t->cfg->feeds[i].open311_key)
+			pgarray_text(&quiet, t->cfg->feeds[i].code, strlen(t->cfg->feeds[i].code));
+	if (pgarray_end(&quiet) != 0) {
+		pgarray_free(&quiet);
+		job_finish(job, TRANSITION_FAILED, "out of memory; try again", job->before, NULL);
+		return;
+	}
 	const char *outbox = fx.outbox == TICKET_OUTBOX_DISPATCH   ? "dispatch"
 			     : fx.outbox == TICKET_OUTBOX_CALLBACK ? "callback"
 								   : "";
@@ -289,12 +303,13 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		[TICKET_WRITE_P_CHILD_REPLY] =
 			yes(children && fx.children == TICKET_EV_PARENT_REPLIED),
 		[TICKET_WRITE_P_CHILD_CLOSED] = yes(children && child_fx.set_closed),
-		[TICKET_WRITE_P_QUIET_FEED] = t->cfg->agents_feed,
+		[TICKET_WRITE_P_QUIET_FEEDS] = quiet.data,
 		[TICKET_WRITE_P_RULED] = yes(next.ruled),
 		[TICKET_WRITE_P_PARENT_NO] = job->parent_no,
 		[TICKET_WRITE_P_WRITE_KEY] = write_key,
 	};
 	store_pg_query(t->store, QUERY_TICKET_WRITE, values, on_written, job);
+	pgarray_free(&quiet); /* store_pg_query copied the values */
 }
 
 static void read_ticket(struct job *job)

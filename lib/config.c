@@ -22,6 +22,7 @@
 #include "code.h"
 #include "ini.h"
 #include "log.h"
+#include "utf8.h"
 #include "zoneinfo.h"
 
 #define OPT_S(sec, nm, field, def, reload, doc_)                                                   \
@@ -140,15 +141,21 @@ static const struct config_option options[] = {
 	OPT_I("repeats", "window_hours", repeat_window_hours, "72", true, 0, 8760,
 	      "an intake from the same phone in the same category within this many hours of "
 	      "an open ticket is linked to it (0: never)"),
+	OPT_S("open311", "jurisdiction_id", open311_jurisdiction_id, "", true,
+	      "the Open311 jurisdiction_id this endpoint serves; a request naming another gets "
+	      "404 (empty: jurisdiction_id is accepted and ignored)"),
 };
 
 static const struct config_feed_key feed_keys[] = {
-	{ "token", true, "shared secret the feed sends in Hello.token" },
+	{ "token", true,
+	  "shared secret the feed sends in Hello.token (not given for an Open311 client)" },
 	{ "name", false, "human-readable name of the legacy line" },
 	{ "mode", false, "join mode: merged (default), parallel or subcenter" },
 	{ "dept", false, "with mode = subcenter: the sub-centre's department code" },
 	{ "allow_resolved_on_call", false,
 	  "yes: the feed may send Intake with resolved_on_call (直接办结); default no" },
+	{ "open311_key", false,
+	  "the feed is an Open311 client: the api_key of its POST requests (instead of a token)" },
 	{ "max_rate", false,
 	  "most records per second this daemon takes from the feed (0, the default: no limit)" },
 	{ "burst", false, "records taken at once before max_rate applies (default 2 x max_rate)" },
@@ -159,11 +166,31 @@ static const struct config_feed_key dept_keys[] = {
 	{ "name", false, "human-readable name of the department" },
 };
 
+static const struct config_feed_key service_keys[] = {
+	{ "name", false, "service_name: the service's human-readable name (default: the code)" },
+	{ "description", false, "description: a sentence on what the service is for" },
+	{ "group", false, "group: the category Open311 clients group the service under" },
+	{ "keywords", false, "keywords: comma-separated synonyms" },
+	{ "category", false,
+	  "the intake category its requests are stored under (default: the code); one per "
+	  "service" },
+	{ "notice", false, "service_notice: what the city will do about such a request" },
+};
+
+/* Bytes of a service's texts: they go into every services.json answer. */
+#define SERVICE_MAX_NAME 128
+#define SERVICE_MAX_DESCRIPTION 1024
+#define SERVICE_MAX_GROUP 64
+#define SERVICE_MAX_KEYWORDS 512
+#define SERVICE_MAX_CATEGORY 64 /* intake.h INTAKE_MAX_SHORT */
+#define SERVICE_MAX_NOTICE 1024
+
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 #define FEED_PREFIX "feed."
 /* Largest max_rate and burst of a feed: records per second no line approaches. */
 #define FEED_MAX_RATE 10000000L
 #define DEPT_PREFIX "dept."
+#define SERVICE_PREFIX "service."
 /* Largest config file read, bytes: far above any real one, far below trouble. */
 #define CONFIG_MAX_FILE (16 * 1024 * 1024)
 
@@ -183,6 +210,12 @@ const struct config_feed_key *config_dept_keys(size_t *count)
 {
 	*count = sizeof(dept_keys) / sizeof(dept_keys[0]);
 	return dept_keys;
+}
+
+const struct config_feed_key *config_service_keys(size_t *count)
+{
+	*count = sizeof(service_keys) / sizeof(service_keys[0]);
+	return service_keys;
 }
 
 static char **str_field(struct hotline_config *cfg, const struct config_option *opt)
@@ -258,6 +291,7 @@ void config_free(struct hotline_config *cfg)
 		free(cfg->feeds[i].name);
 		free(cfg->feeds[i].token);
 		free(cfg->feeds[i].dept);
+		free(cfg->feeds[i].open311_key);
 	}
 	free(cfg->feeds);
 	cfg->feeds = NULL;
@@ -270,6 +304,19 @@ void config_free(struct hotline_config *cfg)
 	free(cfg->depts);
 	cfg->depts = NULL;
 	cfg->ndepts = 0;
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		struct service_config *svc = &cfg->services[i];
+		free(svc->code);
+		free(svc->name);
+		free(svc->description);
+		free(svc->group);
+		free(svc->keywords);
+		free(svc->category);
+		free(svc->notice);
+	}
+	free(cfg->services);
+	cfg->services = NULL;
+	cfg->nservices = 0;
 }
 
 /* A section header or a key already read, and the line it was on. */
@@ -323,13 +370,20 @@ static void seen_free(struct seen_list *list)
 	list->cap = 0;
 }
 
-enum section_kind { SECTION_NONE, SECTION_OPTIONS, SECTION_DEADLINES, SECTION_FEED, SECTION_DEPT };
+enum section_kind {
+	SECTION_NONE,
+	SECTION_OPTIONS,
+	SECTION_DEADLINES,
+	SECTION_FEED,
+	SECTION_DEPT,
+	SECTION_SERVICE
+};
 
 struct load_state {
 	struct hotline_config *cfg;
 	enum section_kind kind;
 	const char *section;	   /* the current section's name (owned by sections) */
-	size_t index;		   /* of the current section's feed or department */
+	size_t index;		   /* of the current section's feed, department or service */
 	struct seen_list sections; /* every header read so far */
 	struct seen_list keys;	   /* the keys of the current section */
 };
@@ -362,6 +416,21 @@ static struct dept_config *add_dept(struct hotline_config *cfg, const char *code
 	memset(dept, 0, sizeof(*dept));
 	dept->code = xstrdup(code);
 	return dept;
+}
+
+static struct service_config *add_service(struct hotline_config *cfg, const char *code)
+{
+	struct service_config *grown =
+		realloc(cfg->services, (cfg->nservices + 1) * sizeof(*grown));
+	if (!grown) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	cfg->services = grown;
+	struct service_config *svc = &cfg->services[cfg->nservices++];
+	memset(svc, 0, sizeof(*svc));
+	svc->code = xstrdup(code);
+	return svc;
 }
 
 static bool options_have_section(const char *section)
@@ -398,6 +467,14 @@ static int on_section(void *user, int line, const char *name, char *err, size_t 
 			return -1;
 		}
 		kind = SECTION_DEPT;
+	} else if (strncmp(name, SERVICE_PREFIX, strlen(SERVICE_PREFIX)) == 0) {
+		if (!code_valid(name + strlen(SERVICE_PREFIX))) {
+			snprintf(err, errlen,
+				 "[%s]: service code must be 1-64 letters, digits, '_' or '-'",
+				 name);
+			return -1;
+		}
+		kind = SECTION_SERVICE;
 	} else if (strcmp(name, "deadlines") == 0) {
 		kind = SECTION_DEADLINES;
 	} else if (options_have_section(name)) {
@@ -416,6 +493,9 @@ static int on_section(void *user, int line, const char *name, char *err, size_t 
 	} else if (kind == SECTION_DEPT) {
 		add_dept(st->cfg, name + strlen(DEPT_PREFIX));
 		st->index = st->cfg->ndepts - 1;
+	} else if (kind == SECTION_SERVICE) {
+		add_service(st->cfg, name + strlen(SERVICE_PREFIX));
+		st->index = st->cfg->nservices - 1;
 	}
 	return 0;
 }
@@ -435,6 +515,8 @@ static int feed_key(struct feed_config *feed, const char *name, const char *valu
 		set_string(&feed->name, value);
 	} else if (strcmp(name, "dept") == 0) {
 		set_string(&feed->dept, value);
+	} else if (strcmp(name, "open311_key") == 0) {
+		set_string(&feed->open311_key, value);
 	} else if (strcmp(name, "mode") == 0) {
 		if (strcmp(value, "merged") == 0)
 			feed->mode = JOIN_MERGED;
@@ -489,6 +571,27 @@ static int dept_key(struct dept_config *dept, const char *name, const char *valu
 		return -1;
 	}
 	return 0;
+}
+
+static int service_key(struct service_config *svc, const char *name, const char *value, char *err,
+		       size_t errlen)
+{
+	const struct {
+		const char *key;
+		char **slot;
+	} slots[] = {
+		{ "name", &svc->name },		{ "description", &svc->description },
+		{ "group", &svc->group },	{ "keywords", &svc->keywords },
+		{ "category", &svc->category }, { "notice", &svc->notice },
+	};
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		if (strcmp(name, slots[i].key) == 0) {
+			set_string(slots[i].slot, value);
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "[service.%s]: unknown key '%s'", svc->code, name);
+	return -1;
 }
 
 /* [deadlines]: default | normal | urgent | critical | category.NAME = LIMIT */
@@ -563,6 +666,8 @@ static int on_value(void *user, int line, const char *key, const char *value, ch
 		return feed_key(&st->cfg->feeds[st->index], key, value, err, errlen);
 	case SECTION_DEPT:
 		return dept_key(&st->cfg->depts[st->index], key, value, err, errlen);
+	case SECTION_SERVICE:
+		return service_key(&st->cfg->services[st->index], key, value, err, errlen);
 	case SECTION_DEADLINES:
 		return deadlines_key(st->cfg, key, value, err, errlen);
 	case SECTION_OPTIONS:
@@ -586,7 +691,7 @@ struct secret {
  */
 static int check_secrets_distinct(const struct hotline_config *cfg, char *err, size_t errlen)
 {
-	size_t cap = 2 + cfg->nfeeds + cfg->ndepts, n = 0;
+	size_t cap = 2 + 2 * cfg->nfeeds + cfg->ndepts, n = 0;
 	struct secret *secrets = calloc(cap, sizeof(*secrets));
 	if (!secrets) {
 		snprintf(err, errlen, "out of memory");
@@ -601,9 +706,16 @@ static int check_secrets_distinct(const struct hotline_config *cfg, char *err, s
 		secrets[n++].value = cfg->agents_token;
 	}
 	for (size_t i = 0; i < cfg->nfeeds; i++) {
-		snprintf(secrets[n].where, sizeof(secrets[n].where), "[feed.%s] token",
-			 cfg->feeds[i].code);
-		secrets[n++].value = cfg->feeds[i].token;
+		if (cfg->feeds[i].token) {
+			snprintf(secrets[n].where, sizeof(secrets[n].where), "[feed.%s] token",
+				 cfg->feeds[i].code);
+			secrets[n++].value = cfg->feeds[i].token;
+		}
+		if (cfg->feeds[i].open311_key) {
+			snprintf(secrets[n].where, sizeof(secrets[n].where),
+				 "[feed.%s] open311_key", cfg->feeds[i].code);
+			secrets[n++].value = cfg->feeds[i].open311_key;
+		}
 	}
 	for (size_t i = 0; i < cfg->ndepts; i++) {
 		snprintf(secrets[n].where, sizeof(secrets[n].where), "[dept.%s] token",
@@ -625,6 +737,64 @@ static int check_secrets_distinct(const struct hotline_config *cfg, char *err, s
 	}
 	free(secrets);
 	return rc;
+}
+
+/* A service's text: valid UTF-8 (it goes into JSON and XML answers), at most max bytes. */
+static int service_text(const struct service_config *svc, const char *key, char **slot,
+			const char *def, size_t max, char *err, size_t errlen)
+{
+	if (!*slot)
+		*slot = xstrdup(def);
+	size_t len = strlen(*slot);
+	if (len > max) {
+		snprintf(err, errlen, "[service.%s] %s: longer than %zu bytes", svc->code, key,
+			 max);
+		return -1;
+	}
+	if (!utf8_valid(*slot, len)) {
+		snprintf(err, errlen, "[service.%s] %s: not valid UTF-8", svc->code, key);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The Open311 services: texts within bounds, and one service per category, so that a
+ * stored ticket's category tells which service it was requested as.
+ */
+static int validate_services(struct hotline_config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		struct service_config *svc = &cfg->services[i];
+		if (service_text(svc, "name", &svc->name, svc->code, SERVICE_MAX_NAME, err,
+				 errlen) != 0 ||
+		    service_text(svc, "description", &svc->description, "", SERVICE_MAX_DESCRIPTION,
+				 err, errlen) != 0 ||
+		    service_text(svc, "group", &svc->group, "", SERVICE_MAX_GROUP, err, errlen) !=
+			    0 ||
+		    service_text(svc, "keywords", &svc->keywords, "", SERVICE_MAX_KEYWORDS, err,
+				 errlen) != 0 ||
+		    service_text(svc, "category", &svc->category, svc->code, SERVICE_MAX_CATEGORY,
+				 err, errlen) != 0 ||
+		    service_text(svc, "notice", &svc->notice, "", SERVICE_MAX_NOTICE, err,
+				 errlen) != 0)
+			return -1;
+		if (svc->name[0] == '\0' || svc->category[0] == '\0') {
+			snprintf(err, errlen, "[service.%s]: %s is empty", svc->code,
+				 svc->name[0] == '\0' ? "name" : "category");
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(cfg->services[j].category, svc->category) == 0) {
+				snprintf(err, errlen,
+					 "[service.%s] category '%s' is also [service.%s]'s: each "
+					 "service needs a category of its own",
+					 svc->code, svc->category, cfg->services[j].code);
+				return -1;
+			}
+		}
+	}
+	return 0;
 }
 
 static int validate(struct hotline_config *cfg, char *err, size_t errlen)
@@ -691,11 +861,31 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < cfg->nfeeds; i++) {
 		struct feed_config *feed = &cfg->feeds[i];
-		if (!feed->token || feed->token[0] == '\0') {
+		if (feed->open311_key) {
+			/* An Open311 client never says Hello: a token would be a secret that
+			 * opens a door nobody uses, and a feed that connects is owed
+			 * TicketUpdates an Open311 client never takes. */
+			if (feed->token) {
+				snprintf(err, errlen,
+					 "[feed.%s]: an Open311 client (open311_key) has no token",
+					 feed->code);
+				return -1;
+			}
+			if (feed->open311_key[0] == '\0') {
+				snprintf(err, errlen, "[feed.%s]: open311_key is empty",
+					 feed->code);
+				return -1;
+			}
+			if (strlen(feed->open311_key) > 256) {
+				snprintf(err, errlen,
+					 "[feed.%s]: open311_key is longer than 256 bytes",
+					 feed->code);
+				return -1;
+			}
+		} else if (!feed->token || feed->token[0] == '\0') {
 			snprintf(err, errlen, "[feed.%s]: token is required", feed->code);
 			return -1;
-		}
-		if (strlen(feed->token) > 256) {
+		} else if (strlen(feed->token) > 256) {
 			snprintf(err, errlen, "[feed.%s]: token is longer than 256 bytes",
 				 feed->code);
 			return -1;
@@ -732,6 +922,13 @@ static int validate(struct hotline_config *cfg, char *err, size_t errlen)
 			 cfg->agents_feed, cfg->agents_feed);
 		return -1;
 	}
+	const struct feed_config *agents = config_find_feed(cfg, cfg->agents_feed);
+	if (agents && agents->open311_key) {
+		snprintf(err, errlen, "[agents] feed: '%s' is an Open311 client", cfg->agents_feed);
+		return -1;
+	}
+	if (validate_services(cfg, err, errlen) != 0)
+		return -1;
 	return check_secrets_distinct(cfg, err, errlen);
 }
 
@@ -907,6 +1104,12 @@ int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh
 	cur->ndepts = fresh->ndepts;
 	fresh->depts = depts;
 	fresh->ndepts = ndepts;
+	struct service_config *services = cur->services;
+	size_t nservices = cur->nservices;
+	cur->services = fresh->services;
+	cur->nservices = fresh->nservices;
+	fresh->services = services;
+	fresh->nservices = nservices;
 	return kept;
 }
 
@@ -916,6 +1119,27 @@ const struct feed_config *config_find_feed(const struct hotline_config *cfg, con
 		if (strcmp(cfg->feeds[i].code, code) == 0)
 			return &cfg->feeds[i];
 	return NULL;
+}
+
+const struct service_config *config_find_service(const struct hotline_config *cfg, const char *code)
+{
+	for (size_t i = 0; i < cfg->nservices; i++)
+		if (strcmp(cfg->services[i].code, code) == 0)
+			return &cfg->services[i];
+	return NULL;
+}
+
+const struct feed_config *config_find_open311_client(const struct hotline_config *cfg,
+						     const char *key)
+{
+	/* Every client's key is compared, so the time taken does not say which matched. */
+	const struct feed_config *found = NULL;
+	for (size_t i = 0; i < cfg->nfeeds; i++) {
+		const struct feed_config *feed = &cfg->feeds[i];
+		if (feed->open311_key && config_token_equal(feed->open311_key, key) && !found)
+			found = feed;
+	}
+	return found;
 }
 
 const struct dept_config *config_find_dept(const struct hotline_config *cfg, const char *code)

@@ -4,7 +4,8 @@
  * Owns: the option table (name, type, default, reloadable, limits, doc), parsing
  * a file into struct hotline_config (the INI syntax itself is lib/ini.h's),
  * validation (a secret used twice, a file holding secrets that others may read,
- * an unknown time zone), and the per-feed sections [feed.CODE] and [dept.CODE].
+ * an unknown time zone), and the sections [feed.CODE], [dept.CODE] and [service.CODE]
+ * (the Open311 services).
  * Never: applies a config to running state (daemon/main.c does,
  * keeping the old config when a reload fails). Callers: daemon, hotlinectl,
  * tests/unit/test_config.c (which also checks that README documents every option).
@@ -26,7 +27,10 @@ enum join_mode {
 struct feed_config {
 	char *code; /* the section's CODE, sent as Hello.id */
 	char *name;
-	char *token;
+	char *token; /* NULL for an Open311 client, which never says Hello */
+	/* An Open311 client (docs/http-api.md "Open311"): the api_key its POST requests carry.
+	 * Such a feed has no token and is owed no TicketUpdates. NULL otherwise. */
+	char *open311_key;
 	char *dept; /* subcenter: the sub-centre's department code */
 	enum join_mode mode;
 	/* May send Intake with resolved_on_call (直接办结): agents resolve on the call; a
@@ -42,6 +46,18 @@ struct dept_config {
 	char *code; /* the section's CODE, sent as Hello.id by the department system */
 	char *name;
 	char *token;
+};
+
+/* One Open311 service ([service.CODE]): what GET services.json lists. */
+struct service_config {
+	char *code;	   /* the section's CODE: the Open311 service_code */
+	char *name;	   /* service_name (default: the code) */
+	char *description; /* "" when not given */
+	char *group;	   /* "" when not given */
+	char *keywords;	   /* comma-separated; "" when not given */
+	char *category;	   /* the intake category its requests are stored under (default: the
+			    * code); distinct per service, so a ticket names its service */
+	char *notice;	   /* service_notice; "" when not given */
 };
 
 struct hotline_config {
@@ -104,6 +120,8 @@ struct hotline_config {
 	long escalation_batch;
 	/* [repeats] */
 	long repeat_window_hours;
+	/* [open311] */
+	char *open311_jurisdiction_id; /* "" = any jurisdiction_id is accepted and ignored */
 	/* [deadlines]: default, normal, urgent, critical, category.NAME = 2h | 13wd */
 	struct deadline_policy deadlines;
 	/* [feed.CODE] sections, in file order */
@@ -112,6 +130,9 @@ struct hotline_config {
 	/* [dept.CODE] sections, in file order */
 	struct dept_config *depts;
 	size_t ndepts;
+	/* [service.CODE] sections, in file order */
+	struct service_config *services;
+	size_t nservices;
 };
 
 enum config_type { CONFIG_STRING, CONFIG_INT };
@@ -137,6 +158,7 @@ struct config_feed_key {
 const struct config_option *config_options(size_t *count);
 const struct config_feed_key *config_feed_keys(size_t *count);
 const struct config_feed_key *config_dept_keys(size_t *count);
+const struct config_feed_key *config_service_keys(size_t *count);
 
 /* Fills cfg with every option's default and no feeds. */
 void config_defaults(struct hotline_config *cfg);
@@ -168,17 +190,26 @@ int config_load_string(const char *text, const char *name, struct hotline_config
 void config_free(struct hotline_config *cfg);
 
 /*
- * Moves the reloadable options, the feeds and the departments from fresh into cur (fresh is
- * left empty and can be freed). Options that need a restart and differ are
- * kept at their current value and named in note (comma-separated), so the
- * caller can log them. max_unauthenticated (and _per_address) are lowered to the
- * max_connections kept, if need be. Returns the number of such options.
+ * Moves the reloadable options, the feeds, the departments and the services from fresh into cur
+ * (fresh is left empty and can be freed). Options that need a restart and differ are kept at their
+ * current value and named in note (comma-separated), so the caller can log them.
+ * max_unauthenticated (and _per_address) are lowered to the max_connections kept, if need be.
+ * Returns the number of such options.
  */
 int config_apply_reload(struct hotline_config *cur, struct hotline_config *fresh, char *note,
 			size_t notelen);
 
 /* The feed with this code, or NULL. */
 const struct feed_config *config_find_feed(const struct hotline_config *cfg, const char *code);
+
+/* The Open311 service with this code, or NULL. */
+const struct service_config *config_find_service(const struct hotline_config *cfg,
+						 const char *code);
+
+/* The Open311 client whose open311_key is key (compared in constant time with every
+ * client's), or NULL. */
+const struct feed_config *config_find_open311_client(const struct hotline_config *cfg,
+						     const char *key);
 
 /* The department with this code, or NULL. */
 const struct dept_config *config_find_dept(const struct hotline_config *cfg, const char *code);

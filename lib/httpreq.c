@@ -8,7 +8,7 @@
 #include "errbuf.h"
 #include "utf8.h"
 
-static int hexval(char c)
+int httpreq_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -22,8 +22,14 @@ static int hexval(char c)
 int httpreq_split_path(const char *path, char *buf, size_t buflen,
 		       const char *segs[HTTPREQ_MAX_SEGMENTS])
 {
-	size_t plen = strlen(HTTPREQ_PREFIX);
-	if (!path || strncmp(path, HTTPREQ_PREFIX, plen) != 0 || buflen < strlen(path) + 1)
+	return httpreq_split_path_under(HTTPREQ_PREFIX, path, buf, buflen, segs);
+}
+
+int httpreq_split_path_under(const char *prefix, const char *path, char *buf, size_t buflen,
+			     const char *segs[HTTPREQ_MAX_SEGMENTS])
+{
+	size_t plen = strlen(prefix);
+	if (!path || strncmp(path, prefix, plen) != 0 || buflen < strlen(path) + 1)
 		return -1;
 	const char *p = path + plen;
 	char *out = buf;
@@ -38,7 +44,8 @@ int httpreq_split_path(const char *path, char *buf, size_t buflen,
 		char *start = out;
 		while (*p && *p != '/') {
 			if (*p == '%') {
-				int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+				int hi = httpreq_hex_digit(p[1]),
+				    lo = hi < 0 ? -1 : httpreq_hex_digit(p[2]);
 				/* no NUL, and no '/' that would read as a separator */
 				if (hi < 0 || lo < 0 || (hi == 0 && lo == 0) ||
 				    (hi == 2 && lo == 15))

@@ -2,13 +2,14 @@
  * httpreq.h - the pure parts of reading an HTTP API request: the path, the
  * bearer token, and the fields of a JSON body.
  *
- * Owns: splitting a path under /api/v1/ into percent-decoded segments (no NUL,
- * valid UTF-8, bounded), reading "Authorization: Bearer hl1.ID.SECRET", and
- * taking a body object's fields by a table (type, required, byte limit,
- * unknown keys refused) so every handler checks its input the same way.
+ * Owns: splitting a path under /api/v1/ (or /open311/v2/) into percent-decoded
+ * segments (no NUL, valid UTF-8, bounded), the one reading of a %XX escape's digits,
+ * reading "Authorization: Bearer hl1.ID.SECRET", and taking a body object's fields by
+ * a table (type, required, byte limit, unknown keys refused) so every handler checks
+ * its input the same way.
  * Never: allocates beyond what the caller's buffers hold, or does I/O.
- * Callers: daemon/http.c and its handlers, tests/unit/test_httpreq.c,
- * tests/fuzz/fuzz_httpreq.c.
+ * Callers: daemon/http.c and its handlers, lib/form.c (the digits),
+ * tests/unit/test_httpreq.c, tests/fuzz/fuzz_httpreq.c.
  */
 #ifndef HOTLINE_HTTPREQ_H
 #define HOTLINE_HTTPREQ_H
@@ -33,6 +34,12 @@
  */
 int httpreq_split_path(const char *path, char *buf, size_t buflen,
 		       const char *segs[HTTPREQ_MAX_SEGMENTS]);
+/* The same under another prefix (ending in '/'): the Open311 API's "/open311/v2/". */
+int httpreq_split_path_under(const char *prefix, const char *path, char *buf, size_t buflen,
+			     const char *segs[HTTPREQ_MAX_SEGMENTS]);
+
+/* A %XX escape's digit: 0-15 for 0-9, a-f, A-F; -1 for anything else. */
+int httpreq_hex_digit(char c);
 
 /*
  * Reads "Bearer hl1.ID.SECRET" (ID a positive decimal, SECRET 1..128 bytes of

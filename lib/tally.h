@@ -7,8 +7,9 @@
  * first use, at most TALLY_MAX_FEEDS rows (codes come from authenticated
  * connections, so from the configuration; the bound only guards a bug).
  * Never: forgets a row (counters are monotonic for Prometheus), or does I/O.
- * Callers: daemon/server.c (owns one), daemon/conn_feed.c, daemon/conn.c and
- * daemon/http_tickets.c (count), daemon/metrics.c (reports), tests/unit/test_tally.c.
+ * Callers: daemon/server.c (owns one; the rate bucket), daemon/conn_feed.c,
+ * daemon/conn.c and daemon/http_open311.c (count), daemon/metrics.c (reports),
+ * tests/unit/test_tally.c.
  */
 #ifndef HOTLINE_TALLY_H
 #define HOTLINE_TALLY_H

@@ -37,7 +37,8 @@
 -- $25 child_event       text    ... by this event
 -- $26 child_reply       bool    ... sharing the reply
 -- $27 child_closed      bool    ... closed at the instant
--- $28 quiet_feed        text    the feed owed no TicketUpdates (the agents')
+-- $28 quiet_feeds       text[]  the feeds owed no TicketUpdates (the agents', Open311
+--                               clients': no connection of theirs takes them)
 -- $29 ruled             bool    dispatched by a ruling: no RETURN
 -- $30 parent_no         text    DESK_DUPLICATE: the ticket it joins ('' = none); it must
 --                               still be open and not linked itself, else nothing is
@@ -76,7 +77,7 @@ WITH p AS (
   INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply, at)
   SELECT feed_code, ticket_id, ticket_no, external_id, state,
     CASE WHEN $21 THEN reply END, updated_at
-  FROM u WHERE $20 AND feed_code <> $28
+  FROM u WHERE $20 AND feed_code <> ALL($28::text[])
 ), o AS (
   INSERT INTO outbox (ticket_id, kind, dept_code, relay_after)
   SELECT ticket_id, $22, CASE WHEN $22 = 'dispatch' THEN dept_code END,
@@ -96,6 +97,6 @@ WITH p AS (
 ), kf AS (
   INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply, at)
   SELECT feed_code, ticket_id, ticket_no, external_id, state, reply, updated_at FROM k
-  WHERE feed_code <> $28
+  WHERE feed_code <> ALL($28::text[])
 )
 SELECT feed_code FROM u

@@ -5,7 +5,9 @@
  * a refused file has a "fuzz:line: reason" or "fuzz: reason" and leaves nothing to
  * free (LeakSanitizer sees to that), a file with a NUL byte is refused, the string
  * variant agrees with the buffer variant, and an accepted config keeps the rules
- * validation promises (tokens present and distinct, the agents' feed present,
+ * validation promises (each feed has a token or is an Open311 client with an
+ * open311_key, never both; secrets present and distinct; the agents' feed present
+ * and not an Open311 client; each service has a name and a category of its own;
  * max_unauthenticated_per_address <= max_unauthenticated <= max_connections) and
  * survives a reload into the defaults. Never: opens anything but the zone file a
  * valid [postgres] timezone names. Run as in README.md.
@@ -25,14 +27,34 @@ static void check_accepted(const struct hotline_config *cfg)
 		abort();
 	for (size_t i = 0; i < cfg->nfeeds; i++) {
 		const struct feed_config *feed = &cfg->feeds[i];
-		if (!feed->token || !feed->token[0] || !feed->name ||
-		    config_find_feed(cfg, feed->code) != feed)
+		/* a token, or an open311_key (an Open311 client), never both */
+		const char *secret = feed->token ? feed->token : feed->open311_key;
+		if ((feed->token != NULL) == (feed->open311_key != NULL) || !secret[0] ||
+		    !feed->name || config_find_feed(cfg, feed->code) != feed)
+			abort();
+		if (feed->open311_key && config_find_open311_client(cfg, feed->open311_key) != feed)
 			abort();
 		for (size_t j = 0; j < cfg->ndepts; j++)
-			if (config_token_equal(feed->token, cfg->depts[j].token))
+			if (config_token_equal(secret, cfg->depts[j].token))
 				abort();
-		if (cfg->agents_token[0] && config_token_equal(feed->token, cfg->agents_token))
+		for (size_t j = 0; j < i; j++) {
+			const struct feed_config *other = &cfg->feeds[j];
+			if (config_token_equal(secret,
+					       other->token ? other->token : other->open311_key))
+				abort();
+		}
+		if (cfg->agents_token[0] && config_token_equal(secret, cfg->agents_token))
 			abort();
+	}
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct service_config *svc = &cfg->services[i];
+		if (!svc->name || !svc->name[0] || !svc->category || !svc->category[0] ||
+		    !svc->description || !svc->group || !svc->keywords || !svc->notice ||
+		    config_find_service(cfg, svc->code) != svc)
+			abort();
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->services[j].category, svc->category) == 0)
+				abort();
 	}
 	for (size_t i = 0; i < cfg->ndepts; i++) {
 		const struct dept_config *dept = &cfg->depts[i];
@@ -41,6 +63,9 @@ static void check_accepted(const struct hotline_config *cfg)
 			abort();
 	}
 	if (cfg->agents_token[0] && !config_find_feed(cfg, cfg->agents_feed))
+		abort();
+	const struct feed_config *agents = config_find_feed(cfg, cfg->agents_feed);
+	if (agents && agents->open311_key)
 		abort();
 }
 

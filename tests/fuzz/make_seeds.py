@@ -195,6 +195,22 @@ def main():
     write('fuzz_httpreq', 'body_nul', '{"decision":"close","reason":"a\\u0000b"}'.encode())
     write('fuzz_httpreq', 'body_types', '{"decision":1,"flag":"yes","n":1.5}'.encode())
 
+    # fuzz_form: Open311 POST bodies (the spec's example among them) and query strings
+    write('fuzz_form', 'spec_example', (
+        'api_key=xyz&jurisdiction_id=city.gov&service_code=001&lat=37.76524078&long=-122.4212043&'
+        'address_string=1234+5th+street&email=smit333%40sfgov.edu&device_id=tt222111&'
+        'account_id=123456&first_name=john&last_name=smith&phone=111111111&'
+        'description=A+large+sinkhole+is+destroying+the+street&media_url=http%3A%2F%2Ffarm3.'
+        'static.flickr.com%2F2002%2F2212426634_5ed477a060.jpg&attribute[WHISPAWN]=123456').encode())
+    write('fuzz_form', 'chinese', ('api_key=k&service_code=streetlight&address_string=%E5%8D%97%E5%A4%A7'
+                                   '%E8%A1%97&description=路灯不亮&lat=0&long=0').encode())
+    write('fuzz_form', 'query_filters', ('service_request_id=20261207-00000042,20261207-00000043&'
+                                         'service_code=a,b,&status=open,closed&start_date=2026-10-01T00'
+                                         ':00:00Z&end_date=2026-12-01T08:00:00+08:00').encode())
+    write('fuzz_form', 'query_fraction', 'end_date=2026-12-01T00:00:00.123456789Z&status='.encode())
+    write('fuzz_form', 'refusals', 'a=%zz&=1&b=%00&c=%C3%28&a&&'.encode())
+    write('fuzz_form', 'xml_text', 'description=a%3Cb%26c%01%EF%BF%BF&address_string=x'.encode())
+
     # fuzz_httpresp: the first byte chooses the size of the pieces fed (0xff: an
     # answer to HEAD), the rest is what a server sent
     write('fuzz_httpresp', 'length', b'\x07HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'

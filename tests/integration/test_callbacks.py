@@ -36,7 +36,6 @@ from routing_helpers import (
     FrameInbox,
     describe,
     entries_by_ticket,
-    load_rules,
     new_code,
     new_phone,
     now_ms,
@@ -66,14 +65,7 @@ def state_name(value):
 # ------------------------------------------------------------------ fixtures
 
 
-@pytest.fixture(scope="module", autouse=True)
-def empty_rules(binaries, redis_server, db, rds, tmp_path_factory):
-    """No rule set of another module routes this module's tickets (sub-centre
-    feeds send them to their own department), before and after."""
-    path = tmp_path_factory.mktemp("rules") / "empty.rules"
-    load_rules(binaries, redis_server, db, rds, path, "")
-    yield
-    load_rules(binaries, redis_server, db, rds, path, "")
+pytestmark = pytest.mark.usefixtures("empty_rules")
 
 
 @pytest.fixture(autouse=True)

@@ -53,7 +53,7 @@ def test_example_config_is_valid(binaries, tmp_path):
     path = write(tmp_path, EXAMPLE_CONF.read_text(encoding="utf-8"))
     r = check(binaries, path)
     assert_valid(r)
-    assert "(4 feeds, 28 departments," in r.stdout
+    assert "(5 feeds, 28 departments, 3 Open311 services," in r.stdout
 
 
 # (id, file text, the reason after "FILE" in the message)
@@ -94,6 +94,21 @@ REFUSALS = [
      ":2: [routing] extend_max_days: 4000 is outside 1..3650"),
     ("allow_resolved_on_call", "[feed.water]\ntoken = w\nallow_resolved_on_call = sometimes\n",
      ":3: [feed.water] allow_resolved_on_call: 'sometimes' is not yes or no"),
+    ("open311_key_is_a_feed_token", WATER + "[feed.app]\nopen311_key = water-feed-secret\n",
+     ": [feed.app] open311_key is the same as [feed.water] token: every secret must be distinct"
+     " per role and per id"),
+    ("open311_key_is_a_dept_token", "[feed.app]\nopen311_key = k-1\n[dept.app]\ntoken = k-1\n",
+     ": [dept.app] token is the same as [feed.app] open311_key"),
+    ("two_open311_clients", "[feed.a]\nopen311_key = k-1\n[feed.b]\nopen311_key = k-1\n",
+     ": [feed.b] open311_key is the same as [feed.a] open311_key"),
+    ("open311_client_with_token", "[feed.app]\ntoken = t-1\nopen311_key = k-1\n",
+     ": [feed.app]: an Open311 client (open311_key) has no token"),
+    ("agents_feed_is_open311", "[agents]\ntoken = a-1\nfeed = app\n[feed.app]\nopen311_key = k-1\n",
+     ": [agents] feed: 'app' is an Open311 client"),
+    ("service_category_twice", "[service.a]\ncategory = roads\n[service.b]\ncategory = roads\n",
+     ": [service.b] category 'roads' is also [service.a]'s: each service needs a category of its own"),
+    ("service_unknown_key", "[service.a]\nurl = x\n", ":2: [service.a]: unknown key 'url'"),
+    ("service_code", "[service.a.b]\n", ":1: [service.a.b]: service code must be 1-64 letters"),
 ]
 
 
@@ -112,7 +127,7 @@ def test_long_lines_are_whole(binaries, tmp_path):
     path = write(tmp_path, f"[postgres]\nconninfo = {conninfo}\n[feed.water]\ntoken = {token}\nname = {name}\n")
     r = check(binaries, path)
     assert_valid(r)
-    assert "(1 feeds, 0 departments," in r.stdout
+    assert "(1 feeds, 0 departments, 0 Open311 services," in r.stdout
 
 
 def test_file_mode_and_owner(binaries, tmp_path):
@@ -141,6 +156,16 @@ def test_file_mode_and_owner(binaries, tmp_path):
         path = write(tmp_path, WATER, 0o600, "theirs.conf")
         os.chown(path, 65534, -1)
         assert_refused(check(binaries, path), f"{path}: owned by uid 65534, neither the user running this")
+
+
+def test_open311_key_makes_the_file_private(binaries, tmp_path):
+    """An api_key is a secret: a file holding only an Open311 client's must be 0600 too."""
+    path = write(tmp_path, "[feed.app]\nopen311_key = k-1\n[service.a]\n", 0o644)
+    assert_refused(check(binaries, path), f"{path}: mode 0644 lets group or others read it")
+    os.chmod(path, 0o600)
+    r = check(binaries, path)
+    assert_valid(r)
+    assert "(1 feeds, 0 departments, 1 Open311 services," in r.stdout
 
 
 def test_agents_feed_must_have_a_section(binaries, tmp_path):

@@ -19,7 +19,6 @@ from http_helpers import Api, add_user, error_code, new_user
 from routing_helpers import (
     DeptClient,
     FeedClient,
-    load_rules,
     new_code,
     new_phone,
     routing_overrides,
@@ -33,12 +32,7 @@ def pb():
     return hc.pb
 
 
-@pytest.fixture(scope="module", autouse=True)
-def empty_rules(binaries, redis_server, db, rds, tmp_path_factory):
-    path = tmp_path_factory.mktemp("rules") / "empty.rules"
-    load_rules(binaries, redis_server, db, rds, path, "")
-    yield
-    load_rules(binaries, redis_server, db, rds, path, "")
+pytestmark = pytest.mark.usefixtures("empty_rules")
 
 
 @pytest.fixture(autouse=True)

@@ -101,7 +101,7 @@ def test_installed_hotlined_takes_the_installed_example(installed, tmp_path):
     r = run([hotlined, "-c", conf, "--check-config"])
     years = sorted(p.stem for p in calendar.glob("*.cal"))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.endswith(f"configuration is valid (4 feeds, 28 departments, calendar "
+    assert r.stdout.endswith(f"configuration is valid (5 feeds, 28 departments, 3 Open311 services, calendar "
                              f"{years[0]}..{years[-1]})\n"), r.stdout
 
 

@@ -18,18 +18,13 @@ import uuid
 import pytest
 
 from http_helpers import Api, add_user, new_user
-from routing_helpers import FeedClient, load_rules, new_code, new_phone, routing_overrides, wait_until
+from routing_helpers import FeedClient, new_code, new_phone, routing_overrides, wait_until
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-@pytest.fixture(scope="module", autouse=True)
-def empty_rules(binaries, redis_server, db, rds, tmp_path_factory):
-    path = tmp_path_factory.mktemp("rules") / "empty.rules"
-    load_rules(binaries, redis_server, db, rds, path, "")
-    yield
-    load_rules(binaries, redis_server, db, rds, path, "")
+pytestmark = pytest.mark.usefixtures("empty_rules")
 
 
 def get(daemon, path):

@@ -45,9 +45,11 @@ TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=u
          ".css": "text/css; charset=utf-8"}
 
 
-# autouse fixtures of the desk's tests: no rule set routes this module's tickets (a
-# merged feed's and the agents' wait on the desk), and each test's callbacks are its own
-from test_http_desk import empty_rules, only_this_tests_callbacks  # noqa: E402,F401
+# No rule set routes this module's tickets (a merged feed's and the agents' wait on the
+# desk: conftest's empty_rules), and each test's callbacks are its own (the desk's tests')
+from test_http_desk import only_this_tests_callbacks  # noqa: E402,F401
+
+pytestmark = pytest.mark.usefixtures("empty_rules")
 
 
 class City:
@@ -227,6 +229,9 @@ def test_paths_outside_the_table_are_404_json(hotlined):
             assert head["content-type"] == "application/json; charset=utf-8", target
             if method == "GET":
                 assert error_code(json.loads(body)) == "not_found", target
+    # the other API beside /api/ is not taken for a page
+    status, head, body = raw_get(hotlined.http_port, "/open311/v2/services.json")
+    assert status == 200 and isinstance(json.loads(body), list), (status, body[:200])
 
 
 def test_pages_take_only_get_and_head(hotlined):

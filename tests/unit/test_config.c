@@ -119,6 +119,13 @@ static void test_example_config_loads(void **state)
 	assert_int_equal(ent->mode, JOIN_SUBCENTER);
 	assert_string_equal(ent->dept, "enterprise");
 	assert_null(config_find_feed(&cfg, "nosuch"));
+	/* an Open311 client and the services it files requests for */
+	const struct feed_config *app = config_find_open311_client(&cfg, "city-app-open311-key");
+	assert_non_null(app);
+	assert_string_equal(app->code, "city-app");
+	assert_null(app->token);
+	assert_true(cfg.nservices >= 2);
+	assert_string_equal(config_find_service(&cfg, "streetlight")->category, "streetlight");
 	assert_int_equal(cfg.max_unauthenticated, 256);
 	assert_int_equal(cfg.max_unauthenticated_per_address, 16);
 	assert_int_equal(cfg.extend_max_days, 365);
@@ -314,6 +321,87 @@ static void test_every_secret_distinct(void **state)
 		"[dept.a]\ntoken = abcd\n[dept.b]\ntoken = ab\n",
 		&cfg);
 	config_free(&cfg);
+}
+
+/* Open311: [service.CODE] sections, and client feeds with an open311_key and no token. */
+static void test_open311_services_and_clients(void **state)
+{
+	struct hotline_config cfg;
+	load_ok("[feed.water]\ntoken = w\n"
+		"[feed.app]\nname = City app\nopen311_key = app-key\n"
+		"[service.pothole]\n"
+		"[service.streetlight]\nname = 路灯不亮\ndescription = A street light is out\n"
+		"group = streets\nkeywords = lamp, light\ncategory = lighting\n"
+		"notice = Repaired within 3 working days\n"
+		"[open311]\njurisdiction_id = nantong.gov.cn\n",
+		&cfg);
+	assert_int_equal(cfg.nservices, 2);
+	const struct service_config *svc = config_find_service(&cfg, "pothole");
+	assert_non_null(svc);
+	assert_string_equal(svc->name, "pothole");
+	assert_string_equal(svc->category, "pothole");
+	assert_string_equal(svc->description, "");
+	assert_string_equal(svc->group, "");
+	assert_string_equal(svc->keywords, "");
+	assert_string_equal(svc->notice, "");
+	svc = config_find_service(&cfg, "streetlight");
+	assert_string_equal(svc->name, "路灯不亮");
+	assert_string_equal(svc->category, "lighting");
+	assert_string_equal(svc->group, "streets");
+	assert_string_equal(svc->keywords, "lamp, light");
+	assert_string_equal(svc->notice, "Repaired within 3 working days");
+	assert_null(config_find_service(&cfg, "lighting"));
+	assert_string_equal(cfg.open311_jurisdiction_id, "nantong.gov.cn");
+	const struct feed_config *app = config_find_open311_client(&cfg, "app-key");
+	assert_non_null(app);
+	assert_string_equal(app->code, "app");
+	assert_null(app->token);
+	assert_null(config_find_open311_client(&cfg, "app-ke"));
+	assert_null(config_find_open311_client(&cfg, "w")); /* a feed's token is no api_key */
+	assert_null(config_find_open311_client(&cfg, ""));
+	config_free(&cfg);
+
+	expect_error("[feed.app]\ntoken = t\nopen311_key = k\n",
+		     "[feed.app]: an Open311 client (open311_key) has no token");
+	expect_error("[feed.app]\nopen311_key =\n", "[feed.app]: open311_key is empty");
+	char *long_key = repeat('k', 257);
+	char *text = format("[feed.app]\nopen311_key = %s\n", long_key);
+	expect_error(text, "[feed.app]: open311_key is longer than 256 bytes");
+	free(text);
+	free(long_key);
+	expect_error("[agents]\ntoken = a\nfeed = app\n[feed.app]\nopen311_key = k\n",
+		     "[agents] feed: 'app' is an Open311 client");
+	expect_error("[service.a]\ncategory = roads\n[service.b]\ncategory = roads\n",
+		     "[service.b] category 'roads' is also [service.a]'s");
+	expect_error("[service.a]\n[service.b]\ncategory = a\n",
+		     "[service.b] category 'a' is also [service.a]'s");
+	expect_error("[service.a]\ncolour = red\n", "[service.a]: unknown key 'colour'");
+	expect_error("[service.a b]\n", "[service.a b]: service code must be");
+	expect_error("[service.a]\nname = \xff\n", "[service.a] name: not valid UTF-8");
+	expect_error("[service.a]\ncategory =\n", "[service.a]: category is empty");
+	char *long_text = repeat('d', 1025);
+	text = format("[service.a]\ndescription = %s\n", long_text);
+	expect_error(text, "[service.a] description: longer than 1024 bytes");
+	free(text);
+	free(long_text);
+	expect_error("[service.a]\n[service.a]\n", "section [service.a] appears twice");
+	expect_error("[open311]\nrealm = x\n", "unknown option [open311] realm");
+}
+
+/* An api_key is a secret like any token: distinct from every other. */
+static void test_open311_key_distinct(void **state)
+{
+	expect_error("[feed.water]\ntoken = same\n[feed.app]\nopen311_key = same\n",
+		     "[feed.app] open311_key is the same as [feed.water] token");
+	expect_error("[feed.app]\nopen311_key = same\n[dept.app]\ntoken = same\n",
+		     "[dept.app] token is the same as [feed.app] open311_key");
+	expect_error("[feed.a]\nopen311_key = same\n[feed.b]\nopen311_key = same\n",
+		     "[feed.b] open311_key is the same as [feed.a] open311_key");
+	expect_error("[redis]\npassword = same\n[feed.app]\nopen311_key = same\n",
+		     "[feed.app] open311_key is the same as [redis] password");
+	expect_error("[agents]\ntoken = same\nfeed = a\n[feed.a]\ntoken = t\n"
+		     "[feed.app]\nopen311_key = same\n",
+		     "[feed.app] open311_key is the same as [agents] token");
 }
 
 static void test_timezone_must_be_known(void **state)
@@ -552,13 +640,15 @@ static void test_reload_keeps_restart_only_options(void **state)
 	assert_int_equal(
 		config_load_string(
 			"[hotlined]\nlisten_binary = 127.0.0.1:1\n"
-			"max_inflight = 100\nmax_conn_inflight = 10\n[feed.a]\ntoken = one\n",
+			"max_inflight = 100\nmax_conn_inflight = 10\n[feed.a]\ntoken = one\n"
+			"[service.old]\n",
 			"a", &cur, err, sizeof(err)),
 		0);
 	assert_int_equal(
 		config_load_string(
 			"[hotlined]\nlisten_binary = 127.0.0.1:2\n"
-			"max_inflight = 200\nmax_conn_inflight = 10\n[feed.b]\ntoken = two\n",
+			"max_inflight = 200\nmax_conn_inflight = 10\n[feed.b]\ntoken = two\n"
+			"[service.new]\n[open311]\njurisdiction_id = j\n",
 			"b", &fresh, err, sizeof(err)),
 		0);
 	int kept = config_apply_reload(&cur, &fresh, note, sizeof(note));
@@ -568,6 +658,10 @@ static void test_reload_keeps_restart_only_options(void **state)
 	assert_int_equal(cur.max_inflight, 200);
 	assert_null(config_find_feed(&cur, "a"));
 	assert_non_null(config_find_feed(&cur, "b"));
+	/* the Open311 services and jurisdiction_id are reloaded too */
+	assert_null(config_find_service(&cur, "old"));
+	assert_non_null(config_find_service(&cur, "new"));
+	assert_string_equal(cur.open311_jurisdiction_id, "j");
 	config_free(&fresh);
 	config_free(&cur);
 }
@@ -624,6 +718,23 @@ static void test_readme_documents_every_option(void **state)
 			missing++;
 		}
 	}
+	/* the service keys, in their own table: "| `name` |" would be found in the
+	 * feeds' table, so each is looked for as a row of the services' table */
+	const char *services = strstr(readme, "`[service.CODE]`");
+	if (!services) {
+		print_error("README.md does not document [service.CODE]\n");
+		missing++;
+	}
+	keys = config_service_keys(&n);
+	for (size_t i = 0; services && i < n; i++) {
+		snprintf(needle, sizeof(needle), "| `%s` |", keys[i].name);
+		if (!strstr(services, needle)) {
+			print_error("README.md does not document service key %s after "
+				    "[service.CODE]\n",
+				    keys[i].name);
+			missing++;
+		}
+	}
 	free(readme);
 	assert_int_equal(missing, 0);
 }
@@ -638,6 +749,8 @@ int main(void)
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_duplicates_refused),
 		cmocka_unit_test(test_every_secret_distinct),
+		cmocka_unit_test(test_open311_services_and_clients),
+		cmocka_unit_test(test_open311_key_distinct),
 		cmocka_unit_test(test_timezone_must_be_known),
 		cmocka_unit_test(test_agents_feed_must_exist),
 		cmocka_unit_test(test_new_limits),
