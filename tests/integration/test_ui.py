@@ -451,3 +451,23 @@ def test_without_postgresql_the_page_says_503(city, browser, proxy):
     browser.refresh()  # the page itself needs no database
     until(browser, lambda b: "503" in text(b, "banner") and "暂不可用" in text(b, "banner"), "the 503 message")
     shot(browser, "agent-503")
+
+
+# ------------------------------------------------------------------ the wallboard
+
+
+def test_wallboard_shows_the_live_figures(city, browser):
+    c = city()
+    sup = Api(c.daemon, c.sup_token)
+    status, live = sup.get("/api/v1/stats/live")
+    sup.close()
+    log_in(browser, c, "wallboard.html", c.sup_token)
+    if status == 404:
+        # no statistics endpoint on this branch yet (h-stats): the board says so
+        until(browser, lambda b: "404" in text(b, "banner") and "统计接口" in text(b, "banner"),
+              "the missing-endpoint message")
+        shot(browser, "wallboard")
+        pytest.skip("GET /api/v1/stats/live is not on this branch yet (h-stats)")
+    assert status == 200, live
+    until(browser, lambda b: text(b, "desk-n") == str(live["manual_desk"]), "the desk count")
+    shot(browser, "wallboard")
