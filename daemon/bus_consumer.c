@@ -6,11 +6,13 @@
  * reading only while its department connection has room. At connect, and every
  * redeliver_after_ms / 2, it claims entries other consumers have held longer
  * than redeliver_after_ms (a consumer that vanished or went silent), never its
- * own (queries/consumer_claim.lua). Acks collected during one loop pass go out
- * as one XACK and one XDEL on the shared command connection. When a connection
- * ends, its unacknowledged entries are XCLAIMed to the "orphans" consumer with a
- * huge idle time, so the next XAUTOCLAIM takes them at once. A missing group
- * (NOGROUP: new, or Redis lost its data) is created.
+ * own, and deletes the consumers that hold nothing and were idle that long
+ * (closed connections', dead daemons'; queries/consumer_claim.lua). Acks
+ * collected during one loop pass go out as one XACK and one XDEL on the shared
+ * command connection. When a connection ends, its unacknowledged entries are
+ * XCLAIMed to the "orphans" consumer with a huge idle time, so the next
+ * XAUTOCLAIM takes them at once. A missing group (NOGROUP: new, or Redis
+ * lost its data) is created.
  * Never: frees itself inside a hiredis callback: a consumer that ends is marked
  * dying and freed from a deferred event once hiredis has freed its context
  * (STYLE #6); keeps a reply past its callback (deliver's bytes are valid only

@@ -409,14 +409,22 @@ def test_subcenter_feed_falls_back_to_its_own_department(start_hotlined, rules, 
 # ------------------------------------------------------------------ delivery
 
 
-def test_department_reconnect_gets_unacked_tickets_again(start_hotlined, rules, db, rds):
+def dept_daemon(start_hotlined, rules, **routing):
+    """A daemon with a fresh department and feed and a rule set sending keyword kw to
+    that department, in force; routing: [routing] options. Returns (daemon, dept,
+    feed, kw)."""
     dept, feed = new_code("rtd"), new_code("rtf")
     kw = new_keyword()
     version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
-    # default redeliver_after_ms (30 s): the handover at close must not wait for it
-    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed]))
-    assert daemon.setting("routing", "redeliver_after_ms") == "30000"
+    daemon = start_hotlined(routing_overrides(depts=[dept], feeds=[feed], routing=routing or None))
     wait_rules_in_force(daemon, version)
+    return daemon, dept, feed, kw
+
+
+def test_department_reconnect_gets_unacked_tickets_again(start_hotlined, rules, db, rds):
+    # default redeliver_after_ms (30 s): the handover at close must not wait for it
+    daemon, dept, feed, kw = dept_daemon(start_hotlined, rules)
+    assert daemon.setting("routing", "redeliver_after_ms") == "30000"
     f = FeedClient(daemon, feed)
     phone = new_phone()
     first = DeptClient(daemon, dept)
@@ -450,13 +458,7 @@ def test_department_reconnect_gets_unacked_tickets_again(start_hotlined, rules, 
 def test_unacked_ticket_redelivered_to_second_connection(start_hotlined, rules, rds):
     """A ticket the holding connection leaves unacknowledged for redeliver_after_ms
     goes to the department's other connection, not back to the holder."""
-    dept, feed = new_code("rtd"), new_code("rtf")
-    kw = new_keyword()
-    version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
-    daemon = start_hotlined(
-        routing_overrides(depts=[dept], feeds=[feed], routing={"redeliver_after_ms": 1000})
-    )
-    wait_rules_in_force(daemon, version)
+    daemon, dept, feed, kw = dept_daemon(start_hotlined, rules, redeliver_after_ms=1000)
     f = FeedClient(daemon, feed)
     holder = DeptClient(daemon, dept)
     ticket_no = f.intake(new_id(), **intake_fields(kw, new_phone()))
@@ -480,17 +482,47 @@ def test_unacked_ticket_redelivered_to_second_connection(start_hotlined, rules, 
         c.close()
 
 
+def test_consumers_of_closed_connections_are_forgotten(start_hotlined, rules, rds):
+    """Each department connection reads as a consumer of its own. Once the connection
+    is gone and its consumer holds nothing, the department's next claim deletes it;
+    the consumers used to stay in the group for ever, one more per connection (and
+    every consumer of a daemon killed). A live one is kept, even when
+    it holds nothing."""
+    daemon, dept, feed, kw = dept_daemon(start_hotlined, rules, redeliver_after_ms=1000)
+    stream = f"hotline:dept:{dept}"
+
+    def consumers():
+        return sorted(c["name"].decode() for c in rds.xinfo_consumers(stream, "hotline"))
+
+    f = FeedClient(daemon, feed)
+    for i in range(3):  # a consumer exists once it was given something
+        d = DeptClient(daemon, dept)
+        ticket_no = f.intake(new_id(), **intake_fields(kw, new_phone(), content=f"{kw} {i}"))
+        d.ticket(ticket_no)
+        d.ack(ticket_no)
+        wait_entry_deleted(rds, dept, ticket_no)
+        d.close()
+    closed = consumers()
+    assert len(closed) == 3, closed
+
+    live = DeptClient(daemon, dept)
+    ticket_no = f.intake(new_id(), **intake_fields(kw, new_phone(), content=f"{kw} live"))
+    live.ticket(ticket_no)
+    live.ack(ticket_no)
+    wait_until(lambda: len(consumers()) == 1 and not set(consumers()) & set(closed), 5,
+               message=f"only the live connection's consumer left of {consumers()}")
+    [mine] = consumers()
+    time.sleep(2.5)  # idle, holding nothing, for more than redeliver_after_ms
+    assert consumers() == [mine]
+    live.close()
+    f.close()
+
+
 def test_unacked_ticket_not_pushed_again_to_the_connection_holding_it(start_hotlined, rules):
     """With no other connection, a ticket held unacknowledged past redeliver_after_ms
     stays with its connection: it is not pushed to it again (TCP lost nothing), and
     it does not eat the connection's window."""
-    dept, feed = new_code("rtd"), new_code("rtf")
-    kw = new_keyword()
-    version = rules(f"rule r -> {dept}\n  keywords {kw}\n")
-    daemon = start_hotlined(
-        routing_overrides(depts=[dept], feeds=[feed], routing={"redeliver_after_ms": 1000, "dept_window": 3})
-    )
-    wait_rules_in_force(daemon, version)
+    daemon, dept, feed, kw = dept_daemon(start_hotlined, rules, redeliver_after_ms=1000, dept_window=3)
     f = FeedClient(daemon, feed)
     holder = DeptClient(daemon, dept)
     held = f.intake(new_id(), **intake_fields(kw, new_phone()))
