@@ -54,8 +54,8 @@ struct http {
 	uint64_t answered[HTTP_ROUTES_MAX + 1][HTTP_STATUS_KINDS];
 };
 
-const int http_statuses[HTTP_STATUS_KINDS] = { 200, 201, 204, 400, 401, 403, 404,
-					       405, 409, 413, 415, 503, 0 };
+const int http_statuses[HTTP_STATUS_KINDS] = { 200, 201, 204, 304, 400, 401, 403,
+					       404, 405, 409, 413, 415, 503, 0 };
 
 /* What http.c keeps besides the handlers' view of a call. */
 struct call_private {
@@ -110,6 +110,8 @@ static const char *status_reason(int status)
 		return "Created";
 	case 204:
 		return "No Content";
+	case 304:
+		return "Not Modified";
 	case 400:
 		return "Bad Request";
 	case 401:
@@ -136,13 +138,12 @@ static const char *status_reason(int status)
 #define TYPE_JSON "application/json; charset=utf-8"
 #define TYPE_XML "text/xml; charset=utf-8"
 
-/* Sends text (a document of type, len bytes; NULL: no body) as the answer. */
-static void send_typed(struct call_private *cp, int status, const char *type, const char *text,
-		       size_t len)
+/* Marks cp answered and counts its status; false when it was answered already. */
+static bool begin_answer(struct call_private *cp, int status)
 {
 	struct http *http = cp->call.http;
 	if (cp->answered)
-		return;
+		return false;
 	cp->answered = true;
 	if (cp->ev_timeout)
 		event_del(cp->ev_timeout);
@@ -151,6 +152,16 @@ static void send_typed(struct call_private *cp, int status, const char *type, co
 		kind++;
 	size_t route = cp->route ? (size_t)(cp->route - http_route_at(0)) + 1 : 0;
 	http->answered[route <= HTTP_ROUTES_MAX ? route : 0][kind]++;
+	return true;
+}
+
+/* Sends text (a document of type, len bytes; NULL: no body) as the answer. */
+static void send_typed(struct call_private *cp, int status, const char *type, const char *text,
+		       size_t len)
+{
+	struct http *http = cp->call.http;
+	if (!begin_answer(cp, status))
+		return;
 	struct evbuffer *buf = evbuffer_new();
 	if (buf && text && status != 204) {
 		evbuffer_add(buf, text, len);
@@ -229,6 +240,37 @@ void http_reply_open311_text(struct http_call *call, int status, const char *jso
 	} else {
 		json_t *doc = json_loadb(json, len, 0, NULL);
 		send_open311(cp, doc ? status : 500, doc, kind);
+	}
+	call_release(cp);
+}
+
+void http_reply_file(struct http_call *call, int status, const char *content_type, const char *etag,
+		     const void *data, size_t len)
+{
+	struct call_private *cp = priv(call);
+	if (begin_answer(cp, status)) {
+		struct evkeyvalq *headers = evhttp_request_get_output_headers(cp->req);
+		evhttp_add_header(headers, "Content-Type", content_type);
+		evhttp_add_header(headers, "Cache-Control", "no-cache");
+		evhttp_add_header(headers, "ETag", etag);
+		evhttp_add_header(headers, "X-Content-Type-Options", "nosniff");
+		/* The pages load only their own scripts and styles and talk only to us. */
+		evhttp_add_header(headers, "Content-Security-Policy",
+				  "default-src 'self'; img-src 'self' data:; "
+				  "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+		if (call->http->stopping)
+			evhttp_add_header(headers, "Connection", "close");
+		struct evbuffer *buf = NULL;
+		if (status == 200 && call->method == EVHTTP_REQ_HEAD) {
+			char length[24];
+			snprintf(length, sizeof(length), "%zu", len);
+			evhttp_add_header(headers, "Content-Length", length);
+		} else if (data && (buf = evbuffer_new())) {
+			evbuffer_add_reference(buf, data, len, NULL, NULL);
+		}
+		evhttp_send_reply(cp->req, status, status_reason(status), buf);
+		if (buf)
+			evbuffer_free(buf);
 	}
 	call_release(cp);
 }
@@ -584,6 +626,10 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	if (http->stopping) {
 		http_error(call, 503, "unavailable", "the server is stopping");
+		return;
+	}
+	if (call->api != HTTP_API_OPEN311 && strncmp(call->path, "/api/", 5) != 0) {
+		http_static_serve(call); /* no account, no database: the pages load anyway */
 		return;
 	}
 	if (!split_path(cp)) {

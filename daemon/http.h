@@ -59,7 +59,7 @@ size_t http_pending(const struct http *http);
  * counts any other status).
  */
 #define HTTP_ROUTES_MAX 32
-#define HTTP_STATUS_KINDS 13
+#define HTTP_STATUS_KINDS 14
 extern const int http_statuses[HTTP_STATUS_KINDS];
 uint64_t http_answered(const struct http *http, size_t route, size_t status_kind);
 
@@ -116,6 +116,13 @@ void http_reply_text(struct http_call *call, int status, const char *json, size_
  */
 void http_reply_document(struct http_call *call, const PGresult *res, const char *error,
 			 const char *what, const char *missing);
+/*
+ * Answers with status and len bytes of data (NULL: none) of content_type, with
+ * ETag etag and Cache-Control: no-cache (a page of ui/; HEAD gets the headers
+ * only, with the Content-Length a GET would have); frees the call.
+ */
+void http_reply_file(struct http_call *call, int status, const char *content_type, const char *etag,
+		     const void *data, size_t len);
 /*
  * Answers {"error": {"code", "message"}} with status; frees the call. An Open311
  * call gets [{"code": status, "description": message}] in its format instead (code

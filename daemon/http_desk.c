@@ -41,6 +41,21 @@ void http_desk_list(struct http_call *call)
 	http_call_pg(call, QUERY_DESK_LIST, values, on_desk);
 }
 
+/* ---- GET /departments ------------------------------------------------------ */
+
+/* The [dept.CODE] sections of the running configuration: what a ticket may be
+ * dispatched to (the desk's choice), in file order. */
+void http_departments(struct http_call *call)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; list && i < call->cfg->ndepts; i++) {
+		const struct dept_config *d = &call->cfg->depts[i];
+		json_array_append_new(list, json_pack("{s:s,s:s}", "code", d->code, "name",
+						      d->name && d->name[0] ? d->name : d->code));
+	}
+	http_reply(call, 200, json_pack("{s:o*}", "departments", list));
+}
+
 /* ---- moves ----------------------------------------------------------------- */
 
 static void on_shown(struct http_call *call, const PGresult *res, const char *error)

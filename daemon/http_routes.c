@@ -47,6 +47,7 @@ static const struct http_route routes[] = {
 	  http_callback_result,
 	  false },
 	{ "/api/v1/desk", V1, GET, { "desk" }, AGENT, http_desk_list, false },
+	{ "/api/v1/departments", V1, GET, { "departments" }, AGENT, http_departments, false },
 	{ "/api/v1/tickets/{ticket_no}/dispatch",
 	  V1,
 	  POST,

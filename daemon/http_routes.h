@@ -43,6 +43,7 @@ void http_ticket_get(struct http_call *call);
 void http_caller_history(struct http_call *call);
 /* http_desk.c */
 void http_desk_list(struct http_call *call);
+void http_departments(struct http_call *call);
 void http_desk_dispatch(struct http_call *call);
 void http_desk_ruling(struct http_call *call);
 void http_desk_close(struct http_call *call);
@@ -54,6 +55,8 @@ void http_open311_service(struct http_call *call);
 void http_open311_create(struct http_call *call);
 void http_open311_requests(struct http_call *call);
 void http_open311_request(struct http_call *call);
+/* http_static.c: the pages of ui/, for any path outside /api/ and /open311/v2/ */
+void http_static_serve(struct http_call *call);
 /* http_callbacks.c */
 void http_callback_claim(struct http_call *call);
 void http_callback_result(struct http_call *call);
