@@ -180,9 +180,12 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 		return;
 	if (job->attempts > 0) {
 		int64_t last_write = 0;
-		if (pgtext_int64(PQgetvalue(res, 0, TICKET_READ_C_LAST_WRITE), &last_write) == 0 &&
-		    last_write == job->write_key) {
-			/* Our earlier send committed; only its confirmation was lost. */
+		bool last = pgtext_int64(PQgetvalue(res, 0, TICKET_READ_C_LAST_WRITE),
+					 &last_write) == 0 &&
+			    last_write == job->write_key;
+		if (last || strcmp(PQgetvalue(res, 0, TICKET_READ_C_WROTE), "t") == 0) {
+			/* Our earlier send committed; only its confirmation was lost (and
+			 * perhaps another move landed since: the audit row still says so). */
 			log_info("ticket %s: %s by %s committed before its confirmation was lost",
 				 job->ticket_no, ticket_event_name(job->kind), job->actor);
 			job_finish(job, TRANSITION_DONE, NULL, cur.state,
@@ -337,7 +340,11 @@ static void on_read(void *arg, const PGresult *res, const char *error)
 
 static void read_ticket(struct job *job)
 {
-	const char *values[TICKET_READ_NPARAMS] = { [TICKET_READ_P_TICKET_NO] = job->ticket_no };
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", job->attempts > 0 ? (long long)job->write_key : 0LL);
+	const char *values[TICKET_READ_NPARAMS] = {
+		[TICKET_READ_P_TICKET_NO] = job->ticket_no, [TICKET_READ_P_WRITE_KEY] = key
+	};
 	store_pg_query(job->t->store, QUERY_TICKET_READ, values, on_read, job);
 }
 
@@ -380,7 +387,9 @@ static void job_read(struct job *job)
 		read_ticket(job);
 		return;
 	}
-	const char *values[TICKET_READ_NPARAMS] = { [TICKET_READ_P_TICKET_NO] = job->parent_no };
+	const char *values[TICKET_READ_NPARAMS] = {
+		[TICKET_READ_P_TICKET_NO] = job->parent_no, [TICKET_READ_P_WRITE_KEY] = "0"
+	};
 	store_pg_query(job->t->store, QUERY_TICKET_READ, values, on_parent_read, job);
 }
 

@@ -50,7 +50,8 @@
 --                               still be open and not linked itself, else nothing is
 --                               written; its version moves, so a concurrent move of it
 --                               decides again and takes this new child along
--- $31 write_key         int8    this write's key, unique per transition: found on a
+-- $31 write_key         int8    this write's key, unique per transition (kept in tickets.last_write
+--                               and in its audit row, 013): found on a
 --                               re-read, it says the write committed (011_write_key)
 -- $32 counters          int4    the move's ticket_counter bits (lib/ticket_state.h)
 -- $33 child_counters    int4    ... and its linked tickets' move's
@@ -84,8 +85,8 @@ WITH p AS (
     updated_at, created_at, channel, category, district
 ), e AS (
   INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at,
-    dept_code, on_time)
-  SELECT ticket_id, $12, $13, state, $14, $15, updated_at, NULLIF($35, ''), $34 FROM u
+    dept_code, on_time, write_key)
+  SELECT ticket_id, $12, $13, state, $14, $15, updated_at, NULLIF($35, ''), $34, $31 FROM u
 ), f AS (
   INSERT INTO feed_updates (feed_code, ticket_id, ticket_no, external_id, state, reply, at)
   SELECT feed_code, ticket_id, ticket_no, external_id, state,

@@ -109,6 +109,44 @@ def test_accept_whose_commit_confirmation_is_lost_is_made_once(sub_centre, proxy
     d.close()
 
 
+def test_accept_lost_then_another_write_lands_is_still_made_once(sub_centre, proxy, db):
+    """The accept commits, its confirmation is lost, and before the daemon reads the
+    ticket again another write moves it (here: its last_write overwritten, as another
+    daemon's move would). The re-read must still find the accept's key, in the audit
+    row (013_event_write_key), and answer it as made, not decide it anew (the
+    one-hour soak applied a callback result twice this way)."""
+    import threading
+
+    daemon, feed, dept = sub_centre
+    f, d = FeedClient(daemon, feed), DeptClient(daemon, dept)
+    ticket_no = f.intake(new_id(), **fields())
+    d.ticket(ticket_no)
+    d.ack(ticket_no)
+    moved = threading.Event()
+
+    def other_write():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if events(db, ticket_no, "ACCEPT"):
+                db.query("UPDATE tickets SET last_write = 1 WHERE ticket_no = %s", (ticket_no,))
+                moved.set()
+                return
+            time.sleep(0.02)
+
+    proxy.delay_on[b"ticket_read\x00"] = 1.0  # every read of the ticket waits: room to move it
+    proxy.cut_statements({PgProxy.bind_param("ACCEPT"): 1})
+    mover = threading.Thread(target=other_write)
+    mover.start()
+    ack = d.accept(ticket_no).action_ack
+    mover.join(25)
+    proxy.delay_on.clear()
+    assert proxy.cuts == 1 and moved.is_set()
+    assert (ack.ok, ack.state) == (True, pb().TICKET_STATE_ACCEPTED), ack
+    assert len(events(db, ticket_no, "ACCEPT")) == 1
+    f.close()
+    d.close()
+
+
 def test_return_whose_commit_confirmation_is_lost_is_answered_as_made(sub_centre, proxy, db):
     """Read again after the return committed, the ticket is no longer the
     department's (return clears dept_code); it was answered NOT_FOUND. The write key
