@@ -305,7 +305,7 @@ def test_agent_resolves_on_the_call_from_the_knowledge_base(city, browser, db, b
     answer = "城区居民小区生活垃圾日产日清，每天清运两次；连续两天未清运可反映。"
     csv = tmp_path / "kb.csv"
     csv.write_text("id,question,answer,category,department,updated\n"
-                   f"{kb_id},小区垃圾多久清运一次？,{answer},环卫,{c.dept},2026-03-02\n", encoding="utf-8")
+                   f"{kb_id},小区垃圾清运多久一次？,{answer},环卫,{c.dept},2026-03-02\n", encoding="utf-8")
     # --replace: the page shows the best 8; other modules' entries about 垃圾 must not
     # outrank this one (the session's database is shared).
     r = subprocess.run([str(binaries.hotlinectl), "--dsn", schema, "kb", "import", "--replace", str(csv)],
@@ -329,7 +329,7 @@ def test_agent_resolves_on_the_call_from_the_knowledge_base(city, browser, db, b
         [row] = db.query("SELECT state, resolved_on_call, reply, caller_phone, content FROM tickets"
                          " WHERE ticket_no = %s", (no,))
         assert row == {"state": "CLOSED", "resolved_on_call": True, "reply": answer, "caller_phone": phone,
-                       "content": "小区垃圾多久清运一次？"}
+                       "content": "小区垃圾清运多久一次？"}
         assert trail(db, no)[0] == ("INTAKE", f"user:{c.agent_name}")
     finally:
         db.query("DELETE FROM kb_entries WHERE kb_id = %s", (kb_id,))
