@@ -251,14 +251,21 @@ static char *xstrdup(const char *s)
 	return copy;
 }
 
+/* Reads value as a whole decimal number that fits a long: 0, else -1. */
+static int whole_number(const char *value, long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtol(value, &end, 10);
+	return errno || end == value || *end != '\0' ? -1 : 0;
+}
+
 /* Parses a whole decimal integer within the option's bounds. */
 static int parse_int(const struct config_option *opt, const char *value, long *out, char *err,
 		     size_t errlen)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(value, &end, 10);
-	if (errno || end == value || *end != '\0') {
+	long v;
+	if (whole_number(value, &v) != 0) {
 		snprintf(err, errlen, "[%s] %s: '%s' is not a whole number", opt->section,
 			 opt->name, value);
 		return -1;
@@ -402,16 +409,23 @@ struct load_state {
 	bool redis_address_given;  /* [redis] address is in the file (not the default) */
 };
 
-static struct feed_config *add_feed(struct hotline_config *cfg, const char *code)
+/* Returns array (count elements of size bytes) grown by one zeroed element at its
+ * end; aborts when memory runs out, like xstrdup. */
+static void *grow_by_one(void *array, size_t count, size_t size)
 {
-	struct feed_config *grown = realloc(cfg->feeds, (cfg->nfeeds + 1) * sizeof(*grown));
+	char *grown = realloc(array, (count + 1) * size);
 	if (!grown) {
 		fputs("out of memory\n", stderr);
 		abort();
 	}
-	cfg->feeds = grown;
+	memset(grown + count * size, 0, size);
+	return grown;
+}
+
+static struct feed_config *add_feed(struct hotline_config *cfg, const char *code)
+{
+	cfg->feeds = grow_by_one(cfg->feeds, cfg->nfeeds, sizeof(*cfg->feeds));
 	struct feed_config *feed = &cfg->feeds[cfg->nfeeds++];
-	memset(feed, 0, sizeof(*feed));
 	feed->code = xstrdup(code);
 	feed->mode = JOIN_MERGED;
 	feed->allow_resolved_on_call = false;
@@ -420,29 +434,16 @@ static struct feed_config *add_feed(struct hotline_config *cfg, const char *code
 
 static struct dept_config *add_dept(struct hotline_config *cfg, const char *code)
 {
-	struct dept_config *grown = realloc(cfg->depts, (cfg->ndepts + 1) * sizeof(*grown));
-	if (!grown) {
-		fputs("out of memory\n", stderr);
-		abort();
-	}
-	cfg->depts = grown;
+	cfg->depts = grow_by_one(cfg->depts, cfg->ndepts, sizeof(*cfg->depts));
 	struct dept_config *dept = &cfg->depts[cfg->ndepts++];
-	memset(dept, 0, sizeof(*dept));
 	dept->code = xstrdup(code);
 	return dept;
 }
 
 static struct service_config *add_service(struct hotline_config *cfg, const char *code)
 {
-	struct service_config *grown =
-		realloc(cfg->services, (cfg->nservices + 1) * sizeof(*grown));
-	if (!grown) {
-		fputs("out of memory\n", stderr);
-		abort();
-	}
-	cfg->services = grown;
+	cfg->services = grow_by_one(cfg->services, cfg->nservices, sizeof(*cfg->services));
 	struct service_config *svc = &cfg->services[cfg->nservices++];
-	memset(svc, 0, sizeof(*svc));
 	svc->code = xstrdup(code);
 	return svc;
 }
@@ -546,10 +547,8 @@ static int feed_key(struct feed_config *feed, const char *name, const char *valu
 		}
 	} else if (strcmp(name, "max_rate") == 0 || strcmp(name, "burst") == 0) {
 		bool rate = name[0] == 'm';
-		char *end;
-		errno = 0;
-		long v = strtol(value, &end, 10);
-		if (errno || end == value || *end != '\0' || v < 0 || v > FEED_MAX_RATE) {
+		long v;
+		if (whole_number(value, &v) != 0 || v < 0 || v > FEED_MAX_RATE) {
 			snprintf(err, errlen, "[feed.%s] %s: '%s' is not a whole number in 0..%ld",
 				 feed->code, name, value, (long)FEED_MAX_RATE);
 			return -1;
