@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import Daemon
+from conftest import SANITIZER_MARKS, Daemon
 from http_helpers import Api, add_user, error_code
 from routing_helpers import DeptClient, FeedClient, new_code, wait_until
 from test_callbacks import AgentClient
@@ -183,6 +183,12 @@ def another_daemon(env, name, at, dsn=None):
     return d.start()
 
 
+def stop(d):
+    """Stops another_daemon()'s daemon: exit 0, and no sanitizer report."""
+    assert d.stop() == 0, d.log_tail()
+    assert not [m for m in SANITIZER_MARKS if m in d.log_text()], d.log_tail()
+
+
 def test_calendar_warning(env, day_of_work):
     api = Api(day_of_work, env.sup_token)
     assert live(api)["calendar"] == {"warning": None}
@@ -195,7 +201,7 @@ def test_calendar_warning(env, day_of_work):
         assert warning and "2026" in warning, warning
         assert f"calendar: {warning}" in d.log_text()
     finally:
-        assert d.stop() == 0, d.log_tail()
+        stop(d)
 
 
 def test_unreachable_postgresql_is_503(env, proxy):
@@ -212,4 +218,4 @@ def test_unreachable_postgresql_is_503(env, proxy):
             assert status == 503 and error_code(body) == "unavailable", (path, body)
         api.close()
     finally:
-        assert d.stop() == 0, d.log_tail()
+        stop(d)
