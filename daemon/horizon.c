@@ -22,8 +22,9 @@ struct horizon {
 	struct bus *bus;
 	struct event *ev_timer;
 	int64_t days_left;
-	int64_t logged_day;  /* local day of the last log warning; -1: none */
-	int64_t alerted_day; /* local day of the last alert published; -1: none */
+	char warning[CALENDAR_HORIZON_TEXT]; /* the last check's warning; "" none */
+	int64_t logged_day;		     /* local day of the last log warning; -1: none */
+	int64_t alerted_day;		     /* local day of the last alert published; -1: none */
 };
 
 static void ymd(int64_t days, char *buf, size_t len)
@@ -69,6 +70,7 @@ static bool check(struct horizon *h)
 	h->days_left = ch.days_left;
 	char message[CALENDAR_HORIZON_TEXT];
 	calendar_horizon_format(&ch, message, sizeof(message));
+	snprintf(h->warning, sizeof(h->warning), "%s", ch.warn ? message : "");
 	char *state = horizon_json(&ch, message, false);
 	bool retry = !state || !bus_connected(h->bus) ||
 		     bus_set_value(h->bus, HORIZON_KEY, state, HORIZON_CHECK_MS * 2 / 1000) != 0;
@@ -145,4 +147,9 @@ void horizon_recheck(struct horizon *h)
 int64_t horizon_days_left(const struct horizon *h)
 {
 	return h->days_left;
+}
+
+const char *horizon_warning(const struct horizon *h)
+{
+	return h && h->warning[0] ? h->warning : NULL;
 }

@@ -5,10 +5,11 @@
  * at start, after every reload and every hour; from CALENDAR_HORIZON_WARN_DAYS
  * days before the last covered day (and once it has passed), a warning in the
  * log and an alert on Redis channel hotline:alerts, each once per local day,
- * and the key hotline:calendar (JSON, refreshed hourly) that dashboards read.
+ * the key hotline:calendar (JSON, refreshed hourly) that dashboards read, and the
+ * warning for GET /api/v1/stats/live (the wallboard).
  * Never: changes a deadline (past the last known year they count Monday to
  * Friday; deadline.c says so), or invents a year's holidays.
- * Callers: daemon/main.c.
+ * Callers: daemon/main.c; daemon/http_stats.c reads the warning (the wallboard).
  */
 #ifndef HOTLINE_HORIZON_H
 #define HOTLINE_HORIZON_H
@@ -36,5 +37,11 @@ void horizon_start(struct horizon *h);
 void horizon_recheck(struct horizon *h);
 /* Days from today to the last covered day (negative: passed), as last checked. */
 int64_t horizon_days_left(const struct horizon *h);
+/*
+ * The warning of the last check (calendar_horizon_format's line: the calendar ends
+ * within CALENDAR_HORIZON_WARN_DAYS days, or has ended), or NULL when there is none
+ * (or h is NULL). Borrowed: valid until the next check. For GET /api/v1/stats/live.
+ */
+const char *horizon_warning(const struct horizon *h);
 
 #endif

@@ -30,6 +30,7 @@
 
 struct http;
 struct transitions;
+struct horizon;
 
 struct server;
 
@@ -38,7 +39,8 @@ struct http_deps {
 	struct store_pg *store;
 	struct transitions *transitions;
 	struct bus *bus;
-	struct server *server; /* told of new TicketUpdates (server_feed_updates) */
+	struct server *server;	 /* told of new TicketUpdates (server_feed_updates) */
+	struct horizon *horizon; /* the calendar's warning (GET /api/v1/stats/live) */
 };
 
 /*

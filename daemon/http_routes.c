@@ -48,6 +48,9 @@ static const struct http_route routes[] = {
 	  false },
 	{ "/api/v1/desk", V1, GET, { "desk" }, AGENT, http_desk_list, false },
 	{ "/api/v1/departments", V1, GET, { "departments" }, AGENT, http_departments, false },
+	/* the statistics: read-only, for agents too (the wallboard hangs where they work) */
+	{ "/api/v1/stats/live", V1, GET, { "stats", "live" }, AGENT, http_stats_live, false },
+	{ "/api/v1/stats/report", V1, GET, { "stats", "report" }, AGENT, http_stats_report, false },
 	{ "/api/v1/tickets/{ticket_no}/dispatch",
 	  V1,
 	  POST,

@@ -47,6 +47,9 @@ void http_departments(struct http_call *call);
 void http_desk_dispatch(struct http_call *call);
 void http_desk_ruling(struct http_call *call);
 void http_desk_close(struct http_call *call);
+/* http_stats.c */
+void http_stats_live(struct http_call *call);
+void http_stats_report(struct http_call *call);
 /* http_kb.c */
 void http_kb_search(struct http_call *call);
 /* http_open311.c: Open311 GeoReport v2 */

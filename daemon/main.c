@@ -376,14 +376,14 @@ int main(int argc, char **argv)
 	if (!d.server)
 		fatal("cannot start listening (see above)");
 	server_set_transitions(d.server, d.transitions);
-	struct http_deps http_deps = { d.store, d.transitions, d.bus, d.server };
-	d.http = http_new(d.base, &d.cfg, &http_deps);
-	if (!d.http)
-		fatal("cannot start the HTTP API (see above)");
 	d.watcher = watcher_new(d.base, &d.cfg, d.store, d.bus);
 	d.horizon = d.watcher ? horizon_new(d.base, &d.cfg, &d.calendar, d.bus) : NULL;
 	if (!d.horizon)
 		fatal("cannot create the deadline watcher: out of memory");
+	struct http_deps http_deps = { d.store, d.transitions, d.bus, d.server, d.horizon };
+	d.http = http_new(d.base, &d.cfg, &http_deps);
+	if (!d.http)
+		fatal("cannot start the HTTP API (see above)");
 	struct metrics_deps metrics_deps = { d.server,	d.store, d.relay,  d.bus,      d.watcher,
 					     d.horizon, d.http,	 d.router, &d.stopping };
 	d.metrics = metrics_new(d.base, &d.cfg, &metrics_deps);

@@ -13,8 +13,10 @@ does (and, for SQL, which indexes it relies on), then declares, in order:
         -- ARGV[N] name  meaning       one line per fixed argument ("ARGV[N..]" for a
                                        variable tail)
 
-A line `-- for: hotlinectl` (or `-- for: hotline-stats`) marks a statement hotlined
-does not prepare (the tool's).
+A line `-- for: PROGRAM, ...` names the programs that run a statement (hotlined,
+hotlinectl, hotline-stats): hotlined prepares it on every connection only when it
+is named, or when there is no such line (`-- for: hotline-stats, hotlined`: the
+statistics that the tool and GET /api/v1/stats/* share).
 
 The generator checks what it can without a server: parameters numbered 1..n with
 no gap, every $N of the body declared and every declared one used, names unique and
@@ -34,7 +36,7 @@ import re
 import sys
 
 IDENT = re.compile(r'^[a-z][a-z0-9_]*$')
-TOOLS = ('for: hotlinectl', 'for: hotline-stats')  # statements hotlined does not prepare
+PROGRAMS = ('hotlined', 'hotlinectl', 'hotline-stats')  # what a `-- for:` line may name
 
 
 def fail(path, msg):
@@ -99,7 +101,7 @@ def sql_body_params(text):
 def parse_sql(path, text):
     params, columns = [], []
     for line in header_lines(text):
-        if line in TOOLS:
+        if line.startswith('for:'):
             continue
         m = re.match(r'^\$(\d+)\s+([a-z][a-z0-9_]*)\s+(\S+)\s*(.*)$', line)
         if m:
@@ -121,6 +123,21 @@ def parse_sql(path, text):
         if len(set(names)) != len(names):
             fail(path, 'a %s name is declared twice' % kind)
     return params, columns
+
+
+def run_by(path, text):
+    """The programs of the `-- for:` line, or None when there is none (hotlined's)."""
+    found = None
+    for line in header_lines(text):
+        if not line.startswith('for:'):
+            continue
+        if found is not None:
+            fail(path, 'two `-- for:` lines')
+        found = [name.strip() for name in line[len('for:'):].split(',')]
+        for name in found:
+            if name not in PROGRAMS:
+                fail(path, '`-- for:` names %r, not one of %s' % (name, ', '.join(PROGRAMS)))
+    return found
 
 
 def parse_lua(path, text):
@@ -157,7 +174,8 @@ def main():
             fail(path, 'must open with a comment saying what it does')
         if ext == '.sql':
             params, columns = parse_sql(path, text)
-            daemon = not any(t in header_lines(text) for t in TOOLS)
+            programs = run_by(path, text)
+            daemon = programs is None or 'hotlined' in programs
             queries.append((stem, text, params, columns, daemon))
         elif ext == '.lua':
             keys, args, tail = parse_lua(path, text)
@@ -172,7 +190,7 @@ def main():
         h.write('/* A statement: prepared as NAME on every daemon connection. */\n')
         h.write('struct query_def {\n\tconst char *name;\n\tconst char *text;\n\tint nparams;\n'
                 '\tint ncolumns;\n\tconst char *const *params;\n\tconst char *const *columns;\n'
-                '\tint daemon; /* prepared by hotlined (0: a hotlinectl statement) */\n};\n\n')
+                '\tint daemon; /* prepared by hotlined (0: a tool\'s statement only) */\n};\n\n')
         h.write('/* A Lua script: loaded into Redis at connect, run with EVALSHA sha. */\n')
         h.write('struct script_def {\n\tconst char *name;\n\tconst char *text;\n\tconst char *sha;\n'
                 '\tint nkeys;\n\tint nargs; /* fixed ARGV entries (more may follow: see the file) */\n};\n\n')

@@ -1,9 +1,9 @@
--- stats_live: the board of hotline-stats live: open tickets by department and
--- state, with how many are past or near their deadline and the oldest. An
--- index-only scan of the open tickets. Indexes: tickets_open_idx.
--- for: hotline-stats
+-- stats_live: the board of hotline-stats live and GET /api/v1/stats/live: open
+-- tickets by department and state, with how many are past or near their deadline
+-- and the oldest. An index-only scan of the open tickets. Indexes: tickets_open_idx.
+-- for: hotline-stats, hotlined
 --
--- $1 now_ms       int8  the tool's clock (unix ms)
+-- $1 now_ms       int8  the caller's clock (unix ms): the tool's, or hotlined's
 -- $2 due_soon_ms  int8  [escalation] due_soon_ms: how near is "due soon"
 -- > dept_code  text  '' = none (the manual desk, escalations, linked tickets)
 -- > state      text

@@ -1,8 +1,8 @@
 -- stats_live_intake: intake per feed in the last minute and the last hour before
--- now, for hotline-stats live. Indexes: tickets_created_idx.
--- for: hotline-stats
+-- now, for hotline-stats live and GET /api/v1/stats/live. Indexes: tickets_created_idx.
+-- for: hotline-stats, hotlined
 --
--- $1 now_ms  int8  the tool's clock (unix ms)
+-- $1 now_ms  int8  the caller's clock (unix ms): the tool's, or hotlined's
 -- > feed_code    text
 -- > last_minute  int8
 -- > last_hour    int8

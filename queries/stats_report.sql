@@ -1,10 +1,11 @@
 -- stats_report: the rollup's sums for the local days $1..$2 (inclusive), one row per
--- value of one dimension ($3), for hotline-stats report: the rows of that dimension
--- (feed, channel, category, district), else the departments' totals (dim ''), of
--- every department or one ($4). Columns after key are stats_daily's, in its order
--- (lib/kpi.h enum kpi_column: the tool checks the names).
+-- value of one dimension ($3), for hotline-stats report, GET /api/v1/stats/report
+-- and the satisfaction of GET /api/v1/stats/live: the rows of that dimension (feed,
+-- channel, category, district), else the departments' totals (dim ''), of every
+-- department or one ($4). Columns after key are stats_daily's, in its order
+-- (lib/kpi.h enum kpi_column: lib/stats_rows.c checks the names).
 -- Indexes: stats_daily_pkey (dim, then the range of days).
--- for: hotline-stats
+-- for: hotline-stats, hotlined
 --
 -- $1 from_day   date
 -- $2 to_day     date

@@ -31,6 +31,7 @@
 #include "dates.h"
 #include "pgtext.h"
 #include "stats.h"
+#include "stats_rows.h"
 #include "tool_conn.h"
 
 #define REDIS_CALLBACKS "hotline:callbacks"
@@ -104,25 +105,6 @@ PGresult *stats_exec(struct stats_ctx *ctx, enum query q, const char *const *val
 		return NULL;
 	}
 	return res;
-}
-
-int stats_read_totals(const PGresult *res, int row, int first, struct kpi_totals *out)
-{
-	if (PQnfields(res) < first + KPI_COL_COUNT)
-		return -1;
-	for (int c = 0; c < KPI_COL_COUNT; c++) {
-		if (strcmp(PQfname(res, first + c), kpi_column_name((enum kpi_column)c)) != 0) {
-			fprintf(stderr, "hotline-stats: column %d is %s, expected %s\n", first + c,
-				PQfname(res, first + c), kpi_column_name((enum kpi_column)c));
-			return -1;
-		}
-		const char *v = PQgetvalue(res, row, first + c);
-		if (PQgetisnull(res, row, first + c))
-			out->v[c] = 0;
-		else if (pgtext_int64(v, &out->v[c]) != 0)
-			return -1;
-	}
-	return 0;
 }
 
 int stats_parse_day(const char *s, int64_t *days)
@@ -255,35 +237,6 @@ static void redis_look(const struct stats_ctx *ctx, struct redis_view *view)
 	redisFree(rc);
 }
 
-struct live_dept {
-	char dept[72];
-	long long waiting, in_hand, overdue, due_soon;
-	int64_t oldest_ms; /* oldest DISPATCHED; 0 none */
-};
-
-struct live_board {
-	struct live_dept *depts;
-	size_t ndepts;
-	long long desk, escalated, replied, linked;
-	int64_t desk_oldest_ms, escalated_oldest_ms;
-	double pg_ms;
-};
-
-static struct live_dept *board_dept(struct live_board *b, const char *dept)
-{
-	for (size_t i = 0; i < b->ndepts; i++)
-		if (strcmp(b->depts[i].dept, dept) == 0)
-			return &b->depts[i];
-	struct live_dept *grown = realloc(b->depts, (b->ndepts + 1) * sizeof(*grown));
-	if (!grown)
-		return NULL;
-	b->depts = grown;
-	struct live_dept *d = &b->depts[b->ndepts++];
-	memset(d, 0, sizeof(*d));
-	snprintf(d->dept, sizeof(d->dept), "%s", dept);
-	return d;
-}
-
 static void format_instant(int64_t ms, int offset_min, char *buf, size_t len)
 {
 	if (ms <= 0) {
@@ -320,41 +273,10 @@ static int live_once(struct stats_ctx *ctx)
 	PGresult *res = ctx->pg ? stats_exec(ctx, QUERY_STATS_LIVE, lv, "live") : NULL;
 	const char *iv[STATS_LIVE_INTAKE_NPARAMS] = { [STATS_LIVE_INTAKE_P_NOW_MS] = now_s };
 	PGresult *intake = res ? stats_exec(ctx, QUERY_STATS_LIVE_INTAKE, iv, "live intake") : NULL;
-	b.pg_ms = stats_monotonic_ms() - t0;
+	double pg_ms = stats_monotonic_ms() - t0;
 	bool pg_up = res && intake;
-	for (int r = 0; pg_up && r < PQntuples(res); r++) {
-		const char *dept = PQgetvalue(res, r, STATS_LIVE_C_DEPT_CODE);
-		const char *state = PQgetvalue(res, r, STATS_LIVE_C_STATE);
-		int64_t n = 0, overdue = 0, soon = 0, oldest = 0;
-		if (pgtext_int64(PQgetvalue(res, r, STATS_LIVE_C_TICKETS), &n) != 0 ||
-		    pgtext_int64(PQgetvalue(res, r, STATS_LIVE_C_OVERDUE), &overdue) != 0 ||
-		    pgtext_int64(PQgetvalue(res, r, STATS_LIVE_C_DUE_SOON), &soon) != 0 ||
-		    pgtext_int64(PQgetvalue(res, r, STATS_LIVE_C_OLDEST_MS), &oldest) != 0)
-			continue;
-		if (strcmp(state, "PENDING_DISPATCH") == 0) {
-			b.desk += n;
-			b.desk_oldest_ms = oldest;
-		} else if (strcmp(state, "ESCALATED") == 0) {
-			b.escalated += n;
-			b.escalated_oldest_ms = oldest;
-		} else if (strcmp(state, "REPLIED") == 0) {
-			b.replied += n;
-		} else if (strcmp(state, "LINKED") == 0) {
-			b.linked += n;
-		} else if (strcmp(state, "DISPATCHED") == 0 || strcmp(state, "ACCEPTED") == 0) {
-			struct live_dept *d = board_dept(&b, dept);
-			if (!d)
-				continue;
-			if (state[0] == 'D') {
-				d->waiting += n;
-				d->oldest_ms = oldest;
-			} else {
-				d->in_hand += n;
-			}
-			d->overdue += overdue;
-			d->due_soon += soon;
-		}
-	}
+	if (pg_up && stats_rows_live(res, &b) != 0)
+		fprintf(stderr, "hotline-stats: live: out of memory\n");
 
 	char at[24];
 	format_instant(now, ctx->utc_offset_min, at, sizeof(at));
@@ -363,7 +285,7 @@ static int live_once(struct stats_ctx *ctx)
 		json_object_set_new(o, "now_ms", json_integer(now));
 		json_t *pg = json_object();
 		json_object_set_new(pg, "up", json_boolean(pg_up));
-		json_object_set_new(pg, "query_ms", json_real(b.pg_ms));
+		json_object_set_new(pg, "query_ms", json_real(pg_ms));
 		json_object_set_new(o, "postgres", pg);
 		json_t *rd = json_object();
 		json_object_set_new(rd, "asked", json_boolean(redis.asked));
@@ -393,57 +315,28 @@ static int live_once(struct stats_ctx *ctx)
 			json_array_append_new(daemons, j);
 		}
 		json_object_set_new(o, "daemons", daemons);
-		json_t *depts = json_array();
-		for (size_t i = 0; i < b.ndepts; i++) {
-			struct live_dept *d = &b.depts[i];
-			json_t *j = json_object();
-			json_object_set_new(j, "dept_code", json_string(d->dept));
-			json_object_set_new(j, "waiting", json_integer(d->waiting));
-			json_object_set_new(j, "in_hand", json_integer(d->in_hand));
-			json_object_set_new(j, "overdue", json_integer(d->overdue));
-			json_object_set_new(j, "due_soon", json_integer(d->due_soon));
-			json_object_set_new(j, "oldest_waiting_ms", json_integer(d->oldest_ms));
-			json_array_append_new(depts, j);
-		}
-		json_object_set_new(o, "departments", depts);
-		json_object_set_new(o, "manual_desk", json_integer(b.desk));
-		json_object_set_new(o, "escalated", json_integer(b.escalated));
-		json_object_set_new(o, "callbacks_waiting", json_integer(b.replied));
-		json_object_set_new(o, "linked", json_integer(b.linked));
-		json_t *feeds = json_array();
-		for (int r = 0; pg_up && r < PQntuples(intake); r++) {
-			json_t *j = json_object();
-			int64_t m = 0, h = 0;
-			if (pgtext_int64(PQgetvalue(intake, r, STATS_LIVE_INTAKE_C_LAST_MINUTE),
-					 &m) != 0 ||
-			    pgtext_int64(PQgetvalue(intake, r, STATS_LIVE_INTAKE_C_LAST_HOUR),
-					 &h) != 0)
-				m = h = 0;
-			json_object_set_new(
-				j, "feed_code",
-				json_string(PQgetvalue(intake, r, STATS_LIVE_INTAKE_C_FEED_CODE)));
-			json_object_set_new(j, "last_minute", json_integer(m));
-			json_object_set_new(j, "last_hour", json_integer(h));
-			json_array_append_new(feeds, j);
-		}
-		json_object_set_new(o, "intake", feeds);
+		json_t *feeds = pg_up ? stats_rows_intake(intake) : json_array();
+		if (live_board_json(&b, o) != 0 || json_object_set_new(o, "intake", feeds) != 0)
+			fprintf(stderr, "hotline-stats: live: out of memory\n");
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(o);
 	} else if (ctx->format == STATS_CSV) {
 		printf("dept_code,waiting,in_hand,overdue,due_soon,oldest_waiting_ms\n");
 		for (size_t i = 0; i < b.ndepts; i++) {
-			struct live_dept *d = &b.depts[i];
-			printf("%s,%lld,%lld,%lld,%lld,%lld\n", d->dept, d->waiting, d->in_hand,
-			       d->overdue, d->due_soon, (long long)d->oldest_ms);
+			const struct live_dept *d = &b.depts[i];
+			printf("%s,%lld,%lld,%lld,%lld,%lld\n", d->dept_code, (long long)d->waiting,
+			       (long long)d->in_hand, (long long)d->overdue, (long long)d->due_soon,
+			       (long long)d->oldest_ms);
 		}
-		printf("(manual desk),%lld,0,0,0,%lld\n", b.desk, (long long)b.desk_oldest_ms);
-		printf("(escalated),%lld,0,0,0,%lld\n", b.escalated,
+		printf("(manual desk),%lld,0,0,0,%lld\n", (long long)b.desk,
+		       (long long)b.desk_oldest_ms);
+		printf("(escalated),%lld,0,0,0,%lld\n", (long long)b.escalated,
 		       (long long)b.escalated_oldest_ms);
-		printf("(callbacks),%lld,0,0,0,0\n", b.replied);
+		printf("(callbacks),%lld,0,0,0,0\n", (long long)b.replied);
 	} else {
 		printf("hotline-stats live at %s  PostgreSQL %s (%.0f ms)  Redis %s\n", at,
-		       pg_up ? "ok" : "UNREACHABLE", b.pg_ms,
+		       pg_up ? "ok" : "UNREACHABLE", pg_ms,
 		       !redis.asked ? "not asked (-c or --redis)"
 		       : redis.up   ? "ok"
 				    : redis.error);
@@ -462,32 +355,33 @@ static int live_once(struct stats_ctx *ctx)
 		printf("%-20s %8s %8s %8s %8s  %s\n", "department", "waiting", "in hand", "overdue",
 		       "due soon", "oldest waiting (dispatched)");
 		for (size_t i = 0; i < b.ndepts; i++) {
-			struct live_dept *d = &b.depts[i];
+			const struct live_dept *d = &b.depts[i];
 			char oldest[24];
 			format_instant(d->oldest_ms, ctx->utc_offset_min, oldest, sizeof(oldest));
 			char hours[32] = "";
 			if (d->oldest_ms > 0)
 				snprintf(hours, sizeof(hours), " (%.1fh)",
 					 (double)(now - d->oldest_ms) / 3600000.0);
-			printf("%-20s %8lld %8lld %8lld %8lld  %s%s\n", d->dept, d->waiting,
-			       d->in_hand, d->overdue, d->due_soon, oldest, hours);
+			printf("%-20s %8lld %8lld %8lld %8lld  %s%s\n", d->dept_code,
+			       (long long)d->waiting, (long long)d->in_hand, (long long)d->overdue,
+			       (long long)d->due_soon, oldest, hours);
 		}
 		char desk_oldest[24], esc_oldest[24];
 		format_instant(b.desk_oldest_ms, ctx->utc_offset_min, desk_oldest,
 			       sizeof(desk_oldest));
 		format_instant(b.escalated_oldest_ms, ctx->utc_offset_min, esc_oldest,
 			       sizeof(esc_oldest));
-		printf("\nmanual desk (PENDING_DISPATCH)   %8lld  oldest created %s\n", b.desk,
-		       desk_oldest);
-		printf("escalations (ESCALATED)          %8lld  oldest created %s\n", b.escalated,
-		       esc_oldest);
+		printf("\nmanual desk (PENDING_DISPATCH)   %8lld  oldest created %s\n",
+		       (long long)b.desk, desk_oldest);
+		printf("escalations (ESCALATED)          %8lld  oldest created %s\n",
+		       (long long)b.escalated, esc_oldest);
 		if (redis.up)
 			printf("callbacks waiting (REPLIED)      %8lld  claimed by agents %lld (of "
 			       "%lld queued)\n",
-			       b.replied, redis.claimed, redis.waiting);
+			       (long long)b.replied, redis.claimed, redis.waiting);
 		else
-			printf("callbacks waiting (REPLIED)      %8lld\n", b.replied);
-		printf("linked repeat complaints         %8lld\n", b.linked);
+			printf("callbacks waiting (REPLIED)      %8lld\n", (long long)b.replied);
+		printf("linked repeat complaints         %8lld\n", (long long)b.linked);
 		printf("\n%-20s %12s %12s\n", "intake per feed", "last minute", "last hour");
 		for (int r = 0; pg_up && r < PQntuples(intake); r++)
 			printf("%-20s %12s %12s\n",
@@ -496,7 +390,7 @@ static int live_once(struct stats_ctx *ctx)
 			       PQgetvalue(intake, r, STATS_LIVE_INTAKE_C_LAST_HOUR));
 	}
 	fflush(stdout);
-	free(b.depts);
+	live_board_free(&b);
 	PQclear(res);
 	PQclear(intake);
 	return pg_up && (!redis.asked || redis.up) && daemons_ok ? 0 : 1;

@@ -3,8 +3,9 @@
  *
  * Owns: the tool's context (the PostgreSQL connection, the settings read from the
  * config: time zone, due-soon window, Redis), the output formats, running one
- * statement of queries/ and reading a row of the rollup's columns into a struct
- * kpi_totals (by name: a statement whose columns drift from lib/kpi.h fails loudly).
+ * statement of queries/. Reading the rows (lib/stats_rows.c), the live board
+ * (lib/stats_live.c) and the report's document (lib/stats_doc.c) are lib/'s,
+ * shared with hotlined's GET /api/v1/stats/live and /report.
  * Never: computes a rate (lib/kpi.c does), or writes anything but the rollup
  * (rebuild).
  * Callers: tools/stats.c (main, live, check, rebuild), tools/stats_report.c,
@@ -21,6 +22,7 @@
 
 #include "kpi.h"
 #include "queries.h"
+#include "stats_doc.h"
 
 enum stats_format { STATS_TABLE, STATS_CSV, STATS_JSON };
 
@@ -56,14 +58,6 @@ int stats_connect(struct stats_ctx *ctx) __attribute__((warn_unused_result));
 PGresult *stats_exec(struct stats_ctx *ctx, enum query q, const char *const *values,
 		     const char *what) __attribute__((warn_unused_result));
 
-/*
- * Reads the rollup's columns of row (named as kpi_column_name(), starting at
- * column first) into *out. Returns 0, or -1 when a column is missing, misnamed or
- * not a number (a statement out of step with lib/kpi.h).
- */
-int stats_read_totals(const PGresult *res, int row, int first, struct kpi_totals *out)
-	__attribute__((warn_unused_result));
-
 /* "YYYY-MM-DD" -> days since 1970-01-01; -1 (and a message) when not a date. */
 int stats_parse_day(const char *s, int64_t *days) __attribute__((warn_unused_result));
 /* days since 1970-01-01 -> "YYYY-MM-DD" (buf of 11+ bytes). */
@@ -78,37 +72,6 @@ void stats_format_hours(double seconds, char *buf, size_t len);
 int64_t stats_now_ms(void);
 /* A monotonic clock in ms, for timing statements. */
 double stats_monotonic_ms(void);
-
-/* One row of a report: a dimension's value and its sums. */
-struct stats_group {
-	char key[136];
-	struct kpi_totals t;
-};
-
-struct stats_groups {
-	struct stats_group *rows;
-	size_t count;
-};
-
-/* Everything a report shows (tools/stats_report.c fills it, the writers print it). */
-struct stats_report {
-	char from[16], to[16]; /* local days, inclusive */
-	int days;
-	const char *by;	    /* the dimension, "" none */
-	const char *dept;   /* only this department, "" all */
-	const char *source; /* "rollup" or "audit" */
-	struct stats_groups groups;
-	struct kpi_totals total;
-	/* the reconciliation, for the whole hotline */
-	int64_t carried, received, closed, open_end, imbalance;
-	/* --compare-previous */
-	bool has_previous;
-	char prev_from[16], prev_to[16];
-	struct kpi_totals previous;
-	/* --html: volume per day and the departments */
-	struct stats_groups per_day, per_dept;
-	double query_ms; /* the time its statements took (JSON "query_ms") */
-};
 
 /* One daemon's /healthz (daemon/metrics.c), as live shows it. */
 struct stats_daemon_health {

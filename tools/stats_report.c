@@ -6,7 +6,9 @@
  * stats_report_audit.sql) grouped by one dimension, the reconciliation (carried
  * over and still open from the tickets table, queries/stats_stock.sql: the rollup
  * cannot vouch for itself), the previous period of equal length, and printing it
- * as a table, CSV or JSON (HTML: tools/stats_html.c).
+ * as a table, CSV or JSON (HTML: tools/stats_html.c). The rows are read and the
+ * JSON document written by lib/stats_rows.c and lib/stats_doc.c, which hotlined's
+ * GET /api/v1/stats/report uses too.
  * Never: computes a rate itself (lib/kpi.c does), or writes to the database.
  * Callers: tools/stats.c.
  */
@@ -17,18 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pgtext.h"
 #include "stats.h"
-
-static const char *const dimensions[] = { "feed",     "channel", "category", "dept",
-					  "district", "day",	 "month" };
-
-static void groups_free(struct stats_groups *g)
-{
-	free(g->rows);
-	g->rows = NULL;
-	g->count = 0;
-}
+#include "stats_rows.h"
 
 /*
  * The sums of days from..to grouped by `by` ("" one row), only of dept ("" all),
@@ -59,35 +51,14 @@ static int fetch(struct stats_ctx *ctx, const char *from, const char *to, const 
 	}
 	if (!res)
 		return -1;
-	int rows = PQntuples(res);
-	out->rows = calloc(rows ? (size_t)rows : 1, sizeof(*out->rows));
-	out->count = 0;
-	if (!out->rows) {
-		PQclear(res);
-		fprintf(stderr, "hotline-stats: out of memory\n");
-		return -1;
-	}
-	for (int r = 0; r < rows; r++) {
-		struct stats_group *g = &out->rows[out->count++];
-		snprintf(g->key, sizeof(g->key), "%s", PQgetvalue(res, r, STATS_REPORT_C_KEY));
-		if (stats_read_totals(res, r, STATS_REPORT_C_KEY + 1, &g->t) != 0) {
-			fprintf(stderr,
-				"hotline-stats: report: a row does not read as the rollup's "
-				"columns\n");
-			PQclear(res);
-			groups_free(out);
-			return -1;
-		}
-	}
+	char err[160];
+	int rc = stats_rows_groups(res, out, err, sizeof(err));
 	PQclear(res);
-	return 0;
-}
-
-static void sum_groups(const struct stats_groups *g, struct kpi_totals *total)
-{
-	memset(total, 0, sizeof(*total));
-	for (size_t i = 0; i < g->count; i++)
-		kpi_totals_add(total, &g->rows[i].t);
+	if (rc != 0)
+		fprintf(stderr,
+			"hotline-stats: report: a row does not read as the rollup's columns: %s\n",
+			err);
+	return rc;
 }
 
 static int fetch_total(struct stats_ctx *ctx, const char *from, const char *to, const char *dept,
@@ -96,8 +67,8 @@ static int fetch_total(struct stats_ctx *ctx, const char *from, const char *to, 
 	struct stats_groups g = { 0 };
 	if (fetch(ctx, from, to, "", dept, audit, &g) != 0)
 		return -1;
-	sum_groups(&g, total);
-	groups_free(&g);
+	stats_groups_sum(&g, total);
+	stats_groups_free(&g);
 	return 0;
 }
 
@@ -254,91 +225,12 @@ static void print_csv(const struct stats_report *rep)
 	}
 }
 
-static json_t *json_number_or_null(double v)
-{
-	return isnan(v) ? json_null() : json_real(v);
-}
-
-static json_t *totals_json(const struct kpi_totals *t)
-{
-	json_t *o = json_object();
-	json_t *counts = json_object();
-	for (int c = 0; c < KPI_COL_COUNT; c++)
-		json_object_set_new(counts, kpi_column_name((enum kpi_column)c),
-				    json_integer(t->v[c]));
-	json_object_set_new(o, "counts", counts);
-	json_t *rates = json_object();
-	for (int k = 0; k < KPI_RATE_COUNT; k++) {
-		struct kpi_rate r = kpi_rate_of(t, (enum kpi_rate_kind)k);
-		json_t *j = json_object();
-		json_object_set_new(j, "name_zh",
-				    json_string(kpi_rate_name_zh((enum kpi_rate_kind)k)));
-		json_object_set_new(j, "num", json_integer(r.num));
-		json_object_set_new(j, "den", json_integer(r.den));
-		json_object_set_new(j, "value", json_number_or_null(kpi_rate_value(r)));
-		json_object_set_new(rates, kpi_rate_name((enum kpi_rate_kind)k), j);
-	}
-	json_object_set_new(o, "rates", rates);
-	json_object_set_new(o, "returns_per_ticket",
-			    json_number_or_null(kpi_returns_per_ticket(t)));
-	json_t *h = json_object();
-	json_object_set_new(h, "mean_s", json_number_or_null(kpi_handling_mean_s(t)));
-	json_object_set_new(h, "p50_s", json_number_or_null(kpi_handling_quantile_s(t, 0.5)));
-	json_object_set_new(h, "p90_s", json_number_or_null(kpi_handling_quantile_s(t, 0.9)));
-	json_object_set_new(o, "handling", h);
-	return o;
-}
-
 static void print_json(const struct stats_report *rep)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "from", json_string(rep->from));
-	json_object_set_new(o, "to", json_string(rep->to));
-	json_object_set_new(o, "days", json_integer(rep->days));
-	json_object_set_new(o, "by", json_string(rep->by));
-	json_object_set_new(o, "dept", json_string(rep->dept));
-	json_object_set_new(o, "source", json_string(rep->source));
-	json_object_set_new(o, "query_ms", json_real(rep->query_ms));
-	json_t *groups = json_array();
-	for (size_t i = 0; i < rep->groups.count; i++) {
-		json_t *g = totals_json(&rep->groups.rows[i].t);
-		json_object_set_new(g, "key", json_string(rep->groups.rows[i].key));
-		json_array_append_new(groups, g);
-	}
-	json_object_set_new(o, "groups", groups);
-	json_object_set_new(o, "total", totals_json(&rep->total));
-	json_t *rec = json_object();
-	json_object_set_new(rec, "carried", json_integer(rep->carried));
-	json_object_set_new(rec, "received", json_integer(rep->received));
-	json_object_set_new(rec, "closed", json_integer(rep->closed));
-	json_object_set_new(rec, "open_end", json_integer(rep->open_end));
-	json_object_set_new(rec, "imbalance", json_integer(rep->imbalance));
-	json_object_set_new(rec, "balanced", json_boolean(rep->imbalance == 0));
-	json_object_set_new(o, "reconciliation", rec);
-	if (rep->has_previous) {
-		json_t *p = json_object();
-		json_object_set_new(p, "from", json_string(rep->prev_from));
-		json_object_set_new(p, "to", json_string(rep->prev_to));
-		json_object_set_new(p, "total", totals_json(&rep->previous));
-		json_t *change = json_object();
-		json_object_set_new(change, "received",
-				    json_number_or_null(kpi_change(
-					    (double)rep->total.v[TICKET_COUNT_RECEIVED],
-					    (double)rep->previous.v[TICKET_COUNT_RECEIVED])));
-		json_object_set_new(change, "closed",
-				    json_number_or_null(kpi_change(
-					    (double)rep->total.v[TICKET_COUNT_CLOSED],
-					    (double)rep->previous.v[TICKET_COUNT_CLOSED])));
-		for (int k = 0; k < KPI_RATE_COUNT; k++)
-			json_object_set_new(
-				change, kpi_rate_name((enum kpi_rate_kind)k),
-				json_number_or_null(kpi_change(
-					kpi_rate_value(
-						kpi_rate_of(&rep->total, (enum kpi_rate_kind)k)),
-					kpi_rate_value(kpi_rate_of(&rep->previous,
-								   (enum kpi_rate_kind)k)))));
-		json_object_set_new(p, "change", change);
-		json_object_set_new(o, "previous", p);
+	json_t *o = stats_doc_report(rep);
+	if (!o) {
+		fprintf(stderr, "hotline-stats: report: out of memory\n");
+		return;
 	}
 	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
@@ -360,10 +252,7 @@ int stats_cmd_report(struct stats_ctx *ctx, int argc, char **argv)
 			to = argv[++i];
 		} else if (strcmp(a, "--by") == 0 && has_value) {
 			by = argv[++i];
-			bool known = false;
-			for (size_t d = 0; d < sizeof(dimensions) / sizeof(dimensions[0]); d++)
-				known = known || strcmp(by, dimensions[d]) == 0;
-			if (!known) {
+			if (!stats_doc_dimension(by)) {
 				fprintf(stderr,
 					"hotline-stats report: --by is feed, channel, category, "
 					"dept, district, day or month\n");
@@ -415,7 +304,7 @@ int stats_cmd_report(struct stats_ctx *ctx, int argc, char **argv)
 	double t0 = stats_monotonic_ms();
 	if (fetch(ctx, rep.from, rep.to, by, dept, audit, &rep.groups) != 0)
 		goto out;
-	sum_groups(&rep.groups, &rep.total);
+	stats_groups_sum(&rep.groups, &rep.total);
 
 	/* The reconciliation is the whole hotline's: a department's share of it would
 	 * need the tickets it handed on and took over. */
@@ -428,16 +317,13 @@ int stats_cmd_report(struct stats_ctx *ctx, int argc, char **argv)
 	PGresult *stock = stats_exec(ctx, QUERY_STATS_STOCK, sv, "reconciliation");
 	if (!stock)
 		goto out;
-	if (pgtext_int64(PQgetvalue(stock, 0, STATS_STOCK_C_CARRIED), &rep.carried) != 0 ||
-	    pgtext_int64(PQgetvalue(stock, 0, STATS_STOCK_C_OPEN_END), &rep.open_end) != 0) {
-		PQclear(stock);
+	int stock_rc = stats_rows_stock(stock, &rep);
+	PQclear(stock);
+	if (stock_rc != 0) {
 		fprintf(stderr, "hotline-stats: reconciliation: unreadable counts\n");
 		goto out;
 	}
-	PQclear(stock);
-	rep.received = all.v[TICKET_COUNT_RECEIVED];
-	rep.closed = all.v[TICKET_COUNT_CLOSED];
-	rep.imbalance = kpi_reconcile(rep.carried, rep.received, rep.closed, rep.open_end);
+	stats_report_reconcile(&rep, &all);
 
 	if (compare) {
 		rep.has_previous = true;
@@ -483,8 +369,8 @@ int stats_cmd_report(struct stats_ctx *ctx, int argc, char **argv)
 			(long long)rep.imbalance);
 	rc = rep.imbalance == 0 ? 0 : 1;
 out:
-	groups_free(&rep.groups);
-	groups_free(&rep.per_day);
-	groups_free(&rep.per_dept);
+	stats_groups_free(&rep.groups);
+	stats_groups_free(&rep.per_day);
+	stats_groups_free(&rep.per_dept);
 	return rc;
 }

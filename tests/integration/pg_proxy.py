@@ -67,6 +67,9 @@ class PgProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
+            if self.stopping:  # accepted as stop() closed the listener: PostgreSQL is "down"
+                client.close()
+                return
             server = socket.socket(socket.AF_UNIX)
             try:
                 server.connect(self.socket_path)
@@ -160,6 +163,10 @@ class PgProxy:
 
     def stop(self):
         self.stopping = True
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (Linux)
+        except OSError:
+            pass
         self.listener.close()
         with self.lock:
             conns = list(self.conns)

@@ -80,3 +80,23 @@ def test_generator_refuses_a_bad_declaration(tmp_path):
         with pytest.raises(SystemExit) as exc:
             embed.parse_sql(str(bad), text)
         assert why in str(exc.value)
+
+
+def test_for_line_decides_what_hotlined_prepares(tmp_path):
+    """`-- for:` names the programs that run a statement: hotlined prepares those that
+    name it, or have no such line; the statistics are shared with hotline-stats
+    (GET /api/v1/stats/*), the tools' own are not prepared."""
+    embed = embed_module()
+    daemon = {}
+    for path in QUERIES.glob("*.sql"):
+        programs = embed.run_by(str(path), path.read_text(encoding="utf-8"))
+        daemon[path.stem] = programs is None or "hotlined" in programs
+    for stem in ("stats_live", "stats_live_intake", "stats_report", "stats_stock", "desk_list"):
+        assert daemon[stem], stem
+    for stem in ("stats_check", "stats_report_audit", "stats_rebuild_insert", "user_add", "migrate_table"):
+        assert not daemon[stem], stem
+    bad = tmp_path / "bad.sql"
+    bad.write_text("-- bad: x\n-- for: hotline-stats, hotlinedd\nSELECT 1\n")
+    with pytest.raises(SystemExit) as exc:
+        embed.run_by(str(bad), bad.read_text())
+    assert "hotlinedd" in str(exc.value)

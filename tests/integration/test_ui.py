@@ -10,7 +10,10 @@ number is typed, the number of the stored ticket shows, the field checks refuse 
 empty call), resolves a call on the spot from a knowledge-base answer found by a
 Chinese phrase, and records a callback; a supervisor dispatches a pending ticket and
 rules on an escalated one; an agent on the desk is told 403; a bad token 401; a
-daemon whose PostgreSQL stopped 503. Each flow checks the rows it left in PostgreSQL.
+daemon whose PostgreSQL stopped 503. The wallboard shows a new ticket on its feed's and
+its department's rows within two polls, the endpoint's other figures, and says 503
+(keeping the old figures, marked stale) when PostgreSQL goes away behind pg_proxy.
+Each flow checks the rows it left in PostgreSQL.
 A screenshot of every screen goes to $HOTLINE_UI_SHOTS (tests/run: build-testlogs/ui-LABEL/;
 else $HOTLINE_TEST_LOGS/ui/, default build-testlogs/ui/) on every run.
 """
@@ -473,18 +476,58 @@ def test_without_postgresql_the_page_says_503(city, browser, pg, db):
 # ------------------------------------------------------------------ the wallboard
 
 
+def feed_row(feed_code):
+    return lambda b: b.find_elements(By.CSS_SELECTOR, f'#feeds tr[data-feed="{feed_code}"]')
+
+
+def dept_cells(browser, dept_code):
+    """The department's row on the wallboard: [name, waiting, in hand, overdue, due soon]."""
+    rows = browser.find_elements(By.CSS_SELECTOR, f'#depts tr[data-dept="{dept_code}"]')
+    return [td.text for td in rows[0].find_elements(By.TAG_NAME, "td")] if rows else None
+
+
+def pct(rate):
+    return f"{100 * rate['num'] / rate['den']:.1f}%" if rate["den"] else "—"
+
+
 def test_wallboard_shows_the_live_figures(city, browser):
     c = city()
+    sub, dept = c.feed_conn(c.sub), c.dept_conn(c.dept)
     sup = Api(c.daemon, c.sup_token)
+    log_in(browser, c, "wallboard.html", c.sup_token)
+    until(browser, lambda b: text(b, "desk-n") != "—", "the first figures")
+    assert not feed_row(c.sub)(browser) and dept_cells(browser, c.dept) is None  # new codes: nothing yet
+
+    # a ticket arrives on the sub-centre's line and waits for its department
+    no = c.routed_ticket(sub, dept)
+    until(browser, feed_row(c.sub), "the new intake on the feed's row", timeout=12)
+    cells = [td.text for td in feed_row(c.sub)(browser)[0].find_elements(By.TAG_NAME, "td")]
+    assert cells == [c.sub, "1", "1"], cells  # last hour, last minute
+    until(browser, lambda b: (dept_cells(b, c.dept) or [None])[1:3] == ["1", "0"],
+          "the ticket waiting at its department", timeout=12)
+    assert c.dept in dept_cells(browser, c.dept)[0]  # its name, from GET /api/v1/departments
+
+    # the rest of the board is the endpoint's figures
     status, live = sup.get("/api/v1/stats/live")
     sup.close()
-    log_in(browser, c, "wallboard.html", c.sup_token)
-    if status == 404:
-        # no statistics endpoint on this branch yet (h-stats): the board says so
-        until(browser, lambda b: "404" in text(b, "banner") and "统计接口" in text(b, "banner"),
-              "the missing-endpoint message")
-        shot(browser, "wallboard")
-        pytest.skip("GET /api/v1/stats/live is not on this branch yet (h-stats)")
     assert status == 200, live
     until(browser, lambda b: text(b, "desk-n") == str(live["manual_desk"]), "the desk count")
+    assert text(browser, "sat-today") == pct(live["satisfaction"]["today"])
+    assert text(browser, "sat-period") == pct(live["satisfaction"]["period"])
+    warning = live["calendar"]["warning"]
+    assert text(browser, "horizon") == (f"⚠ 工作日历：{warning}" if warning else "")
+    assert no and text(browser, "banner") == ""
     shot(browser, "wallboard")
+
+
+def test_wallboard_without_postgresql_says_503(city, browser, proxy):
+    c = city(pg_conninfo=proxy.conninfo)
+    log_in(browser, c, "wallboard.html", c.agent_token)  # agents may read the figures
+    until(browser, lambda b: text(b, "desk-n") != "—", "the first figures")
+    proxy.stop()
+    until(browser, lambda b: "统计暂不可用" in text(b, "banner") and "503" in text(b, "banner"),
+          "the 503 message", timeout=3 * WAIT)
+    assert "大屏停在" in text(browser, "banner") and text(browser, "desk-n") != "—"  # the old figures stay
+    assert "stale" in browser.find_element(By.ID, "main").get_attribute("class")
+    assert browser.find_element(By.CSS_SELECTOR, ".stale-note").is_displayed()
+    shot(browser, "wallboard-503")
