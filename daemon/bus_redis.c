@@ -27,12 +27,12 @@
  */
 #include "bus_private.h"
 
-#include <hiredis/adapters/libevent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backoff.h"
+#include "bus_libevent.h"
 #include "log.h"
 #include "timer.h"
 #include "queries.h"
@@ -82,7 +82,11 @@ redisAsyncContext *bus_open_context(struct bus *bus)
 		redisAsyncFree(ctx);
 		return NULL;
 	}
-	redisLibeventAttach(ctx, bus->base);
+	if (bus_libevent_attach(ctx, bus->base) != REDIS_OK) {
+		log_warn("bus: cannot attach a Redis connection to the loop (out of memory)");
+		redisAsyncFree(ctx);
+		return NULL;
+	}
 	/* Queued now, sent first once connected, ahead of anything the connect
 	 * callback sends. */
 	if (cfg->redis_password[0] && cfg->redis_username[0])
