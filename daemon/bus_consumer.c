@@ -8,8 +8,12 @@
  * than redeliver_after_ms (a consumer that vanished or went silent), never its
  * own, and deletes the consumers that hold nothing and were idle that long
  * (closed connections', dead daemons'; queries/consumer_claim.lua). Acks
- * collected during one loop pass go out as one XACK and one XDEL on the shared
- * command connection. When a connection ends, its unacknowledged entries are
+ * collected during one loop pass go out as one XACK on the shared command
+ * connection; at most every BUS_TRIM_INTERVAL_MS after acks (and when the
+ * connection ends) the stream is trimmed below its oldest open entry
+ * (queries/stream_trim.lua: never an undelivered or pending one), which costs
+ * Redis less than an XDEL of every acknowledged entry. When a connection ends,
+ * its unacknowledged entries are
  * XCLAIMed to the "orphans" consumer with a huge idle time, so the next
  * XAUTOCLAIM takes them at once. A missing group (NOGROUP: new, or Redis
  * lost its data) is created. After a failover (the bus names a new primary, or
@@ -34,6 +38,9 @@
 #include "queries.h"
 
 #define BLOCK_MS 2000L /* longest XREADGROUP block, ms */
+/* After acks, the stream is trimmed at most this often (ms) by each consumer: the
+ * acknowledged entries stay in Redis's memory about that long. */
+#define BUS_TRIM_INTERVAL_MS 100
 
 struct bus_consumer {
 	struct bus *bus;
@@ -50,9 +57,11 @@ struct bus_consumer {
 	size_t room;
 	long backoff_ms;
 	int64_t next_claim_ms; /* XAUTOCLAIM at connect, then every redeliver_after_ms / 2 */
-	/* acks collected during this loop pass, sent as one XACK and one XDEL */
+	/* acks collected during this loop pass, sent as one XACK */
 	char **acks;
 	size_t nacks, acks_cap;
+	bool trim_owed;		/* acks sent since the last trim */
+	struct event *ev_trim;	/* the next trim, BUS_TRIM_INTERVAL_MS after acks */
 	struct event *ev_timer; /* reconnect, or retry after an error */
 	struct event *ev_reap;
 	struct event *ev_flush;
@@ -61,6 +70,7 @@ struct bus_consumer {
 static void consumer_next(struct bus_consumer *c);
 static void consumer_read(struct bus_consumer *c);
 static void flush_acks(evutil_socket_t fd, short what, void *arg);
+static void trim_stream(evutil_socket_t fd, short what, void *arg);
 
 static void consumer_reap(evutil_socket_t fd, short what, void *arg)
 {
@@ -69,6 +79,7 @@ static void consumer_reap(evutil_socket_t fd, short what, void *arg)
 		return;
 	flush_acks(-1, 0, c);
 	free(c->acks);
+	event_free(c->ev_trim);
 	event_free(c->ev_flush);
 	event_free(c->ev_timer);
 	event_free(c->ev_reap);
@@ -316,13 +327,16 @@ struct bus_consumer *bus_consumer_new(struct bus *bus, const char *dept_code,
 	c->ev_timer = event_new(bus->base, -1, 0, on_consumer_timer, c);
 	c->ev_reap = event_new(bus->base, -1, 0, consumer_reap, c);
 	c->ev_flush = event_new(bus->base, -1, 0, flush_acks, c);
-	if (!c->ev_timer || !c->ev_reap || !c->ev_flush) {
+	c->ev_trim = event_new(bus->base, -1, 0, trim_stream, c);
+	if (!c->ev_timer || !c->ev_reap || !c->ev_flush || !c->ev_trim) {
 		if (c->ev_timer)
 			event_free(c->ev_timer);
 		if (c->ev_reap)
 			event_free(c->ev_reap);
 		if (c->ev_flush)
 			event_free(c->ev_flush);
+		if (c->ev_trim)
+			event_free(c->ev_trim);
 		free(c);
 		return NULL;
 	}
@@ -336,7 +350,19 @@ void bus_consumer_room(struct bus_consumer *c, size_t room)
 	consumer_next(c);
 }
 
-/* Sends the acks collected during this loop pass: XACK and XDEL take many ids. */
+/* Trims the stream after acks (BUS_TRIM_INTERVAL_MS after the first since the
+ * last trim). Without Redis the entries stay until a later trim, by this consumer
+ * or another of the department's. */
+static void trim_stream(evutil_socket_t fd, short what, void *arg)
+{
+	struct bus_consumer *c = arg;
+	if (!c->trim_owed)
+		return;
+	c->trim_owed = false;
+	(void)bus_stream_trim(c->bus, c->stream, BUS_GROUP);
+}
+
+/* Sends the acks collected during this loop pass: XACK takes many ids. */
 static void flush_acks(evutil_socket_t fd, short what, void *arg)
 {
 	struct bus_consumer *c = arg;
@@ -344,8 +370,12 @@ static void flush_acks(evutil_socket_t fd, short what, void *arg)
 	if (c->nacks == 0)
 		return;
 	const char *const *ids = (const char *const *)c->acks;
-	if (bus_entries_done(bus, c->stream, BUS_GROUP, ids, c->nacks) == 0)
+	if (bus_entries_ack(bus, c->stream, BUS_GROUP, ids, c->nacks) == 0) {
 		bus->stats.acked += c->nacks;
+		if (!c->trim_owed && !c->dying)
+			timer_arm(c->ev_trim, BUS_TRIM_INTERVAL_MS);
+		c->trim_owed = true;
+	}
 	/* Without Redis the entries stay pending and are redelivered: at-least-once. */
 	for (size_t i = 0; i < c->nacks; i++)
 		free(c->acks[i]);
@@ -374,7 +404,11 @@ void bus_consumer_free(struct bus_consumer *c, const char *const *unacked, size_
 	struct bus *bus = c->bus;
 	flush_acks(-1, 0, c);
 	bus_entries_orphan(bus, c->stream, BUS_GROUP, unacked, n);
+	/* After the orphans' XCLAIM, which does not move the floor: the last acks'
+	 * entries leave now rather than at another consumer's next trim. */
+	trim_stream(-1, 0, c);
 	c->dying = true;
+	event_del(c->ev_trim);
 	event_del(c->ev_timer);
 	if (c->ctx) {
 		/* Free, not Disconnect: a graceful disconnect would wait for the

@@ -107,10 +107,25 @@ bool bus_is_nogroup(const redisReply *reply);
 void bus_become_ready(struct bus *bus);
 
 /* XACK + XDEL ids[0..n) of stream in group on the command connection: the
- * stream keeps only open work. Returns -1 (nothing sent; the entries stay pending
- * and are delivered again: at-least-once) when not connected or out of memory. */
+ * stream keeps only open work (the callback queue). Returns -1 (nothing sent; the
+ * entries stay pending and are delivered again: at-least-once) when not connected
+ * or out of memory. */
 int bus_entries_done(struct bus *bus, const char *stream, const char *group, const char *const *ids,
 		     size_t n);
+
+/* XACK only, the same way: the entries stay in the stream until bus_stream_trim
+ * (the department streams). */
+int bus_entries_ack(struct bus *bus, const char *stream, const char *group, const char *const *ids,
+		    size_t n);
+
+/* Acknowledged entries kept above a floor held down by one old pending entry before
+ * queries/stream_trim.lua deletes them one by one. */
+#define BUS_TRIM_KEEP_MAX 1000
+
+/* Removes from stream what every group read and acknowledged (queries/stream_trim.lua:
+ * never an undelivered or a pending entry), on the command connection, fire and
+ * forget (an error is logged). Returns -1 (nothing sent) when not connected. */
+int bus_stream_trim(struct bus *bus, const char *stream, const char *group);
 
 /* Hands ids[0..n) of stream in group to BUS_ORPHANS with a huge idle time, so the
  * next XAUTOCLAIM takes them at once. Without Redis (nothing sent) they come back

@@ -27,12 +27,12 @@
  */
 #include "bus_private.h"
 
-#include <hiredis/adapters/libevent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backoff.h"
+#include "bus_libevent.h"
 #include "log.h"
 #include "timer.h"
 #include "queries.h"
@@ -82,7 +82,11 @@ redisAsyncContext *bus_open_context(struct bus *bus)
 		redisAsyncFree(ctx);
 		return NULL;
 	}
-	redisLibeventAttach(ctx, bus->base);
+	if (bus_libevent_attach(ctx, bus->base) != REDIS_OK) {
+		log_warn("bus: cannot attach a Redis connection to the loop (out of memory)");
+		redisAsyncFree(ctx);
+		return NULL;
+	}
 	/* Queued now, sent first once connected, ahead of anything the connect
 	 * callback sends. */
 	if (cfg->redis_password[0] && cfg->redis_username[0])
@@ -453,8 +457,9 @@ int bus_set_value(struct bus *bus, const char *key, const char *value, long ttl_
 
 /* ---- stream entries, for the consumers and the callback queue ------------ */
 
-int bus_entries_done(struct bus *bus, const char *stream, const char *group, const char *const *ids,
-		     size_t n)
+/* XACK (and with delete, XDEL) stream key group ids[0..n): see bus_private.h. */
+static int entries_finish(struct bus *bus, const char *stream, const char *group,
+			  const char *const *ids, size_t n, bool delete)
 {
 	if (n == 0)
 		return 0;
@@ -473,18 +478,53 @@ int bus_entries_done(struct bus *bus, const char *stream, const char *group, con
 		for (size_t i = 0; i < argc; i++)
 			argvlen[i] = strlen(argv[i]);
 		redisAsyncCommandArgv(bus->cmd, NULL, NULL, (int)argc, argv, argvlen);
-		/* XDEL key id...: the stream keeps only open deliveries. The ids
-		 * stay in place; "XDEL key" takes the slots of "key group". */
-		argv[1] = "XDEL";
-		argvlen[1] = 4;
-		argv[2] = stream;
-		argvlen[2] = strlen(stream);
-		redisAsyncCommandArgv(bus->cmd, NULL, NULL, (int)argc - 1, argv + 1, argvlen + 1);
+		if (delete) {
+			/* XDEL key id...: the ids stay in place; "XDEL key" takes the
+			 * slots of "key group". */
+			argv[1] = "XDEL";
+			argvlen[1] = 4;
+			argv[2] = stream;
+			argvlen[2] = strlen(stream);
+			redisAsyncCommandArgv(bus->cmd, NULL, NULL, (int)argc - 1, argv + 1,
+					      argvlen + 1);
+		}
 		rc = 0;
 	}
 	free(argv);
 	free(argvlen);
 	return rc;
+}
+
+int bus_entries_done(struct bus *bus, const char *stream, const char *group, const char *const *ids,
+		     size_t n)
+{
+	return entries_finish(bus, stream, group, ids, n, true);
+}
+
+int bus_entries_ack(struct bus *bus, const char *stream, const char *group, const char *const *ids,
+		    size_t n)
+{
+	return entries_finish(bus, stream, group, ids, n, false);
+}
+
+/* Fire and forget but for an error, logged: the entries stay until the next trim. */
+static void on_trimmed(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	const redisReply *reply = r;
+	(void)privdata;
+	if (ctx->data && reply && reply->type == REDIS_REPLY_ERROR)
+		log_warn("bus: trimming a stream failed: %s", reply->str);
+}
+
+int bus_stream_trim(struct bus *bus, const char *stream, const char *group)
+{
+	if (!bus->cmd_up || !bus->cmd || bus->scripts_loaded < SCRIPT_COUNT)
+		return -1;
+	return redisAsyncCommand(bus->cmd, on_trimmed, NULL, "EVALSHA %s 1 %s %s %d",
+				 scripts[SCRIPT_STREAM_TRIM].sha, stream, group,
+				 BUS_TRIM_KEEP_MAX) == REDIS_OK
+		       ? 0
+		       : -1;
 }
 
 void bus_entries_orphan(struct bus *bus, const char *stream, const char *group,

@@ -126,7 +126,8 @@ struct bus_consumer *bus_consumer_new(struct bus *bus, const char *dept_code,
 	__attribute__((warn_unused_result));
 /* How many more tickets the connection can take now; reading resumes when > 0. */
 void bus_consumer_room(struct bus_consumer *consumer, size_t room);
-/* The department acknowledged entry_id: XACK + XDEL (the stream keeps only open work). */
+/* The department acknowledged entry_id: XACK now, and within BUS_TRIM_INTERVAL_MS the
+ * stream is trimmed below its oldest open entry (queries/stream_trim.lua). */
 void bus_consumer_ack(struct bus_consumer *consumer, const char *entry_id);
 /*
  * Ends the consumer. The ids it delivered but never saw acknowledged are made

@@ -5,10 +5,13 @@
 -- KEYS[i] its stream; ARGV[i] its marker (a field of hotline:published:HOUR:
 -- pub:TICKET_NO:RETURNS.REOPENS or cb:TICKET_NO:REOPENS.ATTEMPTS); ARGV[n+2i-1] its
 -- ticket_no; ARGV[n+2i] its serialized hotline.v1.Ticket.
--- Returns one element per ticket: the entry id; nil when the marker says it was
--- published before (in this hour's or the previous hour's hash, or earlier in the
--- same call); or that ticket's own error (a stream key of the wrong type), leaving
--- no marker, while the others go on.
+-- Returns {status, first_error}: status has one character per ticket, '+' appended,
+-- '=' not appended because the marker says it was published before (in this hour's
+-- or the previous hour's hash, or earlier in the same call), '!' refused by XADD (a
+-- stream key of the wrong type; READONLY on a demoted primary), which leaves no marker
+-- while the others go on; first_error is the first refusal's error, or nil. One
+-- string rather than an entry id per ticket: the ids were never used, and every one
+-- was a reply element for Redis to write and hotlined to allocate and free.
 -- Per call, not per ticket: one HMGET on each of the two hashes, one HSET of the
 -- new markers, one EXPIRE. HOUR is unix time / 3600 by Redis's own clock (TIME), so
 -- daemons with skewed clocks share one bucket; TIME before a write is fine with
@@ -25,15 +28,18 @@ local bucket = 'hotline:published:' .. string.format('%d', hour)
 local previous = 'hotline:published:' .. string.format('%d', hour - 1)
 local in_bucket = redis.call('HMGET', bucket, unpack(ARGV, 1, n))
 local in_previous = redis.call('HMGET', previous, unpack(ARGV, 1, n))
-local out, seen, marks = {}, {}, {}
+local status, first_error, seen, marks = {}, false, {}, {}
 for i = 1, n do
   local mark = ARGV[i]
   if in_bucket[i] or in_previous[i] or seen[mark] then
-    out[i] = false
+    status[i] = '='
   else
     local id = redis.pcall('XADD', KEYS[i], '*', 'ticket_no', ARGV[n + 2 * i - 1], 'ticket', ARGV[n + 2 * i])
-    out[i] = id
-    if not (type(id) == 'table' and id.err) then
+    if type(id) == 'table' and id.err then
+      status[i] = '!'
+      first_error = first_error or id
+    else
+      status[i] = '+'
       seen[mark] = true
       marks[#marks + 1] = mark
       marks[#marks + 1] = '1'
@@ -44,4 +50,4 @@ if #marks > 0 then
   redis.call('HSET', bucket, unpack(marks))
   redis.call('EXPIRE', bucket, 7200)
 end
-return out
+return {table.concat(status), first_error}

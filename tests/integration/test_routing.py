@@ -455,6 +455,53 @@ def test_department_reconnect_gets_unacked_tickets_again(start_hotlined, rules, 
     f.close()
 
 
+def test_trimmed_stream_keeps_pending_and_undelivered_and_backlog_comes_back(start_hotlined, rules, db, rds):
+    """Acks are an XACK and, now and then, a trim of the stream below its oldest open
+    entry (queries/stream_trim.lua) instead of an XDEL each. Acknowledged out of order,
+    the entries above an unacknowledged one stay; the unacknowledged one (handed to
+    "orphans" when the connection closes) and the tickets published while the
+    department was away (never delivered) are never trimmed, however many trims run
+    meanwhile (another daemon's consumers of the department would run them), and all
+    reach the department when it comes back, each once."""
+    daemon, dept, feed, kw = dept_daemon(start_hotlined, rules, dept_window=3)
+    stream = f"hotline:dept:{dept}"
+    trim_script = (pathlib.Path(__file__).resolve().parents[2] / "queries" / "stream_trim.lua").read_text()
+    f = FeedClient(daemon, feed)
+    first = DeptClient(daemon, dept)
+    held = [f.intake(new_id(), **intake_fields(kw, new_phone(), content=f"{kw} 先{i}")) for i in range(3)]
+    assert {first.ticket(timeout=10).ticket_no for _ in range(3)} == set(held)
+    first.ack(held[2])
+    first.ack(held[1])
+    time.sleep(0.5)  # the consumer's trim after those acks has run
+    assert [e[1] for e in stream_entries(rds, stream)][:1] == [held[0]]
+    first.close()
+    wait_until(lambda: any(c["name"] == b"orphans" and c["pending"] == 1
+                           for c in rds.xinfo_consumers(stream, "hotline")), 5,
+               message="the unacknowledged ticket handed to orphans")
+
+    backlog = [f.intake(new_id(), **intake_fields(kw, new_phone(), content=f"{kw} 后{i}")) for i in range(10)]
+    wait_until(lambda: len(stream_entries(rds, stream)) >= 1 + 2 + len(backlog), 10,
+               message="the backlog published")
+    for _ in range(3):
+        rds.eval(trim_script, 1, stream, "hotline", 1000)
+    in_redis = {e[1] for e in stream_entries(rds, stream)}
+    assert {held[0], *backlog} <= in_redis
+
+    second = DeptClient(daemon, dept)
+    got = []
+    while len(got) < 1 + len(backlog):
+        ticket_no = second.ticket(timeout=10).ticket_no
+        got.append(ticket_no)
+        second.ack(ticket_no)
+    assert sorted(got) == sorted([held[0], *backlog])  # each once
+    assert second.tickets_within(1.0) == []
+    wait_until(lambda: stream_entries(rds, stream) == [], 5, message="the stream trimmed to nothing")
+    states = {t: db.ticket(t)["state"] for t in got}
+    assert set(states.values()) == {"DISPATCHED"}, states
+    second.close()
+    f.close()
+
+
 def test_unacked_ticket_redelivered_to_second_connection(start_hotlined, rules, rds):
     """A ticket the holding connection leaves unacknowledged for redeliver_after_ms
     goes to the department's other connection, not back to the holder."""
