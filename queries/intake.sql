@@ -16,13 +16,15 @@
 -- where it finds one, and moves the parent's version so that a move of the parent
 -- racing this statement (its close) decides again and takes the child along. Every
 -- time it writes is the batch's one instant ($27).
--- The statistics' rollup (stats_daily, 010_stats) gets each new ticket's counters
--- ($29, decided in C with the routing; $30 for a ticket linked here), summed per
--- row (the department's total and its feed, channel, category and district: five
--- rows a ticket) and added in key order (two batches never wait in a cycle).
+-- The statistics' rollup gets each new ticket's counters ($29, decided in C with
+-- the routing; $30 for a ticket linked here), summed per row (the department's
+-- total and its feed, channel, category and district: five rows a ticket) and
+-- added in key order (two batches never wait in a cycle), in intake's own rows
+-- (stats_intake_daily, 014_intake_rollup) of this session's slot: its backend's
+-- process id modulo 16, so that batches of other connections do not wait on them.
 -- Indexes: tickets_feed_external_key (ON CONFLICT, and a resend's lookup),
 -- tickets_repeat_idx (the parent lookup), tickets' primary key (the parent's version),
--- stats_daily_pkey.
+-- stats_intake_daily_pkey.
 --
 -- $1 ticket_id      int8[]    drawn from ticket_seq (binary array)
 -- $2 feed_code      text[]
@@ -145,10 +147,11 @@ WITH cand AS (
   -- bits: lib/ticket_state.h enum ticket_counter. Every ticket of the batch has the
   -- batch's instant, so one day; the tickets are summed per combination of their
   -- five keys first, and each sum then adds to its five rows.
-  INSERT INTO stats_daily AS r (dim, day, dept_code, value,
+  INSERT INTO stats_intake_daily AS r (dim, day, dept_code, value, slot,
     received, dispatched, pending, direct_closed, linked, closed)
   SELECT x.dim, (to_timestamp($27::float8 / 1000) AT TIME ZONE $23::text)::date,
-    g.dept_code, x.value, sum(g.received), sum(g.dispatched), sum(g.pending),
+    g.dept_code, x.value, (pg_backend_pid() % 16)::int2,
+    sum(g.received), sum(g.dispatched), sum(g.pending),
     sum(g.direct_closed), sum(g.linked), sum(g.closed)
   FROM (SELECT COALESCE(dept_code, '') AS dept_code, feed_code,
       COALESCE(channel, '') AS channel, COALESCE(category, '') AS category,
@@ -159,8 +162,8 @@ WITH cand AS (
     FROM done GROUP BY 1, 2, 3, 4, 5) g
   CROSS JOIN LATERAL (VALUES ('', ''), ('feed', g.feed_code),
     ('channel', g.channel), ('category', g.category), ('district', g.district)) x(dim, value)
-  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-  ON CONFLICT (dim, day, dept_code, value) DO UPDATE SET
+  GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (dim, day, dept_code, value, slot) DO UPDATE SET
     received = r.received + EXCLUDED.received,
     dispatched = r.dispatched + EXCLUDED.dispatched,
     pending = r.pending + EXCLUDED.pending,
