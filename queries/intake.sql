@@ -16,13 +16,15 @@
 -- where it finds one, and moves the parent's version so that a move of the parent
 -- racing this statement (its close) decides again and takes the child along. Every
 -- time it writes is the batch's one instant ($27).
--- The statistics' rollup (stats_daily, 010_stats) gets each new ticket's counters
--- ($29, decided in C with the routing; $30 for a ticket linked here), summed per
--- row (the department's total and its feed, channel, category and district: five
--- rows a ticket) and added in key order (two batches never wait in a cycle).
+-- The statistics' rollup gets each new ticket's counters ($29, decided in C with
+-- the routing; $30 for a ticket linked here), summed per row (the department's
+-- total and its feed, channel, category and district: five rows a ticket) and
+-- added in key order (two batches never wait in a cycle), in intake's own rows
+-- (stats_intake_daily, 014_intake_rollup) of this session's slot: its backend's
+-- process id modulo 16, so that batches of other connections do not wait on them.
 -- Indexes: tickets_feed_external_key (ON CONFLICT, and a resend's lookup),
 -- tickets_repeat_idx (the parent lookup), tickets' primary key (the parent's version),
--- stats_daily_pkey.
+-- stats_intake_daily_pkey.
 --
 -- $1 ticket_id      int8[]    drawn from ticket_seq (binary array)
 -- $2 feed_code      text[]
@@ -87,7 +89,7 @@ WITH cand AS (
     deadline_at, reply, closed_at, resolved_on_call, parent_ticket_id, created_at,
     updated_at)
   -- at least 8 digits; lpad alone would cut a longer id down to 8
-  SELECT n.ticket_id, d.day || '-' || lpad(n.ticket_id::text,
+  SELECT n.ticket_id, c.day || '-' || lpad(n.ticket_id::text,
     greatest(8, length(n.ticket_id::text)), '0'),
     n.feed_code, n.external_id, to_timestamp(n.received_ms::float8 / 1000),
     NULLIF(n.channel, ''), NULLIF(n.caller_phone, ''), NULLIF(n.caller_name, ''),
@@ -111,50 +113,57 @@ WITH cand AS (
     AS n(ticket_id, feed_code, external_id, received_ms, channel, caller_phone,
     caller_name, category, content, district, address, lat, lon, priority,
     origin_number, state, dept_code, route_rule, route_event, deadline_ms, answer)
-  -- the batch's one instant: every time this event writes
-  CROSS JOIN (SELECT to_timestamp($27::float8 / 1000) AS at) c
+  -- the batch's one instant: every time this event writes, and its local day
+  CROSS JOIN (SELECT to_timestamp($27::float8 / 1000) AS at,
+    to_char(to_timestamp($27::float8 / 1000) AT TIME ZONE $23::text, 'YYYYMMDD') AS day) c
   LEFT JOIN (SELECT cand.ticket_id, cand.parent_id, bump.reply AS parent_reply FROM cand
     JOIN bump ON bump.ticket_id = cand.parent_id) l USING (ticket_id)
-  CROSS JOIN LATERAL (SELECT to_char(c.at AT TIME ZONE $23::text, 'YYYYMMDD') AS day) d
   ON CONFLICT (feed_code, external_id) DO NOTHING
   RETURNING ticket_id, ticket_no, feed_code, state, dept_code, route_rule, reply,
     parent_ticket_id, created_at, channel, category, district
-), who AS (
-  SELECT ins.ticket_id, COALESCE(NULLIF(a.actor, ''), 'feed:' || ins.feed_code) AS actor
-  FROM ins JOIN unnest($1::int8[], $22::text[]) AS a(ticket_id, actor) USING (ticket_id)
+), done AS (
+  -- each stored ticket with what the batch said of it beyond the row, joined once
+  SELECT ins.ticket_id, ins.feed_code, ins.state, ins.dept_code, ins.route_rule,
+    ins.reply, ins.parent_ticket_id, ins.created_at, ins.channel, ins.category,
+    ins.district, x.route_event,
+    COALESCE(NULLIF(x.actor, ''), 'feed:' || ins.feed_code) AS actor,
+    (CASE WHEN ins.parent_ticket_id IS NULL THEN x.counters ELSE $30::int8 END)::int4 AS c
+  FROM ins JOIN unnest($1::int8[], $19::text[], $22::text[], $29::int8[])
+    AS x(ticket_id, route_event, actor, counters) USING (ticket_id)
 ), ev AS (
+  -- INTAKE, then the routing event, for each ticket (in that order: event_id)
   INSERT INTO ticket_events (ticket_id, kind, from_state, to_state, actor, detail, at,
     dept_code)
-  SELECT ticket_id, 'INTAKE', NULL, 'RECEIVED', who.actor, NULL, created_at, dept_code
-  FROM ins JOIN who USING (ticket_id)
-  UNION ALL
-  SELECT ins.ticket_id,
-    CASE WHEN ins.parent_ticket_id IS NULL THEN e.route_event ELSE $26 END,
-    'RECEIVED', ins.state,
-    CASE WHEN e.route_event = 'DIRECT_CLOSE' THEN who.actor ELSE 'router' END,
-    COALESCE('parent:' || ins.parent_ticket_id, ins.route_rule, ins.reply),
-    ins.created_at, ins.dept_code
-  FROM ins JOIN unnest($1::int8[], $19::text[]) AS e(ticket_id, route_event)
-    USING (ticket_id) JOIN who USING (ticket_id)
-), moved AS (
-  SELECT (ins.created_at AT TIME ZONE $23::text)::date AS day,
-    COALESCE(ins.dept_code, '') AS dept_code, ins.feed_code,
-    COALESCE(ins.channel, '') AS channel, COALESCE(ins.category, '') AS category,
-    COALESCE(ins.district, '') AS district,
-    (CASE WHEN ins.parent_ticket_id IS NULL THEN m.counters ELSE $30::int8 END)::int4 AS c
-  FROM ins JOIN unnest($1::int8[], $29::int8[]) AS m(ticket_id, counters)
-    USING (ticket_id)
+  SELECT d.ticket_id, e.kind, e.from_state, e.to_state, e.actor, e.detail,
+    d.created_at, d.dept_code
+  FROM done d CROSS JOIN LATERAL (VALUES
+    ('INTAKE', NULL, 'RECEIVED', d.actor, NULL),
+    (CASE WHEN d.parent_ticket_id IS NULL THEN d.route_event ELSE $26 END,
+      'RECEIVED', d.state,
+      CASE WHEN d.route_event = 'DIRECT_CLOSE' THEN d.actor ELSE 'router' END,
+      COALESCE('parent:' || d.parent_ticket_id, d.route_rule, d.reply)))
+    AS e(kind, from_state, to_state, actor, detail)
 ), st AS (
-  -- bits: lib/ticket_state.h enum ticket_counter
-  INSERT INTO stats_daily AS r (dim, day, dept_code, value,
+  -- bits: lib/ticket_state.h enum ticket_counter. Every ticket of the batch has the
+  -- batch's instant, so one day; the tickets are summed per combination of their
+  -- five keys first, and each sum then adds to its five rows.
+  INSERT INTO stats_intake_daily AS r (dim, day, dept_code, value, slot,
     received, dispatched, pending, direct_closed, linked, closed)
-  SELECT x.dim, day, dept_code, x.value,
-    sum(c & 1), sum((c >> 1) & 1), sum((c >> 2) & 1), sum((c >> 3) & 1),
-    sum((c >> 4) & 1), sum((c >> 16) & 1)
-  FROM moved CROSS JOIN LATERAL (VALUES ('', ''), ('feed', feed_code),
-    ('channel', channel), ('category', category), ('district', district)) x(dim, value)
-  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-  ON CONFLICT (dim, day, dept_code, value) DO UPDATE SET
+  SELECT x.dim, (to_timestamp($27::float8 / 1000) AT TIME ZONE $23::text)::date,
+    g.dept_code, x.value, (pg_backend_pid() % 16)::int2,
+    sum(g.received), sum(g.dispatched), sum(g.pending),
+    sum(g.direct_closed), sum(g.linked), sum(g.closed)
+  FROM (SELECT COALESCE(dept_code, '') AS dept_code, feed_code,
+      COALESCE(channel, '') AS channel, COALESCE(category, '') AS category,
+      COALESCE(district, '') AS district,
+      sum(c & 1) AS received, sum((c >> 1) & 1) AS dispatched,
+      sum((c >> 2) & 1) AS pending, sum((c >> 3) & 1) AS direct_closed,
+      sum((c >> 4) & 1) AS linked, sum((c >> 16) & 1) AS closed
+    FROM done GROUP BY 1, 2, 3, 4, 5) g
+  CROSS JOIN LATERAL (VALUES ('', ''), ('feed', g.feed_code),
+    ('channel', g.channel), ('category', g.category), ('district', g.district)) x(dim, value)
+  GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (dim, day, dept_code, value, slot) DO UPDATE SET
     received = r.received + EXCLUDED.received,
     dispatched = r.dispatched + EXCLUDED.dispatched,
     pending = r.pending + EXCLUDED.pending,

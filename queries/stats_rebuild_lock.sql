@@ -3,4 +3,4 @@
 -- the rebuild commits (they wait, then add to the rebuilt rows), so the audit
 -- trail read next holds exactly the events the rollup must count.
 -- for: hotline-stats
-LOCK TABLE stats_daily IN EXCLUSIVE MODE
+LOCK TABLE stats_daily, stats_intake_daily IN EXCLUSIVE MODE

@@ -3,8 +3,9 @@
 -- and the satisfaction of GET /api/v1/stats/live: the rows of that dimension (feed,
 -- channel, category, district), else the departments' totals (dim ''), of every
 -- department or one ($4). Columns after key are stats_daily's, in its order
--- (lib/kpi.h enum kpi_column: lib/stats_rows.c checks the names).
--- Indexes: stats_daily_pkey (dim, then the range of days).
+-- (lib/kpi.h enum kpi_column: lib/stats_rows.c checks the names). It reads
+-- stats_rollup (014_intake_rollup): stats_daily and intake's rows of every slot, summed.
+-- Indexes: stats_daily_pkey, stats_intake_daily_pkey (dim, then the range of days).
 -- for: hotline-stats, hotlined
 --
 -- $1 from_day   date
@@ -96,7 +97,7 @@ SELECT CASE $3::text WHEN 'dept' THEN dept_code WHEN 'day' THEN day::text
   sum(hist_30d)::int8 AS hist_30d,
   sum(hist_60d)::int8 AS hist_60d,
   sum(hist_more)::int8 AS hist_more
-FROM stats_daily
+FROM stats_rollup
 WHERE dim = CASE WHEN $3::text IN ('feed', 'channel', 'category', 'district') THEN $3::text
     ELSE '' END
   AND day BETWEEN $1::date AND $2::date AND ($4::text = '' OR dept_code = $4::text)

@@ -89,6 +89,7 @@ struct options {
 	bool phones;
 	uint64_t seed;
 	unsigned dry_run;
+	uint64_t year_total; /* --year: records over all connections; 0 = off */
 };
 
 struct feed {
@@ -1122,6 +1123,11 @@ static void usage(FILE *out)
 		"      --seed N             vary the records (callers, categories, contents, ...)\n"
 		"                           from those of another run: runs side by side give\n"
 		"                           each a seed of its own (default 0)\n"
+		"      --year TOTAL         the seed city's year: TOTAL records over all\n"
+		"                           connections (--records is ignored), shared among\n"
+		"                           the feeds as its 36 lines shared 3,865,000 requests\n"
+		"                           (connections too: at least one per feed), with its\n"
+		"                           mix of categories, channels and districts\n"
 		"      --duration SEC       stop sending new records after SEC seconds, then wait\n"
 		"                           for the outstanding acks\n"
 		"      --idle               open the connections, say hello, then hold them idle\n"
@@ -1239,6 +1245,7 @@ enum {
 	OPT_SEED,
 	OPT_LOG_LEVEL,
 	OPT_DRY_RUN,
+	OPT_YEAR,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -1266,6 +1273,7 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "dry-run", required_argument, NULL, OPT_DRY_RUN },
+		{ "year", required_argument, NULL, OPT_YEAR },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -1366,6 +1374,9 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 		case OPT_DRY_RUN:
 			o->dry_run = (unsigned)parse_uint(optarg, "--dry-run", 1, 1000000);
 			break;
+		case OPT_YEAR:
+			o->year_total = parse_uint(optarg, "--year", 1, 1000000000000ull);
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -1384,6 +1395,33 @@ static void parse_options(struct loadgen *lg, int argc, char **argv)
 	if (o->duration_s > 0 && o->duration_s < 0.001)
 		usage_error("--duration %s is too short", "");
 	parse_feeds(lg, o->feeds_arg);
+	if (o->year_total > 0 && (o->idle || o->connections < lg->feed_count))
+		usage_error("--year: needs at least one connection per feed%s, and no --idle", "");
+}
+
+/*
+ * --year: each connection's feed and record count, as the seed city's year shares
+ * them among the feeds (loadgen_record.c year_plan()).
+ */
+static void plan_year(struct loadgen *lg)
+{
+	unsigned n = lg->opt.connections;
+	const char **codes = calloc(lg->feed_count, sizeof(*codes));
+	unsigned *feed_of = calloc(n, sizeof(*feed_of));
+	uint64_t *records_of = calloc(n, sizeof(*records_of));
+	if (codes == NULL || feed_of == NULL || records_of == NULL)
+		fatal("out of memory");
+	for (unsigned f = 0; f < lg->feed_count; f++)
+		codes[f] = lg->feeds[f].code;
+	if (year_plan(codes, lg->feed_count, n, lg->opt.year_total, feed_of, records_of) != 0)
+		fatal("--year: cannot share %" PRIu64 " records", lg->opt.year_total);
+	for (unsigned i = 0; i < n; i++) {
+		lg->conns[i].feed = &lg->feeds[feed_of[i]];
+		lg->conns[i].total = records_of[i];
+	}
+	free(codes);
+	free(feed_of);
+	free(records_of);
 }
 
 /* ---- set-up ----------------------------------------------------------- */
@@ -1470,6 +1508,7 @@ int main(int argc, char **argv)
 	if (record_gen_init(&lg->gen, lg->opt.content_bytes, lg->opt.phones) != 0)
 		fatal("out of memory");
 	lg->gen.seed = lg->opt.seed;
+	lg->gen.city_mix = lg->opt.year_total > 0;
 	if (lg->opt.dry_run > 0) {
 		int rc = dry_run(lg);
 		record_gen_free(&lg->gen);
@@ -1509,6 +1548,8 @@ int main(int argc, char **argv)
 		if (c->timer == NULL || (!lg->opt.idle && c->slots == NULL))
 			fatal("out of memory for %u connections", lg->opt.connections);
 	}
+	if (lg->opt.year_total > 0)
+		plan_year(lg);
 
 	lg->sigint_event = evsignal_new(lg->base, SIGINT, signal_cb, lg);
 	lg->sigterm_event = evsignal_new(lg->base, SIGTERM, signal_cb, lg);

@@ -2,7 +2,9 @@
  * loadgen_record.c - synthetic intake records for hotline-loadgen.
  *
  * Owns: the vocabulary (categories, Nantong districts, channels, complaint
- * phrases) and the deterministic pseudo-random choice among it.
+ * phrases) and the deterministic pseudo-random choice among it; the seed city's
+ * year (each legacy line's requests, the mix of categories, channels and districts)
+ * and sharing a year's records among connections by it (--year).
  * Never: does I/O or reads a clock. Callers: tools/loadgen.c.
  */
 #include "loadgen_record.h"
@@ -17,6 +19,8 @@
 static const char *const categories[] = {
 	"complaint", "consultation", "request", "suggestion", "praise",
 };
+/* --year: the city's mix, in per mille, in the order of categories[] */
+static const unsigned category_mix[] = { 300, 400, 220, 60, 20 };
 
 /* Nantong's districts and county-level cities, with a rough centre each. */
 static const struct {
@@ -28,8 +32,60 @@ static const struct {
 	{ "海安市", 32.5331, 120.4679 }, { "如东县", 32.3310, 121.1857 },
 	{ "启东市", 31.8083, 121.6574 }, { "开发区", 31.9731, 120.9360 },
 };
+/* --year: residents in ten thousands, in the order of districts[] */
+static const unsigned district_mix[] = { 128, 126, 104, 124, 87, 88, 97, 30 };
 
 static const char *const channels[] = { "phone", "web", "app" };
+/* --year: most requests still come by telephone; per mille, in channels[]'s order */
+static const unsigned channel_mix[] = { 780, 90, 130 };
+
+_Static_assert(ARRAY_LEN(category_mix) == ARRAY_LEN(categories), "a weight per category");
+_Static_assert(ARRAY_LEN(district_mix) == ARRAY_LEN(districts), "a weight per district");
+_Static_assert(ARRAY_LEN(channel_mix) == ARRAY_LEN(channels), "a weight per channel");
+
+/* --year: requests a year per legacy line (YEAR_REQUESTS in all: 一企来, the
+ * enterprise line, about 10,000 of them) */
+static const struct {
+	const char *code;
+	unsigned requests;
+} year_feeds[] = {
+	{ "water", 420000 },
+	{ "power", 400000 },
+	{ "enterprise", 10000 },
+	{ "market12315", 330000 },
+	{ "construction12319", 180000 },
+	{ "environment12369", 90000 },
+	{ "hrss12333", 240000 },
+	{ "price12358", 30000 },
+	{ "transport12328", 110000 },
+	{ "health12320", 150000 },
+	{ "women12338", 15000 },
+	{ "youth12355", 12000 },
+	{ "legal12348", 40000 },
+	{ "civil12349", 60000 },
+	{ "culture12318", 8000 },
+	{ "agri12316", 20000 },
+	{ "land12336", 35000 },
+	{ "quality12365", 25000 },
+	{ "food12331", 70000 },
+	{ "safety12350", 20000 },
+	{ "disabled12385", 10000 },
+	{ "veterans12380", 18000 },
+	{ "union12351", 22000 },
+	{ "mayor-mailbox", 120000 },
+	{ "property96118", 210000 },
+	{ "education96111", 130000 },
+	{ "tax12366", 150000 },
+	{ "elevator96333", 25000 },
+	{ "gas96777", 140000 },
+	{ "transit96196", 100000 },
+	{ "taxi96520", 45000 },
+	{ "fund12329", 160000 },
+	{ "insurance12393", 190000 },
+	{ "haimen-line", 120000 },
+	{ "rudong-line", 110000 },
+	{ "kaifaqu-line", 50000 },
+};
 
 static const char *const roads[] = {
 	"人民路", "青年路", "工农路", "濠河路", "世纪大道", "长江路", "通富路", "跃龙路",
@@ -77,6 +133,95 @@ static uint64_t next_random(uint64_t *state)
 static uint64_t pick(uint64_t *state, uint64_t n)
 {
 	return next_random(state) % n;
+}
+
+/* An index into weights[0..n), each as likely as its weight. */
+static size_t pick_weighted(uint64_t *state, const unsigned *weights, size_t n)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += weights[i];
+	uint64_t x = pick(state, sum);
+	size_t i = 0;
+	while (x >= weights[i])
+		x -= weights[i++];
+	return i;
+}
+
+/* index among n equally likely choices, or by weights under --year */
+static size_t pick_mix(const struct record_gen *gen, uint64_t *state, const unsigned *weights,
+		       size_t n)
+{
+	return gen->city_mix ? pick_weighted(state, weights, n) : (size_t)pick(state, n);
+}
+
+unsigned year_feed_requests(const char *code)
+{
+	for (size_t i = 0; i < ARRAY_LEN(year_feeds); i++)
+		if (strcmp(year_feeds[i].code, code) == 0)
+			return year_feeds[i].requests;
+	return YEAR_FEED_DEFAULT;
+}
+
+/*
+ * Shares total among n parts in proportion to weights (sum > 0) with the largest
+ * remainders, after giving each part floor_each first: out[] sums to total.
+ */
+static void share(uint64_t total, const uint64_t *weights, unsigned n, uint64_t floor_each,
+		  uint64_t *out)
+{
+	uint64_t sum = 0, given = 0;
+	for (unsigned i = 0; i < n; i++)
+		sum += weights[i];
+	uint64_t rest = total - floor_each * n;
+	for (unsigned i = 0; i < n; i++) {
+		out[i] = floor_each + (uint64_t)((double)rest * (double)weights[i] / (double)sum);
+		given += out[i];
+	}
+	while (given < total) { /* the largest remainders, one each */
+		unsigned best = 0;
+		double best_rem = -1;
+		for (unsigned i = 0; i < n; i++) {
+			double rem = (double)rest * (double)weights[i] / (double)sum -
+				     (double)(out[i] - floor_each);
+			if (rem > best_rem) {
+				best_rem = rem;
+				best = i;
+			}
+		}
+		out[best]++;
+		given++;
+	}
+}
+
+int year_plan(const char *const *codes, unsigned nfeeds, unsigned connections, uint64_t total,
+	      unsigned *feed_of, uint64_t *records_of)
+{
+	if (nfeeds == 0 || connections < nfeeds)
+		return -1;
+	uint64_t *weights = calloc(nfeeds, sizeof(*weights));
+	uint64_t *conns = calloc(nfeeds, sizeof(*conns));
+	uint64_t *records = calloc(nfeeds, sizeof(*records));
+	if (weights == NULL || conns == NULL || records == NULL) {
+		free(weights);
+		free(conns);
+		free(records);
+		return -1;
+	}
+	for (unsigned f = 0; f < nfeeds; f++)
+		weights[f] = year_feed_requests(codes[f]);
+	share(connections, weights, nfeeds, 1, conns);
+	share(total, weights, nfeeds, 0, records);
+	unsigned c = 0;
+	for (unsigned f = 0; f < nfeeds; f++)
+		for (uint64_t k = 0; k < conns[f]; k++, c++) {
+			feed_of[c] = f;
+			records_of[c] = records[f] / conns[f] + (k < records[f] % conns[f]);
+		}
+	free(weights);
+	free(conns);
+	free(records);
+	return 0;
 }
 
 int record_gen_init(struct record_gen *gen, size_t content_bytes, bool realistic_phones)
@@ -152,9 +297,9 @@ int record_generate(struct record_gen *gen, const char *prefix, unsigned conn, u
 	}
 
 	out->received_at_ms = received_at_ms;
-	out->category = categories[pick(&state, ARRAY_LEN(categories))];
-	out->channel = channels[pick(&state, ARRAY_LEN(channels))];
-	size_t d = (size_t)pick(&state, ARRAY_LEN(districts));
+	out->category = categories[pick_mix(gen, &state, category_mix, ARRAY_LEN(categories))];
+	out->channel = channels[pick_mix(gen, &state, channel_mix, ARRAY_LEN(channels))];
+	size_t d = pick_mix(gen, &state, district_mix, ARRAY_LEN(districts));
 	out->district = districts[d].name;
 	/* Within about 5 km of the district's centre. */
 	out->lat = districts[d].lat + ((double)pick(&state, 10001) - 5000.0) / 100000.0;

@@ -38,6 +38,7 @@ struct gen_record {
 struct record_gen {
 	size_t content_bytes;
 	bool realistic_phones;
+	bool city_mix; /* categories, channels, districts in the seed city's proportions */
 	uint64_t seed; /* mixed into every record's choices (--seed); 0 by default */
 	char *content; /* content_bytes + 1, owned */
 	char phone[16];
@@ -85,6 +86,26 @@ int json_append_string(char **buf, size_t *cap, size_t *len, const char *s)
 /* Appends the NUL-terminated s verbatim, growing the buffer. Returns 0 or -1. */
 int json_append_raw(char **buf, size_t *cap, size_t *len, const char *s)
 	__attribute__((warn_unused_result));
+
+/*
+ * The seed city's year (Nantong, 2021: 3.865 million requests over 36 legacy lines):
+ * how many requests the line with this feed code took, as the demo's feeds are named
+ * (deploy/demo); YEAR_FEED_DEFAULT for a code it does not know.
+ */
+#define YEAR_REQUESTS 3865000u
+#define YEAR_FEED_DEFAULT (YEAR_REQUESTS / 36u)
+unsigned year_feed_requests(const char *code);
+
+/*
+ * Shares total records among connections connections as the year shares them among
+ * the nfeeds feeds codes[]: every feed gets at least one connection, the rest go by
+ * its share (largest remainders), and each feed's records are split evenly over its
+ * connections. Fills feed_of[connection] (an index into codes) and
+ * records_of[connection]. Returns 0, or -1 when there are fewer connections than
+ * feeds (or none).
+ */
+int year_plan(const char *const *codes, unsigned nfeeds, unsigned connections, uint64_t total,
+	      unsigned *feed_of, uint64_t *records_of) __attribute__((warn_unused_result));
 
 /* The external_id's record number when it has the form "<prefix>-<conn>-<n>". */
 int record_parse_external_id(const char *external_id, const char *prefix, unsigned conn,

@@ -599,17 +599,18 @@ static int cmd_rebuild(struct stats_ctx *ctx, int argc, char **argv)
 		return 1;
 	}
 	double took_ms = stats_monotonic_ms() - t0;
+	const char *deleted = PQgetvalue(d, 0, STATS_REBUILD_DELETE_C_DELETED);
 	if (ctx->format == STATS_JSON)
 		printf("{\n  \"from\": \"%s\",\n  \"to\": \"%s\",\n  \"deleted\": %s,\n"
 		       "  \"inserted\": %s,\n  \"ms\": %.0f\n}\n",
-		       from, to, PQcmdTuples(d), PQcmdTuples(i), took_ms);
+		       from, to, deleted, PQcmdTuples(i), took_ms);
 	else if (ctx->format == STATS_CSV)
-		printf("from,to,deleted,inserted,ms\n%s,%s,%s,%s,%.0f\n", from, to, PQcmdTuples(d),
+		printf("from,to,deleted,inserted,ms\n%s,%s,%s,%s,%.0f\n", from, to, deleted,
 		       PQcmdTuples(i), took_ms);
 	else
 		printf("rebuild: %s rows of days %s .. %s replaced by %s recomputed from the "
 		       "audit trail (%.0f ms)\n",
-		       PQcmdTuples(d), from, to, PQcmdTuples(i), took_ms);
+		       deleted, from, to, PQcmdTuples(i), took_ms);
 	PQclear(d);
 	PQclear(i);
 	return 0;

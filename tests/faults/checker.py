@@ -16,9 +16,10 @@ the run, and judging:
   once        each due-soon and overdue mark at most once per ticket per deadline; no
               department action or callback result applied more often than it was sent;
   outbox      empty at the end;
-  rollup      the statistics' rollup (stats_daily) equals its recomputation from the
-              audit trail, every day, department, dimension and count (`hotline-stats
-              check`): no move counted twice or lost, whatever the faults did.
+  rollup      the statistics' rollup (stats_rollup: stats_daily and intake's slots)
+              equals its recomputation from the audit trail, every day, department,
+              dimension and count (`hotline-stats check`): no move counted twice or
+              lost, whatever the faults did.
 Never: changes the database.
 Callers: suite.py (run and soak), with a drained run whose daemons have stopped.
 """

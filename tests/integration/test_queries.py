@@ -28,7 +28,7 @@ def embed_module():
 TRANSACTION_CONTROL = {
     "migrate_begin": "BEGIN",
     "migrate_commit": "COMMIT",
-    "stats_rebuild_lock": "LOCK TABLE stats_daily IN EXCLUSIVE MODE",
+    "stats_rebuild_lock": "LOCK TABLE stats_daily, stats_intake_daily IN EXCLUSIVE MODE",
 }
 SQL_FILES = sorted(p for p in QUERIES.glob("*.sql") if p.stem not in TRANSACTION_CONTROL)
 
