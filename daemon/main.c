@@ -269,8 +269,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 int main(int argc, char **argv)
 {
 	/* A reload asked for before the handlers exist (a supervisor's SIGHUP to a
-	 * daemon still starting) must not kill it: the config is being read anyway. */
+	 * daemon still starting) must not kill it: the config is being read anyway.
+	 * A stop asked for then waits, blocked, for the handlers: it is a graceful
+	 * stop once they exist (an exit by the signal would look like a crash). */
 	signal(SIGHUP, SIG_IGN);
+	sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 	struct daemon d;
 	memset(&d, 0, sizeof(d));
 	bool check_only = false;
@@ -403,6 +410,7 @@ int main(int argc, char **argv)
 		if (!d.ev_signals[i] || evsignal_add(d.ev_signals[i], NULL) != 0)
 			fatal("cannot install signal handlers");
 	}
+	sigprocmask(SIG_UNBLOCK, &stop_signals, NULL); /* one held back is handled now */
 	d.ev_janitor = event_new(d.base, -1, EV_PERSIST, on_janitor, &d);
 	struct timeval tick = { 0, JANITOR_INTERVAL_MS * 1000 };
 	if (!d.ev_janitor || event_add(d.ev_janitor, &tick) != 0)

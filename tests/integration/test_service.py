@@ -220,3 +220,44 @@ def test_start_up_failure_in_the_journal(binaries, tmp_path):
         assert rc == 1, text
         prefix = "<3>error: " if journal else "hotlined: "
         assert text.startswith(prefix + f"{conf}: mode 0644 lets group or others read it"), text
+
+
+def _blocks_sigterm(pid):
+    """True while the process holds SIGTERM blocked (hotlined's start, before its
+    handlers exist); False once not, or once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigBlk:"):
+                    return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    except OSError:
+        pass
+    return False
+
+
+def test_sigterm_while_starting_is_a_graceful_stop(start_hotlined):
+    """A stop asked for while the daemon is still starting (a supervisor's SIGTERM a
+    moment after a restart) ends it with status 0, as a stop, not killed by the signal
+    (which a supervisor counts as a crash): the signal waits, blocked, for the handler."""
+    d = start_hotlined()
+    assert d.stop() == 0
+    caught = 0
+    for attempt in range(40):
+        log_path = d.workdir / f"start-{attempt}.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([str(d.binaries.hotlined), "-c", str(d.conf_path)],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 5
+        while not _blocks_sigterm(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            pass  # the start's window is a few ms: look as often as possible
+        in_window = _blocks_sigterm(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(30)
+        text = log_path.read_text(errors="replace")
+        assert rc == 0, (rc, text)
+        if in_window:
+            caught += 1
+            assert "stopping" in text and "stopped" in text, text
+        if caught >= 3:
+            break
+    assert caught >= 3, f"the start's window was seen {caught} times in {attempt + 1}"
