@@ -182,3 +182,31 @@ def test_concurrent_callback_results_share_a_commit_applied_once(sub_centre, pro
     for a in agents:
         a.close()
 
+
+def test_one_connections_actions_share_commits_in_order(sub_centre, proxy, db):
+    """A department connection's actions on different tickets are applied together
+    (their writes share commits), a ticket's own in the order sent (each reply waits
+    for its accept), and every answer comes in the order sent."""
+    daemon, feed, dept = sub_centre
+    tickets = take_tickets(daemon, feed, dept, 12)
+    d = DeptClient(daemon, dept)
+    proxy.delay_statements({WRITES: 0.3})
+    sent = []
+    for t in tickets:
+        d.send_frame(accept_frame(t))
+        sent.append((t, pb().TICKET_STATE_ACCEPTED))
+    for t in tickets[:6]:
+        d.send_frame(pb().Frame(dept_action=pb().DeptAction(
+            ticket_no=t, reply=pb().DeptAction.Reply(content="已处理"))))
+        sent.append((t, pb().TICKET_STATE_REPLIED))
+    got = [d.next_frame(lambda f: f.WhichOneof("msg") in ("action_ack", "error"), 30.0, "an answer")
+           for _ in sent]
+    proxy.delay_statements({})
+    assert [(f.action_ack.ticket_no, f.action_ack.state, f.action_ack.ok) for f in got] == \
+        [(t, state, True) for t, state in sent]
+    accepts = kinds_by_ticket(db, tickets, "ACCEPT")
+    assert all(len(accepts.get(t, [])) == 1 for t in tickets), accepts
+    assert len({x[0] for x in accepts.values()}) < len(tickets), "the accepts shared commits"
+    replies = kinds_by_ticket(db, tickets[:6], "REPLY")
+    assert all(len(replies.get(t, [])) == 1 for t in tickets[:6]), replies
+    d.close()
