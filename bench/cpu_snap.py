@@ -6,7 +6,7 @@ backends it already reaped), then each KIND in the order given (the listed proce
 own user + system time; a KIND with no pid, or whose processes are gone, counts 0).
 Subtract two snapshots to get what a phase cost.
 Owns: reading /proc/PID/stat. Never: reads any process it was not named, except the
-postmaster's children. Callers: bench/dispatch, bench/scale.
+postmaster's children. Callers: bench/dispatch, bench/loop, bench/scale.
 """
 
 import json

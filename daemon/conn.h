@@ -86,9 +86,10 @@ struct conn {
 	struct dept_delivery *deliveries; /* dept_window slots, the first ndeliveries used */
 	size_t ndeliveries, window;
 	struct keyindex by_ticket, by_entry; /* deliveries by ticket_no, by entry_id */
-	/* actions run one at a time, in arrival order (conn_dept.c) */
+	/* actions in arrival order, answered in it; up to CONN_ACTIONS_RUNNING of them
+	 * (on different tickets) applied at once (conn_dept.c) */
 	struct action *actions_head, *actions_tail;
-	size_t nactions;
+	size_t nactions, actions_running;
 	/* feed connections: TicketUpdates (conn_feed.c) */
 	struct idset updates_sent; /* sent on this connection, not acknowledged yet */
 	/* sent here and acknowledged on another connection of the feed first: an Ack

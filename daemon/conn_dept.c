@@ -6,8 +6,10 @@
  * Ack, found by ticket_no and entry id through two keyindexes; each stored
  * Ticket framed as it is once frame_ticket_check passes), acking them in
  * Redis, and department actions (accept / return /
- * reply / extend), applied one at a time per connection, in order, through
- * transition.c, and answered with ActionAck once committed.
+ * reply / extend), applied through transition.c, up to ACTIONS_RUNNING of a
+ * connection's at once (so that they share commits: transition.c's group
+ * commit), a ticket's own in the order sent, and answered with ActionAck once
+ * committed, in the order sent.
  * Never: shows one department another's ticket (NOT_FOUND, the same answer as
  * for a ticket that does not exist), or answers before the change committed.
  * Callers: daemon/conn.c (frames, close), daemon/conn_hello.c (the Hello),
@@ -35,7 +37,14 @@
 
 #define ACTION_TEXT_MAX 8192
 
-/* A department action waiting its turn on its connection (FIFO). */
+/* A connection's actions applied at once (each on a ticket none of the others
+ * running touches). Enough to fill the batches of transition.c's group commit;
+ * bounded so that finding the next one to start stays a short walk. */
+#define ACTIONS_RUNNING 64
+
+enum action_stage { ACTION_WAITING, ACTION_RUNNING, ACTION_DONE };
+
+/* A department action on its connection's list (arrival order). */
 struct action {
 	struct action *next;
 	struct conn *conn;
@@ -43,22 +52,27 @@ struct action {
 	char ticket_no[32];
 	int64_t until_ms;
 	char *text; /* reason or reply; owned */
+	enum action_stage stage;
+	/* ACTION_DONE: the outcome, answered once every earlier action was */
+	enum transition_outcome outcome;
+	enum ticket_state state;
+	char *message; /* owned; NULL = none */
+	char feed_code[CODE_MAX + 1];
 };
 
-static void action_start(struct action *a);
+static int action_start(struct action *a);
 
-/* The head action finished: answer, free it, start the next one in order. */
-static void on_action_done(void *arg, const struct transition_result *r)
+/* Answers a finished action (the head of its list) and frees it. */
+static void action_answer(struct conn *c, struct action *a)
 {
-	struct action *a = arg;
-	struct conn *c = a->conn;
-	switch (r->outcome) {
+	const char *message = a->message ? a->message : "";
+	switch (a->outcome) {
 	case TRANSITION_DONE:
-		conn_send_action_ack(c, a->ticket_no, true, NULL, r->state);
-		server_feed_updates(c->server, r->feed_code);
+		conn_send_action_ack(c, a->ticket_no, true, NULL, a->state);
+		server_feed_updates(c->server, a->feed_code);
 		break;
 	case TRANSITION_REFUSED:
-		conn_send_action_ack(c, a->ticket_no, false, r->message, r->state);
+		conn_send_action_ack(c, a->ticket_no, false, message, a->state);
 		break;
 	case TRANSITION_NOT_FOUND:
 		/* Not found and not yours get the same answer: no probing. */
@@ -66,11 +80,11 @@ static void on_action_done(void *arg, const struct transition_result *r)
 				       "no such ticket for this department", a->ticket_no);
 		break;
 	case TRANSITION_BUSY:
-		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE, r->message,
+		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_UNAVAILABLE, message,
 				       a->ticket_no);
 		break;
 	case TRANSITION_FAILED:
-		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL, r->message,
+		conn_send_ticket_error(c, HOTLINE__V1__ERROR_CODE__ERROR_INTERNAL, message,
 				       a->ticket_no);
 		break;
 	}
@@ -78,14 +92,79 @@ static void on_action_done(void *arg, const struct transition_result *r)
 	if (!c->actions_head)
 		c->actions_tail = NULL;
 	c->nactions--;
+	free(a->message);
 	free(a->text);
 	free(a);
-	if (c->actions_head)
-		action_start(c->actions_head);
-	conn_work_end(c);
 }
 
-static void action_start(struct action *a)
+/*
+ * Starts waiting actions while fewer than ACTIONS_RUNNING run: in arrival order,
+ * each unless an earlier unfinished action is on the same ticket (accept, then
+ * reply: the reply waits). Walks at most the first 2 * ACTIONS_RUNNING actions.
+ */
+static void actions_start_more(struct conn *c)
+{
+	const char *busy[2 * ACTIONS_RUNNING]; /* tickets of unfinished actions seen */
+	size_t nbusy = 0;
+	struct action *a = c->actions_head;
+	for (size_t seen = 0; a && seen < 2 * ACTIONS_RUNNING; seen++, a = a->next) {
+		if (c->actions_running >= ACTIONS_RUNNING)
+			return;
+		if (a->stage == ACTION_DONE)
+			continue;
+		bool free_ticket = true;
+		for (size_t i = 0; i < nbusy && free_ticket; i++)
+			free_ticket = strcmp(busy[i], a->ticket_no) != 0;
+		busy[nbusy++] = a->ticket_no;
+		if (a->stage != ACTION_WAITING || !free_ticket)
+			continue;
+		if (action_start(a) == 0) {
+			a->stage = ACTION_RUNNING;
+			c->actions_running++;
+		} else {
+			/* answered in its turn, by the caller's actions_pump() */
+			a->stage = ACTION_DONE;
+			a->outcome = TRANSITION_FAILED;
+			a->state = TICKET_RECEIVED;
+			a->message = strdup("out of memory; try again");
+		}
+	}
+}
+
+/* Answers the finished actions at the head of the list (answers go in the order
+ * sent) and starts the next ones. Every action started finishes later, from the
+ * loop, so nothing here runs inside itself. */
+static void actions_pump(struct conn *c)
+{
+	size_t answered = 0;
+	for (int round = 0; round < 2; round++) {
+		while (c->actions_head && c->actions_head->stage == ACTION_DONE) {
+			action_answer(c, c->actions_head);
+			answered++;
+		}
+		if (round == 0)
+			actions_start_more(c);
+	}
+	while (answered-- > 0)
+		conn_work_end(c);
+}
+
+/* An action finished: keep its outcome until its turn to be answered. */
+static void on_action_done(void *arg, const struct transition_result *r)
+{
+	struct action *a = arg;
+	struct conn *c = a->conn;
+	a->stage = ACTION_DONE;
+	c->actions_running--;
+	a->outcome = r->outcome;
+	a->state = r->state;
+	a->message = r->message ? strdup(r->message) : NULL;
+	snprintf(a->feed_code, sizeof(a->feed_code), "%s", r->feed_code ? r->feed_code : "");
+	actions_pump(c);
+}
+
+/* Starts a's transition: 0, or -1 when out of memory (nothing started). */
+static int action_start(struct action *a)
 {
 	struct conn *c = a->conn;
 	char actor[96];
@@ -97,11 +176,7 @@ static void action_start(struct action *a)
 	req.text = a->text;
 	req.deadline_at_ms = a->until_ms;
 	req.actor = actor;
-	if (transition_start(server_transitions(c->server), &req, on_action_done, a) != 0) {
-		struct transition_result oom = { TRANSITION_FAILED, "out of memory; try again",
-						 TICKET_RECEIVED, NULL, false };
-		on_action_done(a, &oom); /* answered here, in order: the head of the queue */
-	}
+	return transition_start(server_transitions(c->server), &req, on_action_done, a);
 }
 
 static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
@@ -170,16 +245,16 @@ static void dept_action(struct conn *c, const Hotline__V1__DeptAction *act)
 	a->kind = kind;
 	a->until_ms = until;
 	snprintf(a->ticket_no, sizeof(a->ticket_no), "%s", ticket_no);
-	/* One at a time per connection, so actions apply and are answered in the
-	 * order sent (accept before reply). */
+	/* Answered in the order sent; a ticket's actions applied in it (accept
+	 * before reply), others' meanwhile. */
 	conn_work_begin(c);
 	if (c->actions_tail)
 		c->actions_tail->next = a;
 	else
 		c->actions_head = a;
 	c->actions_tail = a;
-	if (++c->nactions == 1)
-		action_start(a);
+	c->nactions++;
+	actions_pump(c);
 }
 
 long conn_action_window(const struct hotline_config *cfg)

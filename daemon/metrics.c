@@ -31,6 +31,7 @@
 #include "server.h"
 #include "store_pg.h"
 #include "tally.h"
+#include "transition.h"
 #include "timer.h"
 #include "watcher.h"
 
@@ -361,6 +362,22 @@ static void write_health(struct prom *p, struct metrics *m)
 		"Connections closed at once: over max_connections.", (double)ss.refused);
 	gauge(p, "hotline_intake_inflight", "Intake records queued or in a transaction.",
 	      (double)store_pg_pending(m->deps.store));
+	struct transition_stats ts;
+	transitions_get_stats(server_transitions(m->deps.server), &ts);
+	counter(p, "hotline_transition_commits_total",
+		"Transactions of ticket moves (department actions, callbacks, rulings) committed: "
+		"the group commit of transitions.",
+		(double)ts.batches);
+	counter(p, "hotline_transition_writes_total",
+		"Ticket moves written in them (one that found its ticket changed included).",
+		(double)ts.writes);
+	gauge(p, "hotline_transition_batch_max", "The most ticket moves one transaction held.",
+	      (double)ts.batch_max);
+	counter(p, "hotline_transition_splits_total",
+		"Batches of moves that failed on data and were sent again one move at a time.",
+		(double)ts.split);
+	gauge(p, "hotline_transition_queued", "Ticket moves and reads waiting for a transaction.",
+	      (double)(ts.queued + ts.reads_queued));
 	prom_family(p, "hotline_http_requests_total", "counter",
 		    "HTTP API requests answered, by route and status.");
 	for (size_t r = 0; r <= http_route_count(); r++) {

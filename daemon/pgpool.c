@@ -4,8 +4,9 @@
  * A connection goes WAITING (backoff) -> CONNECTING (PQconnectPoll) -> PREPARING
  * (pipeline mode; every statement of queries/ prepared by name, one Sync) ->
  * READY (idle, or one transaction in flight). Whenever a ready connection is idle
- * it sends the next transaction: a statement from the FIFO, or a batch the source
- * (the intake path) has ready, alternating when both wait. A transaction is its
+ * it sends the next transaction: a statement from the FIFO, or a batch a source
+ * (the intake path, the transitions' group commit) has ready, taking turns when
+ * several wait. A transaction is its
  * statements and a pipeline Sync; its owner hears the outcome when the Sync
  * arrives, i.e. after the implicit transaction committed (or failed).
  *
@@ -49,6 +50,7 @@ TAILQ_HEAD(pgquery_list, pgquery);
 struct inflight {
 	struct pgquery *query; /* a statement, or */
 	void *work;	       /* a source transaction */
+	int source;	       /* ... of this source (pgpool->sources) */
 	bool failed;
 	char sqlstate[6];
 	char message[256];
@@ -71,10 +73,11 @@ struct pgconn {
 struct pgpool {
 	struct event_base *base;
 	const struct hotline_config *cfg;
-	struct pgpool_source source;
+	struct pgpool_source sources[PGPOOL_MAX_SOURCES]; /* take NULL: removed */
+	int nsources;
 	struct pgquery_list queries;
 	size_t queries_queued;
-	bool last_was_query; /* fairness between statements and the source */
+	int turn; /* fairness: who is asked first next (nsources: the statements' FIFO) */
 	struct pgconn *conns;
 	int nconns;
 	struct event *ev_kick; /* deferred "try to send" so callers never re-enter */
@@ -169,7 +172,7 @@ static void inflight_hand_back(struct pgpool *pool, struct inflight *in)
 		TAILQ_INSERT_HEAD(&pool->queries, in->query, link);
 		pool->queries_queued++;
 	} else if (in->work) {
-		pool->source.lost(pool->source.owner, in->work);
+		pool->sources[in->source].lost(pool->sources[in->source].owner, in->work);
 	}
 	memset(in, 0, sizeof(*in));
 }
@@ -202,23 +205,28 @@ static void pgconn_dispatch(struct pgconn *pc)
 		return;
 	struct inflight in = { 0 };
 	int rc;
-	bool query_first = !TAILQ_EMPTY(&pool->queries) && !pool->last_was_query;
-	if (!query_first)
-		in.work = pool->source.take(pool->source.owner);
+	/* Each source in turn, then the FIFO: whoever sent last is asked last, so a
+	 * flood of statements never starves the feeds' batches, nor they the rest. */
+	int slots = pool->nsources + 1;
+	for (int i = 0; i < slots && !in.work && !in.query; i++) {
+		int s = (pool->turn + i) % slots;
+		if (s == pool->nsources) {
+			in.query = TAILQ_FIRST(&pool->queries);
+		} else if (pool->sources[s].take) {
+			in.source = s;
+			in.work = pool->sources[s].take(pool->sources[s].owner);
+		}
+		if (in.work || in.query)
+			pool->turn = (s + 1) % slots;
+	}
 	if (in.work) {
-		pool->last_was_query = false;
-		rc = pool->source.send(pool->source.owner, in.work, pc->pg);
-	} else if (!TAILQ_EMPTY(&pool->queries)) {
-		/* Statements go first, but never twice in a row while the source has
-		 * work: a flood of department actions must not starve the feeds. */
-		pool->last_was_query = true;
-		in.query = TAILQ_FIRST(&pool->queries);
+		rc = pool->sources[in.source].send(pool->sources[in.source].owner, in.work, pc->pg);
+	} else if (in.query) {
 		TAILQ_REMOVE(&pool->queries, in.query, link);
 		pool->queries_queued--;
 		rc = pgpool_send_prepared(pc->pg, in.query->q,
 					  (const char *const *)in.query->values, NULL, NULL);
 	} else {
-		pool->last_was_query = false;
 		return;
 	}
 	pc->in = in;
@@ -255,7 +263,9 @@ static void transaction_complete(struct pgconn *pc)
 		log_info("pgpool: connection %d to PostgreSQL ready (server %d, %d statements "
 			 "prepared)",
 			 pc->index, PQserverVersion(pc->pg), (int)QUERY_COUNT);
-		pool->source.connected(pool->source.owner);
+		for (int s = 0; s < pool->nsources; s++)
+			if (pool->sources[s].take && pool->sources[s].connected)
+				pool->sources[s].connected(pool->sources[s].owner);
 		pgpool_kick(pool);
 		return;
 	}
@@ -268,10 +278,13 @@ static void transaction_complete(struct pgconn *pc)
 	}
 	if (in.work) {
 		struct pgpool_failure failure = { in.sqlstate, in.message };
-		pool->source.done(pool->source.owner, in.work, in.failed ? &failure : NULL);
+		pool->sources[in.source].done(pool->sources[in.source].owner, in.work,
+					      in.failed ? &failure : NULL);
 		return;
 	}
 	struct pgquery *query = in.query;
+	if (!query)
+		return; /* its source was removed while it was in flight */
 	pool->stats.queries++;
 	if (in.failed)
 		query->cb(query->arg, NULL, in.message[0] ? in.message : "statement failed");
@@ -291,7 +304,8 @@ static bool pgconn_on_result(struct pgconn *pc, PGresult *res)
 	case PGRES_TUPLES_OK:
 	case PGRES_COMMAND_OK:
 		if (in->work)
-			return pc->pool->source.result(pc->pool->source.owner, in->work, res);
+			return pc->pool->sources[in->source].result(
+				pc->pool->sources[in->source].owner, in->work, res);
 		if (in->query && !in->query->result) {
 			in->query->result = res;
 			return true; /* kept until the Sync */
@@ -565,7 +579,8 @@ struct pgpool *pgpool_new(struct event_base *base, const struct hotline_config *
 		return NULL;
 	pool->base = base;
 	pool->cfg = cfg;
-	pool->source = *source;
+	pool->sources[0] = *source;
+	pool->nsources = 1;
 	TAILQ_INIT(&pool->queries);
 	pool->nconns = (int)cfg->pg_connections;
 	pool->conns = calloc((size_t)pool->nconns, sizeof(*pool->conns));
@@ -619,6 +634,30 @@ void pgpool_free(struct pgpool *pool)
 	event_free(pool->ev_kick);
 	free(pool->conns);
 	free(pool);
+}
+
+int pgpool_add_source(struct pgpool *pool, const struct pgpool_source *source)
+{
+	if (pool->nsources == PGPOOL_MAX_SOURCES)
+		return -1;
+	pool->sources[pool->nsources++] = *source;
+	pgpool_kick(pool);
+	return 0;
+}
+
+void pgpool_remove_source(struct pgpool *pool, void *owner)
+{
+	for (int s = 0; s < pool->nsources; s++) {
+		if (pool->sources[s].owner != owner || !pool->sources[s].take)
+			continue;
+		pool->sources[s].take = NULL;
+		/* Its transactions in flight end unheard: the owner frees them itself. */
+		for (int i = 0; i < pool->nconns; i++) {
+			struct inflight *in = &pool->conns[i].in;
+			if (pool->conns[i].busy && in->work && in->source == s)
+				in->work = NULL;
+		}
+	}
 }
 
 void pgpool_get_stats(const struct pgpool *pool, struct pgpool_stats *out)

@@ -45,14 +45,16 @@ struct pgpool_failure {
 };
 
 /*
- * The intake path's batches, one transaction each. take() returns a transaction
+ * A source of transactions built by their owner: the intake path's batches
+ * (the source given to pgpool_new), the transitions' group commit (added with
+ * pgpool_add_source). take() returns a transaction
  * ready to send, or NULL; send() puts its statements (not the Sync) on pg;
  * result() sees each result before the Sync (true: it kept res); done() reports
  * the outcome once the Sync arrived (failure NULL: committed); lost() hands back a
  * transaction whose outcome is unknown or whose failure was transient, to be sent
  * again; connected() runs whenever a connection becomes ready (the config mirror
- * is re-synced then). All are called from the loop, never from inside a
- * pgpool_* call of the source itself.
+ * is re-synced then; may be NULL). All are called from the loop, never from
+ * inside a pgpool_* call of the source itself.
  */
 struct pgpool_source {
 	void *owner;
@@ -70,6 +72,9 @@ struct pgpool_stats {
 	size_t queries_queued; /* waiting for a connection */
 	int connections_ready;
 };
+
+/* Sources a pool takes transactions from: the first, and the ones added. */
+#define PGPOOL_MAX_SOURCES 4
 
 /* cfg is borrowed (read live) and must outlive the pool. */
 struct pgpool *pgpool_new(struct event_base *base, const struct hotline_config *cfg,
@@ -90,7 +95,18 @@ void pgpool_query(struct pgpool *pool, enum query q, const char *const *values, 
 void pgpool_query_first(struct pgpool *pool, enum query q, const char *const *values,
 			pgpool_result_fn cb, void *arg);
 
-/* The source may have work now: idle connections ask it (from the loop). */
+/*
+ * Adds a source (copied; its owner must outlive the pool or remove it first):
+ * idle connections ask every source in turn, and the statements' FIFO after
+ * them. Returns 0, or -1 when PGPOOL_MAX_SOURCES are there already.
+ */
+int pgpool_add_source(struct pgpool *pool, const struct pgpool_source *source)
+	__attribute__((warn_unused_result));
+/* Forgets the source of owner: it is asked nothing more, and hears nothing of the
+ * transactions it has in flight (their outcome unknown: never acknowledged). */
+void pgpool_remove_source(struct pgpool *pool, void *owner);
+
+/* A source may have work now: idle connections ask it (from the loop). */
 void pgpool_kick(struct pgpool *pool);
 
 void pgpool_get_stats(const struct pgpool *pool, struct pgpool_stats *out);

@@ -655,6 +655,11 @@ void store_pg_query(struct store_pg *store, enum query q, const char *const *val
 	pgpool_query(store->pool, q, values, cb, arg);
 }
 
+struct pgpool *store_pg_pool(struct store_pg *store)
+{
+	return store->pool;
+}
+
 void store_pg_submit(struct store_pg *store, struct store_intake *rec)
 {
 	rec->solo = false;

@@ -138,6 +138,10 @@ void store_pg_set_hooks(struct store_pg *store, const struct store_hooks *hooks)
 void store_pg_query(struct store_pg *store, enum query q, const char *const *values,
 		    store_query_fn cb, void *arg);
 
+/* The connections (borrowed), for modules that add a source of their own
+ * transactions (pgpool_add_source): daemon/transition.c's group commit. */
+struct pgpool *store_pg_pool(struct store_pg *store);
+
 /* Queues rec; its done callback runs later, never from inside this call. */
 void store_pg_submit(struct store_pg *store, struct store_intake *rec);
 

@@ -6,8 +6,9 @@
  * check who may touch it, let the state machine decide the move and its effects
  * (the TicketUpdate owed to the originating feed, the outbox row the new state
  * needs, the deadline marks, the linked repeat complaints), and write them in
- * one statement guarded by the ticket's version. A concurrent change makes it
- * read and decide again (a few times, then TRANSITION_BUSY).
+ * one statement guarded by the ticket's version; the writes of concurrent events
+ * share one transaction (group commit). A concurrent change makes it read and
+ * decide again (a few times, then TRANSITION_BUSY).
  * Never: decides a move itself (the state machine does), or reports success
  * before the write committed.
  * Callers: daemon/conn_dept.c, daemon/callbacks.c, daemon/http_desk.c; daemon/main.c
@@ -64,6 +65,17 @@ struct transitions *transitions_new(struct event_base *base, const struct hotlin
 				    struct store_pg *store, const struct calendar **calendar)
 	__attribute__((warn_unused_result));
 void transitions_free(struct transitions *t);
+
+/* The group commit's counters (for /metrics). */
+struct transition_stats {
+	uint64_t batches;    /* transactions of writes committed */
+	uint64_t writes;     /* writes in them (a write that matched no row included) */
+	uint64_t batch_max;  /* the most writes in one */
+	uint64_t split;	     /* batches that failed on data: their writes went one by one */
+	size_t queued;	     /* writes decided, waiting for a transaction */
+	size_t reads_queued; /* reads waiting for one */
+};
+void transitions_get_stats(const struct transitions *t, struct transition_stats *out);
 
 /*
  * Starts the cycle: returns 0, and done(arg, result) runs exactly once, later,
