@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "feeds_mirror.h"
 #include "keyset.h"
 #include "log.h"
 #include "pgarray.h"
@@ -149,55 +150,6 @@ static void on_ids_retry(evutil_socket_t fd, short what, void *arg)
 	struct store_pg *store = arg;
 	store->ids_pending = false;
 	ids_refill(store);
-}
-
-/* ---- the feeds mirror ------------------------------------------------------ */
-
-static void on_feeds_synced(void *arg, const PGresult *res, const char *error)
-{
-	if (error)
-		log_warn("store: syncing the feeds and departments tables failed (%s); retried "
-			 "at the next connection or reload",
-			 error);
-}
-
-/* Mirrors the config's feeds and departments (a new connection may be a new server). */
-static void sync_feeds(struct store_pg *store)
-{
-	const struct hotline_config *cfg = store->cfg;
-	struct pgarray a[SYNC_FEEDS_NPARAMS];
-	memset(a, 0, sizeof(a));
-	for (int i = 0; i < SYNC_FEEDS_NPARAMS; i++)
-		pgarray_begin_text(&a[i]);
-	for (size_t i = 0; i < cfg->nfeeds; i++) {
-		const struct feed_config *feed = &cfg->feeds[i];
-		const char *mode = config_join_mode_name(feed->mode);
-		pgarray_text(&a[SYNC_FEEDS_P_FEED_CODE], feed->code, strlen(feed->code));
-		pgarray_text(&a[SYNC_FEEDS_P_NAME], feed->name, strlen(feed->name));
-		pgarray_text(&a[SYNC_FEEDS_P_JOIN_MODE], mode, strlen(mode));
-		if (feed->dept)
-			pgarray_text(&a[SYNC_FEEDS_P_DEPT_CODE], feed->dept, strlen(feed->dept));
-		else
-			pgarray_text_null(&a[SYNC_FEEDS_P_DEPT_CODE]);
-	}
-	for (size_t i = 0; i < cfg->ndepts; i++) {
-		const struct dept_config *dept = &cfg->depts[i];
-		pgarray_text(&a[SYNC_FEEDS_P_DEPT_CODES], dept->code, strlen(dept->code));
-		pgarray_text(&a[SYNC_FEEDS_P_DEPT_NAMES], dept->name, strlen(dept->name));
-	}
-	const char *values[SYNC_FEEDS_NPARAMS];
-	bool ok = true;
-	for (int i = 0; i < SYNC_FEEDS_NPARAMS; i++) {
-		ok = pgarray_end(&a[i]) == 0 && ok;
-		values[i] = a[i].data;
-	}
-	if (ok)
-		pgpool_query_first(store->pool, QUERY_SYNC_FEEDS, values, on_feeds_synced, store);
-	else
-		log_error(
-			"store: out of memory mirroring the feeds; retried at the next connection");
-	for (int i = 0; i < SYNC_FEEDS_NPARAMS; i++)
-		pgarray_free(&a[i]);
 }
 
 /* ---- batches ------------------------------------------------------------- */
@@ -574,7 +526,8 @@ static void source_done(void *owner, void *work, const struct pgpool_failure *fa
 
 static void source_connected(void *owner)
 {
-	sync_feeds(owner);
+	struct store_pg *store = owner;
+	feeds_mirror_sync(store->pool, store->cfg);
 }
 
 /* ---- the store -------------------------------------------------------------- */
@@ -683,7 +636,7 @@ void store_pg_kick(struct store_pg *store)
 
 void store_pg_config_changed(struct store_pg *store)
 {
-	sync_feeds(store);
+	feeds_mirror_sync(store->pool, store->cfg);
 }
 
 void store_pg_histograms(const struct store_pg *store, const struct prom_histogram **batch_size,

@@ -7,9 +7,9 @@
  * decides nothing). The UPDATE carries "AND version = <read>", so it changes
  * nothing when someone else got there first; then the cycle runs again.
  *
- * Group commit: a decided write waits in the ready queue; whenever a connection
- * is free the pool asks this module (a pgpool source) for a batch: every write
- * waiting (up to BATCH_MAX, in ticket order: lib/write_batch.c), then
+ * Group commit (transition_batch.c): a decided write waits in the ready queue;
+ * whenever a connection is free the pool asks this module (a pgpool source) for a batch: every
+ * write waiting (up to BATCH_MAX, in ticket order: lib/write_batch.c), then
  * queries/ticket_write_stats.sql, which adds to the statistics' rollup what those
  * writes moved, and one Sync: one transaction, one commit for many events. Each
  * job hears its outcome only after that commit. A write that matched no row
@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -34,75 +33,17 @@
 #include "log.h"
 #include "pgarray.h"
 #include "pgtext.h"
-#include "write_batch.h"
+#include "transition_private.h"
 
 #define MAX_ATTEMPTS 3
-
-/* Writes in one transaction at most: a batch's statements are sent at once, and a
- * few hundred keep the transaction (and the rows it locks) short. */
-#define BATCH_MAX 256
 
 /* A callback tried again after an unreachable call waits this long in the outbox,
  * so that it does not go straight back to the agent who just called. */
 #define CALLBACK_RETRY_DELAY_MS 5000
 
-struct job {
-	TAILQ_ENTRY(job) link; /* to_read, or ready (decided): waiting for a batch */
-	struct transitions *t;
-	char ticket_no[32];
-	char owner_dept[CODE_MAX + 1];
-	bool has_owner;
-	enum ticket_event_kind kind;
-	char *text;
-	int64_t deadline_at_ms;
-	char dept_code[CODE_MAX + 1];
-	char actor[96];
-	char parent_no[32];
-	int64_t write_key; /* this job's writes carry it: found on a re-read, ours committed */
-	int attempts;
-	enum ticket_state before, after;
-	transition_fn done;
-	void *arg;
-	/* the decided write: ticket_write.sql's parameters (copies, one allocation),
-	 * and what ticket_write_stats.sql counts for it */
-	char **write_values;
-	int64_t ticket_id;
-	uint32_t counters, child_counters;
-	int on_time; /* 1 in time, 0 late, -1 no verdict */
-	char stats_dept[CODE_MAX + 1];
-	bool solo; /* a batch it was in failed on data: from then on it goes alone */
-};
-TAILQ_HEAD(job_list, job);
-
-/* One transaction, from take() to the Sync: writes, their rollup, then reads. */
-struct batch {
-	LIST_ENTRY(batch) link; /* transitions.flying */
-	size_t nwrites, nreads, nres;
-	bool plans_seen;	     /* the result of transition_plans.sql, first of all */
-	struct job *jobs[BATCH_MAX]; /* the writes' jobs, then the reads' */
-	/* every result in the order sent (the rollup's after the writes' when there are
-	 * writes), kept until the commit */
-	PGresult *res[BATCH_MAX + 1];
-};
-
-struct transitions {
-	struct event_base *base;
-	int64_t next_write_key; /* the next job's key (011_write_key), from a random start */
-	const struct hotline_config *cfg;
-	struct store_pg *store;
-	struct pgpool *pool;
-	const struct calendar **calendar;
-	struct job_list ready; /* decided: writes waiting */
-	size_t nready;
-	struct job_list to_read; /* reads waiting */
-	size_t nto_read;
-	LIST_HEAD(, batch) flying;
-	struct transition_stats stats;
-};
-
 static void job_read(struct job *job);
 
-static void job_free(struct job *job)
+void transition_job_free(struct job *job)
 {
 	free(job->write_values);
 	free(job->text);
@@ -114,18 +55,18 @@ static void job_finish(struct job *job, enum transition_outcome outcome, const c
 {
 	struct transition_result result = { outcome, message, state, feed_code, false };
 	job->done(job->arg, &result);
-	job_free(job);
+	transition_job_free(job);
 }
 
 static void job_invalid(struct job *job, const char *message, enum ticket_state state)
 {
 	struct transition_result result = { TRANSITION_REFUSED, message, state, NULL, true };
 	job->done(job->arg, &result);
-	job_free(job);
+	transition_job_free(job);
 }
 
 /* The batch holding job committed (error NULL; res: its write's result) or failed. */
-static void on_written(struct job *job, const PGresult *res, const char *error)
+void transition_written(struct job *job, const PGresult *res, const char *error)
 {
 	free(job->write_values);
 	job->write_values = NULL;
@@ -234,7 +175,7 @@ static char **values_copy(const char *const *values, int n)
 	return copy;
 }
 
-static void on_read(void *arg, const PGresult *res, const char *error)
+void transition_read_done(void *arg, const PGresult *res, const char *error)
 {
 	struct job *job = arg;
 	struct transitions *t = job->t;
@@ -502,222 +443,6 @@ int transition_start(struct transitions *t, const struct transition_request *req
 	return 0;
 }
 
-/* ---- group commit: this module's pgpool source ---------------------------- */
-
-static void batch_free(struct batch *b)
-{
-	for (size_t i = 0; i < b->nres; i++)
-		PQclear(b->res[i]);
-	free(b);
-}
-
-/* The batch's jobs go back to the heads of their queues, in its order; solo: each
- * of them alone from now on. */
-static void batch_requeue(struct transitions *t, struct batch *b, bool solo)
-{
-	for (size_t i = b->nwrites + b->nreads; i-- > 0;) {
-		struct job *job = b->jobs[i];
-		job->solo = job->solo || solo;
-		if (i < b->nwrites) {
-			TAILQ_INSERT_HEAD(&t->ready, job, link);
-			t->nready++;
-		} else {
-			TAILQ_INSERT_HEAD(&t->to_read, job, link);
-			t->nto_read++;
-		}
-	}
-	LIST_REMOVE(b, link);
-	batch_free(b);
-	pgpool_kick(t->pool);
-}
-
-/* Takes the writes of the next batch from the ready queue (lib/write_batch.c). */
-static void take_writes(struct transitions *t, struct batch *b)
-{
-	struct write_batch_item items[BATCH_MAX];
-	struct job *queued[BATCH_MAX];
-	size_t order[BATCH_MAX], n = 0;
-	for (struct job *job = TAILQ_FIRST(&t->ready); job && n < BATCH_MAX;
-	     job = TAILQ_NEXT(job, link)) {
-		queued[n] = job;
-		items[n++] = (struct write_batch_item){ job->ticket_id, job->solo };
-	}
-	b->nwrites = write_batch_plan(items, n, BATCH_MAX, order);
-	for (size_t i = 0; i < b->nwrites; i++) {
-		b->jobs[i] = queued[order[i]];
-		TAILQ_REMOVE(&t->ready, queued[i], link);
-	}
-	t->nready -= b->nwrites;
-}
-
-/*
- * pgpool: what waits now, as one transaction (NULL: nothing): the decided writes,
- * then the reads of new jobs (and of jobs deciding again) up to BATCH_MAX in all. A
- * job marked solo (its batch failed on data) goes alone.
- */
-static void *batch_take(void *owner)
-{
-	struct transitions *t = owner;
-	if (t->nready == 0 && t->nto_read == 0)
-		return NULL;
-	struct batch *b = malloc(sizeof(*b));
-	if (!b) {
-		log_warn("transition: out of memory for a batch; its work waits");
-		return NULL;
-	}
-	b->nwrites = b->nreads = b->nres = 0;
-	b->plans_seen = false;
-	if (t->nready > 0)
-		take_writes(t, b);
-	bool alone = b->nwrites == 1 && b->jobs[0]->solo;
-	struct job *job;
-	while (!alone && b->nwrites + b->nreads < BATCH_MAX &&
-	       (job = TAILQ_FIRST(&t->to_read)) != NULL) {
-		if (job->solo && b->nwrites + b->nreads > 0)
-			break;
-		TAILQ_REMOVE(&t->to_read, job, link);
-		t->nto_read--;
-		b->jobs[b->nwrites + b->nreads++] = job;
-		alone = job->solo;
-	}
-	LIST_INSERT_HEAD(&t->flying, b, link);
-	return b;
-}
-
-/* Sends the rollup of the batch's writes (queries/ticket_write_stats.sql). */
-static int send_stats(struct transitions *t, const struct batch *b, PGconn *pg)
-{
-	struct pgarray ids = { 0 }, keys = { 0 }, counters = { 0 }, child_counters = { 0 },
-		       on_time = { 0 }, depts = { 0 };
-	pgarray_begin_text(&ids);
-	pgarray_begin_text(&keys);
-	pgarray_begin_text(&counters);
-	pgarray_begin_text(&child_counters);
-	pgarray_begin_text(&on_time);
-	pgarray_begin_text(&depts);
-	for (size_t i = 0; i < b->nwrites; i++) {
-		const struct job *job = b->jobs[i];
-		pgarray_text_int64(&ids, job->ticket_id);
-		pgarray_text_int64(&keys, job->write_key);
-		pgarray_text_int64(&counters, job->counters);
-		pgarray_text_int64(&child_counters, job->child_counters);
-		if (job->on_time < 0)
-			pgarray_text_null(&on_time);
-		else
-			pgarray_text(&on_time, yes(job->on_time == 1), 1);
-		pgarray_text(&depts, job->stats_dept, strlen(job->stats_dept));
-	}
-	int rc = -1;
-	if (pgarray_end(&ids) == 0 && pgarray_end(&keys) == 0 && pgarray_end(&counters) == 0 &&
-	    pgarray_end(&child_counters) == 0 && pgarray_end(&on_time) == 0 &&
-	    pgarray_end(&depts) == 0) {
-		const char *values[TICKET_WRITE_STATS_NPARAMS] = {
-			[TICKET_WRITE_STATS_P_TICKET_IDS] = ids.data,
-			[TICKET_WRITE_STATS_P_WRITE_KEYS] = keys.data,
-			[TICKET_WRITE_STATS_P_COUNTERS] = counters.data,
-			[TICKET_WRITE_STATS_P_CHILD_COUNTERS] = child_counters.data,
-			[TICKET_WRITE_STATS_P_ON_TIME] = on_time.data,
-			[TICKET_WRITE_STATS_P_STATS_DEPTS] = depts.data,
-			[TICKET_WRITE_STATS_P_TIMEZONE] = t->cfg->pg_timezone,
-			[TICKET_WRITE_STATS_P_HIST_BOUNDS] = kpi_hist_bounds_literal(),
-		};
-		rc = pgpool_send_prepared(pg, QUERY_TICKET_WRITE_STATS, values, NULL, NULL);
-	}
-	pgarray_free(&ids);
-	pgarray_free(&keys);
-	pgarray_free(&counters);
-	pgarray_free(&child_counters);
-	pgarray_free(&on_time);
-	pgarray_free(&depts);
-	return rc;
-}
-
-/* pgpool: the plan mode (transition_plans.sql), every write of the batch, the rollup
- * of what they moved, every read. */
-static int batch_send(void *owner, void *work, PGconn *pg)
-{
-	struct transitions *t = owner;
-	struct batch *b = work;
-	if (pgpool_send_prepared(pg, QUERY_TRANSITION_PLANS, NULL, NULL, NULL) != 0)
-		return -1;
-	for (size_t i = 0; i < b->nwrites; i++)
-		if (pgpool_send_prepared(pg, QUERY_TICKET_WRITE,
-					 (const char *const *)b->jobs[i]->write_values, NULL,
-					 NULL) != 0)
-			return -1;
-	if (b->nwrites > 0 && send_stats(t, b, pg) != 0)
-		return -1;
-	for (size_t i = b->nwrites; i < b->nwrites + b->nreads; i++) {
-		const struct job *job = b->jobs[i];
-		char key[24];
-		snprintf(key, sizeof(key), "%lld",
-			 job->attempts > 0 ? (long long)job->write_key : 0LL);
-		const char *values[TICKET_READ_NPARAMS] = {
-			[TICKET_READ_P_TICKET_NO] = job->ticket_no, [TICKET_READ_P_WRITE_KEY] = key
-		};
-		if (pgpool_send_prepared(pg, QUERY_TICKET_READ, values, NULL, NULL) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* pgpool: each result in the order sent, kept until the Sync. */
-static bool batch_result(void *owner, void *work, PGresult *res)
-{
-	struct batch *b = work;
-	if (!b->plans_seen) { /* transition_plans' */
-		b->plans_seen = true;
-		return false;
-	}
-	if (b->nres == sizeof(b->res) / sizeof(b->res[0]))
-		return false;
-	b->res[b->nres++] = res;
-	return true;
-}
-
-/* pgpool: the Sync arrived: committed (failure NULL), or rolled back on data. */
-static void batch_done(void *owner, void *work, const struct pgpool_failure *failure)
-{
-	struct transitions *t = owner;
-	struct batch *b = work;
-	size_t n = b->nwrites + b->nreads;
-	if (failure && n > 1) {
-		/* Nothing of it was written: each job goes again in a transaction of its
-		 * own, so that only the one at fault fails. */
-		log_warn("transition: a batch of %zu writes and %zu reads failed (%s%s%s); "
-			 "sending them one by one",
-			 b->nwrites, b->nreads, failure->sqlstate, failure->sqlstate[0] ? ": " : "",
-			 failure->message);
-		t->stats.split++;
-		batch_requeue(t, b, true);
-		return;
-	}
-	LIST_REMOVE(b, link);
-	if (!failure && b->nwrites > 0) {
-		t->stats.batches++;
-		t->stats.writes += b->nwrites;
-		if (b->nwrites > t->stats.batch_max)
-			t->stats.batch_max = b->nwrites;
-	}
-	size_t stats = b->nwrites > 0 ? 1 : 0; /* the rollup's result sits after the writes' */
-	for (size_t i = 0; i < n; i++) {
-		size_t at = i < b->nwrites ? i : i + stats;
-		const PGresult *res = !failure && at < b->nres ? b->res[at] : NULL;
-		const char *error = failure ? failure->message : res ? NULL : "no result";
-		if (i < b->nwrites)
-			on_written(b->jobs[i], res, error);
-		else
-			on_read(b->jobs[i], res, error);
-	}
-	batch_free(b);
-}
-
-/* pgpool: the outcome is unknown (or the failure transient): the batch goes again. */
-static void batch_lost(void *owner, void *work)
-{
-	batch_requeue(owner, work, false);
-}
-
 void transitions_get_stats(const struct transitions *t, struct transition_stats *out)
 {
 	*out = t->stats;
@@ -739,12 +464,7 @@ struct transitions *transitions_new(struct event_base *base, const struct hotlin
 	TAILQ_INIT(&t->ready);
 	TAILQ_INIT(&t->to_read);
 	LIST_INIT(&t->flying);
-	struct pgpool_source source = { .owner = t,
-					.take = batch_take,
-					.send = batch_send,
-					.result = batch_result,
-					.done = batch_done,
-					.lost = batch_lost };
+	struct pgpool_source source = transition_batch_source(t);
 	if (pgpool_add_source(t->pool, &source) != 0) {
 		free(t);
 		return NULL;
@@ -766,18 +486,18 @@ void transitions_free(struct transitions *t)
 	struct batch *b;
 	while ((b = LIST_FIRST(&t->flying)) != NULL) {
 		for (size_t i = 0; i < b->nwrites + b->nreads; i++)
-			job_free(b->jobs[i]);
+			transition_job_free(b->jobs[i]);
 		LIST_REMOVE(b, link);
-		batch_free(b);
+		transition_batch_free(b);
 	}
 	struct job *job;
 	while ((job = TAILQ_FIRST(&t->ready)) != NULL) {
 		TAILQ_REMOVE(&t->ready, job, link);
-		job_free(job);
+		transition_job_free(job);
 	}
 	while ((job = TAILQ_FIRST(&t->to_read)) != NULL) {
 		TAILQ_REMOVE(&t->to_read, job, link);
-		job_free(job);
+		transition_job_free(job);
 	}
 	free(t);
 }
