@@ -3,8 +3,8 @@
  *
  * Owns: claiming one callback at a time for an agent's consumer (stream
  * hotline:callbacks, group "agents", made with MKSTREAM by the first claim that
- * finds it missing): XAUTOCLAIM of entries held too long, else XREADGROUP COUNT
- * 1 with no BLOCK; holding a claim while its result is stored
+ * finds it missing): an entry held too long (XPENDING IDLE, then XAUTOCLAIM from
+ * it), else XREADGROUP COUNT 1 with no BLOCK; holding a claim while its result is stored
  * (queries/callback_hold.lua), acknowledging, releasing and forgetting. Every
  * command is one-shot on the shared command connection, so an agent connection
  * costs Redis no connection of its own.
@@ -83,12 +83,21 @@ static int claim_command(struct claim_req *req, redisCallbackFn *fn, const char 
 	return rc == REDIS_OK ? 0 : -1;
 }
 
+static void on_claim_pending(redisAsyncContext *ctx, void *r, void *privdata);
 static void on_claim_autoclaim(redisAsyncContext *ctx, void *r, void *privdata);
 static void on_claim_read(redisAsyncContext *ctx, void *r, void *privdata);
 static void on_claim_group(redisAsyncContext *ctx, void *r, void *privdata);
 
 /* The steps of a claim: each sends one command and returns as claim_command
- * does. A claim starts with an XAUTOCLAIM round from req->cursor. */
+ * does. A claim starts by asking for the first entry held too long (one command,
+ * whatever the number of entries held within their time: the agents' claims in
+ * flight; XAUTOCLAIM from 0-0 looked at ten of them per round trip). */
+static int claim_pending(struct claim_req *req)
+{
+	return claim_command(req, on_claim_pending, "XPENDING %s %s IDLE %s - + 1",
+			     BUS_CALLBACKS_STREAM, BUS_AGENTS_GROUP, req->idle);
+}
+
 static int claim_autoclaim(struct claim_req *req)
 {
 	return claim_command(req, on_claim_autoclaim, "XAUTOCLAIM %s %s %s %s %s COUNT 1",
@@ -123,8 +132,7 @@ static void on_claim_group(redisAsyncContext *ctx, void *r, void *privdata)
 	if (claim_no_reply(req, reply))
 		return;
 	/* OK, or BUSYGROUP (another daemon made it meanwhile): either way, start over. */
-	snprintf(req->cursor, sizeof(req->cursor), "0-0");
-	claim_continue(req, claim_autoclaim);
+	claim_continue(req, claim_pending);
 }
 
 /* Handles a NOGROUP error (the stream or group is new, or Redis lost its data):
@@ -182,6 +190,34 @@ static bool claim_take_entry(struct claim_req *req, const redisReply *entries)
 		}
 	}
 	return false;
+}
+
+static void on_claim_pending(redisAsyncContext *ctx, void *r, void *privdata)
+{
+	struct claim_req *req = privdata;
+	redisReply *reply = r;
+	if (claim_reply_handled(req, reply))
+		return;
+	/* [] or [[id, consumer, idle_ms, deliveries]] */
+	if (reply->type != REDIS_REPLY_ARRAY) {
+		claim_refused(req, "XPENDING", reply);
+		return;
+	}
+	if (reply->elements == 0) {
+		claim_continue(req, claim_read);
+		return;
+	}
+	const redisReply *first = reply->element[0];
+	if (first->type != REDIS_REPLY_ARRAY || first->elements < 1 ||
+	    first->element[0]->type != REDIS_REPLY_STRING ||
+	    first->element[0]->len >= sizeof(req->cursor)) {
+		claim_refused(req, "XPENDING", reply);
+		return;
+	}
+	/* XAUTOCLAIM from it: it takes the entry if it is still idle (another daemon's
+	 * agent may have taken it meanwhile: then it looks on, as from 0-0). */
+	snprintf(req->cursor, sizeof(req->cursor), "%s", first->element[0]->str);
+	claim_continue(req, claim_autoclaim);
 }
 
 static void on_claim_autoclaim(redisAsyncContext *ctx, void *r, void *privdata)
@@ -248,10 +284,9 @@ int bus_callback_claim(struct bus *bus, const char *consumer, long idle_ms, bus_
 	req->bus = bus;
 	snprintf(req->consumer, sizeof(req->consumer), "%s", consumer);
 	snprintf(req->idle, sizeof(req->idle), "%ld", idle_ms);
-	snprintf(req->cursor, sizeof(req->cursor), "0-0");
 	req->done = done;
 	req->arg = arg;
-	if (claim_autoclaim(req) != 0) {
+	if (claim_pending(req) != 0) {
 		free(req);
 		return -1;
 	}
